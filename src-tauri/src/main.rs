@@ -1,0 +1,51 @@
+//! Pigeon's desktop app.
+//!
+//! A thin Tauri 2 shell: it opens the window that hosts the UI in `ui/`, puts
+//! Pigeon in the system tray, registers the global quick-record shortcut, and
+//! turns each of those into an event the UI reacts to. Capabilities (recording,
+//! the store, the local library) live in the crates under `crates/`; this
+//! binary only wires them to the window.
+
+// No console window next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod shortcut;
+mod tray;
+mod trigger;
+
+use anyhow::Context as _;
+use tauri::Manager as _;
+
+use crate::shortcut::ShortcutState;
+
+fn main() -> anyhow::Result<()> {
+    init_logging();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting Pigeon");
+
+    tauri::Builder::default()
+        .plugin(shortcut::plugin())
+        .manage(ShortcutState::default())
+        .invoke_handler(tauri::generate_handler![commands::shell_status])
+        .setup(|app| {
+            tray::install(app.handle()).context("could not create the tray icon")?;
+            let state = app.state::<ShortcutState>();
+            shortcut::register_configured(app.handle(), &state);
+            Ok(())
+        })
+        .run(tauri::generate_context!())
+        .context("the desktop app stopped with an error")
+}
+
+/// Logs go to stderr; `RUST_LOG` (e.g. `RUST_LOG=pigeon_desktop=debug`) tunes them.
+fn init_logging() {
+    use std::io::IsTerminal as _;
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tao=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}

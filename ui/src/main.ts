@@ -1,0 +1,79 @@
+import "./styles.css";
+import { onQuickRecord, shellStatus, type ShellStatus } from "./api";
+import { h, mount } from "./dom";
+import { parseRoute, routeHash, type Route } from "./routes";
+import { inboxView } from "./views/inbox";
+import { recordView } from "./views/record";
+
+const root = document.getElementById("app");
+if (!root) throw new Error("index.html has no #app element");
+
+let status: ShellStatus | null = null;
+const view = h("main", { class: "view", id: "view" });
+const statusLine = h("p", { class: "statusbar", role: "status", "data-testid": "statusbar" }, "Starting…");
+
+mount(
+  root,
+  h(
+    "nav",
+    { class: "sidebar", "aria-label": "Sections" },
+    h("div", { class: "brand" }, h("img", { src: "/pigeon.svg", alt: "", width: "28", height: "28" }), "Pigeon"),
+    h("a", { href: "#/inbox", class: "nav-link", "data-testid": "nav-inbox" }, "Inbox"),
+  ),
+  view,
+  statusLine,
+);
+
+function navigate(route: Route): void {
+  const hash = routeHash(route);
+  // Setting the same hash fires no event, yet a repeated quick record must still react.
+  if (window.location.hash === hash) render();
+  else window.location.hash = hash;
+}
+
+function render(): void {
+  const route = parseRoute(window.location.hash);
+  const inbox = () => navigate({ screen: "inbox" });
+  const record = () => navigate({ screen: "record", origin: "button" });
+  for (const link of document.querySelectorAll(".nav-link")) {
+    link.toggleAttribute("aria-current", route.screen === "inbox");
+  }
+  switch (route.screen) {
+    case "inbox":
+      mount(view, inboxView(record));
+      break;
+    case "record":
+      mount(view, recordView(route.origin, shortcutLabel(), inbox));
+      break;
+  }
+  view.querySelector("h1")?.setAttribute("tabindex", "-1");
+}
+
+function shortcutLabel(): string | null {
+  const shortcut = status?.quickRecordShortcut;
+  return shortcut?.registered ? shortcut.accelerator : null;
+}
+
+function renderStatus(): void {
+  const shortcut = status?.quickRecordShortcut;
+  if (!status || !shortcut) return;
+  statusLine.textContent = shortcut.registered
+    ? `Quick record: ${shortcut.accelerator} from anywhere, or from the tray menu. Pigeon ${status.version}`
+    : `Quick record shortcut unavailable: ${shortcut.problem ?? "unknown reason"}. Use the tray menu instead.`;
+  statusLine.classList.toggle("warning", !shortcut.registered);
+}
+
+window.addEventListener("hashchange", render);
+render();
+
+void onQuickRecord((request) => navigate({ screen: "record", origin: request.source }));
+shellStatus()
+  .then((s) => {
+    status = s;
+    renderStatus();
+    render();
+  })
+  .catch((error: unknown) => {
+    statusLine.textContent = `Pigeon's shell did not answer (${String(error)}). Restart Pigeon; if it persists, run it from a terminal to see its log.`;
+    statusLine.classList.add("warning");
+  });

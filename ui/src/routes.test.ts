@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { describeOrigin, parseRoute, routeHash, type Route } from "./routes";
+
+describe("routes", () => {
+  it("falls back to the inbox for empty or unknown hashes", () => {
+    expect(parseRoute("")).toEqual({ screen: "inbox" });
+    expect(parseRoute("#/nowhere")).toEqual({ screen: "inbox" });
+  });
+
+  it("round-trips every route through its hash", () => {
+    const routes: Route[] = [
+      { screen: "inbox" },
+      { screen: "record", origin: "button" },
+      { screen: "record", origin: "global-shortcut" },
+      { screen: "record", origin: "tray-menu" },
+    ];
+    for (const route of routes) {
+      expect(parseRoute(routeHash(route))).toEqual(route);
+    }
+  });
+
+  it("ignores an origin it does not know", () => {
+    expect(parseRoute("#/record?from=evil")).toEqual({ screen: "record", origin: "button" });
+  });
+
+  it("names the shortcut when it is known", () => {
+    expect(describeOrigin("global-shortcut", "Ctrl+Shift+Alt+R")).toBe(
+      "Opened with the global shortcut Ctrl+Shift+Alt+R.",
+    );
+    expect(describeOrigin("tray-menu", null)).toContain("tray menu");
+    expect(describeOrigin("button", "Ctrl+Shift+Alt+R")).toBeNull();
+  });
+});
