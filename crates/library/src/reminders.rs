@@ -1,0 +1,277 @@
+//! When to remind whom.
+//!
+//! Pure decisions over the current state and a clock reading: the caller keeps
+//! which reminders were already given (so each is given once, across restarts)
+//! and turns the answer into notifications or CLI output.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::respond_by::ResponseBy;
+
+/// How early a "due soon" reminder comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderPolicy {
+    #[serde(with = "minutes")]
+    pub due_soon_before: Duration,
+}
+
+impl Default for ReminderPolicy {
+    fn default() -> Self {
+        Self {
+            due_soon_before: Duration::hours(2),
+        }
+    }
+}
+
+/// Which reminders a received message has already produced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reminded {
+    pub due_soon: bool,
+    pub overdue: bool,
+}
+
+/// A received message, as far as reminders care.
+#[derive(Debug, Clone)]
+pub struct Received<Id> {
+    pub id: Id,
+    pub respond_by: ResponseBy,
+    pub responded: bool,
+    pub reminded: Reminded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reminder<Id> {
+    /// The respond-by is within the policy's window and nothing was answered yet.
+    DueSoon { id: Id, respond_by: ResponseBy },
+    /// The respond-by passed without an answer.
+    Overdue { id: Id, respond_by: ResponseBy },
+}
+
+/// The reminders to give now. An item that became overdue without a due-soon
+/// reminder (the app was closed) gets only the overdue one.
+pub fn reminders_due<Id: Clone>(
+    items: &[Received<Id>],
+    now: DateTime<Utc>,
+    policy: ReminderPolicy,
+) -> Vec<Reminder<Id>> {
+    items
+        .iter()
+        .filter(|item| !item.responded)
+        .filter_map(|item| {
+            let at = item.respond_by.instant();
+            let (id, respond_by) = (item.id.clone(), item.respond_by);
+            if now >= at {
+                (!item.reminded.overdue).then_some(Reminder::Overdue { id, respond_by })
+            } else if at - now <= policy.due_soon_before {
+                (!item.reminded.due_soon).then_some(Reminder::DueSoon { id, respond_by })
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// A sent message, as far as the sender's deadline summary cares.
+#[derive(Debug, Clone)]
+pub struct Sent<Id, Recipient> {
+    pub id: Id,
+    pub respond_by: ResponseBy,
+    /// Each recipient and whether they answered (a reply in the thread or "done").
+    pub recipients: Vec<(Recipient, bool)>,
+    pub summarised: bool,
+}
+
+/// Told to a sender once a deadline passed with recipients who did not answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineSummary<Id, Recipient> {
+    pub id: Id,
+    pub respond_by: ResponseBy,
+    pub answered: usize,
+    pub unanswered: Vec<Recipient>,
+}
+
+pub fn deadline_summaries<Id: Clone, Recipient: Clone>(
+    sent: &[Sent<Id, Recipient>],
+    now: DateTime<Utc>,
+) -> Vec<DeadlineSummary<Id, Recipient>> {
+    sent.iter()
+        .filter(|m| !m.summarised && now >= m.respond_by.instant())
+        .filter_map(|m| {
+            let unanswered: Vec<Recipient> = m
+                .recipients
+                .iter()
+                .filter(|(_, answered)| !answered)
+                .map(|(r, _)| r.clone())
+                .collect();
+            (!unanswered.is_empty()).then(|| DeadlineSummary {
+                id: m.id.clone(),
+                respond_by: m.respond_by,
+                answered: m.recipients.len() - unanswered.len(),
+                unanswered,
+            })
+        })
+        .collect()
+}
+
+/// Settings files say `due_soon_before = 120` (minutes), not a serialised struct.
+mod minutes {
+    use chrono::Duration;
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(d.num_minutes())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let minutes = u32::deserialize(d)?;
+        Ok(Duration::minutes(i64::from(minutes)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock as _, ManualClock};
+    use chrono::TimeZone as _;
+
+    fn start() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
+    }
+
+    fn item(id: u32, due_in_hours: i64) -> Received<u32> {
+        Received {
+            id,
+            respond_by: ResponseBy::from_instant(start() + Duration::hours(due_in_hours)),
+            responded: false,
+            reminded: Reminded::default(),
+        }
+    }
+
+    /// Applies what was reminded, as the library would persist it.
+    fn remember(items: &mut [Received<u32>], given: &[Reminder<u32>]) {
+        for reminder in given {
+            let (Reminder::DueSoon { id, .. } | Reminder::Overdue { id, .. }) = reminder;
+            let Some(item) = items.iter_mut().find(|i| i.id == *id) else {
+                continue;
+            };
+            match reminder {
+                Reminder::DueSoon { .. } => item.reminded.due_soon = true,
+                Reminder::Overdue { .. } => item.reminded.overdue = true,
+            }
+        }
+    }
+
+    #[test]
+    fn due_soon_then_overdue_each_once_as_the_clock_moves() {
+        let clock = ManualClock::new(start());
+        let policy = ReminderPolicy::default();
+        let mut items = vec![item(1, 24), item(2, 5)];
+
+        assert!(reminders_due(&items, clock.now(), policy).is_empty());
+
+        clock.advance(Duration::hours(3)); // item 2 is due in 2 h
+        let given = reminders_due(&items, clock.now(), policy);
+        assert_eq!(
+            given,
+            vec![Reminder::DueSoon {
+                id: 2,
+                respond_by: items[1].respond_by
+            }]
+        );
+        remember(&mut items, &given);
+        assert!(
+            reminders_due(&items, clock.now(), policy).is_empty(),
+            "given once"
+        );
+
+        clock.advance(Duration::hours(2)); // item 2 is due now
+        let given = reminders_due(&items, clock.now(), policy);
+        assert_eq!(
+            given,
+            vec![Reminder::Overdue {
+                id: 2,
+                respond_by: items[1].respond_by
+            }]
+        );
+        remember(&mut items, &given);
+        assert!(reminders_due(&items, clock.now(), policy).is_empty());
+    }
+
+    #[test]
+    fn a_late_start_gives_only_the_overdue_reminder() {
+        let items = vec![item(1, 1)];
+        let given = reminders_due(
+            &items,
+            start() + Duration::hours(5),
+            ReminderPolicy::default(),
+        );
+        assert_eq!(
+            given,
+            vec![Reminder::Overdue {
+                id: 1,
+                respond_by: items[0].respond_by
+            }]
+        );
+    }
+
+    #[test]
+    fn answered_messages_are_never_reminded() {
+        let mut items = vec![item(1, 1)];
+        items[0].responded = true;
+        assert!(reminders_due(
+            &items,
+            start() + Duration::hours(5),
+            ReminderPolicy::default()
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn the_window_is_configurable() {
+        let policy = ReminderPolicy {
+            due_soon_before: Duration::minutes(30),
+        };
+        let items = vec![item(1, 1)];
+        assert!(reminders_due(&items, start(), policy).is_empty());
+        let given = reminders_due(&items, start() + Duration::minutes(31), policy);
+        assert!(matches!(given[..], [Reminder::DueSoon { id: 1, .. }]));
+        let json = serde_json::to_value(policy).unwrap();
+        assert_eq!(json, serde_json::json!({ "due_soon_before": 30 }));
+    }
+
+    #[test]
+    fn sender_hears_once_who_did_not_answer() {
+        let respond_by = ResponseBy::from_instant(start() + Duration::hours(24));
+        let mut sent = vec![Sent {
+            id: 7,
+            respond_by,
+            recipients: vec![("bob", true), ("carol", false)],
+            summarised: false,
+        }];
+        assert!(deadline_summaries(&sent, start()).is_empty(), "not yet due");
+        let after = start() + Duration::hours(25);
+        assert_eq!(
+            deadline_summaries(&sent, after),
+            vec![DeadlineSummary {
+                id: 7,
+                respond_by,
+                answered: 1,
+                unanswered: vec!["carol"]
+            }]
+        );
+        sent[0].summarised = true;
+        assert!(deadline_summaries(&sent, after).is_empty());
+    }
+
+    #[test]
+    fn no_summary_when_everyone_answered() {
+        let sent = vec![Sent {
+            id: 1,
+            respond_by: ResponseBy::from_instant(start()),
+            recipients: vec![("bob", true)],
+            summarised: false,
+        }];
+        assert!(deadline_summaries(&sent, start() + Duration::hours(1)).is_empty());
+    }
+}
