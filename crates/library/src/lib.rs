@@ -7,6 +7,7 @@
 //! - [`reminders`]: when a received message is due soon or overdue, and when a
 //!   sender should hear that a deadline passed with recipients who did not answer;
 //! - [`inbox_order`]: open items by respond-by, then overdue, then answered;
+//! - [`home`]: where a user's state lives (XDG folders, or all under `PIGEON_HOME`);
 //! - [`clock`]: the one source of "now", replaceable in tests so no test sleeps.
 //!
 //! It is not a store (messages travel through the shared store crates), not a
@@ -14,9 +15,11 @@
 //! such as "due in 3 h".
 
 pub mod clock;
+pub mod home;
 pub mod inbox_order;
 pub mod reminders;
 pub mod respond_by;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use home::{HomeError, PigeonHome};
 pub use respond_by::{ResponseBy, ResponseByError, ResponseByPreset};
