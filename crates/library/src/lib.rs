@@ -8,6 +8,7 @@
 //!   sender should hear that a deadline passed with recipients who did not answer;
 //! - [`inbox_order`]: open items by respond-by, then overdue, then answered;
 //! - [`home`]: where a user's state lives (XDG folders, or all under `PIGEON_HOME`);
+//! - [`settings`]: who the user is and which store they use (a folder store by default);
 //! - [`clock`]: the one source of "now", replaceable in tests so no test sleeps.
 //!
 //! It is not a store (messages travel through the shared store crates), not a
@@ -19,7 +20,9 @@ pub mod home;
 pub mod inbox_order;
 pub mod reminders;
 pub mod respond_by;
+pub mod settings;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use home::{HomeError, PigeonHome};
 pub use respond_by::{ResponseBy, ResponseByError, ResponseByPreset};
+pub use settings::{Settings, SettingsError, StoreSettings};

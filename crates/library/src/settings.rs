@@ -1,0 +1,175 @@
+//! A user's settings: who they are and which shared store they use.
+//!
+//! Kept as TOML in [`PigeonHome::settings_file`]. A new user needs no setup:
+//! their identity defaults to the login name and their store to a folder store
+//! inside their data folder, so Pigeon works with no server at all.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::home::PigeonHome;
+use crate::reminders::ReminderPolicy;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The user's name in the store (what others send to).
+    pub user: String,
+    pub store: StoreSettings,
+    #[serde(default)]
+    pub reminders: ReminderPolicy,
+}
+
+/// Which shared store messages travel through.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StoreSettings {
+    /// A hub server, reached with the user's access token.
+    Hub { url: String, token: String },
+    /// A shared folder (a network or synced drive); no server.
+    Folder { path: PathBuf },
+}
+
+// The token is a password: it never reaches a log.
+impl fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Hub { url, .. } => f
+                .debug_struct("Hub")
+                .field("url", url)
+                .field("token", &"<hidden>")
+                .finish(),
+            Self::Folder { path } => f.debug_struct("Folder").field("path", path).finish(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("could not read the settings file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the settings file {path} is not valid ({reason}); fix it, or delete it to start over with the defaults")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("could not save the settings to {path}: {source}; check that the folder is writable")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Settings {
+    /// What a new user starts with.
+    pub fn default_for(home: &PigeonHome, login_name: Option<String>) -> Self {
+        Self {
+            user: login_name
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "me".to_owned()),
+            store: StoreSettings::Folder {
+                path: home.data_dir().join("store"),
+            },
+            reminders: ReminderPolicy::default(),
+        }
+    }
+
+    /// The saved settings, or the defaults when none were saved yet.
+    pub fn load_or_default(home: &PigeonHome) -> Result<Self, SettingsError> {
+        let path = home.settings_file();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| SettingsError::Invalid {
+                path,
+                reason: e.message().to_owned(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Self::default_for(home, std::env::var("USER").ok()))
+            }
+            Err(source) => Err(SettingsError::Read { path, source }),
+        }
+    }
+
+    /// Saves atomically: a crash mid-save leaves the old file, never half a file.
+    pub fn save(&self, home: &PigeonHome) -> Result<(), SettingsError> {
+        let path = home.settings_file();
+        let text = toml::to_string_pretty(self).map_err(|e| SettingsError::Invalid {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        write_atomically(&path, text.as_bytes())
+            .map_err(|source| SettingsError::Write { path, source })
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_user_gets_a_folder_store_in_their_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        let settings = Settings::default_for(&home, Some("alice".into()));
+        assert_eq!(settings.user, "alice");
+        assert_eq!(
+            settings.store,
+            StoreSettings::Folder {
+                path: dir.path().join("data/store")
+            }
+        );
+    }
+
+    #[test]
+    fn settings_survive_a_save_and_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        let settings = Settings {
+            user: "bob".into(),
+            store: StoreSettings::Hub {
+                url: "http://127.0.0.1:7700".into(),
+                token: "s3cret".into(),
+            },
+            reminders: ReminderPolicy::default(),
+        };
+        settings.save(&home).unwrap();
+        assert_eq!(Settings::load_or_default(&home).unwrap(), settings);
+        let text = std::fs::read_to_string(home.settings_file()).unwrap();
+        assert!(text.contains("kind = \"hub\""), "{text}");
+    }
+
+    #[test]
+    fn the_token_stays_out_of_debug_output() {
+        let store = StoreSettings::Hub {
+            url: "http://hub".into(),
+            token: "s3cret".into(),
+        };
+        assert!(!format!("{store:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_broken_file_says_how_to_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        std::fs::create_dir_all(home.config_dir()).unwrap();
+        std::fs::write(home.settings_file(), "user = [").unwrap();
+        let error = Settings::load_or_default(&home).unwrap_err();
+        assert!(
+            error.to_string().contains("delete it to start over"),
+            "{error}"
+        );
+    }
+}
