@@ -23,10 +23,19 @@ fn main() -> anyhow::Result<()> {
     init_logging();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting Pigeon");
 
+    let home = pigeon_library::PigeonHome::from_env()
+        .context("could not find where to keep Pigeon's files")?;
+    home.create()?;
+    tracing::info!(data = %home.data_dir().display(), "using Pigeon home");
+
     tauri::Builder::default()
         .plugin(shortcut::plugin())
         .manage(ShortcutState::default())
-        .invoke_handler(tauri::generate_handler![commands::shell_status])
+        .manage(home)
+        .invoke_handler(tauri::generate_handler![
+            commands::shell_status,
+            commands::identity
+        ])
         .setup(|app| {
             tray::install(app.handle()).context("could not create the tray icon")?;
             let state = app.state::<ShortcutState>();

@@ -18,7 +18,9 @@ describe("desktop shell", () => {
   let driver;
 
   before(async () => {
-    app = await launchApp("shell");
+    app = await launchApp("shell", {
+      settings: `user = "e2e-alice"\n\n[store]\nkind = "folder"\npath = "/tmp/pigeon-e2e-shared"\n`,
+    });
     driver = app.driver;
   });
 
@@ -46,6 +48,8 @@ describe("desktop shell", () => {
     assert.equal(await record.getText(), "Record");
     // The status bar comes from the shell_status command: the IPC works and the shortcut is live.
     await waitForText("[data-testid=statusbar]", "Quick record: Ctrl+Shift+Alt+R");
+    // The identity comes from the settings in this instance's own PIGEON_HOME.
+    assert.match(await waitForText("[data-testid=identity]", "e2e-alice"), /Folder store/);
     await screenshot(driver, "shell-first-screen");
   });
 

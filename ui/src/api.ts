@@ -16,6 +16,27 @@ export interface ShellStatus {
   quickRecordShortcut: ShortcutStatus;
 }
 
+/** Mirrors `Identity` in src-tauri/src/commands.rs. */
+export interface Identity {
+  user: string;
+  storeKind: "folder" | "hub";
+  storeLocation: string;
+  dataDir: string;
+}
+
+/** Every command rejects with this shape: one sentence that says what to do. */
+export interface CommandError {
+  message: string;
+}
+
+/** The user-facing sentence of a rejected command (or of anything else thrown). */
+export function errorMessage(error: unknown): string {
+  if (typeof error === "object" && error !== null && "message" in error) {
+    return String((error as CommandError).message);
+  }
+  return String(error);
+}
+
 /** Mirrors `TriggerSource` in src-tauri/src/trigger.rs. */
 export type TriggerSource = "global-shortcut" | "tray-menu";
 
@@ -27,6 +48,10 @@ export const QUICK_RECORD_EVENT = "quick-record";
 
 export function shellStatus(): Promise<ShellStatus> {
   return invoke<ShellStatus>("shell_status");
+}
+
+export function identity(): Promise<Identity> {
+  return invoke<Identity>("identity");
 }
 
 export function onQuickRecord(handler: (request: QuickRecordRequest) => void): Promise<UnlistenFn> {

@@ -1,5 +1,5 @@
 import "./styles.css";
-import { onQuickRecord, shellStatus, type ShellStatus } from "./api";
+import { errorMessage, identity, onQuickRecord, shellStatus, type ShellStatus } from "./api";
 import { h, mount } from "./dom";
 import { parseRoute, routeHash, type Route } from "./routes";
 import { inboxView } from "./views/inbox";
@@ -10,6 +10,7 @@ if (!root) throw new Error("index.html has no #app element");
 
 let status: ShellStatus | null = null;
 const view = h("main", { class: "view", id: "view" });
+const identityCard = h("div", { class: "identity", "data-testid": "identity" });
 const statusLine = h("p", { class: "statusbar", role: "status", "data-testid": "statusbar" }, "Starting…");
 
 mount(
@@ -19,6 +20,7 @@ mount(
     { class: "sidebar", "aria-label": "Sections" },
     h("div", { class: "brand" }, h("img", { src: "/pigeon.svg", alt: "", width: "28", height: "28" }), "Pigeon"),
     h("a", { href: "#/inbox", class: "nav-link", "data-testid": "nav-inbox" }, "Inbox"),
+    identityCard,
   ),
   view,
   statusLine,
@@ -67,6 +69,22 @@ window.addEventListener("hashchange", render);
 render();
 
 void onQuickRecord((request) => navigate({ screen: "record", origin: request.source }));
+identity()
+  .then((me) => {
+    mount(
+      identityCard,
+      h("span", { class: "identity-user" }, me.user),
+      h(
+        "span",
+        { class: "identity-store", title: me.storeLocation },
+        me.storeKind === "hub" ? `Hub · ${me.storeLocation}` : "Folder store (no server)",
+      ),
+    );
+  })
+  .catch((error: unknown) => {
+    mount(identityCard, h("span", { class: "identity-problem", role: "alert" }, errorMessage(error)));
+  });
+
 shellStatus()
   .then((s) => {
     status = s;

@@ -43,10 +43,11 @@ async function waitForPort(port, child, seconds) {
 }
 
 /**
- * Launches the app. `name` labels its log file under target/test-artifacts/.
+ * Launches the app with a private PIGEON_HOME. `name` labels its log file under
+ * target/test-artifacts/; `settings` (TOML text) is written as the user's settings first.
  * Returns { driver, home, logPath, stop }.
  */
-export async function launchApp(name, { env = {} } = {}) {
+export async function launchApp(name, { env = {}, settings } = {}) {
   for (const variable of ["DISPLAY", "DBUS_SESSION_BUS_ADDRESS"]) {
     if (!process.env[variable]) throw new Error(`${variable} is not set: run desktop tests through scripts/test-env`);
   }
@@ -55,6 +56,10 @@ export async function launchApp(name, { env = {} } = {}) {
   }
   mkdirSync(artifactsDir, { recursive: true });
   const home = mkdtempSync(path.join(tmpdir(), `pigeon-${name}-`));
+  if (settings !== undefined) {
+    mkdirSync(path.join(home, "config"), { recursive: true });
+    writeFileSync(path.join(home, "config", "settings.toml"), settings);
+  }
   const logPath = path.join(artifactsDir, `${name}.log`);
   const log = createWriteStream(logPath);
 
