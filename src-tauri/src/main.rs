@@ -17,14 +17,15 @@ mod trigger;
 use anyhow::Context as _;
 use tauri::Manager as _;
 
+use pigeon_library::{DesktopSettings, PigeonHome, Settings};
+
 use crate::shortcut::ShortcutState;
 
 fn main() -> anyhow::Result<()> {
     init_logging();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting Pigeon");
 
-    let home = pigeon_library::PigeonHome::from_env()
-        .context("could not find where to keep Pigeon's files")?;
+    let home = PigeonHome::from_env().context("could not find where to keep Pigeon's files")?;
     home.create()?;
     tracing::info!(data = %home.data_dir().display(), "using Pigeon home");
 
@@ -34,12 +35,23 @@ fn main() -> anyhow::Result<()> {
         .manage(home)
         .invoke_handler(tauri::generate_handler![
             commands::shell_status,
-            commands::identity
+            commands::settings,
+            commands::set_quick_record_shortcut,
+            commands::set_due_soon_minutes,
         ])
         .setup(|app| {
             tray::install(app.handle()).context("could not create the tray icon")?;
+            let home = app.state::<PigeonHome>();
+            let accelerator = match Settings::load_or_default(&home) {
+                Ok(settings) => settings.desktop.quick_record_shortcut,
+                Err(error) => {
+                    // The settings screen shows the same error; the app still starts.
+                    tracing::error!(%error, "could not read the settings; using the default shortcut");
+                    DesktopSettings::default().quick_record_shortcut
+                }
+            };
             let state = app.state::<ShortcutState>();
-            shortcut::register_configured(app.handle(), &state);
+            shortcut::register_at_start(app.handle(), &state, &accelerator);
             Ok(())
         })
         .run(tauri::generate_context!())

@@ -2,7 +2,8 @@
 //!
 //! Registration can fail when another program already holds the key
 //! combination, or on Wayland where global shortcuts do not exist. That must
-//! never stop the app: the failure is kept and shown in the UI instead.
+//! never stop the app: the failure is kept and shown in the UI instead, and a
+//! rebinding that fails leaves the previous combination working.
 
 use std::str::FromStr as _;
 use std::sync::Mutex;
@@ -12,9 +13,6 @@ use tauri::AppHandle;
 use tauri_plugin_global_shortcut::{GlobalShortcutExt as _, Shortcut, ShortcutEvent};
 
 use crate::trigger::{self, TriggerSource};
-
-/// The key combination used until the user picks another one.
-pub const DEFAULT_QUICK_RECORD: &str = "Ctrl+Shift+Alt+R";
 
 /// Whether the quick-record shortcut is active, for the UI to show.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -27,33 +25,41 @@ pub struct ShortcutStatus {
     pub problem: Option<String>,
 }
 
-/// Managed state holding the last registration outcome.
 #[derive(Default)]
-pub struct ShortcutState(Mutex<ShortcutStatus>);
+struct Current {
+    status: ShortcutStatus,
+    /// The shortcut Pigeon holds right now, if any.
+    held: Option<Shortcut>,
+}
+
+/// Managed state: the last registration outcome and what is held.
+#[derive(Default)]
+pub struct ShortcutState(Mutex<Current>);
 
 impl ShortcutState {
     pub fn status(&self) -> ShortcutStatus {
-        self.0
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        self.lock().status.clone()
     }
 
-    fn set(&self, status: ShortcutStatus) {
-        match self.0.lock() {
-            Ok(mut guard) => *guard = status,
-            Err(poisoned) => *poisoned.into_inner() = status,
-        }
+    fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
+        // Every write replaces the whole value, so a poisoned lock holds a consistent one.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-/// Errors turning a user's text into a shortcut.
+/// Errors turning a user's text into a shortcut, or taking hold of it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ShortcutError {
     #[error("\"{text}\" is not a key combination Pigeon understands ({reason}); write it like Ctrl+Shift+Alt+R")]
     Unparsable { text: String, reason: String },
     #[error("\"{0}\" has no modifier key; add Ctrl, Alt, Shift or Super so it does not steal normal typing")]
     NoModifier(String),
+    #[error("{0} is already used by another program; pick another combination")]
+    Taken(String),
+    #[error("{accelerator} could not be registered ({reason}); this desktop may not allow global shortcuts (Wayland does not): use the tray menu instead")]
+    Unavailable { accelerator: String, reason: String },
 }
 
 /// Parses a combination such as `Ctrl+Shift+Alt+R`.
@@ -80,24 +86,33 @@ pub fn plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
         .build()
 }
 
-/// Registers the configured combination and records the outcome.
-pub fn register_configured(app: &AppHandle, state: &ShortcutState) {
-    let accelerator = DEFAULT_QUICK_RECORD.to_owned();
-    let outcome = parse(&accelerator)
-        .map_err(|e| e.to_string())
-        .and_then(|shortcut| {
-            app.global_shortcut().register(shortcut).map_err(|e| {
-                format!(
-                    "{accelerator} could not be registered ({e}); another program may use it, \
-                     or this desktop does not allow global shortcuts"
-                )
-            })
-        });
-    let status = match outcome {
-        Ok(()) => {
+fn take_hold(app: &AppHandle, accelerator: &str) -> Result<Shortcut, ShortcutError> {
+    let shortcut = parse(accelerator)?;
+    app.global_shortcut()
+        .register(shortcut)
+        .map_err(|error| match error {
+            tauri_plugin_global_shortcut::Error::GlobalHotkey(ref reason)
+                if reason.contains("already registered") =>
+            {
+                ShortcutError::Taken(accelerator.to_owned())
+            }
+            other => ShortcutError::Unavailable {
+                accelerator: accelerator.to_owned(),
+                reason: other.to_string(),
+            },
+        })?;
+    Ok(shortcut)
+}
+
+/// Registers the combination from the settings at start, recording the outcome.
+pub fn register_at_start(app: &AppHandle, state: &ShortcutState, accelerator: &str) {
+    let mut current = state.lock();
+    current.status = match take_hold(app, accelerator) {
+        Ok(shortcut) => {
             tracing::info!(%accelerator, "global quick-record shortcut registered");
+            current.held = Some(shortcut);
             ShortcutStatus {
-                accelerator,
+                accelerator: accelerator.to_owned(),
                 registered: true,
                 problem: None,
             }
@@ -105,23 +120,86 @@ pub fn register_configured(app: &AppHandle, state: &ShortcutState) {
         Err(problem) => {
             tracing::warn!(%problem, "global quick-record shortcut unavailable");
             ShortcutStatus {
-                accelerator,
+                accelerator: accelerator.to_owned(),
                 registered: false,
-                problem: Some(problem),
+                problem: Some(problem.to_string()),
             }
         }
     };
-    state.set(status);
+}
+
+/// Moves the quick-record shortcut to `accelerator`. On failure the previous
+/// combination is registered again and the error says why.
+pub fn rebind(
+    app: &AppHandle,
+    state: &ShortcutState,
+    accelerator: &str,
+) -> Result<ShortcutStatus, ShortcutError> {
+    let wanted = parse(accelerator)?;
+    let mut current = state.lock();
+    if current.held == Some(wanted) {
+        return Ok(current.status.clone());
+    }
+    // Release first: on X11 an ungrab is only sent with the next grab, so
+    // releasing after taking the new one would keep the old key grabbed.
+    let previous = current.held.take();
+    if let Some(old) = previous {
+        if let Err(error) = app.global_shortcut().unregister(old) {
+            tracing::warn!(%error, "could not release the previous quick-record shortcut");
+        }
+    }
+    match take_hold(app, accelerator) {
+        Ok(shortcut) => {
+            current.held = Some(shortcut);
+            current.status = ShortcutStatus {
+                accelerator: accelerator.to_owned(),
+                registered: true,
+                problem: None,
+            };
+            tracing::info!(%accelerator, "global quick-record shortcut moved");
+            Ok(current.status.clone())
+        }
+        Err(error) => {
+            if let Some(old) = previous {
+                match app.global_shortcut().register(old) {
+                    Ok(()) => current.held = Some(old),
+                    Err(again) => {
+                        tracing::warn!(%again, "could not take the previous shortcut back");
+                        current.status.registered = false;
+                        current.status.problem = Some(format!(
+                            "{} was released and could not be taken back ({again}); pick another combination",
+                            current.status.accelerator
+                        ));
+                    }
+                }
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Releases `accelerator` again (used to undo a rebind that could not be saved).
+pub fn restore(app: &AppHandle, state: &ShortcutState, previous: &ShortcutStatus) {
+    {
+        let mut current = state.lock();
+        if let Some(held) = current.held.take() {
+            if let Err(error) = app.global_shortcut().unregister(held) {
+                tracing::warn!(%error, "could not release the quick-record shortcut");
+            }
+        }
+    }
+    register_at_start(app, state, &previous.accelerator);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pigeon_library::DesktopSettings;
     use tauri_plugin_global_shortcut::{Code, Modifiers};
 
     #[test]
     fn default_combination_parses_to_ctrl_shift_alt_r() {
-        let shortcut = parse(DEFAULT_QUICK_RECORD).unwrap();
+        let shortcut = parse(DesktopSettings::DEFAULT_QUICK_RECORD_SHORTCUT).unwrap();
         assert_eq!(shortcut.key, Code::KeyR);
         assert_eq!(
             shortcut.mods,
@@ -144,13 +222,14 @@ mod tests {
     }
 
     #[test]
-    fn status_reports_what_was_last_set() {
-        let state = ShortcutState::default();
-        state.set(ShortcutStatus {
-            accelerator: "Ctrl+Alt+P".into(),
-            registered: true,
-            problem: None,
-        });
-        assert_eq!(state.status().accelerator, "Ctrl+Alt+P");
+    fn what_the_ui_sends_parses() {
+        for text in [
+            "Ctrl+Alt+P",
+            "Super+Shift+F9",
+            "Ctrl+Shift+Digit1",
+            "Alt+Space",
+        ] {
+            parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
     }
 }

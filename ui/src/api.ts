@@ -16,12 +16,14 @@ export interface ShellStatus {
   quickRecordShortcut: ShortcutStatus;
 }
 
-/** Mirrors `Identity` in src-tauri/src/commands.rs. */
-export interface Identity {
+/** Mirrors `SettingsView` in src-tauri/src/commands.rs. */
+export interface SettingsView {
   user: string;
   storeKind: "folder" | "hub";
   storeLocation: string;
   dataDir: string;
+  dueSoonMinutes: number;
+  quickRecordShortcut: ShortcutStatus;
 }
 
 /** Every command rejects with this shape: one sentence that says what to do. */
@@ -50,8 +52,17 @@ export function shellStatus(): Promise<ShellStatus> {
   return invoke<ShellStatus>("shell_status");
 }
 
-export function identity(): Promise<Identity> {
-  return invoke<Identity>("identity");
+export function settings(): Promise<SettingsView> {
+  return invoke<SettingsView>("settings");
+}
+
+/** Rejects (with a CommandError) when the combination is invalid or taken; the old one then stays. */
+export function setQuickRecordShortcut(accelerator: string): Promise<SettingsView> {
+  return invoke<SettingsView>("set_quick_record_shortcut", { accelerator });
+}
+
+export function setDueSoonMinutes(minutes: number): Promise<SettingsView> {
+  return invoke<SettingsView>("set_due_soon_minutes", { minutes });
 }
 
 export function onQuickRecord(handler: (request: QuickRecordRequest) => void): Promise<UnlistenFn> {

@@ -10,6 +10,7 @@ describe("routes", () => {
   it("round-trips every route through its hash", () => {
     const routes: Route[] = [
       { screen: "inbox" },
+      { screen: "settings" },
       { screen: "record", origin: "button" },
       { screen: "record", origin: "global-shortcut" },
       { screen: "record", origin: "tray-menu" },

@@ -1,7 +1,7 @@
 // Screens are addressed by the URL hash so the back/forward keys and reloads
 // keep the user where they were.
 
-export type Route = { screen: "inbox" } | { screen: "record"; origin: RecordOrigin };
+export type Route = { screen: "inbox" } | { screen: "settings" } | { screen: "record"; origin: RecordOrigin };
 
 /** Why the Record screen opened. */
 export type RecordOrigin = "button" | "global-shortcut" | "tray-menu";
@@ -17,6 +17,7 @@ export function parseRoute(hash: string): Route {
       origin: ORIGINS.includes(origin as RecordOrigin) ? (origin as RecordOrigin) : "button",
     };
   }
+  if (path === "settings") return { screen: "settings" };
   return { screen: "inbox" };
 }
 
@@ -24,6 +25,8 @@ export function routeHash(route: Route): string {
   switch (route.screen) {
     case "inbox":
       return "#/inbox";
+    case "settings":
+      return "#/settings";
     case "record":
       return route.origin === "button" ? "#/record" : `#/record?from=${route.origin}`;
   }

@@ -25,4 +25,4 @@ pub mod settings;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use home::{HomeError, PigeonHome};
 pub use respond_by::{ResponseBy, ResponseByError, ResponseByPreset};
-pub use settings::{Settings, SettingsError, StoreSettings};
+pub use settings::{DesktopSettings, Settings, SettingsError, StoreSettings};

@@ -19,6 +19,28 @@ pub struct Settings {
     pub store: StoreSettings,
     #[serde(default)]
     pub reminders: ReminderPolicy,
+    #[serde(default)]
+    pub desktop: DesktopSettings,
+}
+
+/// Settings only the desktop app uses; kept here so the file has one owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DesktopSettings {
+    /// The global key combination that starts a quick recording.
+    pub quick_record_shortcut: String,
+}
+
+impl DesktopSettings {
+    pub const DEFAULT_QUICK_RECORD_SHORTCUT: &str = "Ctrl+Shift+Alt+R";
+}
+
+impl Default for DesktopSettings {
+    fn default() -> Self {
+        Self {
+            quick_record_shortcut: Self::DEFAULT_QUICK_RECORD_SHORTCUT.to_owned(),
+        }
+    }
 }
 
 /// Which shared store messages travel through.
@@ -74,6 +96,7 @@ impl Settings {
                 path: home.data_dir().join("store"),
             },
             reminders: ReminderPolicy::default(),
+            desktop: DesktopSettings::default(),
         }
     }
 
@@ -85,9 +108,12 @@ impl Settings {
                 path,
                 reason: e.message().to_owned(),
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Ok(Self::default_for(home, std::env::var("USER").ok()))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default_for(
+                home,
+                std::env::var("USER")
+                    .or_else(|_| std::env::var("LOGNAME"))
+                    .ok(),
+            )),
             Err(source) => Err(SettingsError::Read { path, source }),
         }
     }
@@ -144,11 +170,29 @@ mod tests {
                 token: "s3cret".into(),
             },
             reminders: ReminderPolicy::default(),
+            desktop: DesktopSettings {
+                quick_record_shortcut: "Ctrl+Alt+P".into(),
+            },
         };
         settings.save(&home).unwrap();
         assert_eq!(Settings::load_or_default(&home).unwrap(), settings);
         let text = std::fs::read_to_string(home.settings_file()).unwrap();
         assert!(text.contains("kind = \"hub\""), "{text}");
+    }
+
+    #[test]
+    fn missing_sections_take_their_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        std::fs::create_dir_all(home.config_dir()).unwrap();
+        std::fs::write(
+            home.settings_file(),
+            "user = \"carol\"\n[store]\nkind = \"folder\"\npath = \"/srv/pigeon\"\n",
+        )
+        .unwrap();
+        let settings = Settings::load_or_default(&home).unwrap();
+        assert_eq!(settings.desktop.quick_record_shortcut, "Ctrl+Shift+Alt+R");
+        assert_eq!(settings.reminders, ReminderPolicy::default());
     }
 
     #[test]

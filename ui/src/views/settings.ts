@@ -1,0 +1,148 @@
+import { errorMessage, type SettingsView } from "../api";
+import { h, mount } from "../dom";
+import { acceleratorFromKeyPress } from "../shortcut";
+
+export interface SettingsActions {
+  changeShortcut(accelerator: string): Promise<SettingsView>;
+  changeDueSoon(minutes: number): Promise<SettingsView>;
+}
+
+/** The Settings screen. Each section saves on its own and reports where it is. */
+export function settingsView(initial: SettingsView, actions: SettingsActions): HTMLElement {
+  const root = h("section", { class: "screen", "aria-labelledby": "settings-title", "data-testid": "settings" });
+  const render = (view: SettingsView) =>
+    mount(
+      root,
+      h("header", { class: "screen-header" }, h("h1", { id: "settings-title" }, "Settings")),
+      profileSection(view),
+      shortcutSection(view, actions, render),
+      remindersSection(view, actions, render),
+    );
+  render(initial);
+  return root;
+}
+
+function profileSection(view: SettingsView): HTMLElement {
+  const store = view.storeKind === "hub" ? `Hub at ${view.storeLocation}` : `Folder store at ${view.storeLocation}`;
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "profile-title" },
+    h("h2", { id: "profile-title" }, "You"),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Name"),
+      h("dd", { "data-testid": "settings-user" }, view.user),
+      h("dt", {}, "Messages travel through"),
+      h("dd", {}, store),
+      h("dt", {}, "Your files"),
+      h("dd", {}, view.dataDir),
+    ),
+  );
+}
+
+function feedback(testid: string): HTMLElement {
+  return h("p", { class: "feedback", role: "status", "aria-live": "polite", "data-testid": testid });
+}
+
+function report(el: HTMLElement, text: string, ok: boolean): void {
+  el.textContent = text;
+  el.classList.toggle("error", !ok);
+  el.classList.toggle("ok", ok);
+}
+
+function shortcutSection(
+  view: SettingsView,
+  actions: SettingsActions,
+  rerender: (view: SettingsView) => void,
+): HTMLElement {
+  const status = view.quickRecordShortcut;
+  let pending: string | null = null;
+  const result = feedback("shortcut-feedback");
+  const save = h("button", { class: "button primary", type: "button", disabled: true, "data-testid": "shortcut-save" }, "Use this shortcut");
+  const capture = h("input", {
+    id: "shortcut-capture",
+    class: "capture",
+    type: "text",
+    readonly: true,
+    placeholder: "Click here, then press the new combination",
+    "data-testid": "shortcut-capture",
+  });
+  capture.addEventListener("keydown", (event) => {
+    if (event.key === "Tab") return; // keep keyboard navigation working
+    event.preventDefault();
+    const accelerator = acceleratorFromKeyPress(event);
+    if (!accelerator) return;
+    pending = accelerator;
+    capture.value = accelerator;
+    save.disabled = false;
+  });
+  save.addEventListener("click", () => {
+    if (!pending) return;
+    const wanted = pending;
+    save.disabled = true;
+    report(result, `Registering ${wanted}…`, true);
+    actions
+      .changeShortcut(wanted)
+      .then((next) => {
+        rerender(next);
+        const fresh = document.querySelector<HTMLElement>("[data-testid=shortcut-feedback]");
+        if (fresh) report(fresh, `Quick record now starts with ${wanted}.`, true);
+      })
+      .catch((error: unknown) => {
+        report(result, errorMessage(error), false);
+        save.disabled = false;
+      });
+  });
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "shortcut-title" },
+    h("h2", { id: "shortcut-title" }, "Quick record shortcut"),
+    h(
+      "p",
+      { "data-testid": "shortcut-current" },
+      "Current: ",
+      h("kbd", {}, status.accelerator),
+      status.registered ? " — works from any app." : ` — not active: ${status.problem ?? "unknown reason"}`,
+    ),
+    h("label", { for: "shortcut-capture" }, "New combination"),
+    h("div", { class: "row" }, capture, save),
+    result,
+  );
+}
+
+function remindersSection(
+  view: SettingsView,
+  actions: SettingsActions,
+  rerender: (view: SettingsView) => void,
+): HTMLElement {
+  const result = feedback("reminders-feedback");
+  const minutes = h("input", {
+    id: "due-soon-minutes",
+    type: "number",
+    min: "5",
+    max: "10080",
+    step: "5",
+    value: String(view.dueSoonMinutes),
+    "data-testid": "due-soon-minutes",
+  });
+  const save = h("button", { class: "button", type: "button", "data-testid": "reminders-save" }, "Save");
+  save.addEventListener("click", () => {
+    actions
+      .changeDueSoon(Number(minutes.value))
+      .then((next) => {
+        rerender(next);
+        const fresh = document.querySelector<HTMLElement>("[data-testid=reminders-feedback]");
+        if (fresh) report(fresh, "Saved.", true);
+      })
+      .catch((error: unknown) => report(result, errorMessage(error), false));
+  });
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "reminders-title" },
+    h("h2", { id: "reminders-title" }, "Reminders"),
+    h("label", { for: "due-soon-minutes" }, "Remind me this many minutes before an answer is due"),
+    h("div", { class: "row" }, minutes, save),
+    result,
+  );
+}
