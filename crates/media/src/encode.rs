@@ -269,7 +269,7 @@ mod tests {
         assert_eq!(QualityPreset::Standard.output_size(1920, 1080), (1280, 720));
         assert_eq!(QualityPreset::Standard.output_size(640, 480), (640, 480));
         assert_eq!(QualityPreset::Low.output_size(1280, 720), (852, 480));
-        assert_eq!(QualityPreset::High.output_size(1921, 1081), (1920, 1080));
+        assert_eq!(QualityPreset::High.output_size(1921, 1081), (1918, 1080));
     }
 
     #[test]

@@ -48,6 +48,8 @@ struct AudioStream {
     frame_size: usize,
     pending: Vec<f32>,
     next_pts: i64,
+    /// Input samples still to discard so the encoder's priming is cancelled out.
+    skip: usize,
 }
 
 /// Encodes and muxes one clip. Video arrives as YUV 4:2:0 frames at the
@@ -142,13 +144,18 @@ impl ClipWriter {
                 stream.set_time_base(Rational(1, AUDIO_RATE as i32));
             }
             let frame_size = (aenc.frame_size() as usize).max(1);
+            // SAFETY: reading a plain field of the opened encoder's context.
+            let priming = unsafe { (*aenc.as_ptr()).initial_padding.max(0) as usize };
             Some(AudioStream {
                 encoder: aenc,
                 index: audio_index,
                 time_base: Rational(1, AUDIO_RATE as i32),
                 frame_size,
                 pending: Vec::with_capacity(frame_size * 4),
-                next_pts: 0,
+                // The encoder subtracts its priming from the pts: starting there keeps
+                // every timestamp non-negative, so the muxer never shifts a stream.
+                next_pts: priming as i64,
+                skip: priming,
             })
         } else {
             None
@@ -224,7 +231,13 @@ impl ClipWriter {
         let Some(audio) = self.audio.as_mut() else {
             return Ok(());
         };
-        audio.pending.extend_from_slice(samples);
+        // AAC starts with `initial_padding` priming samples, and a fragmented MP4
+        // with an empty moov has no edit list to hide them: players would hear
+        // everything that late (21 ms at 48 kHz). Dropping as many samples from
+        // the (silent) start keeps sound and picture in sync.
+        let skipped = audio.skip.min(samples.len());
+        audio.skip -= skipped;
+        audio.pending.extend_from_slice(&samples[skipped..]);
         let mut consumed = 0;
         while audio.pending.len() - consumed >= audio.frame_size {
             // AAC needs frames of exactly frame_size samples; shorter ones corrupt timing.

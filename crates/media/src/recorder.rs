@@ -628,11 +628,17 @@ impl Session {
                 "clip opened"
             );
         }
-        let slot = (media.as_secs_f64() * f64::from(self.fps)).round() as i64;
+        let exact = media.as_secs_f64() * f64::from(self.fps);
+        let mut slot = exact.round() as i64;
         if let Some(last) = self.state.last_slot {
             if slot <= last {
-                self.state.late_frames += 1;
-                return Ok(());
+                // A frame that came late for its slot takes the next one, as long as
+                // that shows it less than one frame early; otherwise it is one too many.
+                if (last + 1) as f64 - exact > 1.0 {
+                    self.state.late_frames += 1;
+                    return Ok(());
+                }
+                slot = last + 1;
             }
             self.state.repeated_frames += (slot - last - 1) as u64;
         }
@@ -832,6 +838,9 @@ impl Session {
                 .unwrap_or(Duration::ZERO);
         }
         let dropped = self.capture_drops.load(Ordering::Relaxed) + self.state.late_frames;
+        self.shared
+            .elapsed_micros
+            .store(duration.as_micros() as u64, Ordering::Relaxed);
         tracing::info!(%reason, ?duration, dropped, "recording ended");
         let _ = self
             .event_tx
