@@ -205,9 +205,7 @@ fn first_picture(path: &Path, at: Duration) -> Result<ffmpeg::util::frame::Video
         };
         if eof {
             let _ = decoder.send_eof();
-        } else if packet.stream() != index {
-            continue;
-        } else if decoder.send_packet(&packet).is_err() {
+        } else if packet.stream() != index || decoder.send_packet(&packet).is_err() {
             continue;
         }
         while decoder.receive_frame(&mut frame).is_ok() {

@@ -577,11 +577,7 @@ impl Session {
         if let Some(prev) = self.state.last_capture.replace(frame.captured_at) {
             let nominal = Duration::from_secs_f64(1.0 / f64::from(self.fps));
             let interval = frame.captured_at.saturating_sub(prev);
-            let deviation = if interval > nominal {
-                interval - nominal
-            } else {
-                nominal - interval
-            };
+            let deviation = interval.abs_diff(nominal);
             if let Some(j) = self.state.jitter.as_mut() {
                 j.add(deviation);
             }

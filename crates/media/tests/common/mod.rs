@@ -91,15 +91,10 @@ pub fn decode_audio(path: &Path) -> (u32, f64, Vec<f32>) {
             samples.extend_from_slice(&frame.plane::<f32>(0)[..frame.samples()]);
         }
     };
-    loop {
-        match packet.read(&mut input) {
-            Ok(()) => {
-                if packet.stream() == index {
-                    decoder.send_packet(&packet).expect("send packet");
-                    collect(&mut decoder, &mut samples, &mut start, &mut rate);
-                }
-            }
-            Err(_) => break,
+    while packet.read(&mut input).is_ok() {
+        if packet.stream() == index {
+            decoder.send_packet(&packet).expect("send packet");
+            collect(&mut decoder, &mut samples, &mut start, &mut rate);
         }
     }
     let _ = decoder.send_eof();
