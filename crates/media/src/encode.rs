@@ -83,6 +83,8 @@ pub fn x264_cli_args(quality: QualityPreset, fps: u32) -> Vec<String> {
         &fps.to_string(),
         "-keyint_min",
         &fps.to_string(),
+        "-bf",
+        "0",
         "-pix_fmt",
         "yuv420p",
         "-threads",

@@ -161,6 +161,12 @@ impl ClipWriter {
             None
         };
 
+        // SAFETY: a plain field of the output context, set before the header.
+        // The interleaver then holds packets of one stream at most 1 s while
+        // waiting for the other (default 10 s), so a crash never costs more.
+        unsafe {
+            (*output.as_mut_ptr()).max_interleave_delta = 1_000_000;
+        }
         let mut opts = Dictionary::new();
         opts.set("movflags", "frag_keyframe+empty_moov+default_base_moof");
         opts.set("flush_packets", "1");
