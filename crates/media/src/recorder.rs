@@ -416,6 +416,7 @@ struct EncodeState {
     converter: Option<FrameConverter>,
     last_slot: Option<i64>,
     last_capture: Option<Duration>,
+    video_frames: u64,
     late_frames: u64,
     repeated_frames: u64,
     /// Audio position in 48 kHz samples, including samples waiting for the writer.
@@ -647,6 +648,7 @@ impl Session {
         }
         if let Some(writer) = self.state.writer.as_mut() {
             writer.write_video(&mut picture, slot)?;
+            self.state.video_frames = writer.video_frames();
         }
         self.state.last_slot = Some(slot);
         self.state.media_end = self
@@ -847,7 +849,7 @@ impl Session {
             stop_reason: reason,
             duration,
             bytes,
-            video_frames: self.state.writer.as_ref().map_or(0, |w| w.video_frames()),
+            video_frames: self.state.video_frames,
             dropped_frames: dropped,
             repeated_frames: self.state.repeated_frames,
             audio_gap_filled: Duration::from_secs_f64(

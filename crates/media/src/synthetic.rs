@@ -33,10 +33,17 @@ pub struct SyntheticVideo {
     fps: u32,
     pacing: Pacing,
     length: Option<Duration>,
+    sensor_noise: bool,
     thread: Option<JoinHandle<()>>,
 }
 
 impl SyntheticVideo {
+    /// See [`PatternPainter::with_sensor_noise`].
+    pub fn with_sensor_noise(mut self, on: bool) -> Self {
+        self.sensor_noise = on;
+        self
+    }
+
     /// `width` and `height` must be even (4:2:0 chroma); `length` None runs until stopped.
     pub fn new(
         width: u32,
@@ -56,6 +63,7 @@ impl SyntheticVideo {
             fps,
             pacing,
             length,
+            sensor_noise: false,
             thread: None,
         })
     }
@@ -77,10 +85,11 @@ impl VideoSource for SyntheticVideo {
     fn start(&mut self, ctx: SourceContext, sink: Sink<VideoFrame>) -> Result<()> {
         let (width, height, fps, pacing, length) =
             (self.width, self.height, self.fps, self.pacing, self.length);
+        let noise = self.sensor_noise;
         let handle = std::thread::Builder::new()
             .name("synthetic-video".into())
             .spawn(move || {
-                let painter = PatternPainter::new(width, height);
+                let painter = PatternPainter::new(width, height).with_sensor_noise(noise);
                 let total = length.map(|l| (l.as_secs_f64() * f64::from(fps)).round() as u64);
                 let mut index: u64 = 0;
                 loop {
@@ -134,6 +143,7 @@ pub fn is_flash_frame(index: u64, fps: u32) -> bool {
 pub struct PatternPainter {
     width: usize,
     height: usize,
+    sensor_noise: bool,
 }
 
 impl PatternPainter {
@@ -141,7 +151,15 @@ impl PatternPainter {
         PatternPainter {
             width: width as usize,
             height: height as usize,
+            sensor_noise: false,
         }
+    }
+
+    /// Adds faint per-pixel noise that changes every frame, like a camera
+    /// sensor: flat test patterns are far easier to encode than real video.
+    pub fn with_sensor_noise(mut self, on: bool) -> Self {
+        self.sensor_noise = on;
+        self
     }
 
     pub fn paint(&self, index: u64, fps: u32) -> Vec<u8> {
@@ -183,6 +201,16 @@ impl PatternPainter {
             let by = bounce(index as usize * 5, span_y);
             for line in y_plane.chunks_exact_mut(w).skip(by).take(side) {
                 line[bx..bx + side].fill(190);
+            }
+        }
+        if self.sensor_noise {
+            // xorshift: cheap, and deterministic per frame.
+            let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ index.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            for px in y_plane.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *px = px.saturating_add((state & 7) as u8).saturating_sub(3);
             }
         }
         // Counter and timestamp: black digits on a white box, top left.
@@ -462,5 +490,14 @@ mod tests {
             .sum::<f64>()
             / (320.0 * 240.0);
         assert!(mean < FLASH_LUMA_THRESHOLD, "normal mean luma {mean}");
+        let noisy = PatternPainter::new(320, 240).with_sensor_noise(true);
+        assert_ne!(noisy.paint(5, 30), frame, "noise changes pixels");
+        let flash = noisy.paint(30, 30);
+        let mean: f64 = flash[..320 * 240]
+            .iter()
+            .map(|&v| f64::from(v))
+            .sum::<f64>()
+            / (320.0 * 240.0);
+        assert!(mean > FLASH_LUMA_THRESHOLD, "noisy flash mean luma {mean}");
     }
 }

@@ -113,6 +113,10 @@ fn a_full_disk_stops_the_recording_and_keeps_what_was_written() {
     assert!(outcome.stop_reason.to_string().contains("disk is full"));
     assert!(outcome.playable.is_none());
     assert!(
+        outcome.video_frames > 30,
+        "frames were encoded before the disk filled"
+    );
+    assert!(
         outcome.duration > Duration::from_secs(1),
         "kept what fit: {:?}",
         outcome.duration
