@@ -55,6 +55,20 @@
 //! counted. Audio is never stretched: it is laid down sample by sample, and a
 //! hole longer than 60 ms is filled with silence.
 //!
+//! ## Sound
+//! Clips carry mono AAC at 48 kHz, 96 kbit/s: a voice message gains nothing
+//! from stereo. Any device rate, sample format and channel count is mixed down
+//! and resampled with swresample. The AAC encoder's priming (1024 samples) is
+//! cancelled at the start, because a fragmented MP4 has no edit list to hide it.
+//!
+//! ## Tests
+//! `scripts/test-env cargo nextest run -p pigeon-media` (the microphone test
+//! needs the virtual PulseAudio source of `scripts/test-env` and fails outside
+//! it; the full-disk test mounts a 1 MB tmpfs and needs root, as CI has).
+//!
+//! ## Performance
+//! Measured numbers and the benchmark command: `docs/performance.md`.
+//!
 //! ## Threads and memory
 //! Capture runs on its own threads and never waits for the encoder, the disk
 //! or the UI: queues hold half a second of video and two of audio, and a full
