@@ -19,7 +19,7 @@
 //! ```
 //! - [`source`]: the [`VideoSource`] / [`AudioSource`] traits, frames with
 //!   capture timestamps, [`Clock`], [`LevelMeter`].
-//! - [`camera`], [`microphone`], [`file`], [`synthetic`]: the sources.
+//! - [`camera`], [`microphone`], [`file`](mod@file), [`synthetic`]: the sources.
 //! - [`encode`]: [`QualityPreset`] (480p / 720p default / 1080p) and picture conversion.
 //! - [`mux`]: [`ClipWriter`], the fragmented MP4 writer that reports [`Fragment`]s.
 //! - [`recorder`]: [`Recorder`], a session with pause/resume/stop/cancel,

@@ -430,6 +430,8 @@ struct EncodeState {
     fragments: Vec<Fragment>,
     video_done: bool,
     audio_done: bool,
+    stalled_video: bool,
+    stalled_audio: bool,
     stop: Option<StopReason>,
     jitter: Option<JitterHistogram>,
 }
@@ -458,6 +460,10 @@ struct Session {
 /// Media-time limit while draining after a stop.
 const AUDIO_GAP_TOLERANCE: i64 = (AUDIO_RATE as i64) * 60 / 1000;
 const AUDIO_OVERLAP_LIMIT: i64 = (AUDIO_RATE as i64) / 5;
+/// A live source silent this long after its last delivery is taken as lost.
+const STALL_LIMIT: Duration = Duration::from_secs(2);
+/// Cameras can take a while to deliver their first picture.
+const FIRST_ITEM_LIMIT: Duration = Duration::from_secs(5);
 /// Audio kept while waiting for the first picture to open the clip.
 const AUDIO_WAIT_LIMIT: usize = AUDIO_RATE as usize * 10;
 
@@ -471,6 +477,11 @@ impl Session {
         let mut cancelled = false;
         let tick = Duration::from_millis(250);
         let mut next_progress = self.clock.now() + tick;
+        // When each source last delivered: a live device that goes quiet
+        // without an error (unplugged on some drivers) is caught here.
+        let mut video_seen: Option<Duration> = None;
+        let mut audio_seen: Option<Duration> = None;
+        let audio_live = self.audio.as_ref().is_some_and(|a| a.is_live());
         while self.state.stop.is_none() {
             select! {
                 recv(self.control_rx) -> cmd => match cmd {
@@ -496,12 +507,18 @@ impl Session {
                     }
                 },
                 recv(video_rx) -> msg => match msg {
-                    Ok(SourceMessage::Item(frame)) => self.on_video(frame, None),
+                    Ok(SourceMessage::Item(frame)) => {
+                        video_seen = Some(self.clock.now());
+                        self.on_video(frame, None);
+                    }
                     Ok(SourceMessage::Ended(end)) => { self.on_source_end(&self.video.name(), end); video_rx = never(); }
                     Err(_) => { self.on_source_end(&self.video.name(), SourceEnd::Finished); video_rx = never(); }
                 },
                 recv(audio_rx) -> msg => match msg {
-                    Ok(SourceMessage::Item(chunk)) => self.on_audio(chunk, None),
+                    Ok(SourceMessage::Item(chunk)) => {
+                        audio_seen = Some(self.clock.now());
+                        self.on_audio(chunk, None);
+                    }
                     Ok(SourceMessage::Ended(end)) => {
                         let name = self.audio.as_ref().map(|a| a.name()).unwrap_or_default();
                         self.on_source_end(&name, end);
@@ -521,6 +538,14 @@ impl Session {
                     if media >= self.config.max_length {
                         self.state.stop = Some(StopReason::MaxLength);
                     }
+                }
+            }
+            if self.state.stop.is_none() {
+                if self.live && !self.state.video_done {
+                    self.check_stall(now, video_seen, true);
+                }
+                if audio_live && !self.state.audio_done {
+                    self.check_stall(now, audio_seen, false);
                 }
             }
             if now >= next_progress {
@@ -547,6 +572,33 @@ impl Session {
             }
         }
         Some(t)
+    }
+
+    /// Ends the recording when a live source has delivered nothing for too long.
+    fn check_stall(&mut self, now: Duration, seen: Option<Duration>, video: bool) {
+        let (since, allowed) = match seen {
+            Some(at) => (at, STALL_LIMIT),
+            None => (self.epoch, FIRST_ITEM_LIMIT),
+        };
+        let quiet = now.saturating_sub(since);
+        if quiet > allowed {
+            let name = if video {
+                self.video.name()
+            } else {
+                self.audio.as_ref().map(|a| a.name()).unwrap_or_default()
+            };
+            let what = if video { "picture" } else { "sound" };
+            let reason = format!(
+                "no {what} for {:.1} s: the device stopped delivering",
+                quiet.as_secs_f64()
+            );
+            if video {
+                self.state.stalled_video = true;
+            } else {
+                self.state.stalled_audio = true;
+            }
+            self.on_source_end(&name, SourceEnd::Lost(reason));
+        }
     }
 
     fn on_source_end(&mut self, name: &str, end: SourceEnd) {
@@ -770,18 +822,25 @@ impl Session {
         // Drain what the sources captured before the stop; they hang up when their threads end.
         let mut video_rx = self.video_rx.clone();
         let mut audio_rx = self.audio_rx.clone().unwrap_or_else(never);
-        let mut open = 2;
-        while open > 0 {
+        let mut video_open = !self.state.stalled_video;
+        let mut audio_open = self.audio_rx.is_some() && !self.state.stalled_audio;
+        if !video_open {
+            video_rx = never();
+        }
+        if !audio_open {
+            audio_rx = never();
+        }
+        while video_open || audio_open {
             select! {
                 recv(video_rx) -> msg => match msg {
                     Ok(SourceMessage::Item(frame)) if !cancelled && self.state.writer_ok() => self.on_video(frame, limit),
                     Ok(_) => {}
-                    Err(_) => { video_rx = never(); open -= 1; }
+                    Err(_) => { video_rx = never(); video_open = false; }
                 },
                 recv(audio_rx) -> msg => match msg {
                     Ok(SourceMessage::Item(chunk)) if !cancelled && self.state.writer_ok() => self.on_audio(chunk, limit),
                     Ok(_) => {}
-                    Err(_) => { audio_rx = never(); open -= 1; }
+                    Err(_) => { audio_rx = never(); audio_open = false; }
                 },
                 default(Duration::from_secs(3)) => {
                     tracing::warn!("a source did not stop within 3 s");
@@ -789,9 +848,19 @@ impl Session {
                 }
             }
         }
-        self.video.join();
+        // A source that still holds its channel is stuck (a hung driver call):
+        // it is left behind rather than hanging the recording with it.
+        if video_open || self.state.stalled_video {
+            tracing::warn!(source = %self.video.name(), "not waiting for a stuck capture thread");
+        } else {
+            self.video.join();
+        }
         if let Some(audio) = self.audio.as_mut() {
-            audio.join();
+            if audio_open || self.state.stalled_audio {
+                tracing::warn!(source = %audio.name(), "not waiting for a stuck capture thread");
+            } else {
+                audio.join();
+            }
         }
         self.preview = None;
         let mut reason = self.state.stop.clone().unwrap_or(StopReason::Requested);

@@ -271,3 +271,76 @@ fn cancel_leaves_nothing_behind() {
         "no file is left"
     );
 }
+
+/// A camera whose driver stops delivering without an error: frames for a
+/// while, then nothing, while the stream stays open.
+struct SilentlyStalling {
+    inner: SyntheticVideo,
+    stop_inner: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    keep_open: Option<pigeon_media::source::Sink<pigeon_media::VideoFrame>>,
+}
+
+impl pigeon_media::VideoSource for SilentlyStalling {
+    fn name(&self) -> String {
+        "stalling camera".into()
+    }
+    fn is_live(&self) -> bool {
+        true
+    }
+    fn frame_rate(&self) -> u32 {
+        30
+    }
+    fn start(
+        &mut self,
+        ctx: pigeon_media::source::SourceContext,
+        sink: pigeon_media::source::Sink<pigeon_media::VideoFrame>,
+    ) -> pigeon_media::Result<()> {
+        let stop_inner = self.stop_inner.clone();
+        let inner_ctx = pigeon_media::source::SourceContext {
+            stop: stop_inner.clone(),
+            ..ctx.clone()
+        };
+        self.keep_open = Some(sink.clone());
+        self.inner.start(inner_ctx, sink)?;
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1000));
+            stop_inner.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        Ok(())
+    }
+    fn join(&mut self) {
+        self.stop_inner
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.inner.join();
+        self.keep_open = None;
+    }
+}
+
+#[test]
+fn a_device_that_goes_quiet_ends_the_recording() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("stalled.mp4");
+    let video = Box::new(SilentlyStalling {
+        inner: SyntheticVideo::new(320, 240, 30, Pacing::RealTime, None).expect("settings"),
+        stop_inner: Default::default(),
+        keep_open: None,
+    });
+    let audio = Box::new(SyntheticAudio::new(48_000, Pacing::RealTime, None).expect("settings"));
+    let outcome = Recorder::start(RecorderConfig::new(&out), video, Some(audio))
+        .expect("start")
+        .wait()
+        .expect("finish");
+    match &outcome.stop_reason {
+        StopReason::SourceLost { source, reason } => {
+            assert_eq!(source, "stalling camera");
+            assert!(reason.contains("no picture"), "{reason}");
+        }
+        other => panic!("expected a lost source, got {other:?}"),
+    }
+    assert!(outcome.playable.is_some(), "what was recorded is kept");
+    assert!(
+        outcome.duration > Duration::from_millis(900),
+        "{:?}",
+        outcome.duration
+    );
+}
