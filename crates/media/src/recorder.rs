@@ -1084,3 +1084,58 @@ impl Drop for PreviewSender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_44k_stereo_device_becomes_48k_mono_at_the_same_pitch() {
+        crate::init();
+        let mut resampler = Resampler::new(44_100, 2).expect("resampler");
+        let mut out = Vec::new();
+        for chunk in 0..100 {
+            let samples: Vec<f32> = (0..441)
+                .flat_map(|i| {
+                    let t = (chunk * 441 + i) as f32 / 44_100.0;
+                    let v = 0.5 * (2.0 * std::f32::consts::PI * 1000.0 * t).sin();
+                    [v, v]
+                })
+                .collect();
+            let chunk = AudioChunk {
+                sample_rate: 44_100,
+                channels: 2,
+                samples,
+                captured_at: Duration::ZERO,
+            };
+            out.extend(resampler.run(&chunk).expect("resample"));
+        }
+        // One second in, one second out (less the resampler's few samples of delay).
+        assert!(
+            (47_800..=48_000).contains(&out.len()),
+            "{} samples",
+            out.len()
+        );
+        // 1 kHz stays 1 kHz: about 2000 zero crossings in a second.
+        let crossings = out
+            .windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count();
+        assert!(
+            (1990..=2010).contains(&crossings),
+            "{crossings} zero crossings"
+        );
+    }
+
+    #[test]
+    fn jitter_histogram_reports_the_99th_percentile() {
+        let mut h = JitterHistogram::new();
+        for _ in 0..99 {
+            h.add(Duration::from_micros(250));
+        }
+        h.add(Duration::from_millis(40));
+        assert_eq!(h.p99(), Duration::from_micros(300));
+        h.add(Duration::from_millis(40));
+        assert_eq!(h.p99(), Duration::from_micros(40_100));
+    }
+}

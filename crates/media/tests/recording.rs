@@ -27,7 +27,17 @@ fn live_720p30_clip_is_complete_and_in_sync() {
     let out = dir.path().join("live.mp4");
     let (video, audio) = synthetic(1280, 720, 30, Pacing::RealTime, None);
     let recorder = Recorder::start(RecorderConfig::new(&out), video, Some(audio)).expect("start");
-    std::thread::sleep(Duration::from_millis(4_000));
+    // What an uploader would send while recording goes on.
+    std::thread::sleep(Duration::from_millis(2_500));
+    let early: Vec<_> = recorder.fragments().try_iter().collect();
+    assert!(
+        early.len() >= 2,
+        "the init segment and a fragment are announced while recording"
+    );
+    let early_end = early.last().map_or(0, |f| f.offset + f.length) as usize;
+    let early_bytes = std::fs::read(&out).expect("read the growing clip");
+    assert!(early_bytes.len() >= early_end);
+    std::thread::sleep(Duration::from_millis(1_500));
     let mut previews = 0;
     while recorder.previews().try_recv().is_ok() {
         previews += 1;
@@ -53,6 +63,12 @@ fn live_720p30_clip_is_complete_and_in_sync() {
         bytes.len() as u64,
         "fragments cover the whole file"
     );
+    assert_eq!(
+        &bytes[..early_end],
+        &early_bytes[..early_end],
+        "announced bytes never change, even at stop"
+    );
+    assert_eq!(&outcome.fragments[..early.len()], &early[..]);
     assert!(outcome.fragments.len() >= 4, "about one fragment a second");
 
     let playable = outcome.playable.clone().expect("playable copy");
@@ -126,13 +142,6 @@ fn fast_synthetic_has_every_frame_and_the_exact_length() {
     assert_eq!(outcome.video_frames, 90);
     assert_eq!(outcome.dropped_frames, 0);
     let playable = outcome.playable.expect("playable");
-    if let Some(keep) = std::env::var_os("PIGEON_KEEP_TEST_FILES") {
-        let _ = std::fs::copy(&out, std::path::Path::new(&keep).join("fast.mp4"));
-        let _ = std::fs::copy(
-            &playable,
-            std::path::Path::new(&keep).join("fast.playable.mp4"),
-        );
-    }
     let frames = common::decode_video(&playable);
     assert_eq!(frames.len(), 90);
     let secs = pigeon_media::probe(&playable)

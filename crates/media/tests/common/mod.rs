@@ -139,11 +139,14 @@ pub fn av_offsets(path: &Path) -> Vec<f64> {
     let flashes = flash_onsets(&decode_video(path));
     let (rate, start, samples) = decode_audio(path);
     let beeps = beep_onsets(rate, start, &samples);
+    let audio_end = start + samples.len() as f64 / f64::from(rate.max(1));
     // The first 21 ms of sound are the AAC encoder's priming: the marker at 0 s
     // has its beep cut, so only later markers count.
     flashes
         .iter()
         .filter(|&&f| f >= 0.5)
+        // A marker cut by the stop has no whole beep to compare with.
+        .filter(|&&f| f + 0.2 <= audio_end)
         .filter_map(|f| {
             beeps
                 .iter()
