@@ -1,0 +1,326 @@
+//! Resumable blob upload over any [`Store`], from memory or from a file that may still
+//! be growing.
+
+use std::io::SeekFrom;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use pigeon_protocol::{BlobId, BlobKind, BlobRef, ErrorCode, NewBlob, SealBlob};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::{Store, StoreError};
+
+/// Default bytes per append request.
+pub const DEFAULT_CHUNK_BYTES: usize = 8 * 1024 * 1024;
+/// How often an upload re-asks the store before giving up on offset races.
+const MAX_RESYNCS: u32 = 20;
+
+/// Progress of one upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadProgress {
+    pub blob: BlobId,
+    /// Bytes the store has acknowledged.
+    pub acknowledged: u64,
+    /// Total size, when known (the file is complete).
+    pub total: Option<u64>,
+}
+
+/// Called after every acknowledged chunk.
+pub type ProgressFn = Arc<dyn Fn(&UploadProgress) + Send + Sync>;
+
+/// One blob's upload. Keeps a running sha256 of the bytes it sent in order, so sealing
+/// a just-uploaded file does not read it twice; after a resume it hashes the file.
+pub struct BlobUpload {
+    store: Arc<dyn Store>,
+    id: BlobId,
+    acknowledged: u64,
+    hashed: u64,
+    hasher: Sha256,
+    chunk_bytes: usize,
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for BlobUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobUpload")
+            .field("id", &self.id)
+            .field("acknowledged", &self.acknowledged)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlobUpload {
+    /// Creates a new blob on the store.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        kind: BlobKind,
+        content_type: &str,
+    ) -> Result<Self, StoreError> {
+        let status = store
+            .create_blob(&NewBlob {
+                kind,
+                content_type: content_type.to_string(),
+            })
+            .await?;
+        Ok(Self::at(store, status.id, status.acknowledged))
+    }
+
+    /// Continues an upload (after a crash or restart): asks the store where it stands.
+    pub async fn resume(store: Arc<dyn Store>, id: BlobId) -> Result<Self, StoreError> {
+        let status = store.blob_status(&id).await?;
+        Ok(Self::at(store, id, status.acknowledged))
+    }
+
+    fn at(store: Arc<dyn Store>, id: BlobId, acknowledged: u64) -> Self {
+        Self {
+            store,
+            id,
+            acknowledged,
+            hashed: 0,
+            hasher: Sha256::new(),
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+            progress: None,
+        }
+    }
+
+    /// Bytes per append request.
+    pub fn with_chunk_bytes(mut self, bytes: usize) -> Self {
+        self.chunk_bytes = bytes.max(1);
+        self
+    }
+
+    /// Calls `f` after every acknowledged chunk.
+    pub fn with_progress(mut self, f: ProgressFn) -> Self {
+        self.progress = Some(f);
+        self
+    }
+
+    /// The blob's id (persist it to resume later).
+    pub fn id(&self) -> &BlobId {
+        &self.id
+    }
+
+    /// Bytes the store has acknowledged, as last known.
+    pub fn acknowledged(&self) -> u64 {
+        self.acknowledged
+    }
+
+    /// Asks the store how much it has acknowledged.
+    pub async fn refresh(&mut self) -> Result<u64, StoreError> {
+        self.acknowledged = self.store.blob_status(&self.id).await?.acknowledged;
+        Ok(self.acknowledged)
+    }
+
+    fn report(&self, total: Option<u64>) {
+        if let Some(f) = &self.progress {
+            f(&UploadProgress {
+                blob: self.id.clone(),
+                acknowledged: self.acknowledged,
+                total,
+            });
+        }
+    }
+
+    /// Appends bytes that start at `offset` of the blob. Bytes the store already has are
+    /// skipped, so announcing the same range twice is harmless; a gap is an error.
+    pub async fn send_bytes(&mut self, offset: u64, bytes: Bytes) -> Result<u64, StoreError> {
+        let end = offset + bytes.len() as u64;
+        let mut resyncs = 0;
+        while self.acknowledged < end {
+            if self.acknowledged < offset {
+                return Err(StoreError::Corrupt(format!(
+                    "bytes {offset}..{end} leave a gap after the acknowledged {}: send the missing bytes first",
+                    self.acknowledged
+                )));
+            }
+            let from = (self.acknowledged - offset) as usize;
+            let to = (from + self.chunk_bytes).min(bytes.len());
+            let chunk = bytes.slice(from..to);
+            self.append(chunk, &mut resyncs, None).await?;
+        }
+        Ok(self.acknowledged)
+    }
+
+    async fn append(
+        &mut self,
+        chunk: Bytes,
+        resyncs: &mut u32,
+        total: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let at = self.acknowledged;
+        match self.store.append_blob(&self.id, at, chunk.clone()).await {
+            Ok(status) => {
+                if self.hashed == at {
+                    self.hasher.update(&chunk);
+                    self.hashed = at + chunk.len() as u64;
+                }
+                self.acknowledged = status.acknowledged;
+                self.report(total);
+                Ok(())
+            }
+            Err(e) if e.code() == Some(ErrorCode::OffsetMismatch) && *resyncs < MAX_RESYNCS => {
+                // A response was lost or another writer moved on: ask and continue.
+                *resyncs += 1;
+                tracing::debug!(blob = %self.id, "offset mismatch: asking the store where the upload stands");
+                self.refresh().await?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends bytes `acknowledged..end` of `file` (a growing file: `end` is the end of the
+    /// last complete fragment the recorder announced).
+    pub async fn send_file_until(&mut self, file: &Path, end: u64) -> Result<u64, StoreError> {
+        self.send_file(file, end, None).await
+    }
+
+    async fn send_file(
+        &mut self,
+        file: &Path,
+        end: u64,
+        total: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        if self.acknowledged >= end {
+            return Ok(self.acknowledged);
+        }
+        let mut f = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| StoreError::io(file, e))?;
+        let mut resyncs = 0;
+        // Read the next chunk while the current one is in flight.
+        let mut next: Option<(u64, Bytes)> = None;
+        while self.acknowledged < end {
+            let at = self.acknowledged;
+            let chunk = match next.take() {
+                Some((pos, bytes)) if pos == at => bytes,
+                _ => read_at(&mut f, file, at, (end - at).min(self.chunk_bytes as u64)).await?,
+            };
+            let following = at + chunk.len() as u64;
+            let len_next = end.saturating_sub(following).min(self.chunk_bytes as u64);
+            if len_next > 0 {
+                let store = self.store.clone();
+                let id = self.id.clone();
+                let send = async move {
+                    store
+                        .append_blob(&id, at, chunk.clone())
+                        .await
+                        .map(|s| (s, chunk))
+                };
+                let (sent, read) = tokio::join!(send, read_at(&mut f, file, following, len_next));
+                next = read.ok().map(|b| (following, b));
+                match sent {
+                    Ok((status, chunk)) => {
+                        if self.hashed == at {
+                            self.hasher.update(&chunk);
+                            self.hashed = at + chunk.len() as u64;
+                        }
+                        self.acknowledged = status.acknowledged;
+                        self.report(total);
+                    }
+                    Err(e)
+                        if e.code() == Some(ErrorCode::OffsetMismatch) && resyncs < MAX_RESYNCS =>
+                    {
+                        resyncs += 1;
+                        self.refresh().await?;
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                self.append(chunk, &mut resyncs, total).await?;
+            }
+        }
+        Ok(self.acknowledged)
+    }
+
+    /// Sends whatever `file` has beyond the acknowledged bytes, then seals with its size
+    /// and sha256. Call when the file is complete (the recorder stopped).
+    pub async fn seal_file(&mut self, file: &Path) -> Result<BlobRef, StoreError> {
+        let size = tokio::fs::metadata(file)
+            .await
+            .map_err(|e| StoreError::io(file, e))?
+            .len();
+        self.send_file(file, size, Some(size)).await?;
+        if self.hashed > size {
+            return Err(StoreError::Corrupt(format!(
+                "{} shrank below the bytes already uploaded: upload it as a new blob",
+                file.display()
+            )));
+        }
+        // Hash whatever the running hash did not see (all of it after a resume).
+        let mut f = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| StoreError::io(file, e))?;
+        f.seek(SeekFrom::Start(self.hashed))
+            .await
+            .map_err(|e| StoreError::io(file, e))?;
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let n = f
+                .read(&mut buf)
+                .await
+                .map_err(|e| StoreError::io(file, e))?;
+            if n == 0 {
+                break;
+            }
+            self.hasher.update(&buf[..n]);
+            self.hashed += n as u64;
+        }
+        let sha256 = hex::encode(self.hasher.clone().finalize());
+        self.seal(size, sha256).await
+    }
+
+    /// Seals with a size and sha256 the caller computed.
+    pub async fn seal(&mut self, size: u64, sha256: String) -> Result<BlobRef, StoreError> {
+        self.store
+            .seal_blob(&self.id, &SealBlob { size, sha256 })
+            .await
+    }
+}
+
+async fn read_at(
+    f: &mut tokio::fs::File,
+    path: &Path,
+    offset: u64,
+    len: u64,
+) -> Result<Bytes, StoreError> {
+    f.seek(SeekFrom::Start(offset))
+        .await
+        .map_err(|e| StoreError::io(path, e))?;
+    let mut buf = vec![0u8; len as usize];
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = f
+            .read(&mut buf[filled..])
+            .await
+            .map_err(|e| StoreError::io(path, e))?;
+        if n == 0 {
+            return Err(StoreError::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file is shorter than announced",
+                ),
+            ));
+        }
+        filled += n;
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Uploads a complete file and seals it.
+pub async fn upload_file(
+    store: Arc<dyn Store>,
+    file: &Path,
+    kind: BlobKind,
+    content_type: &str,
+    progress: Option<ProgressFn>,
+) -> Result<BlobRef, StoreError> {
+    let mut upload = BlobUpload::start(store, kind, content_type).await?;
+    if let Some(p) = progress {
+        upload = upload.with_progress(p);
+    }
+    upload.seal_file(file).await
+}
