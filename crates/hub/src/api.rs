@@ -252,12 +252,22 @@ async fn put_chunk(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut stream = body.into_data_stream();
     if let Some(len) = declared {
-        if len > limits.max_chunk_bytes {
-            return Err(ApiError::limit("max_chunk_bytes", limits.max_chunk_bytes, len).into());
-        }
-        if q.offset + len > max_total {
-            return Err(ApiError::limit(limit_name, max_total, q.offset + len).into());
+        let early = if len > limits.max_chunk_bytes {
+            Some(ApiError::limit(
+                "max_chunk_bytes",
+                limits.max_chunk_bytes,
+                len,
+            ))
+        } else if q.offset + len > max_total {
+            Some(ApiError::limit(limit_name, max_total, q.offset + len))
+        } else {
+            None
+        };
+        if let Some(err) = early {
+            drain(&mut stream).await;
+            return Err(err.into());
         }
     }
 
@@ -266,7 +276,6 @@ async fn put_chunk(
     let key = crate::storage::BlobStorage::part_key(&id, q.offset);
     let mut writer: Option<crate::storage::PartWriter> = None;
     let mut received: u64 = 0;
-    let mut stream = body.into_data_stream();
     while let Some(next) = stream.next().await {
         let chunk = match next {
             Ok(c) => c,
@@ -296,6 +305,7 @@ async fn put_chunk(
             if let Some(w) = writer.take() {
                 w.abort().await;
             }
+            drain(&mut stream).await;
             return Err(err.into());
         }
         if let Some(h) = hasher.as_mut() {
@@ -336,6 +346,22 @@ async fn put_chunk(
             Err(e)
         }
     }
+}
+
+/// Reads and discards the rest of a refused request body (up to a bound), so the
+/// client gets to read the error instead of a broken pipe.
+async fn drain(stream: &mut axum::body::BodyDataStream) {
+    const DRAIN_MAX: u64 = 64 * 1024 * 1024;
+    let mut drained = 0u64;
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            drained += chunk.len() as u64;
+            if drained > DRAIN_MAX {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 async fn seal(
