@@ -160,15 +160,37 @@ impl BlobUpload {
                 self.report(total);
                 Ok(())
             }
-            Err(e) if e.code() == Some(ErrorCode::OffsetMismatch) && *resyncs < MAX_RESYNCS => {
-                // A response was lost or another writer moved on: ask and continue.
-                *resyncs += 1;
-                tracing::debug!(blob = %self.id, "offset mismatch: asking the store where the upload stands");
-                self.refresh().await?;
-                Ok(())
-            }
-            Err(e) => Err(e),
+            Err(e) => self.recover(e, resyncs).await,
         }
+    }
+
+    /// Handles the append failures an upload can continue after: an offset race (a lost
+    /// response, another writer) and chunks larger than the store accepts.
+    async fn recover(&mut self, e: StoreError, resyncs: &mut u32) -> Result<(), StoreError> {
+        if *resyncs >= MAX_RESYNCS {
+            return Err(e);
+        }
+        let chunk_limit = e
+            .api()
+            .and_then(|a| a.limit.as_ref())
+            .filter(|l| {
+                l.limit == "max_chunk_bytes" && l.max > 0 && (l.max as usize) < self.chunk_bytes
+            })
+            .map(|l| l.max as usize);
+        if let Some(max) = chunk_limit {
+            *resyncs += 1;
+            tracing::debug!(blob = %self.id, max, "the store takes smaller chunks");
+            self.chunk_bytes = max;
+            return Ok(());
+        }
+        if e.code() == Some(ErrorCode::OffsetMismatch) {
+            // A response was lost or another writer moved on: ask and continue.
+            *resyncs += 1;
+            tracing::debug!(blob = %self.id, "offset mismatch: asking the store where the upload stands");
+            self.refresh().await?;
+            return Ok(());
+        }
+        Err(e)
     }
 
     /// Sends bytes `acknowledged..end` of `file` (a growing file: `end` is the end of the
@@ -220,13 +242,10 @@ impl BlobUpload {
                         self.acknowledged = status.acknowledged;
                         self.report(total);
                     }
-                    Err(e)
-                        if e.code() == Some(ErrorCode::OffsetMismatch) && resyncs < MAX_RESYNCS =>
-                    {
-                        resyncs += 1;
-                        self.refresh().await?;
+                    Err(e) => {
+                        next = None;
+                        self.recover(e, &mut resyncs).await?;
                     }
-                    Err(e) => return Err(e),
                 }
             } else {
                 self.append(chunk, &mut resyncs, total).await?;

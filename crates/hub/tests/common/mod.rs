@@ -117,6 +117,11 @@ impl HubProcess {
         c.wait().unwrap()
     }
 
+    /// Waits for the hub to exit (after a signal sent elsewhere).
+    pub fn terminate_wait(&mut self) -> std::process::ExitStatus {
+        self.child.take().expect("hub running").wait().unwrap()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
     }
