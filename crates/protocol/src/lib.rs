@@ -88,7 +88,7 @@ macro_rules! string_id {
             pub fn parse(text: impl Into<String>) -> Result<Self, Invalid> {
                 let text = text.into();
                 let len = text.chars().count();
-                if len < $min || len > $max || !text.chars().all(is_id_char) {
+                if !($min..=$max).contains(&len) || !text.chars().all(is_id_char) {
                     return Err(Invalid(format!(
                         "{} must be {} to {} characters of letters, digits, '-' or '_' (got {:?})",
                         $what, $min, $max, text

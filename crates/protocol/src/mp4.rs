@@ -155,8 +155,11 @@ fn parse_header(data: &[u8]) -> Option<([u8; 4], u64, u64)> {
     }
 }
 
-/// Iterates the child boxes of a container body: (type, body).
-fn children(body: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, String> {
+/// A child box: its type and body.
+type ChildBox<'a> = ([u8; 4], &'a [u8]);
+
+/// Iterates the child boxes of a container body.
+fn children(body: &[u8]) -> Result<Vec<ChildBox<'_>>, String> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     while pos < body.len() {

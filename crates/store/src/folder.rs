@@ -187,6 +187,15 @@ struct PartFile {
     path: PathBuf,
 }
 
+/// What a download reads: bytes `start..end` of a sealed blob made of `parts`.
+struct DownloadPlan {
+    sealed: BlobRef,
+    file_name: Option<String>,
+    start: u64,
+    end: u64,
+    parts: Vec<PartFile>,
+}
+
 /// One inbox marker's parsed name.
 #[derive(Debug, Clone)]
 struct Marker {
@@ -758,7 +767,7 @@ impl Folder {
         &self,
         id: &BlobId,
         range: Option<ByteRange>,
-    ) -> Result<(BlobRef, Option<String>, u64, u64, Vec<PartFile>), StoreError> {
+    ) -> Result<DownloadPlan, StoreError> {
         let meta = self.blob_meta(id)?.ok_or_else(|| not_found("blob"))?;
         let mut name = None;
         let mut readable = meta.owner == self.me.name;
@@ -803,7 +812,13 @@ impl Folder {
         } else if name.is_none() {
             name = Some("attachment".to_string());
         }
-        Ok((sealed, name, start, end, parts))
+        Ok(DownloadPlan {
+            sealed,
+            file_name: name,
+            start,
+            end,
+            parts,
+        })
     }
 }
 
@@ -998,8 +1013,13 @@ impl Store for FolderStore {
         range: Option<ByteRange>,
     ) -> Result<BlobDownload, StoreError> {
         let id = id.clone();
-        let (sealed, file_name, start, end, parts) =
-            self.run(move |f| f.download_plan(&id, range)).await?;
+        let DownloadPlan {
+            sealed,
+            file_name,
+            start,
+            end,
+            parts,
+        } = self.run(move |f| f.download_plan(&id, range)).await?;
         let pieces: Vec<(PathBuf, u64, u64)> = parts
             .into_iter()
             .filter_map(|p| {
