@@ -8,12 +8,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use pigeon_protocol::{BlobId, BlobKind, BlobRef, ErrorCode, NewBlob, SealBlob};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use std::io::{Read, Seek};
 
 use crate::{Store, StoreError};
 
 /// Default bytes per append request.
-pub const DEFAULT_CHUNK_BYTES: usize = 8 * 1024 * 1024;
+pub const DEFAULT_CHUNK_BYTES: usize = 16 * 1024 * 1024;
 /// How often an upload re-asks the store before giving up on offset races.
 const MAX_RESYNCS: u32 = 20;
 
@@ -205,53 +205,84 @@ impl BlobUpload {
         end: u64,
         total: Option<u64>,
     ) -> Result<u64, StoreError> {
-        if self.acknowledged >= end {
-            return Ok(self.acknowledged);
-        }
-        let mut f = tokio::fs::File::open(file)
-            .await
-            .map_err(|e| StoreError::io(file, e))?;
         let mut resyncs = 0;
-        // Read the next chunk while the current one is in flight.
+        // Pipeline: read and hash the next chunk while the current one is in flight.
         let mut next: Option<(u64, Bytes)> = None;
         while self.acknowledged < end {
             let at = self.acknowledged;
             let chunk = match next.take() {
                 Some((pos, bytes)) if pos == at => bytes,
-                _ => read_at(&mut f, file, at, (end - at).min(self.chunk_bytes as u64)).await?,
+                _ => {
+                    let len = (end - at).min(self.chunk_bytes as u64);
+                    self.read(file, at, len).await?
+                }
             };
             let following = at + chunk.len() as u64;
             let len_next = end.saturating_sub(following).min(self.chunk_bytes as u64);
-            if len_next > 0 {
-                let store = self.store.clone();
-                let id = self.id.clone();
-                let send = async move {
-                    store
-                        .append_blob(&id, at, chunk.clone())
-                        .await
-                        .map(|s| (s, chunk))
-                };
-                let (sent, read) = tokio::join!(send, read_at(&mut f, file, following, len_next));
-                next = read.ok().map(|b| (following, b));
-                match sent {
-                    Ok((status, chunk)) => {
-                        if self.hashed == at {
-                            self.hasher.update(&chunk);
-                            self.hashed = at + chunk.len() as u64;
-                        }
-                        self.acknowledged = status.acknowledged;
-                        self.report(total);
+            let store = self.store.clone();
+            let id = self.id.clone();
+            let send = async move { store.append_blob(&id, at, chunk).await };
+            let sent = if len_next > 0 {
+                let hasher = self.take_hasher_at(following);
+                let (sent, read) = tokio::join!(
+                    send,
+                    read_chunk(file.to_path_buf(), following, len_next, hasher)
+                );
+                match read {
+                    Ok((bytes, hasher)) => {
+                        self.put_hasher(following + len_next, hasher);
+                        next = Some((following, bytes));
                     }
-                    Err(e) => {
-                        next = None;
-                        self.recover(e, &mut resyncs).await?;
-                    }
+                    // The running hash went with the failed read: seal re-hashes the file.
+                    Err(_) => self.reset_hasher(),
                 }
+                sent
             } else {
-                self.append(chunk, &mut resyncs, total).await?;
+                send.await
+            };
+            match sent {
+                Ok(status) => {
+                    self.acknowledged = status.acknowledged;
+                    self.report(total);
+                }
+                Err(e) => {
+                    next = None;
+                    self.recover(e, &mut resyncs).await?;
+                }
             }
         }
         Ok(self.acknowledged)
+    }
+
+    /// Reads bytes of the file, hashing them when they continue the running hash.
+    async fn read(&mut self, file: &Path, offset: u64, len: u64) -> Result<Bytes, StoreError> {
+        let hasher = self.take_hasher_at(offset);
+        match read_chunk(file.to_path_buf(), offset, len, hasher).await {
+            Ok((bytes, hasher)) => {
+                self.put_hasher(offset + len, hasher);
+                Ok(bytes)
+            }
+            Err(e) => {
+                self.reset_hasher();
+                Err(e)
+            }
+        }
+    }
+
+    fn take_hasher_at(&mut self, offset: u64) -> Option<Sha256> {
+        (self.hashed == offset).then(|| std::mem::take(&mut self.hasher))
+    }
+
+    fn put_hasher(&mut self, hashed: u64, hasher: Option<Sha256>) {
+        if let Some(h) = hasher {
+            self.hasher = h;
+            self.hashed = hashed;
+        }
+    }
+
+    fn reset_hasher(&mut self) {
+        self.hasher = Sha256::new();
+        self.hashed = 0;
     }
 
     /// Sends whatever `file` has beyond the acknowledged bytes, then seals with its size
@@ -269,24 +300,25 @@ impl BlobUpload {
             )));
         }
         // Hash whatever the running hash did not see (all of it after a resume).
-        let mut f = tokio::fs::File::open(file)
-            .await
-            .map_err(|e| StoreError::io(file, e))?;
-        f.seek(SeekFrom::Start(self.hashed))
-            .await
-            .map_err(|e| StoreError::io(file, e))?;
-        let mut buf = vec![0u8; 1024 * 1024];
-        loop {
-            let n = f
-                .read(&mut buf)
-                .await
-                .map_err(|e| StoreError::io(file, e))?;
-            if n == 0 {
-                break;
+        let path = file.to_path_buf();
+        let (from, mut hasher) = (self.hashed, std::mem::take(&mut self.hasher));
+        let hasher = tokio::task::spawn_blocking(move || {
+            let mut f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+            f.seek(SeekFrom::Start(from))
+                .map_err(|e| StoreError::io(&path, e))?;
+            let mut buf = vec![0u8; 1024 * 1024];
+            loop {
+                let n = f.read(&mut buf).map_err(|e| StoreError::io(&path, e))?;
+                if n == 0 {
+                    return Ok::<_, StoreError>(hasher);
+                }
+                hasher.update(&buf[..n]);
             }
-            self.hasher.update(&buf[..n]);
-            self.hashed += n as u64;
-        }
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("a hashing task failed: {e}")))??;
+        self.hasher = hasher;
+        self.hashed = size;
         let sha256 = hex::encode(self.hasher.clone().finalize());
         self.seal(size, sha256).await
     }
@@ -299,34 +331,39 @@ impl BlobUpload {
     }
 }
 
-async fn read_at(
-    f: &mut tokio::fs::File,
-    path: &Path,
+/// Reads `len` bytes at `offset` on the blocking pool (file reads and hashing are
+/// blocking work), feeding them to `hasher` when given.
+async fn read_chunk(
+    path: std::path::PathBuf,
     offset: u64,
     len: u64,
-) -> Result<Bytes, StoreError> {
-    f.seek(SeekFrom::Start(offset))
-        .await
-        .map_err(|e| StoreError::io(path, e))?;
-    let mut buf = vec![0u8; len as usize];
-    let mut filled = 0;
-    while filled < buf.len() {
-        let n = f
-            .read(&mut buf[filled..])
-            .await
-            .map_err(|e| StoreError::io(path, e))?;
-        if n == 0 {
-            return Err(StoreError::io(
-                path,
+    hasher: Option<Sha256>,
+) -> Result<(Bytes, Option<Sha256>), StoreError> {
+    tokio::task::spawn_blocking(move || {
+        let mut f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| StoreError::io(&path, e))?;
+        let mut buf = vec![0u8; len as usize];
+        f.read_exact(&mut buf).map_err(|e| {
+            StoreError::io(
+                &path,
                 std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the file is shorter than announced",
+                    e.kind(),
+                    format!(
+                        "the file is shorter than the {} bytes announced ({e})",
+                        offset + len
+                    ),
                 ),
-            ));
-        }
-        filled += n;
-    }
-    Ok(Bytes::from(buf))
+            )
+        })?;
+        let hasher = hasher.map(|mut h| {
+            h.update(&buf);
+            h
+        });
+        Ok((Bytes::from(buf), hasher))
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("a file read task failed: {e}")))?
 }
 
 /// Uploads a complete file and seals it.
