@@ -271,8 +271,21 @@ async fn put_chunk(
         }
     }
 
-    // Continue the running hash when this chunk extends the bytes hashed so far.
-    let mut hasher = hub.take_hasher(&id, q.offset);
+    // Continue the running hash when this chunk extends the bytes hashed so far; hash on
+    // the blocking pool so receiving and writing never wait for it.
+    let (hash_tx, hash_task) = match hub.take_hasher(&id, q.offset) {
+        Some(mut h) => {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
+            let task = tokio::task::spawn_blocking(move || {
+                while let Some(b) = rx.blocking_recv() {
+                    h.update(&b);
+                }
+                h
+            });
+            (Some(tx), Some(task))
+        }
+        None => (None, None),
+    };
     let key = crate::storage::BlobStorage::part_key(&id, q.offset);
     let mut writer: Option<crate::storage::PartWriter> = None;
     let mut received: u64 = 0;
@@ -308,8 +321,9 @@ async fn put_chunk(
             drain(&mut stream).await;
             return Err(err.into());
         }
-        if let Some(h) = hasher.as_mut() {
-            h.update(&chunk);
+        if let Some(tx) = &hash_tx {
+            // A closed channel only means the hash is abandoned; seal re-reads then.
+            let _ = tx.send(chunk.clone()).await;
         }
         if writer.is_none() {
             writer = Some(hub.storage.start_part(&key).await?);
@@ -323,6 +337,11 @@ async fn put_chunk(
         return Ok(Json(status_of(&row)));
     };
     writer.finish().await?;
+    drop(hash_tx);
+    let hasher = match hash_task {
+        Some(task) => task.await.ok(),
+        None => None,
+    };
     let part = Part {
         start: q.offset,
         length: received,
