@@ -44,6 +44,7 @@ both_backends!(
     bad_messages_are_rejected_and_nothing_is_stored,
     inbox_orders_cursors_and_wait,
     receipts_and_threads,
+    concurrent_commits_and_appends_make_one_of_each,
 );
 
 fn code(e: pigeon_store::StoreError) -> ErrorCode {
@@ -648,4 +649,63 @@ async fn receipts_and_threads(t: Team) {
         code(t.alice.mark_viewed(&m.id).await.unwrap_err()),
         ErrorCode::NotFound
     );
+}
+
+async fn concurrent_commits_and_appends_make_one_of_each(t: Team) {
+    let clip = upload_clip(&t.alice).await;
+    let m = message(&clip, &["bob"], "raced");
+    // The same commit from 8 tasks at once (a retrying outbox on two devices).
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (alice, m) = (t.alice.clone(), m.clone());
+        tasks.push(tokio::spawn(async move { alice.commit_message(&m).await }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap().unwrap());
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(inbox_all(&t.bob, InboxOrder::Arrival).await.len(), 1);
+
+    // The same chunk appended by 4 tasks at once: the blob ends up with it exactly once.
+    let status = t
+        .alice
+        .create_blob(&pigeon_store::protocol::NewBlob {
+            kind: BlobKind::Attachment,
+            content_type: "application/pdf".into(),
+        })
+        .await
+        .unwrap();
+    let chunk = bytes::Bytes::from(vec![5u8; 100_000]);
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (alice, id, chunk) = (t.alice.clone(), status.id.clone(), chunk.clone());
+        tasks.push(tokio::spawn(async move {
+            alice.append_blob(&id, 0, chunk).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(code(e), ErrorCode::OffsetMismatch),
+        }
+    }
+    assert!(ok >= 1);
+    assert_eq!(
+        t.alice.blob_status(&status.id).await.unwrap().acknowledged,
+        100_000
+    );
+    let sealed = t
+        .alice
+        .seal_blob(
+            &status.id,
+            &pigeon_store::protocol::SealBlob {
+                size: 100_000,
+                sha256: sha256_hex(&chunk),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(sealed.size, 100_000);
 }
