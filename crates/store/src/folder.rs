@@ -897,6 +897,22 @@ impl FolderStore {
         })
     }
 
+    /// Zero-setup: prepares `root` if needed, adds `user` unless a user of that name exists,
+    /// and opens the folder as them. What a new installation calls for its default store.
+    pub async fn open_or_create(
+        root: &Path,
+        user: &User,
+        limits: Limits,
+    ) -> Result<Self, StoreError> {
+        Self::init(root, limits).await?;
+        match Self::add_user(root, user).await {
+            Ok(()) => {}
+            Err(e) if e.code() == Some(ErrorCode::Conflict) => {}
+            Err(e) => return Err(e),
+        }
+        Self::open(root, &user.name).await
+    }
+
     /// How often [`Store::wait_inbox`] looks at the folder (it cannot be notified:
     /// network and synced drives do not deliver file events reliably).
     pub fn with_poll_interval(mut self, poll: Duration) -> Self {
@@ -1051,5 +1067,62 @@ impl Store for FolderStore {
             file_name,
             body,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str) -> User {
+        User {
+            name: UserName::parse(name).unwrap(),
+            display_name: name.to_string(),
+            time_zone: "UTC".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn open_or_create_is_idempotent_and_never_rewrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = FolderStore::open_or_create(dir.path(), &user("ann"), Limits::default())
+            .await
+            .unwrap();
+        let format = std::fs::read(dir.path().join(FORMAT_FILE)).unwrap();
+        // A second machine joining with other limits keeps the folder's own.
+        let other = Limits {
+            max_recipients: 1,
+            ..Limits::default()
+        };
+        let b = FolderStore::open_or_create(dir.path(), &user("ann"), other)
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(dir.path().join(FORMAT_FILE)).unwrap(), format);
+        assert_eq!(a.limits().await.unwrap(), b.limits().await.unwrap());
+        assert_eq!(b.users().await.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn write_new_creates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        assert!(write_new(&p, b"first").unwrap());
+        assert!(!write_new(&p, b"second").unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"first");
+        // No temp files left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn markers_sort_by_arrival_and_respond_by() {
+        let m = Marker::parse("0000001700000000-0000001800000000-0123456789abcdef").unwrap();
+        assert_eq!(
+            m.key(InboxOrder::Arrival),
+            "0000001700000000-0123456789abcdef"
+        );
+        assert!(m
+            .key(InboxOrder::RespondBy)
+            .starts_with("0000001800000000-"));
+        assert!(Marker::parse("../../x").is_none());
     }
 }
