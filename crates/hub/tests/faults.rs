@@ -303,3 +303,53 @@ fn tokio_stream_from(
 ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_retries_5xx_and_network_errors_but_never_4xx() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(&dir.path().join("hub"), 0);
+    let token = hub.add_user("alice");
+    let upstream: SocketAddr = hub.url.trim_start_matches("http://").parse().unwrap();
+    let retry = RetryPolicy {
+        attempts: 4,
+        first_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+    };
+    let client = |proxy: SocketAddr| {
+        HubClient::new(&format!("http://{proxy}"), &token)
+            .unwrap()
+            .with_http_client(
+                reqwest::Client::builder()
+                    .pool_max_idle_per_host(0)
+                    .build()
+                    .unwrap(),
+            )
+            .with_retry(retry.clone())
+    };
+
+    // A 404 is answered once and not retried.
+    let (proxy, count) = fault_proxy(upstream, |_| Fault::Pass).await;
+    let err = client(proxy).message(&new_id()).await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(pigeon_store::protocol::ErrorCode::NotFound)
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+
+    // A hub that always answers 503 is tried `attempts` times, then reported unreachable
+    // with advice.
+    let (proxy, count) = fault_proxy(upstream, |_| Fault::Reply503).await;
+    let err = client(proxy).me().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains("can be retried"), "{err}");
+    assert_eq!(count.load(Ordering::SeqCst), 4);
+
+    // Two 503s, then the answer: the caller never notices.
+    let (proxy, count) = fault_proxy(
+        upstream,
+        |n| if n < 2 { Fault::Reply503 } else { Fault::Pass },
+    )
+    .await;
+    assert_eq!(client(proxy).me().await.unwrap().name.as_str(), "alice");
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}
