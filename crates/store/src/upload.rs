@@ -208,6 +208,9 @@ impl BlobUpload {
         let mut resyncs = 0;
         // Pipeline: read and hash the next chunk while the current one is in flight.
         let mut next: Option<(u64, Bytes)> = None;
+        // The buffer of the last chunk sent, reused for the next read: fresh multi-MiB
+        // buffers cost a page fault per 4 KiB.
+        let mut spare: Option<Vec<u8>> = None;
         while self.acknowledged < end {
             let at = self.acknowledged;
             let chunk = match next.take() {
@@ -221,12 +224,19 @@ impl BlobUpload {
             let len_next = end.saturating_sub(following).min(self.chunk_bytes as u64);
             let store = self.store.clone();
             let id = self.id.clone();
+            let sent_chunk = chunk.clone();
             let send = async move { store.append_blob(&id, at, chunk).await };
             let sent = if len_next > 0 {
                 let hasher = self.take_hasher_at(following);
                 let (sent, read) = tokio::join!(
                     send,
-                    read_chunk(file.to_path_buf(), following, len_next, hasher)
+                    read_chunk(
+                        file.to_path_buf(),
+                        following,
+                        len_next,
+                        hasher,
+                        spare.take()
+                    )
                 );
                 match read {
                     Ok((bytes, hasher)) => {
@@ -240,6 +250,8 @@ impl BlobUpload {
             } else {
                 send.await
             };
+            // Unique once the request is done with it.
+            spare = sent_chunk.try_into_mut().ok().map(Vec::from);
             match sent {
                 Ok(status) => {
                     self.acknowledged = status.acknowledged;
@@ -257,7 +269,7 @@ impl BlobUpload {
     /// Reads bytes of the file, hashing them when they continue the running hash.
     async fn read(&mut self, file: &Path, offset: u64, len: u64) -> Result<Bytes, StoreError> {
         let hasher = self.take_hasher_at(offset);
-        match read_chunk(file.to_path_buf(), offset, len, hasher).await {
+        match read_chunk(file.to_path_buf(), offset, len, hasher, None).await {
             Ok((bytes, hasher)) => {
                 self.put_hasher(offset + len, hasher);
                 Ok(bytes)
@@ -332,19 +344,22 @@ impl BlobUpload {
 }
 
 /// Reads `len` bytes at `offset` on the blocking pool (file reads and hashing are
-/// blocking work), feeding them to `hasher` when given.
+/// blocking work), into `reuse` when given, feeding them to `hasher` when given.
 async fn read_chunk(
     path: std::path::PathBuf,
     offset: u64,
     len: u64,
     hasher: Option<Sha256>,
+    reuse: Option<Vec<u8>>,
 ) -> Result<(Bytes, Option<Sha256>), StoreError> {
     tokio::task::spawn_blocking(move || {
         let mut f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
         f.seek(SeekFrom::Start(offset))
             .map_err(|e| StoreError::io(&path, e))?;
         // Read without zero-filling first: one pass over the bytes instead of two.
-        let mut buf = Vec::with_capacity(len as usize);
+        let mut buf = reuse.unwrap_or_default();
+        buf.clear();
+        buf.reserve(len as usize);
         let read = (&mut f)
             .take(len)
             .read_to_end(&mut buf)
