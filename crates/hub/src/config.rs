@@ -1,0 +1,103 @@
+//! Hub configuration: a TOML file, overridden by command-line flags and environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use pigeon_protocol::Limits;
+use serde::Deserialize;
+
+use crate::HubError;
+
+/// Where blobs live.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BlobStorageConfig {
+    /// A directory: `DATA/blobs` unless `path` is given.
+    #[default]
+    Local,
+    /// A local directory elsewhere.
+    LocalPath { path: PathBuf },
+    /// An S3-compatible bucket (AWS S3, Garage, MinIO, R2). Credentials come from the
+    /// usual `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment variables.
+    S3 {
+        bucket: String,
+        #[serde(default)]
+        endpoint: Option<String>,
+        #[serde(default)]
+        region: Option<String>,
+        #[serde(default)]
+        allow_http: bool,
+    },
+}
+
+/// The whole configuration. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubConfig {
+    /// Data directory: the SQLite database and (by default) the blobs.
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub limits: Limits,
+    pub blobs: BlobStorageConfig,
+    /// Upper bound of a client's long-poll wait.
+    pub long_poll_max_secs: u64,
+    /// How long shutdown waits for in-flight requests (chunk writes) to finish.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            data: PathBuf::from("pigeon-hub-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 7700)),
+            limits: Limits::default(),
+            blobs: BlobStorageConfig::default(),
+            long_poll_max_secs: 60,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+impl HubConfig {
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, HubError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| HubError::Config(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| {
+            HubError::Config(format!("{} is not a valid hub config: {e}", path.display()))
+        })
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data.join("hub.sqlite3")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_s3_and_limits() {
+        let c: HubConfig = toml::from_str(
+            r#"
+            listen = "0.0.0.0:8080"
+            [limits]
+            max_recipients = 5
+            [blobs]
+            kind = "s3"
+            bucket = "pigeon"
+            endpoint = "http://127.0.0.1:9000"
+            allow_http = true
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.limits.max_recipients, 5);
+        assert_eq!(
+            c.limits.max_subject_chars,
+            Limits::default().max_subject_chars
+        );
+        assert!(matches!(c.blobs, BlobStorageConfig::S3 { .. }));
+    }
+}

@@ -1,0 +1,187 @@
+//! The `pigeon-hub` command: serve the API, manage users.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use pigeon_hub::{Hub, HubConfig};
+use pigeon_protocol::{User, UserName};
+use tracing_subscriber::EnvFilter;
+
+/// Pigeon's hub: the server a team runs to exchange video messages.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// TOML configuration file (see docs/hub.md); flags and environment override it.
+    #[arg(long, global = true, env = "PIGEON_HUB_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database and local blobs).
+    #[arg(long, global = true, env = "PIGEON_HUB_DATA")]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API until SIGINT/SIGTERM.
+    Serve {
+        /// Address to listen on; port 0 picks a free port (printed on stdout).
+        #[arg(long, env = "PIGEON_HUB_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Log as JSON lines instead of text.
+        #[arg(long, env = "PIGEON_HUB_LOG_JSON")]
+        log_json: bool,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user and print their access token (shown only this once).
+    Add {
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// IANA time zone, e.g. Europe/Berlin.
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+    },
+    /// List users.
+    List,
+    /// Revoke a user's access.
+    Revoke { name: String },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` prints the whole cause chain on one line, without a backtrace.
+            eprintln!("pigeon-hub: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = match &cli.config {
+        Some(path) => HubConfig::from_file(path)?,
+        None => HubConfig::default(),
+    };
+    if let Some(data) = cli.data {
+        config.data = data;
+    }
+    match cli.command {
+        Command::Serve { listen, log_json } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            init_logs(log_json);
+            serve(config)
+        }
+        Command::User { command } => users(&config, command),
+    }
+}
+
+fn init_logs(json: bool) {
+    let filter = EnvFilter::try_from_env("PIGEON_HUB_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn serve(config: HubConfig) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let hub = Hub::open(config.clone())
+            .with_context(|| format!("cannot open the hub data in {}", config.data.display()))?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, data = %config.data.display(), "pigeon-hub listening");
+        // Tests and scripts read the actual address from this line.
+        println!("pigeon-hub listening on http://{addr}");
+        hub.serve(listener, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn users(config: &HubConfig, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add {
+            name,
+            display_name,
+            tz,
+        } => {
+            let name = UserName::parse(name)?;
+            let user = User {
+                display_name: display_name.unwrap_or_else(|| name.to_string()),
+                name,
+                time_zone: tz,
+            };
+            let token = pigeon_hub::add_user(config, &user)?;
+            eprintln!(
+                "added {}; their token (shown only now, give it to them):",
+                user.name
+            );
+            println!("{token}");
+        }
+        UserCommand::List => {
+            for row in pigeon_hub::list_users(config)? {
+                let state = match row.revoked {
+                    Some(t) => format!("revoked {}", t.to_rfc3339()),
+                    None => "active".to_string(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    row.user.name, row.user.display_name, row.user.time_zone, state
+                );
+            }
+        }
+        UserCommand::Revoke { name } => {
+            let name = UserName::parse(name)?;
+            if !pigeon_hub::revoke_user(config, &name)? {
+                bail!("no active user named {name}: `pigeon-hub user list` shows them");
+            }
+            eprintln!("revoked {name}");
+        }
+    }
+    Ok(())
+}

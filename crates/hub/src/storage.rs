@@ -1,0 +1,152 @@
+//! Blob bytes through `object_store`. A blob is a list of parts, one object per accepted
+//! chunk, because object stores (S3 included) cannot append; downloads stitch the parts
+//! back together. Object keys are built only from server-generated ids and offsets.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+use pigeon_protocol::BlobId;
+
+use crate::config::{BlobStorageConfig, HubConfig};
+use crate::db::Part;
+use crate::HubError;
+
+/// Bytes buffered before a part of a multipart write is handed to the store.
+const WRITE_CHUNK: usize = 8 * 1024 * 1024;
+
+/// Where blob parts are kept.
+#[derive(Clone, Debug)]
+pub struct BlobStorage {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl BlobStorage {
+    /// Opens the storage the configuration names.
+    pub fn open(config: &HubConfig) -> Result<Self, HubError> {
+        let store: Arc<dyn ObjectStore> = match &config.blobs {
+            BlobStorageConfig::Local => Arc::new(local(&config.data.join("blobs"))?),
+            BlobStorageConfig::LocalPath { path } => Arc::new(local(path)?),
+            BlobStorageConfig::S3 {
+                bucket,
+                endpoint,
+                region,
+                allow_http,
+            } => {
+                let mut b = AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_allow_http(*allow_http);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                if let Some(r) = region {
+                    b = b.with_region(r);
+                }
+                Arc::new(b.build()?)
+            }
+        };
+        Ok(Self { store })
+    }
+
+    /// A fresh, unique key for a part of `blob` starting at `start`.
+    pub fn part_key(blob: &BlobId, start: u64) -> String {
+        format!("blobs/{blob}/{start:020}-{}", uuid::Uuid::new_v4().simple())
+    }
+
+    /// Starts a streaming write of one part.
+    pub async fn start_part(&self, key: &str) -> Result<PartWriter, HubError> {
+        let upload = self.store.put_multipart(&ObjectPath::from(key)).await?;
+        Ok(PartWriter {
+            writer: WriteMultipart::new_with_chunk_size(upload, WRITE_CHUNK),
+        })
+    }
+
+    /// Removes a part that was written but not recorded.
+    pub async fn delete(&self, key: &str) {
+        if let Err(e) = self.store.delete(&ObjectPath::from(key)).await {
+            tracing::warn!(key, error = %e, "could not delete an orphaned blob part");
+        }
+    }
+
+    /// Streams bytes `start..end` of a blob made of `parts`.
+    pub fn read(
+        &self,
+        parts: Vec<Part>,
+        start: u64,
+        end: u64,
+    ) -> BoxStream<'static, Result<Bytes, HubError>> {
+        let store = self.store.clone();
+        let pieces: Vec<(String, u64, u64)> = parts
+            .into_iter()
+            .filter_map(|p| {
+                let p_end = p.start + p.length;
+                let a = start.max(p.start);
+                let b = end.min(p_end);
+                (a < b).then(|| (p.object_key, a - p.start, b - p.start))
+            })
+            .collect();
+        stream::iter(pieces)
+            .then(move |(key, a, b)| {
+                let store = store.clone();
+                async move {
+                    let opts = GetOptions {
+                        range: Some(GetRange::Bounded(a..b)),
+                        ..Default::default()
+                    };
+                    let result = store.get_opts(&ObjectPath::from(key), opts).await?;
+                    Ok::<_, HubError>(result.into_stream().map_err(HubError::from))
+                }
+            })
+            .try_flatten()
+            .boxed()
+    }
+
+    /// Reads bytes `start..end` into memory (small reads: the video probe).
+    pub async fn read_to_vec(
+        &self,
+        parts: Vec<Part>,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<u8>, HubError> {
+        let mut out = Vec::with_capacity((end - start) as usize);
+        let mut s = self.read(parts, start, end);
+        while let Some(chunk) = s.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+}
+
+fn local(dir: &std::path::Path) -> Result<LocalFileSystem, HubError> {
+    std::fs::create_dir_all(dir)?;
+    Ok(LocalFileSystem::new_with_prefix(dir)?)
+}
+
+/// One part being written.
+pub struct PartWriter {
+    writer: WriteMultipart,
+}
+
+impl PartWriter {
+    /// Appends bytes, waiting when too many uploads are in flight.
+    pub async fn write(&mut self, bytes: Bytes) -> Result<(), HubError> {
+        self.writer.wait_for_capacity(4).await?;
+        self.writer.put(bytes);
+        Ok(())
+    }
+    /// Completes the part; only now does it exist under its key.
+    pub async fn finish(self) -> Result<(), HubError> {
+        self.writer.finish().await?;
+        Ok(())
+    }
+    /// Drops the partial part.
+    pub async fn abort(self) {
+        if let Err(e) = self.writer.abort().await {
+            tracing::warn!(error = %e, "could not abort a partial blob part");
+        }
+    }
+}

@@ -1,0 +1,711 @@
+//! The conformance suite: every behaviour of the `Store` trait, run against BOTH the
+//! hub (a real `pigeon-hub` process on a loopback port, through `HubClient`) and the
+//! folder store.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::*;
+use pigeon_store::protocol::{
+    BlobKind, ErrorCode, InboxOrder, InboxQuery, RecipientState, Response,
+};
+use pigeon_store::{BlobUpload, ByteRange, Store, UploadProgress};
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod hub {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::hub_team().await).await;
+                }
+            )*
+        }
+        mod folder {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::folder_team().await).await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    post_receive_and_download,
+    commit_is_idempotent,
+    invisible_until_committed_and_to_others,
+    growing_file_upload_resumes_from_acknowledged,
+    seal_verifies_size_sha256_and_video,
+    bad_messages_are_rejected_and_nothing_is_stored,
+    inbox_orders_cursors_and_wait,
+    receipts_and_threads,
+    concurrent_commits_and_appends_make_one_of_each,
+);
+
+fn code(e: pigeon_store::StoreError) -> ErrorCode {
+    e.code()
+        .unwrap_or_else(|| panic!("expected a refusal, got {e}"))
+}
+
+async fn inbox_all(
+    store: &Arc<dyn Store>,
+    order: InboxOrder,
+) -> Vec<pigeon_store::protocol::InboxEntry> {
+    store
+        .inbox(&InboxQuery {
+            order,
+            after: None,
+            limit: 200,
+        })
+        .await
+        .unwrap()
+        .entries
+}
+
+async fn post_receive_and_download(t: Team) {
+    assert_eq!(t.alice.me().await.unwrap().name.as_str(), "alice");
+    let names: Vec<String> = t
+        .bob
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name.to_string())
+        .collect();
+    assert_eq!(names, ["alice", "bob", "carol"]);
+
+    let clip = upload_clip(&t.alice).await;
+    let clip_bytes = std::fs::read(test_clip()).unwrap();
+    assert_eq!(clip.sha256, sha256_hex(&clip_bytes));
+    let doc: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let att = upload_attachment(&t.alice, t.dir.path(), &doc).await;
+    let mut m = message(&clip, &["bob", "carol"], "Q3 plan");
+    attach(&mut m, &att, "Agenda é.pdf");
+    let committed = t.alice.commit_message(&m).await.unwrap();
+    assert_eq!(committed.sender.as_str(), "alice");
+    assert_eq!(committed.thread, m.id);
+
+    for store in [&t.bob, &t.carol] {
+        let entries = inbox_all(store, InboxOrder::Arrival).await;
+        assert_eq!(entries.len(), 1);
+        let e = &entries[0];
+        assert_eq!(e.message.id, m.id);
+        assert_eq!(e.message.subject, "Q3 plan");
+        assert_eq!(e.message.respond_by_tz, "Europe/Berlin");
+        assert!(e.receipt.delivered_at.is_some(), "fetching marks delivered");
+
+        let d = store.download(&e.message.clip.id, None).await.unwrap();
+        assert_eq!(d.content_type, "video/mp4");
+        assert_eq!(d.file_name, None);
+        assert_eq!(d.sha256, clip.sha256);
+        assert_eq!(sha256_hex(&d.bytes().await.unwrap()), clip.sha256);
+
+        let d = store.download(&att.id, None).await.unwrap();
+        assert_eq!(d.file_name.as_deref(), Some("Agenda é.pdf"));
+        assert_eq!(d.content_type, "application/pdf");
+        assert_eq!(d.bytes().await.unwrap(), doc);
+
+        let r = store
+            .download(
+                &att.id,
+                Some(ByteRange {
+                    start: 1000,
+                    end: Some(1010),
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!((r.start, r.end, r.size), (1000, 1010, doc.len() as u64));
+        assert_eq!(r.bytes().await.unwrap(), &doc[1000..1010]);
+        let tail = store
+            .download(
+                &att.id,
+                Some(ByteRange {
+                    start: 199_990,
+                    end: None,
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(tail.bytes().await.unwrap(), &doc[199_990..]);
+        let err = store
+            .download(
+                &att.id,
+                Some(ByteRange {
+                    start: 500_000,
+                    end: None,
+                }),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(code(err), ErrorCode::RangeNotSatisfiable);
+    }
+    let status = t.alice.message_status(&m.id).await.unwrap();
+    assert!(status
+        .receipts
+        .iter()
+        .all(|r| r.state() == RecipientState::Delivered));
+}
+
+async fn commit_is_idempotent(t: Team) {
+    let clip = upload_clip(&t.alice).await;
+    let m = message(&clip, &["bob"], "once");
+    let first = t.alice.commit_message(&m).await.unwrap();
+    let again = t.alice.commit_message(&m).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(inbox_all(&t.bob, InboxOrder::Arrival).await.len(), 1);
+
+    let mut changed = m.clone();
+    changed.subject = "different".into();
+    assert_eq!(
+        code(t.alice.commit_message(&changed).await.unwrap_err()),
+        ErrorCode::Conflict
+    );
+    // Another user reusing the id gets a conflict too, and learns nothing else.
+    let bob_clip = upload_clip(&t.bob).await;
+    let mut stolen = message(&bob_clip, &["carol"], "mine");
+    stolen.id = m.id.clone();
+    assert_eq!(
+        code(t.bob.commit_message(&stolen).await.unwrap_err()),
+        ErrorCode::Conflict
+    );
+    assert_eq!(inbox_all(&t.bob, InboxOrder::Arrival).await.len(), 1);
+    assert!(inbox_all(&t.carol, InboxOrder::Arrival).await.is_empty());
+}
+
+async fn invisible_until_committed_and_to_others(t: Team) {
+    let clip = upload_clip(&t.alice).await;
+    // Uploaded and sealed but not committed: recipients see nothing, cannot fetch it.
+    assert!(inbox_all(&t.bob, InboxOrder::Arrival).await.is_empty());
+    assert_eq!(
+        code(t.bob.download(&clip.id, None).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(t.bob.blob_status(&clip.id).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+
+    let m = message(&clip, &["bob"], "for bob only");
+    t.alice.commit_message(&m).await.unwrap();
+    assert!(t.bob.download(&clip.id, None).await.is_ok());
+    // Carol is neither sender nor recipient: 404 for the message, its blob, its status.
+    assert_eq!(
+        code(t.carol.message(&m.id).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(t.carol.download(&clip.id, None).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(t.carol.message_status(&m.id).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(t.carol.mark_viewed(&m.id).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+    assert!(inbox_all(&t.carol, InboxOrder::Arrival).await.is_empty());
+    // A guessed id looks exactly like a missing one.
+    let missing = t.carol.message(&new_id()).await.unwrap_err();
+    let hidden = t.carol.message(&m.id).await.unwrap_err();
+    assert_eq!(missing.to_string(), hidden.to_string());
+    // Only the sender sees the status.
+    assert_eq!(
+        code(t.bob.message_status(&m.id).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+}
+
+async fn growing_file_upload_resumes_from_acknowledged(t: Team) {
+    let clip = std::fs::read(test_clip()).unwrap();
+    let growing = t.dir.path().join("growing.mp4");
+    let seen = Arc::new(Mutex::new(Vec::<UploadProgress>::new()));
+    let seen2 = seen.clone();
+    let mut up = BlobUpload::start(t.alice.clone(), BlobKind::Clip, "video/mp4")
+        .await
+        .unwrap()
+        .with_chunk_bytes(4096)
+        .with_progress(Arc::new(move |p: &UploadProgress| {
+            seen2.lock().unwrap().push(p.clone())
+        }));
+    // The recorder announces fragments of a file that keeps growing.
+    let third = clip.len() / 3;
+    std::fs::write(&growing, &clip[..third]).unwrap();
+    assert_eq!(
+        up.send_file_until(&growing, third as u64).await.unwrap(),
+        third as u64
+    );
+    // Announcing the same range again sends nothing.
+    assert_eq!(
+        up.send_file_until(&growing, third as u64).await.unwrap(),
+        third as u64
+    );
+    std::fs::write(&growing, &clip[..2 * third]).unwrap();
+    up.send_file_until(&growing, 2 * third as u64)
+        .await
+        .unwrap();
+    assert!(seen.lock().unwrap().len() >= 2);
+
+    // The app restarts: a fresh upload object asks the store where it stands.
+    let id = up.id().clone();
+    drop(up);
+    let mut resumed = BlobUpload::resume(t.alice.clone(), id.clone())
+        .await
+        .unwrap();
+    assert_eq!(resumed.acknowledged(), 2 * third as u64);
+    // A chunk at the wrong offset is refused with advice to resume.
+    let err = t
+        .alice
+        .append_blob(&id, 5, bytes::Bytes::from_static(b"xx"))
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), ErrorCode::OffsetMismatch);
+
+    std::fs::write(&growing, &clip).unwrap();
+    let sealed = resumed.seal_file(&growing).await.unwrap();
+    assert_eq!(sealed.size, clip.len() as u64);
+    assert_eq!(sealed.sha256, sha256_hex(&clip));
+    // Sealing again with the same values is a no-op; appending after seal is refused.
+    assert_eq!(
+        resumed
+            .seal(sealed.size, sealed.sha256.clone())
+            .await
+            .unwrap(),
+        sealed
+    );
+    let err = t
+        .alice
+        .append_blob(&id, sealed.size, bytes::Bytes::from_static(b"x"))
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), ErrorCode::Conflict);
+    let d = t
+        .alice
+        .download(&id, None)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(d, clip);
+}
+
+async fn seal_verifies_size_sha256_and_video(t: Team) {
+    // Wrong sha256 and wrong size.
+    let data = b"%PDF-1.7 not really".to_vec();
+    let mut up = BlobUpload::start(t.alice.clone(), BlobKind::Attachment, "application/pdf")
+        .await
+        .unwrap();
+    up.send_bytes(0, bytes::Bytes::from(data.clone()))
+        .await
+        .unwrap();
+    let err = up
+        .seal(data.len() as u64, sha256_hex(b"other"))
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), ErrorCode::ChecksumMismatch);
+    let err = up
+        .seal(data.len() as u64 + 1, sha256_hex(&data))
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), ErrorCode::ChecksumMismatch);
+    let err = up
+        .seal(data.len() as u64, "not-hex".into())
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), ErrorCode::Invalid);
+
+    // A clip that is not a video.
+    let mut up = BlobUpload::start(t.alice.clone(), BlobKind::Clip, "video/mp4")
+        .await
+        .unwrap();
+    up.send_bytes(0, bytes::Bytes::from(data.clone()))
+        .await
+        .unwrap();
+    let err = up
+        .seal(data.len() as u64, sha256_hex(&data))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::NotVideo), "{err}");
+    let not_video = up.id().clone();
+
+    // An audio-only MP4 is not a video either.
+    let audio = t.dir.path().join("audio.mp4");
+    let ok = std::process::Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=0.5",
+            "-c:a",
+            "aac",
+            "-f",
+            "mp4",
+        ])
+        .arg(&audio)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let err = pigeon_store::upload_file(t.alice.clone(), &audio, BlobKind::Clip, "video/mp4", None)
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), ErrorCode::NotVideo);
+
+    // Unsealed and rejected blobs cannot be referenced.
+    let m = message_with_clip_id(&not_video, "bob");
+    assert_eq!(
+        code(t.alice.commit_message(&m).await.unwrap_err()),
+        ErrorCode::NotSealed
+    );
+    assert!(inbox_all(&t.bob, InboxOrder::Arrival).await.is_empty());
+}
+
+fn message_with_clip_id(
+    id: &pigeon_store::protocol::BlobId,
+    to: &str,
+) -> pigeon_store::protocol::NewMessage {
+    pigeon_store::protocol::NewMessage {
+        id: new_id(),
+        recipients: vec![user(to)],
+        subject: "s".into(),
+        text: None,
+        clip: id.clone(),
+        attachments: vec![],
+        respond_by: Utc::now() + chrono::Duration::hours(1),
+        respond_by_tz: "UTC".into(),
+        in_reply_to: None,
+    }
+}
+
+async fn bad_messages_are_rejected_and_nothing_is_stored(t: Team) {
+    let clip = upload_clip(&t.alice).await;
+    let limits = t.alice.limits().await.unwrap();
+
+    let mut past = message(&clip, &["bob"], "late");
+    past.respond_by = Utc::now() - chrono::Duration::minutes(1);
+    assert_eq!(
+        code(t.alice.commit_message(&past).await.unwrap_err()),
+        ErrorCode::RespondByInPast
+    );
+
+    let unknown = message(&clip, &["bob", "mallory"], "who");
+    let err = t.alice.commit_message(&unknown).await.unwrap_err();
+    assert!(err.to_string().contains("mallory"), "{err}");
+    assert_eq!(code(err), ErrorCode::UnknownRecipient);
+
+    let long = message(
+        &clip,
+        &["bob"],
+        &"x".repeat(limits.max_subject_chars as usize + 1),
+    );
+    let err = t.alice.commit_message(&long).await.unwrap_err();
+    let l = err.api().unwrap().limit.clone().unwrap();
+    assert_eq!(
+        (l.limit.as_str(), l.max, l.actual),
+        (
+            "max_subject_chars",
+            limits.max_subject_chars,
+            limits.max_subject_chars + 1
+        )
+    );
+
+    let many = message(&clip, &["bob", "carol", "alice", "bob"], "crowd");
+    let err = t.alice.commit_message(&many).await.unwrap_err();
+    assert_eq!(
+        err.api().unwrap().limit.as_ref().unwrap().limit,
+        "max_recipients"
+    );
+
+    let mut atts = message(&clip, &["bob"], "docs");
+    let doc = upload_attachment(&t.alice, t.dir.path(), b"doc").await;
+    for _ in 0..=limits.max_attachments {
+        attach(&mut atts, &doc, "a.pdf");
+    }
+    let err = t.alice.commit_message(&atts).await.unwrap_err();
+    assert_eq!(
+        err.api().unwrap().limit.as_ref().unwrap().limit,
+        "max_attachments"
+    );
+
+    let mut traversal = message(&clip, &["bob"], "names");
+    attach(&mut traversal, &doc, "bad\u{0}name");
+    assert_eq!(
+        code(t.alice.commit_message(&traversal).await.unwrap_err()),
+        ErrorCode::Invalid
+    );
+
+    // An attachment over the size limit is refused while uploading.
+    let mut up = BlobUpload::start(t.alice.clone(), BlobKind::Attachment, "application/pdf")
+        .await
+        .unwrap();
+    let big = vec![7u8; limits.max_attachment_bytes as usize + 1];
+    let err = up.send_bytes(0, bytes::Bytes::from(big)).await.unwrap_err();
+    let l = err.api().unwrap().limit.clone().unwrap();
+    assert_eq!(l.limit, "max_attachment_bytes");
+    assert_eq!(l.max, limits.max_attachment_bytes);
+
+    // Someone else's blob cannot be used.
+    let bob_doc = upload_attachment(&t.bob, t.dir.path(), b"bob's").await;
+    let mut theft = message(&clip, &["carol"], "theft");
+    attach(&mut theft, &bob_doc, "x.pdf");
+    assert_eq!(
+        code(t.alice.commit_message(&theft).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+
+    for s in [&t.bob, &t.carol] {
+        assert!(inbox_all(s, InboxOrder::Arrival).await.is_empty());
+    }
+}
+
+async fn inbox_orders_cursors_and_wait(t: Team) {
+    let clip = upload_clip(&t.alice).await;
+    let mut ids = Vec::new();
+    // Respond-by order differs from arrival order.
+    for (i, hours) in [5i64, 1, 4, 2, 3].iter().enumerate() {
+        let mut m = message(&clip, &["bob"], &format!("m{i}"));
+        m.respond_by = Utc::now() + chrono::Duration::hours(*hours);
+        t.alice.commit_message(&m).await.unwrap();
+        ids.push(m.id);
+        // Distinct arrival timestamps for the folder store.
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let subjects = |es: &[pigeon_store::protocol::InboxEntry]| {
+        es.iter()
+            .map(|e| e.message.subject.clone())
+            .collect::<Vec<_>>()
+    };
+    // Arrival order, two at a time, following cursors.
+    let mut after = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = t
+            .bob
+            .inbox(&InboxQuery {
+                order: InboxOrder::Arrival,
+                after: after.clone(),
+                limit: 2,
+            })
+            .await
+            .unwrap();
+        seen.extend(subjects(&page.entries));
+        after = page.next.clone();
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(seen, ["m0", "m1", "m2", "m3", "m4"]);
+    assert_eq!(
+        subjects(&inbox_all(&t.bob, InboxOrder::Newest).await),
+        ["m4", "m3", "m2", "m1", "m0"]
+    );
+    assert_eq!(
+        subjects(&inbox_all(&t.bob, InboxOrder::RespondBy).await),
+        ["m1", "m3", "m4", "m2", "m0"]
+    );
+    let page = t
+        .bob
+        .inbox(&InboxQuery {
+            order: InboxOrder::RespondBy,
+            after: None,
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    let page2 = t
+        .bob
+        .inbox(&InboxQuery {
+            order: InboxOrder::RespondBy,
+            after: page.next,
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(subjects(&page2.entries), ["m4", "m2"]);
+    // A cursor from another order is refused.
+    let bad = t
+        .bob
+        .inbox(&InboxQuery {
+            order: InboxOrder::Newest,
+            after: after.clone(),
+            limit: 2,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(bad), ErrorCode::Invalid);
+
+    // Nothing new: waiting times out with an empty page.
+    let started = Instant::now();
+    let page = t
+        .bob
+        .wait_inbox(after.as_ref(), Duration::from_millis(400))
+        .await
+        .unwrap();
+    assert!(page.entries.is_empty());
+    assert!(started.elapsed() >= Duration::from_millis(350));
+
+    // A message sent while waiting wakes the waiter promptly.
+    let alice = t.alice.clone();
+    let late = message(&clip, &["bob"], "late news");
+    let late_id = late.id.clone();
+    let sender = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        alice.commit_message(&late).await.unwrap();
+    });
+    let started = Instant::now();
+    let page = t
+        .bob
+        .wait_inbox(after.as_ref(), Duration::from_secs(20))
+        .await
+        .unwrap();
+    sender.await.unwrap();
+    assert_eq!(page.entries.len(), 1);
+    assert_eq!(page.entries[0].message.id, late_id);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+async fn receipts_and_threads(t: Team) {
+    let clip = upload_clip(&t.alice).await;
+    let m = message(&clip, &["bob", "carol"], "decide");
+    t.alice.commit_message(&m).await.unwrap();
+    let status = t.alice.message_status(&m.id).await.unwrap();
+    assert!(status
+        .receipts
+        .iter()
+        .all(|r| r.state() == RecipientState::Sent));
+
+    t.bob.message(&m.id).await.unwrap();
+    t.bob.mark_viewed(&m.id).await.unwrap();
+    // Carol answers with a clip in the thread.
+    let carol_clip = upload_clip(&t.carol).await;
+    let mut reply = message(&carol_clip, &["alice"], "Re: decide");
+    reply.in_reply_to = Some(m.id.clone());
+    let reply_msg = t.carol.commit_message(&reply).await.unwrap();
+    assert_eq!(reply_msg.thread, m.id);
+    // The reply's recipient can read it and its clip.
+    assert_eq!(
+        t.alice
+            .message(&reply.id)
+            .await
+            .unwrap()
+            .in_reply_to
+            .as_ref(),
+        Some(&m.id)
+    );
+
+    let status = t.alice.message_status(&m.id).await.unwrap();
+    let by = |n: &str| {
+        status
+            .receipts
+            .iter()
+            .find(|r| r.recipient.as_str() == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by("bob").state(), RecipientState::Viewed);
+    assert_eq!(by("carol").state(), RecipientState::Responded);
+    assert_eq!(
+        by("carol").response,
+        Some(Response::Reply {
+            message: reply.id.clone()
+        })
+    );
+
+    t.bob.mark_done(&m.id).await.unwrap();
+    let status = t.alice.message_status(&m.id).await.unwrap();
+    let bob = status
+        .receipts
+        .iter()
+        .find(|r| r.recipient.as_str() == "bob")
+        .unwrap();
+    assert_eq!(bob.response, Some(Response::Done));
+    assert!(bob.viewed_at.is_some());
+    // Bob's own inbox shows his state.
+    let entries = inbox_all(&t.bob, InboxOrder::Arrival).await;
+    assert_eq!(entries[0].receipt.state(), RecipientState::Responded);
+
+    // A reply to a message one cannot see is refused like a missing one.
+    let mut sneaky = message(&carol_clip, &["alice"], "Re: ?");
+    let private = message(&clip, &["bob"], "private");
+    t.alice.commit_message(&private).await.unwrap();
+    sneaky.in_reply_to = Some(private.id.clone());
+    assert_eq!(
+        code(t.carol.commit_message(&sneaky).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+    // The sender cannot mark her own message viewed.
+    assert_eq!(
+        code(t.alice.mark_viewed(&m.id).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+}
+
+async fn concurrent_commits_and_appends_make_one_of_each(t: Team) {
+    let clip = upload_clip(&t.alice).await;
+    let m = message(&clip, &["bob"], "raced");
+    // The same commit from 8 tasks at once (a retrying outbox on two devices).
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (alice, m) = (t.alice.clone(), m.clone());
+        tasks.push(tokio::spawn(async move { alice.commit_message(&m).await }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap().unwrap());
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(inbox_all(&t.bob, InboxOrder::Arrival).await.len(), 1);
+
+    // The same chunk appended by 4 tasks at once: the blob ends up with it exactly once.
+    let status = t
+        .alice
+        .create_blob(&pigeon_store::protocol::NewBlob {
+            kind: BlobKind::Attachment,
+            content_type: "application/pdf".into(),
+        })
+        .await
+        .unwrap();
+    let chunk = bytes::Bytes::from(vec![5u8; 100_000]);
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (alice, id, chunk) = (t.alice.clone(), status.id.clone(), chunk.clone());
+        tasks.push(tokio::spawn(async move {
+            alice.append_blob(&id, 0, chunk).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(code(e), ErrorCode::OffsetMismatch),
+        }
+    }
+    assert!(ok >= 1);
+    assert_eq!(
+        t.alice.blob_status(&status.id).await.unwrap().acknowledged,
+        100_000
+    );
+    let sealed = t
+        .alice
+        .seal_blob(
+            &status.id,
+            &pigeon_store::protocol::SealBlob {
+                size: 100_000,
+                sha256: sha256_hex(&chunk),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(sealed.size, 100_000);
+}

@@ -1,0 +1,753 @@
+//! Pigeon's shared-store protocol: the serde wire types that the hub server, the hub
+//! client and the folder store exchange (users, blobs, messages, inbox pages, receipts,
+//! limits and the one error body every failed call returns), plus the validation rules
+//! both sides apply to them.
+//!
+//! This crate is NOT a client or a server: it does no I/O, holds no state and knows
+//! nothing about HTTP libraries, SQLite or files. The HTTP routes are listed in
+//! [`routes`] so client and server cannot drift apart.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub mod mp4;
+
+/// Version prefix of every API route.
+pub mod routes {
+    /// `GET` unauthenticated liveness/readiness probe.
+    pub const HEALTHZ: &str = "/healthz";
+    /// `GET` the calling user.
+    pub const ME: &str = "/v1/me";
+    /// `GET` every active user (recipient completion).
+    pub const USERS: &str = "/v1/users";
+    /// `GET` the hub's limits.
+    pub const LIMITS: &str = "/v1/limits";
+    /// `POST` [`crate::NewBlob`] -> [`crate::BlobStatus`].
+    pub const BLOBS: &str = "/v1/blobs";
+    /// `POST` [`crate::NewMessage`] -> [`crate::Message`] (idempotent by id).
+    pub const MESSAGES: &str = "/v1/messages";
+    /// `GET` [`crate::InboxPage`]; query: `order`, `after`, `limit`.
+    pub const INBOX: &str = "/v1/inbox";
+    /// `GET` long-poll; query: `after`, `timeout_ms`, `limit`.
+    pub const INBOX_WAIT: &str = "/v1/inbox/wait";
+
+    /// `GET` the blob's bytes (HTTP Range, ETag).
+    pub fn blob(id: &crate::BlobId) -> String {
+        format!("/v1/blobs/{id}")
+    }
+    /// `PUT` raw bytes appended at `?offset=N` -> [`crate::BlobStatus`].
+    pub fn blob_chunks(id: &crate::BlobId) -> String {
+        format!("/v1/blobs/{id}/chunks")
+    }
+    /// `GET` -> [`crate::BlobStatus`].
+    pub fn blob_status(id: &crate::BlobId) -> String {
+        format!("/v1/blobs/{id}/status")
+    }
+    /// `POST` [`crate::SealBlob`] -> [`crate::BlobRef`].
+    pub fn blob_seal(id: &crate::BlobId) -> String {
+        format!("/v1/blobs/{id}/seal")
+    }
+    /// `GET` -> [`crate::Message`].
+    pub fn message(id: &crate::MessageId) -> String {
+        format!("/v1/messages/{id}")
+    }
+    /// `GET` -> [`crate::MessageStatus`] (sender only).
+    pub fn message_status(id: &crate::MessageId) -> String {
+        format!("/v1/messages/{id}/status")
+    }
+    /// `POST` (recipient only) marks the message viewed.
+    pub fn message_viewed(id: &crate::MessageId) -> String {
+        format!("/v1/messages/{id}/viewed")
+    }
+    /// `POST` (recipient only) marks the message done.
+    pub fn message_done(id: &crate::MessageId) -> String {
+        format!("/v1/messages/{id}/done")
+    }
+}
+
+/// A value failed the protocol's validation rules; the text says what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $what:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks the text against the id rules: ASCII letters, digits, `-` and `_`.
+            pub fn parse(text: impl Into<String>) -> Result<Self, Invalid> {
+                let text = text.into();
+                let len = text.chars().count();
+                if !($min..=$max).contains(&len) || !text.chars().all(is_id_char) {
+                    return Err(Invalid(format!(
+                        "{} must be {} to {} characters of letters, digits, '-' or '_' (got {:?})",
+                        $what, $min, $max, text
+                    )));
+                }
+                Ok(Self(text))
+            }
+            /// The id as text (safe in URLs and file names: it passed [`Self::parse`]).
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = Invalid;
+            fn try_from(text: String) -> Result<Self, Invalid> {
+                Self::parse(text)
+            }
+        }
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A message id chosen by the sending client (a random UUID is right): committing the
+    /// same id twice never makes a second message. At least 16 characters, so ids are
+    /// unguessable.
+    MessageId, 16, 64, "a message id"
+);
+string_id!(
+    /// A blob id, generated by the store (never by the client).
+    BlobId, 16, 64, "a blob id"
+);
+
+/// A user's login name: lowercase letters, digits, `.`, `-`, `_`; starts with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserName(String);
+
+impl UserName {
+    /// Checks the name rules.
+    pub fn parse(text: impl Into<String>) -> Result<Self, Invalid> {
+        let text = text.into();
+        let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);
+        let starts_ok = text
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if text.is_empty() || text.len() > 32 || !starts_ok || !text.chars().all(ok_char) {
+            return Err(Invalid(format!(
+                "a user name must be 1 to 32 lowercase letters, digits, '.', '-' or '_', starting with a letter or digit (got {text:?})"
+            )));
+        }
+        Ok(Self(text))
+    }
+    /// The name as text (safe in URLs and file names).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for UserName {
+    type Error = Invalid;
+    fn try_from(text: String) -> Result<Self, Invalid> {
+        Self::parse(text)
+    }
+}
+impl From<UserName> for String {
+    fn from(name: UserName) -> String {
+        name.0
+    }
+}
+impl fmt::Display for UserName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Checks that `tz` looks like an IANA zone name (`Europe/Berlin`, `UTC`). Only the shape
+/// is checked: the zone database lives in the app that displays times.
+pub fn validate_time_zone(tz: &str) -> Result<(), Invalid> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "/_-+".contains(c);
+    let ok = !tz.is_empty()
+        && tz.len() <= 64
+        && tz.chars().all(ok_char)
+        && !tz.starts_with('/')
+        && !tz.ends_with('/')
+        && !tz.contains("//");
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid(format!(
+            "the time zone must be an IANA zone name such as Europe/Berlin (got {tz:?})"
+        )))
+    }
+}
+
+/// A member of the team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub name: UserName,
+    pub display_name: String,
+    /// IANA zone the user lives in, for showing times.
+    pub time_zone: String,
+}
+
+/// What a blob is for; decides its size limit and whether it must be video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlobKind {
+    /// The message's video clip (must be an MP4 with a video track).
+    Clip,
+    /// An agenda document.
+    Attachment,
+}
+
+impl BlobKind {
+    /// The stable text form used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlobKind::Clip => "clip",
+            BlobKind::Attachment => "attachment",
+        }
+    }
+    /// Parses [`Self::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "clip" => Some(BlobKind::Clip),
+            "attachment" => Some(BlobKind::Attachment),
+            _ => None,
+        }
+    }
+}
+
+/// Starts a blob upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewBlob {
+    pub kind: BlobKind,
+    /// MIME type served on download, e.g. `video/mp4`, `application/pdf`.
+    pub content_type: String,
+}
+
+/// Checks that a content type is a plain `type/subtype` token (it ends up in a header).
+pub fn validate_content_type(ct: &str) -> Result<(), Invalid> {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+    };
+    match ct.split_once('/') {
+        Some((a, b)) if token(a) && token(b) => Ok(()),
+        _ => Err(Invalid(format!(
+            "the content type must look like type/subtype, e.g. application/pdf (got {ct:?})"
+        ))),
+    }
+}
+
+/// Where an upload stands: how many bytes the store has durably acknowledged, and the
+/// sealed reference once sealed. Resume an upload from `acknowledged`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobStatus {
+    pub id: BlobId,
+    pub kind: BlobKind,
+    pub content_type: String,
+    pub acknowledged: u64,
+    pub sealed: Option<BlobRef>,
+}
+
+/// Seals a blob: the store verifies both before anything can reference it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealBlob {
+    pub size: u64,
+    /// Lowercase hex sha256 of the whole blob.
+    pub sha256: String,
+}
+
+/// A sealed, verified blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    pub id: BlobId,
+    pub kind: BlobKind,
+    pub size: u64,
+    pub sha256: String,
+    pub content_type: String,
+}
+
+/// An attachment in a message being committed. `name` is display text only; no store
+/// ever builds a path from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAttachment {
+    pub blob: BlobId,
+    pub name: String,
+}
+
+/// The commit step of a post: the blobs it references must be sealed first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMessage {
+    pub id: MessageId,
+    pub recipients: Vec<UserName>,
+    pub subject: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    pub clip: BlobId,
+    #[serde(default)]
+    pub attachments: Vec<NewAttachment>,
+    /// The instant an answer is expected (the same instant for everyone).
+    pub respond_by: DateTime<Utc>,
+    /// The sender's IANA zone, to show respond-by as the sender meant it.
+    pub respond_by_tz: String,
+    #[serde(default)]
+    pub in_reply_to: Option<MessageId>,
+}
+
+/// A committed attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub blob: BlobRef,
+    pub name: String,
+}
+
+/// A committed message, as its sender and recipients see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub sender: UserName,
+    pub recipients: Vec<UserName>,
+    pub subject: String,
+    pub text: Option<String>,
+    pub clip: BlobRef,
+    pub attachments: Vec<Attachment>,
+    pub respond_by: DateTime<Utc>,
+    pub respond_by_tz: String,
+    pub in_reply_to: Option<MessageId>,
+    /// The id of the first message of the thread (itself when not a reply).
+    pub thread: MessageId,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// How a recipient responded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Response {
+    /// A reply in the thread.
+    Reply { message: MessageId },
+    /// Marked done without replying.
+    Done,
+}
+
+/// One recipient's state for one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub recipient: UserName,
+    /// When the recipient's device first fetched the message.
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub viewed_at: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub response: Option<Response>,
+}
+
+/// The furthest state a recipient reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientState {
+    /// Committed, not fetched yet.
+    Sent,
+    Delivered,
+    Viewed,
+    Responded,
+}
+
+impl Receipt {
+    /// A receipt with nothing recorded yet.
+    pub fn new(recipient: UserName) -> Self {
+        Self {
+            recipient,
+            delivered_at: None,
+            viewed_at: None,
+            responded_at: None,
+            response: None,
+        }
+    }
+    /// The furthest state reached.
+    pub fn state(&self) -> RecipientState {
+        if self.response.is_some() {
+            RecipientState::Responded
+        } else if self.viewed_at.is_some() {
+            RecipientState::Viewed
+        } else if self.delivered_at.is_some() {
+            RecipientState::Delivered
+        } else {
+            RecipientState::Sent
+        }
+    }
+}
+
+/// The sender's view of a message: every recipient's receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageStatus {
+    pub message: MessageId,
+    pub receipts: Vec<Receipt>,
+}
+
+/// One message in a recipient's inbox with the recipient's own receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxEntry {
+    pub message: Message,
+    pub receipt: Receipt,
+}
+
+/// How an inbox listing is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxOrder {
+    /// Oldest arrival first: incremental sync. The last page's cursor is where to
+    /// continue (and what to wait on) later.
+    #[default]
+    Arrival,
+    /// Newest first.
+    Newest,
+    /// Earliest respond-by first (what is due first).
+    RespondBy,
+}
+
+impl InboxOrder {
+    /// Text form used in query strings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxOrder::Arrival => "arrival",
+            InboxOrder::Newest => "newest",
+            InboxOrder::RespondBy => "respond_by",
+        }
+    }
+}
+
+/// An opaque position in an inbox listing. Only pass back what a store returned, with
+/// the same order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InboxCursor(pub String);
+
+impl InboxCursor {
+    /// The text to put in a query string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An inbox listing request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct InboxQuery {
+    pub order: InboxOrder,
+    /// Continue after this position; `None` starts at the beginning.
+    pub after: Option<InboxCursor>,
+    /// Page size; clamped to `1..=limits.max_inbox_page`.
+    pub limit: u32,
+}
+
+/// A page of an inbox listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxPage {
+    pub entries: Vec<InboxEntry>,
+    /// Position after the last entry (unchanged from the request when empty).
+    pub next: Option<InboxCursor>,
+    /// Whether more entries follow right now.
+    pub more: bool,
+}
+
+/// What a store accepts. Every exceeded limit is reported with its field name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    pub max_clip_bytes: u64,
+    pub max_attachment_bytes: u64,
+    pub max_attachments: u64,
+    pub max_subject_chars: u64,
+    pub max_text_chars: u64,
+    pub max_recipients: u64,
+    pub max_attachment_name_chars: u64,
+    /// Largest JSON request body.
+    pub max_json_bytes: u64,
+    /// Largest single chunk request body.
+    pub max_chunk_bytes: u64,
+    pub max_inbox_page: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_clip_bytes: 2 * 1024 * 1024 * 1024,
+            max_attachment_bytes: 100 * 1024 * 1024,
+            max_attachments: 20,
+            max_subject_chars: 200,
+            max_text_chars: 10_000,
+            max_recipients: 50,
+            max_attachment_name_chars: 255,
+            max_json_bytes: 256 * 1024,
+            max_chunk_bytes: 1024 * 1024 * 1024,
+            max_inbox_page: 200,
+        }
+    }
+}
+
+impl Limits {
+    /// The byte limit for a blob of this kind, with its name.
+    pub fn blob_limit(&self, kind: BlobKind) -> (&'static str, u64) {
+        match kind {
+            BlobKind::Clip => ("max_clip_bytes", self.max_clip_bytes),
+            BlobKind::Attachment => ("max_attachment_bytes", self.max_attachment_bytes),
+        }
+    }
+
+    /// Checks every rule of a message that needs no stored state, in a fixed order.
+    /// `now` is the store's clock, for the respond-by rule.
+    pub fn check_message(&self, m: &NewMessage, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let over = |limit: &str, max: u64, actual: u64| {
+            (actual > max).then(|| ApiError::limit(limit, max, actual))
+        };
+        if let Some(e) = over(
+            "max_subject_chars",
+            self.max_subject_chars,
+            m.subject.chars().count() as u64,
+        ) {
+            return Err(e);
+        }
+        if m.subject.trim().is_empty() {
+            return Err(ApiError::invalid(
+                "the subject is empty: give the message a subject",
+            ));
+        }
+        if let Some(text) = &m.text {
+            if let Some(e) = over(
+                "max_text_chars",
+                self.max_text_chars,
+                text.chars().count() as u64,
+            ) {
+                return Err(e);
+            }
+        }
+        if m.recipients.is_empty() {
+            return Err(ApiError::invalid(
+                "the message has no recipients: add at least one",
+            ));
+        }
+        if let Some(e) = over(
+            "max_recipients",
+            self.max_recipients,
+            m.recipients.len() as u64,
+        ) {
+            return Err(e);
+        }
+        if let Some(e) = over(
+            "max_attachments",
+            self.max_attachments,
+            m.attachments.len() as u64,
+        ) {
+            return Err(e);
+        }
+        for a in &m.attachments {
+            validate_attachment_name(&a.name, self.max_attachment_name_chars)?;
+        }
+        validate_time_zone(&m.respond_by_tz).map_err(|e| ApiError::invalid(e.0))?;
+        if m.respond_by <= now {
+            return Err(ApiError::new(
+                ErrorCode::RespondByInPast,
+                format!(
+                    "respond-by {} is in the past (now {}): choose a later time",
+                    m.respond_by.to_rfc3339(),
+                    now.to_rfc3339()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Attachment names are display text: any printable text, no control characters.
+pub fn validate_attachment_name(name: &str, max_chars: u64) -> Result<(), ApiError> {
+    let chars = name.chars().count() as u64;
+    if chars > max_chars {
+        return Err(ApiError::limit(
+            "max_attachment_name_chars",
+            max_chars,
+            chars,
+        ));
+    }
+    if name.trim().is_empty() || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(format!(
+            "attachment name {name:?} is empty or has control characters: rename the file"
+        )));
+    }
+    Ok(())
+}
+
+/// Machine-readable error kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No or bad token (401).
+    Unauthorized,
+    /// Does not exist, or the caller may not see it (404).
+    NotFound,
+    /// A size or count limit (413 for bytes, 422 otherwise); see `limit`.
+    LimitExceeded,
+    /// A field failed validation (422), or malformed JSON/query (400).
+    Invalid,
+    /// The id is taken by different content (409).
+    Conflict,
+    /// A chunk did not start at the acknowledged offset (409): ask for the status and resume.
+    OffsetMismatch,
+    /// Size or sha256 at seal did not match the uploaded bytes (422).
+    ChecksumMismatch,
+    /// A clip that is not an MP4 with a video track (422).
+    NotVideo,
+    /// A referenced blob is not sealed yet (409).
+    NotSealed,
+    /// Respond-by is not in the future (422).
+    RespondByInPast,
+    /// A recipient is not a user of this store (422).
+    UnknownRecipient,
+    /// The requested byte range is outside the blob (416).
+    RangeNotSatisfiable,
+    /// The store failed; retrying later may help (500/503).
+    Internal,
+}
+
+/// Which limit was exceeded and by what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitExceeded {
+    /// The [`Limits`] field name, e.g. `max_clip_bytes`.
+    pub limit: String,
+    pub max: u64,
+    pub actual: u64,
+}
+
+/// The body of every failed API call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    /// What went wrong and what to do about it.
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<LimitExceeded>,
+}
+
+impl ApiError {
+    /// An error without limit details.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            limit: None,
+        }
+    }
+    /// A validation error.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Invalid, message)
+    }
+    /// The uniform "not found" (also for things the caller may not see).
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            ErrorCode::NotFound,
+            format!("{what} not found: check the id, or ask the sender to share it with you"),
+        )
+    }
+    /// A limit error naming the limit and the offending value.
+    pub fn limit(limit: &str, max: u64, actual: u64) -> Self {
+        Self {
+            code: ErrorCode::LimitExceeded,
+            message: format!(
+                "{limit} is {max} but this request has {actual}: make it smaller or split it"
+            ),
+            limit: Some(LimitExceeded {
+                limit: limit.to_string(),
+                max,
+                actual,
+            }),
+        }
+    }
+    /// The HTTP status the hub answers with.
+    pub fn http_status(&self) -> u16 {
+        match self.code {
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::NotFound => 404,
+            ErrorCode::LimitExceeded => match &self.limit {
+                Some(l) if l.limit.ends_with("_bytes") => 413,
+                _ => 422,
+            },
+            ErrorCode::Invalid => 422,
+            ErrorCode::Conflict | ErrorCode::OffsetMismatch | ErrorCode::NotSealed => 409,
+            ErrorCode::ChecksumMismatch
+            | ErrorCode::NotVideo
+            | ErrorCode::RespondByInPast
+            | ErrorCode::UnknownRecipient => 422,
+            ErrorCode::RangeNotSatisfiable => 416,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// Hex sha256 must be 64 lowercase hex digits.
+pub fn validate_sha256(hex: &str) -> Result<(), ApiError> {
+    if hex.len() == 64
+        && hex
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "sha256 must be 64 lowercase hex digits of the whole blob",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_reject_path_characters() {
+        assert!(MessageId::parse("0123456789abcdef").is_ok());
+        assert!(MessageId::parse("../../etc/passwd0000").is_err());
+        assert!(MessageId::parse("short").is_err());
+        assert!(UserName::parse("alice").is_ok());
+        assert!(UserName::parse("Alice").is_err());
+        assert!(UserName::parse("../x").is_err());
+        assert!(serde_json::from_str::<BlobId>("\"a/b/c/d/e/f/g/h/i/j\"").is_err());
+    }
+
+    #[test]
+    fn limit_errors_map_to_413_for_bytes_and_422_for_counts() {
+        assert_eq!(ApiError::limit("max_clip_bytes", 1, 2).http_status(), 413);
+        assert_eq!(ApiError::limit("max_recipients", 1, 2).http_status(), 422);
+    }
+
+    #[test]
+    fn time_zone_shape() {
+        assert!(validate_time_zone("Europe/Berlin").is_ok());
+        assert!(validate_time_zone("America/Argentina/Buenos_Aires").is_ok());
+        assert!(validate_time_zone("../x").is_err());
+        assert!(validate_time_zone("").is_err());
+    }
+
+    #[test]
+    fn receipt_state_is_the_furthest() {
+        let mut r = Receipt::new(UserName::parse("bob").unwrap());
+        assert_eq!(r.state(), RecipientState::Sent);
+        r.viewed_at = Some(Utc::now());
+        assert_eq!(r.state(), RecipientState::Viewed);
+        r.response = Some(Response::Done);
+        assert_eq!(r.state(), RecipientState::Responded);
+    }
+}

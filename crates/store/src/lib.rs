@@ -1,0 +1,203 @@
+//! Pigeon's shared store as one async [`Store`] trait with two implementations:
+//! [`HubClient`] talks to a `pigeon-hub` server over HTTP(S) (reqwest + rustls, retries
+//! with backoff on network errors and 5xx, never on 4xx), and [`FolderStore`] keeps
+//! everything in a shared directory (a network or synced drive) with no server at all.
+//! [`BlobUpload`] drives a resumable upload over either, including from a file that is
+//! still growing (the recorder's fragmented MP4).
+//!
+//! This crate is NOT the outbox, the local library or the inbox sync (they build on this
+//! trait), and NOT the server (`pigeon-hub`). It keeps no local state between calls: a
+//! caller resumes an upload by asking the store what it has acknowledged.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use pigeon_protocol::{
+    ApiError, BlobId, BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxPage, InboxQuery, Limits,
+    Message, MessageId, MessageStatus, NewBlob, NewMessage, SealBlob, User,
+};
+
+mod folder;
+mod hub_client;
+mod upload;
+
+pub use folder::FolderStore;
+pub use hub_client::{HubClient, RetryPolicy};
+pub use pigeon_protocol as protocol;
+pub use upload::{upload_file, BlobUpload, ProgressFn, UploadProgress};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store refused the request; the error says what to change. Sending the same
+    /// request again fails the same way.
+    #[error("{0}")]
+    Rejected(ApiError),
+    /// The hub could not be reached or kept failing after every retry. The operation is
+    /// safe to retry later (uploads resume, commits are idempotent).
+    #[error("cannot reach the hub at {url} ({reason}): check the network and the hub address; the operation can be retried")]
+    Unreachable { url: String, reason: String },
+    /// A file or directory of the folder store (or a local source file) failed.
+    #[error("{path}: {source}: check that the folder is mounted and writable")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store answered with something unreadable (a broken file in the folder, a
+    /// non-Pigeon server at the hub address).
+    #[error("the store returned unreadable data ({0}): check the store address or the folder's contents")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// The store's error body, when it refused the request.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            StoreError::Rejected(e) => Some(e),
+            _ => None,
+        }
+    }
+    /// The refusal's code, when it refused the request.
+    pub fn code(&self) -> Option<ErrorCode> {
+        self.api().map(|e| e.code)
+    }
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Rejected(e) => e.code == ErrorCode::Internal,
+            StoreError::Unreachable { .. } | StoreError::Io { .. } => true,
+            StoreError::Corrupt(_) => false,
+        }
+    }
+    pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
+
+impl From<ApiError> for StoreError {
+    fn from(e: ApiError) -> Self {
+        StoreError::Rejected(e)
+    }
+}
+
+/// A byte range `start..end` (`end` exclusive; `None` = to the end of the blob).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: Option<u64>,
+}
+
+/// The byte stream of a download.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send>>;
+
+/// A blob being downloaded: metadata plus its bytes as a stream.
+pub struct BlobDownload {
+    /// The whole blob's size.
+    pub size: u64,
+    /// The bytes this download carries: `start..end`.
+    pub start: u64,
+    pub end: u64,
+    pub content_type: String,
+    /// The blob's sha256 (hex); also its ETag.
+    pub sha256: String,
+    /// The attachment name to save as (None for clips).
+    pub file_name: Option<String>,
+    pub body: ByteStream,
+}
+
+impl std::fmt::Debug for BlobDownload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobDownload")
+            .field("size", &self.size)
+            .field("start", &self.start)
+            .field("end", &self.end)
+            .field("content_type", &self.content_type)
+            .field("file_name", &self.file_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlobDownload {
+    /// Collects the whole body into memory (small blobs, tests).
+    pub async fn bytes(mut self) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::with_capacity((self.end - self.start) as usize);
+        while let Some(chunk) = self.body.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+}
+
+/// One shared store: the hub or a shared folder. Every method is safe to retry.
+///
+/// Posting is two steps: upload each blob ([`Store::create_blob`], then
+/// [`Store::append_blob`] as bytes become available, then [`Store::seal_blob`] with the
+/// size and sha256), then [`Store::commit_message`] with a client-chosen id. [`BlobUpload`]
+/// does the blob part, resumably.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The user this store acts as.
+    async fn me(&self) -> Result<User, StoreError>;
+    /// Every active user (recipient completion).
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// What this store accepts.
+    async fn limits(&self) -> Result<Limits, StoreError>;
+
+    /// Starts a blob upload; the store picks the id.
+    async fn create_blob(&self, blob: &NewBlob) -> Result<BlobStatus, StoreError>;
+    /// How many bytes the store has durably acknowledged (resume from there), and the
+    /// sealed reference once sealed. Only the uploader sees its unsealed blobs.
+    async fn blob_status(&self, id: &BlobId) -> Result<BlobStatus, StoreError>;
+    /// Appends `bytes` at `offset`, which must equal the acknowledged size
+    /// ([`ErrorCode::OffsetMismatch`] otherwise: ask [`Store::blob_status`] and resume).
+    async fn append_blob(
+        &self,
+        id: &BlobId,
+        offset: u64,
+        bytes: Bytes,
+    ) -> Result<BlobStatus, StoreError>;
+    /// Seals the blob; the store verifies size and sha256 (and that a clip is an MP4
+    /// with a video track) before anything can reference it. Sealing twice with the same
+    /// values returns the same reference.
+    async fn seal_blob(&self, id: &BlobId, seal: &SealBlob) -> Result<BlobRef, StoreError>;
+
+    /// Commits a message referencing sealed blobs. Idempotent by `message.id`: the same
+    /// message committed again returns the stored one, never a duplicate.
+    async fn commit_message(&self, message: &NewMessage) -> Result<Message, StoreError>;
+    /// A message the caller sent or received (fetching marks it delivered).
+    async fn message(&self, id: &MessageId) -> Result<Message, StoreError>;
+    /// A page of the caller's inbox.
+    async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError>;
+    /// Waits up to `timeout` for messages that arrived after `after` (an
+    /// [`pigeon_protocol::InboxOrder::Arrival`] cursor; `None` = from the start). Returns
+    /// at once if there are some; an empty page on timeout.
+    async fn wait_inbox(
+        &self,
+        after: Option<&InboxCursor>,
+        timeout: Duration,
+    ) -> Result<InboxPage, StoreError>;
+    /// Marks a received message viewed.
+    async fn mark_viewed(&self, id: &MessageId) -> Result<(), StoreError>;
+    /// Marks a received message done (responded without a reply).
+    async fn mark_done(&self, id: &MessageId) -> Result<(), StoreError>;
+    /// The sender's view: each recipient's receipt.
+    async fn message_status(&self, id: &MessageId) -> Result<MessageStatus, StoreError>;
+
+    /// Downloads a sealed blob the caller may read, optionally a byte range of it.
+    async fn download(
+        &self,
+        id: &BlobId,
+        range: Option<ByteRange>,
+    ) -> Result<BlobDownload, StoreError>;
+}
+
+/// A store shared between tasks.
+pub type SharedStore = Arc<dyn Store>;
