@@ -1,7 +1,13 @@
 //! Pigeon's local library: what a user has recorded, sent and received, and the
 //! rules that give it order.
 //!
-//! So far this crate holds the time rules every face of Pigeon shares:
+//! - [`db`]: the [`Library`], one SQLite file (WAL, numbered migrations) with drafts,
+//!   the outbox, sent messages with per-recipient receipts, received messages, threads
+//!   (by thread id), reminders already given and the inbox sync cursor;
+//! - [`outbox`]: uploads a clip while it is recorded and delivers each message exactly
+//!   once (the message id is stored before the first commit attempt);
+//! - [`inbox`]: incremental inbox sync, receipts of sent messages, downloads on demand;
+//! - [`connect`]: opens the store the settings name; brings back crashed recordings;
 //! - [`respond_by`]: a respond-by is one instant for everyone, picked from presets
 //!   or typed by the sender, shown in each reader's own time zone and relative to now;
 //! - [`reminders`]: when a received message is due soon or overdue, and when a
@@ -11,18 +17,27 @@
 //! - [`settings`]: who the user is and which store they use (a folder store by default);
 //! - [`clock`]: the one source of "now", replaceable in tests so no test sleeps.
 //!
-//! It is not a store (messages travel through the shared store crates), not a
-//! recorder, and holds no UI text beyond short, translatable-in-one-place phrases
-//! such as "due in 3 h".
+//! It is not a store (messages travel through `pigeon-store`), not a recorder (it
+//! drives `pigeon-media`'s), and holds no UI text beyond short phrases such as
+//! "due in 3 h" and error messages that say what to do.
 
 pub mod clock;
+pub mod connect;
+pub mod db;
+pub mod error;
 pub mod home;
+pub mod inbox;
 pub mod inbox_order;
+pub mod outbox;
 pub mod reminders;
 pub mod respond_by;
 pub mod settings;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use db::{Draft, DraftState, Library, NewOutgoing, OutboxEntry, OutboxState};
+pub use error::LibraryError;
 pub use home::{HomeError, PigeonHome};
+pub use inbox::{Inbox, SyncReport};
+pub use outbox::{Delivery, Outbox};
 pub use respond_by::{ResponseBy, ResponseByError, ResponseByPreset};
 pub use settings::{DesktopSettings, Settings, SettingsError, StoreSettings};
