@@ -1,1 +1,255 @@
-//! placeholder
+//! End-to-end scenarios: real `pigeon-hub` processes (or a shared folder) and the
+//! `pigeon` CLI, one `PIGEON_HOME` per user.
+
+use std::path::Path;
+use std::time::Duration;
+
+use pigeon_scenarios::{agenda_pdf, sha256_file, Hub, User};
+use serde_json::Value;
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Hub,
+    Folder,
+}
+
+struct Team {
+    hub: Option<Hub>,
+    alice: User,
+    bob: User,
+    carol: User,
+}
+
+fn team(backend: Backend, dir: &Path) -> Team {
+    let hub = matches!(backend, Backend::Hub).then(|| Hub::start(&dir.join("hub"), 0));
+    let users = ["alice", "bob", "carol"].map(|name| {
+        let user = User::new(dir, name);
+        match &hub {
+            Some(hub) => {
+                let token = hub.add_user(name);
+                user.json(&["login", "--hub", &hub.url, "--token", &token]);
+            }
+            None => {
+                let store = dir.join("shared-folder");
+                user.json(&["login", "--folder", store.to_str().unwrap(), "--name", name]);
+            }
+        }
+        user
+    });
+    let [alice, bob, carol] = users;
+    Team {
+        hub,
+        alice,
+        bob,
+        carol,
+    }
+}
+
+fn record(user: &User, seconds: &str) -> Value {
+    user.json(&["record", "--source", "synthetic", "--seconds", seconds])
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected text, got {v}"))
+}
+
+fn ask_and_answer(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let t = team(backend, dir.path());
+
+    // Carol's earlier message is due later: alice's must still come first.
+    let carol_draft = record(&t.carol, "2");
+    let sent = t.carol.json(&[
+        "send",
+        text(&carol_draft["draft"]),
+        "--to",
+        "bob",
+        "--subject",
+        "Later",
+        "--respond-by",
+        "48h",
+    ]);
+    assert_eq!(sent["state"], "sent");
+
+    let draft = record(&t.alice, "10");
+    let seconds = draft["duration_seconds"].as_f64().unwrap();
+    assert!((9.5..=10.6).contains(&seconds), "recorded {seconds} s");
+    assert_eq!(draft["uploaded"], true, "the clip was uploaded by the stop");
+    let agenda = agenda_pdf();
+    let sent = t.alice.json(&[
+        "send",
+        text(&draft["draft"]),
+        "--to",
+        "bob,carol",
+        "--subject",
+        "Quarterly plan",
+        "--respond-by",
+        "24h",
+        "--attach",
+        agenda.to_str().unwrap(),
+    ]);
+    assert_eq!(sent["state"], "sent");
+    let message = text(&sent["message"]).to_owned();
+
+    let synced = t.bob.json(&["sync"]);
+    assert_eq!(synced["new_messages"].as_array().unwrap().len(), 2);
+    let inbox = t.bob.json(&["inbox"]);
+    assert_eq!(inbox[0]["id"], message.as_str(), "due first: {inbox}");
+    assert_eq!(inbox[0]["sender"], "alice");
+    assert_eq!(inbox[1]["subject"], "Later");
+
+    let fetched = t.bob.json(&["fetch", &message]);
+    let clip = pigeon_media::probe(Path::new(text(&fetched["playable"]))).unwrap();
+    assert!(
+        (9.5..=10.6).contains(&clip.duration.as_secs_f64()),
+        "the fetched clip lasts {:?}",
+        clip.duration
+    );
+    assert!(clip.video().is_some() && clip.audio().is_some());
+    let pdf = Path::new(text(&fetched["attachments"][0])).to_path_buf();
+    assert_eq!(sha256_file(&pdf), sha256_file(&agenda));
+
+    let reply = t
+        .bob
+        .json(&["reply", &message, "--source", "synthetic", "--seconds", "2"]);
+    assert_eq!(reply["state"], "sent");
+    let inbox = t.bob.json(&["inbox"]);
+    let original = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == message.as_str())
+        .unwrap();
+    assert_eq!(original["responded"], true, "a reply responds: {inbox}");
+
+    let status = t.alice.json(&["status", &message]);
+    let state_of = |name: &str| {
+        status["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["recipient"] == name)
+            .map(|r| r["state"].clone())
+            .unwrap()
+    };
+    assert_eq!(state_of("bob"), "responded", "{status}");
+    assert_ne!(state_of("carol"), "responded", "{status}");
+
+    t.alice.json(&["sync"]);
+    let inbox = t.alice.json(&["inbox"]);
+    assert_eq!(inbox.as_array().unwrap().len(), 1);
+    assert_eq!(inbox[0]["in_reply_to"], message.as_str());
+    drop(t.hub);
+}
+
+#[test]
+fn ask_and_answer_through_a_hub() {
+    ask_and_answer(Backend::Hub);
+}
+
+#[test]
+fn ask_and_answer_through_a_shared_folder() {
+    ask_and_answer(Backend::Folder);
+}
+
+#[test]
+fn a_hub_down_during_send_delivers_once_after_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = team(Backend::Hub, dir.path());
+    let hub = t.hub.as_mut().unwrap();
+    let port = hub.port;
+    let draft = record(&t.alice, "2");
+    hub.kill();
+
+    let queued = t.alice.json(&[
+        "send",
+        text(&draft["draft"]),
+        "--to",
+        "bob",
+        "--subject",
+        "While the hub was down",
+    ]);
+    assert_eq!(queued["state"], "queued", "{queued}");
+    let message = text(&queued["message"]).to_owned();
+
+    t.hub = Some(Hub::start(&dir.path().join("hub"), port));
+
+    // A message the store refuses stops on its own, with a reason, and blocks nothing.
+    let refused_draft = record(&t.alice, "1");
+    let refused = t.alice.run(&[
+        "send",
+        text(&refused_draft["draft"]),
+        "--to",
+        "nobody",
+        "--subject",
+        "To no one",
+    ]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("nobody"),
+        "the reason names the recipient: {stderr}"
+    );
+
+    let synced = t.alice.json(&["sync"]);
+    assert_eq!(synced["outbox"][0]["message"], message.as_str(), "{synced}");
+    assert_eq!(synced["outbox"][0]["state"], "sent", "{synced}");
+    t.alice.json(&["sync"]);
+    t.bob.json(&["sync"]);
+    let inbox = t.bob.json(&["inbox"]);
+    assert_eq!(
+        inbox.as_array().unwrap().len(),
+        1,
+        "delivered once: {inbox}"
+    );
+    assert_eq!(inbox[0]["id"], message.as_str());
+}
+
+#[test]
+fn a_killed_recording_resumes_its_upload_and_is_delivered_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = team(Backend::Hub, dir.path());
+    let mut child = t
+        .alice
+        .command(&["record", "--source", "synthetic", "--seconds", "10"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let drafts = t.alice.json(&["drafts"]);
+    let draft = &drafts["drafts"][0];
+    assert_eq!(draft["recovered"], true, "{drafts}");
+    assert_eq!(draft["state"], "ready");
+    let seconds = draft["duration"]["secs"].as_f64().unwrap();
+    assert!((2.0..=5.5).contains(&seconds), "recovered {seconds} s");
+    assert!(
+        draft["clip_acknowledged"].as_u64().unwrap() > 0,
+        "part of the clip was uploaded while recording: {draft}"
+    );
+
+    let sent = t.alice.json(&[
+        "send",
+        text(&draft["id"]),
+        "--to",
+        "bob",
+        "--subject",
+        "Cut short",
+    ]);
+    assert_eq!(sent["state"], "sent");
+    t.alice.json(&["sync"]);
+    t.bob.json(&["sync"]);
+    let inbox = t.bob.json(&["inbox"]);
+    assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
+    let fetched = t.bob.json(&["fetch", text(&inbox[0]["id"])]);
+    let clip = pigeon_media::probe(Path::new(text(&fetched["playable"]))).unwrap();
+    assert!(
+        (clip.duration.as_secs_f64() - seconds).abs() < 0.5,
+        "the delivered clip ({:?}) is the recovered draft ({seconds} s)",
+        clip.duration
+    );
+}

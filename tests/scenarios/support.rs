@@ -1,1 +1,173 @@
-pub fn placeholder() {}
+//! Fixtures for the cross-crate scenarios: the built `pigeon` and `pigeon-hub`
+//! binaries, a real hub process on a loopback port, and users each with their own
+//! `PIGEON_HOME`.
+//!
+//! This is test support only: it is not a client library and nothing ships it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A binary built next to the test executable (`scripts/test` runs `cargo build
+/// --workspace` first; the target dir follows `CARGO_TARGET_DIR` through the exe path).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test executable lives in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace` before the scenarios (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// A `pigeon-hub serve` child process.
+pub struct Hub {
+    child: Option<Child>,
+    pub url: String,
+    pub port: u16,
+    pub data: PathBuf,
+}
+
+impl Hub {
+    /// Starts a hub on `data`; `port` 0 picks a free one.
+    pub fn start(data: &Path, port: u16) -> Self {
+        std::fs::create_dir_all(data).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.join("hub.log"))
+            .unwrap();
+        let mut child = Command::new(binary("pigeon-hub"))
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start pigeon-hub");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            for _ in lines {}
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the hub did not start; log: {}",
+                    std::fs::read_to_string(data.join("hub.log")).unwrap_or_default()
+                )
+            });
+        let url = line.trim().rsplit(' ').next().unwrap().to_string();
+        let port = url.rsplit(':').next().unwrap().parse().unwrap();
+        Hub {
+            child: Some(child),
+            url,
+            port,
+            data: data.to_path_buf(),
+        }
+    }
+
+    /// Adds a user and returns the token the hub printed.
+    pub fn add_user(&self, name: &str) -> String {
+        let out = Command::new(binary("pigeon-hub"))
+            .arg("--data")
+            .arg(&self.data)
+            .args(["user", "add", name, "--tz", "Europe/Berlin"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "user add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// SIGKILL: the hub gets no chance to finish anything.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One user of the `pigeon` CLI with a private `PIGEON_HOME`.
+pub struct User {
+    pub name: String,
+    pub home: PathBuf,
+}
+
+impl User {
+    pub fn new(root: &Path, name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            home: root.join(format!("home-{name}")),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(binary("pigeon"));
+        c.args(args)
+            .env("PIGEON_HOME", &self.home)
+            .env("TZ", "Europe/Berlin");
+        c
+    }
+
+    /// Runs `pigeon ARGS`, whatever the outcome.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run pigeon")
+    }
+
+    /// Runs `pigeon --json ARGS`, which must succeed, and parses the last line printed.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(
+            out.status.success(),
+            "{} `pigeon {}` failed: {}",
+            self.name,
+            all.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let last = text.lines().last().unwrap_or_default();
+        serde_json::from_str(last)
+            .unwrap_or_else(|e| panic!("`pigeon {}` printed {text:?}: {e}", all.join(" ")))
+    }
+}
+
+/// The sha256 of a file, hex.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// The agenda PDF committed in `assets/`.
+pub fn agenda_pdf() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../assets/agenda.pdf")
+        .canonicalize()
+        .expect("assets/agenda.pdf")
+}
