@@ -721,6 +721,16 @@ impl App {
             }
             None => inbox.sync(Utc::now()).await?,
         };
+        let reminders = pigeon_library::reminders::give_reminders(
+            &self.library,
+            Utc::now(),
+            self.settings.reminders,
+        )?;
+        if !self.json {
+            for r in &reminders {
+                println!("{}", reminder_text(r, self.zone()));
+            }
+        }
         let delivered: Vec<_> = deliveries
             .iter()
             .map(|(id, d)| {
@@ -733,7 +743,7 @@ impl App {
             })
             .collect();
         self.say(
-            json!({"outbox": delivered, "new_messages": report.new_messages}),
+            json!({"outbox": delivered, "new_messages": report.new_messages, "reminders": reminders}),
             format!(
                 "{} new message(s); outbox: {}",
                 report.new_messages.len(),
@@ -788,6 +798,41 @@ impl App {
             println!("no drafts (`pigeon record` makes one)");
         }
         Ok(())
+    }
+}
+
+fn reminder_text(r: &pigeon_library::reminders::ReminderEvent, zone: chrono_tz::Tz) -> String {
+    use pigeon_library::reminders::ReminderEvent;
+    match r {
+        ReminderEvent::DueSoon {
+            message,
+            subject,
+            respond_by,
+        } => format!(
+            "reminder: {subject:?} ({}) is due soon, by {}",
+            short(message.as_str()),
+            ResponseBy::from_instant(*respond_by).display_in(zone)
+        ),
+        ReminderEvent::Overdue {
+            message, subject, ..
+        } => format!(
+            "reminder: {subject:?} ({}) is overdue: answer with `pigeon reply` or `pigeon done`",
+            short(message.as_str())
+        ),
+        ReminderEvent::DeadlinePassed {
+            message,
+            subject,
+            answered,
+            unanswered,
+        } => format!(
+            "deadline passed for {subject:?} ({}): {answered} answered, waiting for {}",
+            short(message.as_str()),
+            unanswered
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

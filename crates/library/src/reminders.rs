@@ -275,3 +275,265 @@ mod tests {
         assert!(deadline_summaries(&sent, start() + Duration::hours(1)).is_empty());
     }
 }
+
+/// Something to tell the user now, from [`give_reminders`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReminderEvent {
+    /// A received message is due within the policy's window.
+    DueSoon {
+        message: pigeon_store::protocol::MessageId,
+        subject: String,
+        respond_by: DateTime<Utc>,
+    },
+    /// A received message's respond-by passed without an answer.
+    Overdue {
+        message: pigeon_store::protocol::MessageId,
+        subject: String,
+        respond_by: DateTime<Utc>,
+    },
+    /// A sent message's deadline passed with recipients who did not answer.
+    DeadlinePassed {
+        message: pigeon_store::protocol::MessageId,
+        subject: String,
+        answered: usize,
+        unanswered: Vec<pigeon_store::protocol::UserName>,
+    },
+}
+
+/// The reminders due at `now` over the library's messages, each given once: what was
+/// given is remembered in the library, across restarts.
+pub fn give_reminders(
+    library: &crate::db::Library,
+    now: DateTime<Utc>,
+    policy: ReminderPolicy,
+) -> Result<Vec<ReminderEvent>, crate::error::LibraryError> {
+    const DUE_SOON: &str = "due_soon";
+    const OVERDUE: &str = "overdue";
+    const SUMMARY: &str = "deadline_summary";
+    let received = library.received_all()?;
+    let mut items = Vec::with_capacity(received.len());
+    for r in &received {
+        items.push(Received {
+            id: r.message.id.clone(),
+            respond_by: ResponseBy::from_instant(r.message.respond_by),
+            responded: r.responded_at.is_some(),
+            reminded: Reminded {
+                due_soon: library.reminder_given(&r.message.id, DUE_SOON)?,
+                overdue: library.reminder_given(&r.message.id, OVERDUE)?,
+            },
+        });
+    }
+    let subject_of = |id: &pigeon_store::protocol::MessageId| {
+        received
+            .iter()
+            .find(|r| &r.message.id == id)
+            .map(|r| r.message.subject.clone())
+            .unwrap_or_default()
+    };
+    let mut events = Vec::new();
+    for reminder in reminders_due(&items, now, policy) {
+        let (id, respond_by, kind) = match reminder {
+            Reminder::DueSoon { id, respond_by } => (id, respond_by, DUE_SOON),
+            Reminder::Overdue { id, respond_by } => (id, respond_by, OVERDUE),
+        };
+        library.remember_reminder(&id, kind, now)?;
+        let (subject, respond_by) = (subject_of(&id), respond_by.instant());
+        events.push(if kind == DUE_SOON {
+            ReminderEvent::DueSoon {
+                message: id,
+                subject,
+                respond_by,
+            }
+        } else {
+            ReminderEvent::Overdue {
+                message: id,
+                subject,
+                respond_by,
+            }
+        });
+    }
+    let mut sent = Vec::new();
+    for id in library.sent_ids()? {
+        if let Some(s) = library.sent_message(&id)? {
+            sent.push((
+                Sent {
+                    id: id.clone(),
+                    respond_by: ResponseBy::from_instant(s.message.respond_by),
+                    recipients: s
+                        .receipts
+                        .iter()
+                        .map(|r| (r.recipient.clone(), r.response.is_some()))
+                        .collect(),
+                    summarised: library.reminder_given(&id, SUMMARY)?,
+                },
+                s.message.subject,
+            ));
+        }
+    }
+    let summaries_in: Vec<_> = sent.iter().map(|(s, _)| s.clone()).collect();
+    for summary in deadline_summaries(&summaries_in, now) {
+        library.remember_reminder(&summary.id, SUMMARY, now)?;
+        let subject = sent
+            .iter()
+            .find(|(s, _)| s.id == summary.id)
+            .map(|(_, subject)| subject.clone())
+            .unwrap_or_default();
+        events.push(ReminderEvent::DeadlinePassed {
+            message: summary.id,
+            subject,
+            answered: summary.answered,
+            unanswered: summary.unanswered,
+        });
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod library_tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::db::Library;
+    use crate::home::PigeonHome;
+    use chrono::TimeZone as _;
+    use pigeon_store::protocol::{
+        BlobId, BlobKind, BlobRef, Message, MessageId, Receipt, Response, UserName,
+    };
+
+    fn message(id: &str, sender: &str, to: &[&str], respond_by: DateTime<Utc>) -> Message {
+        let blob = BlobRef {
+            id: BlobId::parse("blob0000000000000001").unwrap(),
+            kind: BlobKind::Clip,
+            size: 1,
+            sha256: "00".into(),
+            content_type: "video/mp4".into(),
+        };
+        let id = MessageId::parse(id).unwrap();
+        Message {
+            thread: id.clone(),
+            id,
+            sender: UserName::parse(sender).unwrap(),
+            recipients: to.iter().map(|n| UserName::parse(*n).unwrap()).collect(),
+            subject: "Plan".into(),
+            text: None,
+            clip: blob,
+            attachments: vec![],
+            respond_by,
+            respond_by_tz: "Europe/Berlin".into(),
+            in_reply_to: None,
+            sent_at: respond_by - Duration::hours(24),
+        }
+    }
+
+    #[test]
+    fn due_soon_then_overdue_each_once_with_a_manual_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Library::open(&PigeonHome::at(dir.path())).unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+        let clock = ManualClock::new(start);
+        let m = message(
+            "received00000001",
+            "alice",
+            &["bob"],
+            start + Duration::hours(24),
+        );
+        library
+            .store_received(
+                &m,
+                &Receipt::new(UserName::parse("bob").unwrap()),
+                clock.now(),
+            )
+            .unwrap();
+        let policy = ReminderPolicy::default();
+        assert!(give_reminders(&library, clock.now(), policy)
+            .unwrap()
+            .is_empty());
+        clock.advance(Duration::hours(21) + Duration::minutes(59));
+        assert!(give_reminders(&library, clock.now(), policy)
+            .unwrap()
+            .is_empty());
+        clock.advance(Duration::minutes(2));
+        let events = give_reminders(&library, clock.now(), policy).unwrap();
+        assert!(
+            matches!(events.as_slice(), [ReminderEvent::DueSoon { .. }]),
+            "{events:?}"
+        );
+        assert!(give_reminders(&library, clock.now(), policy)
+            .unwrap()
+            .is_empty());
+        clock.advance(Duration::hours(2));
+        let events = give_reminders(&library, clock.now(), policy).unwrap();
+        assert!(
+            matches!(events.as_slice(), [ReminderEvent::Overdue { .. }]),
+            "{events:?}"
+        );
+        // Remembered in the database: a restart gives nothing again.
+        drop(library);
+        let library = Library::open(&PigeonHome::at(dir.path())).unwrap();
+        assert!(give_reminders(&library, clock.now(), policy)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_sender_hears_once_who_missed_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Library::open(&PigeonHome::at(dir.path())).unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
+        let clock = ManualClock::new(start);
+        let draft = library.create_draft(clock.now()).unwrap();
+        library
+            .finish_draft(&draft.id, std::time::Duration::from_secs(2), None, false)
+            .unwrap();
+        let entry = library
+            .queue(
+                &crate::db::NewOutgoing {
+                    draft_id: draft.id,
+                    recipients: vec![
+                        UserName::parse("bob").unwrap(),
+                        UserName::parse("carol").unwrap(),
+                    ],
+                    subject: "Plan".into(),
+                    text: None,
+                    respond_by: start + Duration::hours(4),
+                    respond_by_tz: "UTC".into(),
+                    in_reply_to: None,
+                    attachments: vec![],
+                },
+                clock.now(),
+            )
+            .unwrap();
+        let mut sent = message(
+            entry.message_id.as_str(),
+            "alice",
+            &["bob", "carol"],
+            start + Duration::hours(4),
+        );
+        sent.id = entry.message_id.clone();
+        library.record_sent(&sent).unwrap();
+        let mut bob = Receipt::new(UserName::parse("bob").unwrap());
+        bob.response = Some(Response::Done);
+        library.update_receipts(&sent.id, &[bob]).unwrap();
+        assert!(
+            give_reminders(&library, clock.now(), ReminderPolicy::default())
+                .unwrap()
+                .is_empty()
+        );
+        clock.advance(Duration::hours(5));
+        let events = give_reminders(&library, clock.now(), ReminderPolicy::default()).unwrap();
+        assert_eq!(
+            events,
+            vec![ReminderEvent::DeadlinePassed {
+                message: sent.id.clone(),
+                subject: "Plan".into(),
+                answered: 1,
+                unanswered: vec![UserName::parse("carol").unwrap()],
+            }]
+        );
+        assert!(
+            give_reminders(&library, clock.now(), ReminderPolicy::default())
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
