@@ -63,7 +63,12 @@ async fn main() {
     config.preview = None;
     let recorder = Recorder::start(
         config,
-        Box::new(SyntheticVideo::new(1280, 720, 30, Pacing::RealTime, None).expect("video")),
+        // Camera-like noise, so the clip is as large as a real camera's.
+        Box::new(
+            SyntheticVideo::new(1280, 720, 30, Pacing::RealTime, None)
+                .expect("video")
+                .with_sensor_noise(true),
+        ),
         Some(Box::new(
             SyntheticAudio::new(48_000, Pacing::RealTime, None).expect("audio"),
         )),
@@ -91,7 +96,11 @@ async fn main() {
             false,
         )
         .expect("finish");
-    uploader.await.expect("the uploader task");
+    let upload = uploader.await.expect("the uploader task");
+    outbox
+        .finish_clip(&draft.id, upload)
+        .await
+        .expect("the clip is sealed");
     let id = queue(&library, &draft.id);
     deliver(&outbox, &id).await;
     let live = stopped.elapsed();

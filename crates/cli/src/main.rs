@@ -407,9 +407,9 @@ impl App {
             false,
         )?;
         if let Some((outbox, task)) = uploader {
-            let _ = task.await;
+            let upload = task.await.ok().flatten();
             // Only the tail is left; if the store is away, `send` finishes it.
-            if let Err(e) = outbox.seal_clip(&draft.id).await {
+            if let Err(e) = outbox.finish_clip(&draft.id, upload).await {
                 tracing::info!(error = %e, "the clip will be uploaded at send");
             }
         }

@@ -64,13 +64,14 @@ impl Outbox {
     /// Uploads the clip of `draft` as the recorder announces it. `fragments` is the
     /// recorder's lossless announcement channel; it is drained on its own thread, so the
     /// recorder never waits. The returned task ends once the recorder dropped the
-    /// channel and every announced byte was sent (or the store became unreachable).
+    /// channel and every announced byte was sent (or the store became unreachable); give
+    /// its result to [`Outbox::finish_clip`] after the stop.
     pub fn upload_while_recording(
         &self,
         draft: &str,
         clip: &Path,
         fragments: impl IntoIterator<Item = Fragment> + Send + 'static,
-    ) -> tokio::task::JoinHandle<()> {
+    ) -> tokio::task::JoinHandle<Option<BlobUpload>> {
         let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
         let library = self.library.clone();
         let draft_id = draft.to_owned();
@@ -121,7 +122,25 @@ impl Outbox {
                     }
                 }
             }
+            if failed {
+                None
+            } else {
+                upload
+            }
         })
+    }
+
+    /// After the stop: sends the clip's tail and seals it. With the upload that ran
+    /// during the recording, its running sha256 already covers what was sent, so only
+    /// the tail is read; without one, it resumes from the store's acknowledged offset.
+    pub async fn finish_clip(&self, draft: &str, upload: Option<BlobUpload>) -> Result<BlobRef> {
+        let Some(mut upload) = upload else {
+            return self.seal_clip(draft).await;
+        };
+        let d = self.library.draft(draft)?;
+        let sealed = upload.seal_file(&d.clip_path).await?;
+        self.library.set_clip_sealed(draft, &sealed)?;
+        Ok(sealed)
     }
 
     /// The clip's upload: resumed if the store knows the blob, started otherwise.
