@@ -253,3 +253,92 @@ fn a_killed_recording_resumes_its_upload_and_is_delivered_once() {
         clip.duration
     );
 }
+
+#[test]
+fn ctrl_c_stops_a_recording_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = User::new(dir.path(), "alice");
+    let store = dir.path().join("shared-folder");
+    alice.json(&[
+        "login",
+        "--folder",
+        store.to_str().unwrap(),
+        "--name",
+        "alice",
+    ]);
+    let child = alice
+        .command(&["--json", "record", "--source", "synthetic"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "Ctrl-C is a clean stop");
+    let draft: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let seconds = draft["duration_seconds"].as_f64().unwrap();
+    assert!((1.5..=3.5).contains(&seconds), "recorded {seconds} s");
+    assert_eq!(draft["state"], "ready");
+    assert_eq!(draft["recovered"], false);
+}
+
+#[test]
+fn user_errors_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = User::new(dir.path(), "alice");
+    let store = dir.path().join("shared-folder");
+    alice.json(&[
+        "login",
+        "--folder",
+        store.to_str().unwrap(),
+        "--name",
+        "alice",
+    ]);
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["send", "nosuchdraft", "--to", "bob", "--subject", "x"],
+            "pigeon drafts",
+        ),
+        (&["fetch", "nosuchmessage"], "pigeon inbox"),
+        (
+            &["record", "--source", "/no/such/file.mp4", "--seconds", "1"],
+            "use camera, synthetic",
+        ),
+        (&["record", "--quality", "4k", "--seconds", "1"], "480p"),
+    ];
+    for (args, advice) in cases {
+        let out = alice.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "`pigeon {}` failed", args.join(" "));
+        assert!(
+            stderr.contains(advice),
+            "`pigeon {}` says what to do ({advice}): {stderr}",
+            args.join(" ")
+        );
+    }
+    let draft = record(&alice, "1");
+    let out = alice.run(&[
+        "send",
+        text(&draft["draft"]),
+        "--to",
+        "bob",
+        "--subject",
+        "x",
+        "--respond-by",
+        "2001-01-01T10:00",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("already passed"),
+        "a respond-by in the past is refused: {stderr}"
+    );
+    // Nothing was lost: the draft is still ready to send.
+    let drafts = alice.json(&["drafts"]);
+    assert_eq!(drafts["drafts"][0]["state"], "ready", "{drafts}");
+}
