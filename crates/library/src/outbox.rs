@@ -321,3 +321,198 @@ fn refusal_text(e: &StoreError) -> String {
         None => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+    use chrono::Utc;
+    use pigeon_media::synthetic::SyntheticVideo;
+    use pigeon_media::{Pacing, Recorder, RecorderConfig};
+    use pigeon_store::protocol::{
+        BlobId, BlobStatus, InboxCursor, InboxPage, InboxQuery, Limits, MessageStatus, NewBlob,
+        SealBlob, User, UserName,
+    };
+    use pigeon_store::{BlobDownload, ByteRange, FolderStore, Store};
+
+    use super::*;
+    use crate::db::NewOutgoing;
+    use crate::home::PigeonHome;
+
+    /// A folder store whose next commit succeeds but whose answer is lost, as when the
+    /// network drops after the hub committed.
+    struct LosesCommitAnswer {
+        inner: FolderStore,
+        lose_next: AtomicBool,
+    }
+
+    #[async_trait]
+    impl Store for LosesCommitAnswer {
+        async fn me(&self) -> Result<User, StoreError> {
+            self.inner.me().await
+        }
+        async fn users(&self) -> Result<Vec<User>, StoreError> {
+            self.inner.users().await
+        }
+        async fn limits(&self) -> Result<Limits, StoreError> {
+            self.inner.limits().await
+        }
+        async fn create_blob(&self, blob: &NewBlob) -> Result<BlobStatus, StoreError> {
+            self.inner.create_blob(blob).await
+        }
+        async fn blob_status(&self, id: &BlobId) -> Result<BlobStatus, StoreError> {
+            self.inner.blob_status(id).await
+        }
+        async fn append_blob(
+            &self,
+            id: &BlobId,
+            offset: u64,
+            bytes: Bytes,
+        ) -> Result<BlobStatus, StoreError> {
+            self.inner.append_blob(id, offset, bytes).await
+        }
+        async fn seal_blob(&self, id: &BlobId, seal: &SealBlob) -> Result<BlobRef, StoreError> {
+            self.inner.seal_blob(id, seal).await
+        }
+        async fn commit_message(&self, message: &NewMessage) -> Result<Message, StoreError> {
+            let committed = self.inner.commit_message(message).await?;
+            if self.lose_next.swap(false, Ordering::SeqCst) {
+                return Err(StoreError::Unreachable {
+                    url: "test".into(),
+                    reason: "the answer was lost".into(),
+                });
+            }
+            Ok(committed)
+        }
+        async fn message(&self, id: &MessageId) -> Result<Message, StoreError> {
+            self.inner.message(id).await
+        }
+        async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
+            self.inner.inbox(query).await
+        }
+        async fn wait_inbox(
+            &self,
+            after: Option<&InboxCursor>,
+            timeout: Duration,
+        ) -> Result<InboxPage, StoreError> {
+            self.inner.wait_inbox(after, timeout).await
+        }
+        async fn mark_viewed(&self, id: &MessageId) -> Result<(), StoreError> {
+            self.inner.mark_viewed(id).await
+        }
+        async fn mark_done(&self, id: &MessageId) -> Result<(), StoreError> {
+            self.inner.mark_done(id).await
+        }
+        async fn message_status(&self, id: &MessageId) -> Result<MessageStatus, StoreError> {
+            self.inner.message_status(id).await
+        }
+        async fn download(
+            &self,
+            id: &BlobId,
+            range: Option<ByteRange>,
+        ) -> Result<BlobDownload, StoreError> {
+            self.inner.download(id, range).await
+        }
+    }
+
+    fn user(name: &str) -> User {
+        User {
+            name: UserName::parse(name).unwrap(),
+            display_name: name.into(),
+            time_zone: "UTC".into(),
+        }
+    }
+
+    fn recorded_draft(library: &Library) -> String {
+        let draft = library.create_draft(Utc::now()).unwrap();
+        let mut config = RecorderConfig::new(&draft.clip_path);
+        config.preview = None;
+        let video = SyntheticVideo::new(
+            320,
+            240,
+            30,
+            Pacing::AsFastAsPossible,
+            Some(Duration::from_secs(1)),
+        )
+        .unwrap();
+        let outcome = Recorder::start(config, Box::new(video), None)
+            .unwrap()
+            .wait()
+            .unwrap();
+        library
+            .finish_draft(&draft.id, outcome.duration, None, false)
+            .unwrap();
+        draft.id
+    }
+
+    fn to(library: &Library, draft: String, recipient: &str) -> MessageId {
+        library
+            .queue(
+                &NewOutgoing {
+                    draft_id: draft,
+                    recipients: vec![UserName::parse(recipient).unwrap()],
+                    subject: "Plan".into(),
+                    text: None,
+                    respond_by: Utc::now() + chrono::Duration::hours(24),
+                    respond_by_tz: "UTC".into(),
+                    in_reply_to: None,
+                    attachments: vec![],
+                },
+                Utc::now(),
+            )
+            .unwrap()
+            .message_id
+    }
+
+    #[tokio::test]
+    async fn a_lost_commit_answer_is_retried_into_one_message_and_a_refusal_blocks_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        let alice = FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
+            .await
+            .unwrap();
+        let bob = FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
+            .await
+            .unwrap();
+        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let store = Arc::new(LosesCommitAnswer {
+            inner: alice,
+            lose_next: AtomicBool::new(true),
+        });
+        let outbox = Outbox::new(library.clone(), store);
+
+        let refused = to(&library, recorded_draft(&library), "nobody");
+        let first = to(&library, recorded_draft(&library), "bob");
+        let results = outbox.deliver_queued().await.unwrap();
+        match &results[0].1 {
+            Delivery::Failed { reason } => assert!(reason.contains("nobody"), "{reason}"),
+            other => panic!("a refusal stops the message: {other:?}"),
+        }
+        // The refusal was not retried; the lost answer was (and the store commits
+        // only once per id).
+        assert!(
+            matches!(results[1].1, Delivery::Queued { .. }),
+            "{results:?}"
+        );
+        let results = outbox.deliver_queued().await.unwrap();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].0, first);
+        assert!(matches!(results[0].1, Delivery::Sent(_)), "{results:?}");
+        assert!(library.queued().unwrap().is_empty());
+        let entry = library.outbox_entry(refused.as_str()).unwrap();
+        assert_eq!(entry.state, OutboxState::Failed);
+
+        let page = bob
+            .inbox(&InboxQuery {
+                limit: 50,
+                ..InboxQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.entries.len(), 1, "delivered once");
+        assert_eq!(page.entries[0].message.id, first);
+    }
+}
