@@ -226,7 +226,7 @@ fn a_killed_recording_resumes_its_upload_and_is_delivered_once() {
     assert_eq!(draft["recovered"], true, "{drafts}");
     assert_eq!(draft["state"], "ready");
     let seconds = draft["duration"]["secs"].as_f64().unwrap();
-    assert!((2.0..=5.5).contains(&seconds), "recovered {seconds} s");
+    assert!((1.0..=5.5).contains(&seconds), "recovered {seconds} s");
     assert!(
         draft["clip_acknowledged"].as_u64().unwrap() > 0,
         "part of the clip was uploaded while recording: {draft}"
@@ -282,7 +282,7 @@ fn ctrl_c_stops_a_recording_cleanly() {
     assert!(out.status.success(), "Ctrl-C is a clean stop");
     let draft: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     let seconds = draft["duration_seconds"].as_f64().unwrap();
-    assert!((1.5..=3.5).contains(&seconds), "recorded {seconds} s");
+    assert!((0.5..=3.5).contains(&seconds), "recorded {seconds} s");
     assert_eq!(draft["state"], "ready");
     assert_eq!(draft["recovered"], false);
 }

@@ -408,9 +408,17 @@ impl App {
         )?;
         if let Some((outbox, task)) = uploader {
             let upload = task.await.ok().flatten();
-            // Only the tail is left; if the store is away, `send` finishes it.
-            if let Err(e) = outbox.finish_clip(&draft.id, upload).await {
-                tracing::info!(error = %e, "the clip will be uploaded at send");
+            // Only the tail is left; if the store is away, `send` finishes it (bounded, so
+            // an offline stop does not sit through the client's retries).
+            match tokio::time::timeout(
+                Duration::from_secs(10),
+                outbox.finish_clip(&draft.id, upload),
+            )
+            .await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::info!(error = %e, "the clip will be uploaded at send"),
+                Err(_) => tracing::info!("the store is slow: the clip will be uploaded at send"),
             }
         }
         Ok(self.library.draft(&draft.id)?)
