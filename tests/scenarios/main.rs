@@ -342,3 +342,58 @@ fn user_errors_say_what_to_do() {
     let drafts = alice.json(&["drafts"]);
     assert_eq!(drafts["drafts"][0]["state"], "ready", "{drafts}");
 }
+
+#[test]
+fn a_respond_by_is_one_instant_shown_in_each_readers_zone() {
+    use chrono::{Duration as Days, TimeZone as _, Utc};
+    let dir = tempfile::tempdir().unwrap();
+    let t = team(Backend::Folder, dir.path());
+    // Alice lives in Tokyo and types a wall-clock time there; Bob reads it in Berlin.
+    let tokyo: chrono_tz::Tz = "Asia/Tokyo".parse().unwrap();
+    let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let day = (Utc::now() + Days::days(3))
+        .with_timezone(&tokyo)
+        .date_naive();
+    let typed = format!("{day}T17:00");
+    let instant = tokyo
+        .from_local_datetime(&day.and_hms_opt(17, 0, 0).unwrap())
+        .single()
+        .unwrap()
+        .with_timezone(&Utc);
+    let draft = record(&t.alice, "1");
+    let out = t
+        .alice
+        .command(&[
+            "--json",
+            "send",
+            text(&draft["draft"]),
+            "--to",
+            "bob",
+            "--subject",
+            "Across zones",
+            "--respond-by",
+            &typed,
+        ])
+        .env("TZ", "Asia/Tokyo")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.bob.json(&["sync"]);
+    let inbox = t.bob.json(&["inbox"]);
+    let sent: chrono::DateTime<Utc> = inbox[0]["respond_by"].as_str().unwrap().parse().unwrap();
+    assert_eq!(sent, instant, "the same instant for everyone");
+    let shown = t.bob.run(&["show", text(&inbox[0]["id"])]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    let expected = instant
+        .with_timezone(&berlin)
+        .format("%a %-d %b %Y, %H:%M")
+        .to_string();
+    assert!(
+        shown.contains(&expected) && shown.contains("due in"),
+        "Bob sees {expected} Berlin time, relative to now: {shown}"
+    );
+}
