@@ -6,20 +6,24 @@
 //!    commit latency.
 //! 3. Inbox listing of a user with 10,000 messages: p50 page latency.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use pigeon_store::protocol::{
-    BlobKind, InboxOrder, InboxQuery, MessageId, NewAttachment, NewMessage, UserName,
+    BlobKind, InboxOrder, InboxQuery, Limits, MessageId, NewAttachment, NewMessage, UserName,
 };
 use pigeon_store::{upload_file, BlobUpload, HubClient, Store};
 use sha2::{Digest, Sha256};
 
-const HUB_BIN: &str = env!("CARGO_BIN_EXE_pigeon-hub");
+// The tests' fixtures: the real hub process, users and a test clip.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{add_hub_user as add_user, HubProcess};
 const MB: u64 = 1_000_000;
 
 fn main() {
@@ -33,61 +37,6 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(run());
-}
-
-struct Hub {
-    child: Child,
-    url: String,
-    data: PathBuf,
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_hub(data: &Path) -> Hub {
-    std::fs::create_dir_all(data).unwrap();
-    let config = data.join("hub.toml");
-    std::fs::write(
-        &config,
-        "[limits]\nmax_clip_bytes = 1000000000\nmax_attachment_bytes = 1000000000\nmax_chunk_bytes = 1000000000\n",
-    )
-    .unwrap();
-    let mut child = Command::new(HUB_BIN)
-        .arg("--config")
-        .arg(&config)
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("PIGEON_HUB_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_string();
-    Hub {
-        child,
-        url,
-        data: data.to_path_buf(),
-    }
-}
-
-fn add_user(data: &Path, name: &str) -> String {
-    let out = Command::new(HUB_BIN)
-        .arg("--data")
-        .arg(data)
-        .args(["user", "add", name])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// Peak resident set (VmHWM) of a process, in MB.
@@ -147,36 +96,6 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn make_clip(dir: &Path) -> PathBuf {
-    let path = dir.join("clip.mp4");
-    let ok = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=d=1:s=160x120:r=10",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "frag_keyframe+empty_moov+default_base_moof",
-            "-f",
-            "mp4",
-        ])
-        .arg(&path)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    path
-}
-
 fn new_message(
     clip: &pigeon_store::protocol::BlobRef,
     to: &str,
@@ -207,8 +126,15 @@ async fn run() {
     let dir =
         tempfile::tempdir_in(std::env::var("PIGEON_BENCH_DIR").unwrap_or_else(|_| "/tmp".into()))
             .unwrap();
-    let hub = start_hub(&dir.path().join("hub"));
-    let hub_pid = hub.child.id().to_string();
+    // Limits far above the benchmark's sizes: it measures speed, not refusals.
+    let big = Limits {
+        max_clip_bytes: 1_000_000_000,
+        max_attachment_bytes: 1_000_000_000,
+        max_chunk_bytes: 1_000_000_000,
+        ..Limits::default()
+    };
+    let hub = HubProcess::start_with(&dir.path().join("hub"), 0, &big, "");
+    let hub_pid = hub.pid().to_string();
     let me = "self";
     let alice_token = add_user(&hub.data, "alice");
     let alice: Arc<dyn Store> = Arc::new(HubClient::new(&hub.url, &alice_token).unwrap());
@@ -383,7 +309,7 @@ async fn run() {
     // ---- 2. 50 concurrent senders of 20 MB messages ----
     let bob_token = add_user(&hub.data, "bob");
     let bob: Arc<dyn Store> = Arc::new(HubClient::new(&hub.url, &bob_token).unwrap());
-    let clip_file = make_clip(dir.path());
+    let clip_file = common::test_clip();
     let doc = dir.path().join("doc-20mb.bin");
     write_random_file(&doc, 20 * MB);
     let mut senders = Vec::new();

@@ -732,20 +732,13 @@ fn commit_blocking(
             p.message.thread
         }
     };
-    let message = Message {
-        id: req.id.clone(),
+    let message = req.committed(pigeon_protocol::Committed {
         sender: user.name.clone(),
-        recipients: req.recipients.clone(),
-        subject: req.subject.clone(),
-        text: req.text.clone(),
         clip,
         attachments,
-        respond_by: req.respond_by,
-        respond_by_tz: req.respond_by_tz.clone(),
-        in_reply_to: req.in_reply_to.clone(),
         thread,
         sent_at: now,
-    };
+    });
     let seq = db::insert_message(&tx, &message, fp)?;
     tx.commit()?;
     Ok(Committed::New(seq, message))

@@ -86,27 +86,12 @@ impl VideoSource for FileVideo {
     }
 
     fn start(&mut self, ctx: SourceContext, sink: Sink<VideoFrame>) -> Result<()> {
-        let mut input = crate::clip::open_input(&self.path)?;
-        let stream =
-            input
-                .streams()
-                .best(media::Type::Video)
-                .ok_or_else(|| MediaError::NotMedia {
-                    path: self.path.clone(),
-                    reason: "it has no video stream".into(),
-                })?;
-        let (index, tb) = (stream.index(), f64::from(stream.time_base()));
-        let start = if stream.start_time() == ffmpeg::ffi::AV_NOPTS_VALUE {
-            0
-        } else {
-            stream.start_time()
-        };
-        let mut decoder = codec::context::Context::from_parameters(stream.parameters())
-            .and_then(|c| c.decoder().video())
-            .map_err(|e| MediaError::NotMedia {
-                path: self.path.clone(),
-                reason: format!("its video cannot be decoded ({e})"),
-            })?;
+        let (mut input, DecodableStream { index, tb, start }, decoder) =
+            open_stream(&self.path, media::Type::Video, "video")?;
+        let mut decoder = decoder.video().map_err(|e| MediaError::NotMedia {
+            path: self.path.clone(),
+            reason: format!("its video cannot be decoded ({e})"),
+        })?;
         let pacing = self.pacing;
         let name = self.name();
         let handle = std::thread::Builder::new()
@@ -189,27 +174,12 @@ impl AudioSource for FileAudio {
     }
 
     fn start(&mut self, ctx: SourceContext, sink: Sink<AudioChunk>) -> Result<()> {
-        let mut input = crate::clip::open_input(&self.path)?;
-        let stream =
-            input
-                .streams()
-                .best(media::Type::Audio)
-                .ok_or_else(|| MediaError::NotMedia {
-                    path: self.path.clone(),
-                    reason: "it has no audio stream".into(),
-                })?;
-        let (index, tb) = (stream.index(), f64::from(stream.time_base()));
-        let start = if stream.start_time() == ffmpeg::ffi::AV_NOPTS_VALUE {
-            0
-        } else {
-            stream.start_time()
-        };
-        let mut decoder = codec::context::Context::from_parameters(stream.parameters())
-            .and_then(|c| c.decoder().audio())
-            .map_err(|e| MediaError::NotMedia {
-                path: self.path.clone(),
-                reason: format!("its audio cannot be decoded ({e})"),
-            })?;
+        let (mut input, DecodableStream { index, tb, start }, decoder) =
+            open_stream(&self.path, media::Type::Audio, "audio")?;
+        let mut decoder = decoder.audio().map_err(|e| MediaError::NotMedia {
+            path: self.path.clone(),
+            reason: format!("its audio cannot be decoded ({e})"),
+        })?;
         let pacing = self.pacing;
         let handle = std::thread::Builder::new()
             .name("file-audio".into())
@@ -305,4 +275,48 @@ impl AudioSource for FileAudio {
     fn join(&mut self) {
         join_thread(&mut self.thread, "file audio");
     }
+}
+
+/// Where a file's best stream of one kind is, and when it starts.
+struct DecodableStream {
+    index: usize,
+    /// Seconds per time-base tick.
+    tb: f64,
+    start: i64,
+}
+
+/// Opens `path` and a decoder for its best stream of `kind` (`what` names it in errors).
+fn open_stream(
+    path: &Path,
+    kind: media::Type,
+    what: &str,
+) -> Result<(
+    ffmpeg::format::context::Input,
+    DecodableStream,
+    codec::decoder::Decoder,
+)> {
+    let input = crate::clip::open_input(path)?;
+    let stream = input
+        .streams()
+        .best(kind)
+        .ok_or_else(|| MediaError::NotMedia {
+            path: path.to_path_buf(),
+            reason: format!("it has no {what} stream"),
+        })?;
+    let found = DecodableStream {
+        index: stream.index(),
+        tb: f64::from(stream.time_base()),
+        start: if stream.start_time() == ffmpeg::ffi::AV_NOPTS_VALUE {
+            0
+        } else {
+            stream.start_time()
+        },
+    };
+    let decoder = codec::context::Context::from_parameters(stream.parameters())
+        .map(|c| c.decoder())
+        .map_err(|e| MediaError::NotMedia {
+            path: path.to_path_buf(),
+            reason: format!("its {what} cannot be decoded ({e})"),
+        })?;
+    Ok((input, found, decoder))
 }

@@ -335,6 +335,43 @@ pub struct Message {
     pub sent_at: DateTime<Utc>,
 }
 
+/// What a store adds to a [`NewMessage`] when it commits it.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub sender: UserName,
+    pub clip: BlobRef,
+    pub attachments: Vec<Attachment>,
+    pub thread: MessageId,
+    pub sent_at: DateTime<Utc>,
+}
+
+impl NewMessage {
+    /// The message as committed: the sender's fields plus what the store resolved.
+    pub fn committed(&self, store_side: Committed) -> Message {
+        let Committed {
+            sender,
+            clip,
+            attachments,
+            thread,
+            sent_at,
+        } = store_side;
+        Message {
+            id: self.id.clone(),
+            sender,
+            recipients: self.recipients.clone(),
+            subject: self.subject.clone(),
+            text: self.text.clone(),
+            clip,
+            attachments,
+            respond_by: self.respond_by,
+            respond_by_tz: self.respond_by_tz.clone(),
+            in_reply_to: self.in_reply_to.clone(),
+            thread,
+            sent_at,
+        }
+    }
+}
+
 /// How a recipient responded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

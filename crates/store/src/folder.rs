@@ -588,20 +588,13 @@ impl Folder {
                     .thread
             }
         };
-        let message = Message {
-            id: req.id.clone(),
+        let message = req.committed(pigeon_protocol::Committed {
             sender: self.me.name.clone(),
-            recipients: req.recipients.clone(),
-            subject: req.subject.clone(),
-            text: req.text.clone(),
             clip,
             attachments,
-            respond_by: req.respond_by,
-            respond_by_tz: req.respond_by_tz.clone(),
-            in_reply_to: req.in_reply_to.clone(),
             thread,
             sent_at: at,
-        };
+        });
         // Blob references first, so recipients can download as soon as they see it.
         for blob in
             std::iter::once(&message.clip.id).chain(message.attachments.iter().map(|a| &a.blob.id))

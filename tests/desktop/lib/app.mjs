@@ -3,7 +3,7 @@
 // an X display and a session bus.
 
 import { spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -40,6 +40,51 @@ async function waitForPort(port, child, seconds) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`tauri-driver did not listen on ${port} within ${seconds}s`);
+}
+
+/** Pids of the processes whose environment holds PIGEON_HOME=`home` (the app and its children). */
+function processesOfHome(home) {
+  const marker = `\0PIGEON_HOME=${home}\0`;
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (`\0${readFileSync(`/proc/${entry}/environ`, "latin1")}`.includes(marker)) pids.push(Number(entry));
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+  return pids;
+}
+
+/**
+ * Stops whatever still runs with this app's PIGEON_HOME. WebKitWebDriver does not
+ * always end the app when its session is deleted, and an app left behind keeps the
+ * log pipes open, so the test runner would wait for it forever.
+ */
+async function stopAppProcesses(home) {
+  for (const signal of ["SIGTERM", "SIGKILL"]) {
+    const pids = processesOfHome(home).filter((pid) => pid !== process.pid);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+    for (let i = 0; i < 50 && processesOfHome(home).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    }),
+  ]);
 }
 
 /**
@@ -80,6 +125,9 @@ export async function launchApp(name, { env = {}, settings } = {}) {
       driverProcess.kill("SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     }
+    await stopAppProcesses(home);
+    driverProcess.stdout.destroy();
+    driverProcess.stderr.destroy();
     log.end();
   };
 
@@ -97,7 +145,7 @@ export async function launchApp(name, { env = {}, settings } = {}) {
 
   const stop = async () => {
     try {
-      await driver.quit();
+      await withTimeout(driver.quit(), 15_000, "closing the WebDriver session");
     } finally {
       await stopDriver();
     }
