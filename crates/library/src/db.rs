@@ -277,6 +277,38 @@ fn id_from_sql<T, E: std::error::Error + Send + Sync + 'static>(
     parse(text).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
+/// A table whose rows users name by a short id prefix, and the words for its errors.
+struct ShortIds {
+    table: &'static str,
+    column: &'static str,
+    what: &'static str,
+    plural: &'static str,
+    /// The `pigeon` command that lists them.
+    list: &'static str,
+}
+
+const DRAFTS: ShortIds = ShortIds {
+    table: "drafts",
+    column: "id",
+    what: "draft",
+    plural: "drafts",
+    list: "drafts",
+};
+const OUTBOX: ShortIds = ShortIds {
+    table: "outbox",
+    column: "message_id",
+    what: "outgoing message",
+    plural: "messages",
+    list: "status",
+};
+const RECEIVED: ShortIds = ShortIds {
+    table: "received",
+    column: "message_id",
+    what: "received message",
+    plural: "messages",
+    list: "inbox",
+};
+
 impl Library {
     /// Opens (creating if needed) the library of `home`, bringing its schema up to date.
     pub fn open(home: &PigeonHome) -> Result<Self> {
@@ -327,29 +359,45 @@ impl Library {
 
     /// A draft by id or by a unique prefix of its id.
     pub fn draft(&self, id_or_prefix: &str) -> Result<Draft> {
+        let id = self.resolve_id(&DRAFTS, id_or_prefix)?;
         let conn = self.conn();
-        let mut stmt = conn.prepare(
+        let draft = conn.query_row(
             "SELECT id, created_at, clip_path, playable_path, duration_ms, state, recovered,
                     clip_announced, clip_blob, clip_acknowledged, clip_sealed
-             FROM drafts WHERE id LIKE ?1 || '%' ESCAPE '\\' LIMIT 2",
+             FROM drafts WHERE id = ?1",
+            [&id],
+            row_to_draft,
         )?;
+        Ok(draft)
+    }
+
+    /// The full id that `id_or_prefix` names in `kind`'s table: exactly one must match.
+    fn resolve_id(&self, kind: &ShortIds, id_or_prefix: &str) -> Result<String> {
+        // Ids never contain LIKE's wildcards, so dropping them cannot hide a match.
         let pattern = id_or_prefix.replace(['%', '_', '\\'], "");
-        let rows: Vec<Draft> = stmt
-            .query_map([&pattern], row_to_draft)?
-            .collect::<rusqlite::Result<_>>()?;
-        match rows.len() {
-            1 if !pattern.is_empty() => Ok(rows
-                .into_iter()
-                .next()
-                .ok_or_else(|| LibraryError::Corrupt("a row vanished".into()))?),
-            0 | 1 => Err(LibraryError::NotFound {
-                what: "draft",
-                id: id_or_prefix.to_owned(),
-                list: "drafts",
-            }),
-            _ => Err(LibraryError::Invalid(format!(
-                "{id_or_prefix:?} matches several drafts: type more of the id (see `pigeon drafts`)"
+        let ids: Vec<String> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {column} FROM {table} WHERE {column} LIKE ?1 || '%' LIMIT 2",
+                column = kind.column,
+                table = kind.table,
+            ))?;
+            let ids = stmt
+                .query_map([&pattern], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            ids
+        };
+        match ids.as_slice() {
+            [id] if !pattern.is_empty() => Ok(id.clone()),
+            [_, _] => Err(LibraryError::Invalid(format!(
+                "{id_or_prefix:?} matches several {}: type more of the id (see `pigeon {}`)",
+                kind.plural, kind.list
             ))),
+            _ => Err(LibraryError::NotFound {
+                what: kind.what,
+                id: id_or_prefix.to_owned(),
+                list: kind.list,
+            }),
         }
     }
 
@@ -519,27 +567,8 @@ impl Library {
 
     /// An outbox entry by message id or a unique prefix of it.
     pub fn outbox_entry(&self, id_or_prefix: &str) -> Result<OutboxEntry> {
-        let pattern = id_or_prefix.replace(['%', '_', '\\'], "");
-        let ids: Vec<String> = {
-            let conn = self.conn();
-            let mut stmt = conn
-                .prepare("SELECT message_id FROM outbox WHERE message_id LIKE ?1 || '%' LIMIT 2")?;
-            let ids = stmt
-                .query_map([&pattern], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            ids
-        };
-        match ids.as_slice() {
-            [id] if !pattern.is_empty() => self.load_outbox_entry(id),
-            [_, _] => Err(LibraryError::Invalid(format!(
-                "{id_or_prefix:?} matches several messages: type more of the id"
-            ))),
-            _ => Err(LibraryError::NotFound {
-                what: "outgoing message",
-                id: id_or_prefix.to_owned(),
-                list: "status",
-            }),
-        }
+        let id = self.resolve_id(&OUTBOX, id_or_prefix)?;
+        self.load_outbox_entry(&id)
     }
 
     fn load_outbox_entry(&self, id: &str) -> Result<OutboxEntry> {
@@ -799,28 +828,8 @@ impl Library {
 
     /// A received message by id or a unique prefix of it.
     pub fn received(&self, id_or_prefix: &str) -> Result<ReceivedMessage> {
-        let pattern = id_or_prefix.replace(['%', '_', '\\'], "");
-        let ids: Vec<String> = {
-            let conn = self.conn();
-            let mut stmt = conn.prepare(
-                "SELECT message_id FROM received WHERE message_id LIKE ?1 || '%' LIMIT 2",
-            )?;
-            let ids = stmt
-                .query_map([&pattern], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            ids
-        };
-        match ids.as_slice() {
-            [id] if !pattern.is_empty() => self.load_received(id),
-            [_, _] => Err(LibraryError::Invalid(format!(
-                "{id_or_prefix:?} matches several messages: type more of the id (see `pigeon inbox`)"
-            ))),
-            _ => Err(LibraryError::NotFound {
-                what: "received message",
-                id: id_or_prefix.to_owned(),
-                list: "inbox",
-            }),
-        }
+        let id = self.resolve_id(&RECEIVED, id_or_prefix)?;
+        self.load_received(&id)
     }
 
     fn load_received(&self, id: &str) -> Result<ReceivedMessage> {
