@@ -30,8 +30,7 @@ fn team(backend: Backend, dir: &Path) -> Team {
                 user.json(&["login", "--hub", &hub.url, "--token", &token]);
             }
             None => {
-                let store = dir.join("shared-folder");
-                user.json(&["login", "--folder", store.to_str().unwrap(), "--name", name]);
+                user.login_folder(&dir.join("shared-folder"));
             }
         }
         user
@@ -258,14 +257,7 @@ fn a_killed_recording_resumes_its_upload_and_is_delivered_once() {
 fn ctrl_c_stops_a_recording_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let alice = User::new(dir.path(), "alice");
-    let store = dir.path().join("shared-folder");
-    alice.json(&[
-        "login",
-        "--folder",
-        store.to_str().unwrap(),
-        "--name",
-        "alice",
-    ]);
+    alice.login_folder(&dir.path().join("shared-folder"));
     let child = alice
         .command(&["--json", "record", "--source", "synthetic"])
         .stdout(std::process::Stdio::piped())
@@ -291,14 +283,7 @@ fn ctrl_c_stops_a_recording_cleanly() {
 fn user_errors_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let alice = User::new(dir.path(), "alice");
-    let store = dir.path().join("shared-folder");
-    alice.json(&[
-        "login",
-        "--folder",
-        store.to_str().unwrap(),
-        "--name",
-        "alice",
-    ]);
+    alice.login_folder(&dir.path().join("shared-folder"));
     let cases: [(&[&str], &str); 4] = [
         (
             &["send", "nosuchdraft", "--to", "bob", "--subject", "x"],

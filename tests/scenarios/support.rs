@@ -134,6 +134,12 @@ impl User {
         c
     }
 
+    /// Signs in to the shared folder `store` under this user's name.
+    pub fn login_folder(&self, store: &Path) -> Value {
+        let store = store.to_str().expect("test paths are UTF-8");
+        self.json(&["login", "--folder", store, "--name", &self.name])
+    }
+
     /// Runs `pigeon ARGS`, whatever the outcome.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run pigeon")

@@ -105,17 +105,8 @@ impl VideoSource for FileVideo {
                     if ctx.should_stop() {
                         return;
                     }
-                    if !eof {
-                        match packet.read(&mut input) {
-                            Ok(()) if packet.stream() == index => {
-                                let _ = decoder.send_packet(&packet);
-                            }
-                            Ok(()) | Err(ffmpeg::Error::InvalidData) => continue,
-                            Err(_) => {
-                                eof = true;
-                                let _ = decoder.send_eof();
-                            }
-                        }
+                    if !eof && !feed(&mut input, &mut packet, index, &mut decoder, &mut eof) {
+                        continue;
                     }
                     let mut got = false;
                     while decoder.receive_frame(&mut frame).is_ok() {
@@ -192,17 +183,8 @@ impl AudioSource for FileAudio {
                     if ctx.should_stop() {
                         return;
                     }
-                    if !eof {
-                        match packet.read(&mut input) {
-                            Ok(()) if packet.stream() == index => {
-                                let _ = decoder.send_packet(&packet);
-                            }
-                            Ok(()) | Err(ffmpeg::Error::InvalidData) => continue,
-                            Err(_) => {
-                                eof = true;
-                                let _ = decoder.send_eof();
-                            }
-                        }
+                    if !eof && !feed(&mut input, &mut packet, index, &mut decoder, &mut eof) {
+                        continue;
                     }
                     let mut got = false;
                     while decoder.receive_frame(&mut frame).is_ok() {
@@ -274,6 +256,31 @@ impl AudioSource for FileAudio {
 
     fn join(&mut self) {
         join_thread(&mut self.thread, "file audio");
+    }
+}
+
+/// Reads the next packet and gives it to `decoder` if it is of stream `index`; at the
+/// end of the file sends end-of-stream once and sets `eof`. False when the packet was
+/// another stream's or unreadable, so the caller reads on before decoding.
+fn feed(
+    input: &mut ffmpeg::format::context::Input,
+    packet: &mut Packet,
+    index: usize,
+    decoder: &mut codec::decoder::Opened,
+    eof: &mut bool,
+) -> bool {
+    match packet.read(input) {
+        Ok(()) if packet.stream() == index => {
+            // A packet the decoder refuses is skipped; the next keyframe recovers.
+            let _ = decoder.send_packet(packet);
+            true
+        }
+        Ok(()) | Err(ffmpeg::Error::InvalidData) => false,
+        Err(_) => {
+            *eof = true;
+            let _ = decoder.send_eof();
+            true
+        }
     }
 }
 
