@@ -18,11 +18,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pigeon_library::connect::{connect, recover_unfinished};
 use pigeon_library::respond_by::local_time_zone;
 use pigeon_library::{
-    Delivery, Draft, Inbox, Library, NewOutgoing, Outbox, PigeonHome, ResponseBy, Settings,
-    StoreSettings,
+    Attachment, AudioChoice, Delivery, Draft, Inbox, Library, NewOutgoing, Outbox, PigeonHome,
+    Recording, RecordingOptions, ResponseBy, Settings, Sources, StoreSettings, VideoChoice,
 };
-use pigeon_media::synthetic::{SyntheticAudio, SyntheticVideo};
-use pigeon_media::{AudioSource, Pacing, QualityPreset, Recorder, RecorderConfig, VideoSource};
+use pigeon_media::QualityPreset;
 use pigeon_store::protocol::{MessageId, UserName};
 use serde_json::json;
 
@@ -345,33 +344,21 @@ impl App {
                 bail!("--seconds {s} is out of range: give a length between 0 and 300 seconds");
             }
         }
-        let (video, audio) = open_source(&args.source)?;
-        let draft = self.library.create_draft(Utc::now())?;
-        let mut config = RecorderConfig::new(&draft.clip_path);
-        config.quality = quality;
-        config.preview = None;
-        let recorder = match Recorder::start(config, video, audio) {
-            Ok(r) => r,
-            Err(e) => {
-                self.library.delete_draft(&draft.id)?;
-                return Err(e).context("the recording could not start");
-            }
-        };
+        let sources = sources_for(&args.source)?;
         // Uploading needs the store; offline, the clip is simply sent later.
-        let uploader = match self.outbox().await {
-            Ok(outbox) => Some((
-                outbox.clone(),
-                outbox.upload_while_recording(
-                    &draft.id,
-                    &draft.clip_path,
-                    recorder.fragments().clone(),
-                ),
-            )),
+        let outbox = match self.outbox().await {
+            Ok(outbox) => Some(outbox),
             Err(e) => {
                 tracing::info!(error = %e, "recording offline");
                 None
             }
         };
+        let options = RecordingOptions {
+            quality,
+            ..RecordingOptions::default()
+        };
+        let recording = Recording::start(self.library.clone(), outbox, &sources, &options)
+            .context("the recording could not start")?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         // A second Ctrl-C cannot be handled again: set once, checked below.
@@ -379,7 +366,7 @@ impl App {
         if !self.json {
             eprintln!(
                 "recording draft {} ({}){}",
-                short(&draft.id),
+                short(recording.draft_id()),
                 args.source,
                 if args.seconds.is_some() {
                     ""
@@ -391,37 +378,13 @@ impl App {
         let started = Instant::now();
         let limit = args.seconds.map(Duration::from_secs_f64);
         while !stop.load(Ordering::SeqCst)
-            && !recorder.is_finished()
+            && !recording.recorder().is_finished()
             && limit.is_none_or(|l| started.elapsed() < l)
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let outcome = tokio::task::spawn_blocking(move || recorder.stop())
-            .await
-            .context("the recorder thread failed")?
-            .context("the recording failed")?;
-        self.library.finish_draft(
-            &draft.id,
-            outcome.duration,
-            outcome.playable.as_deref(),
-            false,
-        )?;
-        if let Some((outbox, task)) = uploader {
-            let upload = task.await.ok().flatten();
-            // Only the tail is left; if the store is away, `send` finishes it (bounded, so
-            // an offline stop does not sit through the client's retries).
-            match tokio::time::timeout(
-                Duration::from_secs(10),
-                outbox.finish_clip(&draft.id, upload),
-            )
-            .await
-            {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::info!(error = %e, "the clip will be uploaded at send"),
-                Err(_) => tracing::info!("the store is slow: the clip will be uploaded at send"),
-            }
-        }
-        Ok(self.library.draft(&draft.id)?)
+        let recorded = recording.stop().await.context("the recording failed")?;
+        Ok(recorded.draft)
     }
 
     fn print_draft(&self, draft: &Draft) {
@@ -455,22 +418,12 @@ impl App {
         let zone = self.zone();
         let now = Utc::now();
         let respond_by = ResponseBy::parse(&compose.respond_by, now, zone)?;
-        let mut attachments = Vec::new();
-        for path in &compose.attach {
-            let path = std::path::absolute(path)
-                .with_context(|| format!("cannot use {}", path.display()))?;
-            if !path.is_file() {
-                bail!(
-                    "{} is not a file: check the path given to --attach",
-                    path.display()
-                );
-            }
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "attachment".into());
-            attachments.push((path.clone(), name, content_type_for(&path).to_owned()));
-        }
+        let attachments = compose
+            .attach
+            .iter()
+            .map(|path| Ok(Attachment::from_path(path)?.into_queued()))
+            .collect::<Result<Vec<_>>>()
+            .context("check the files given to --attach")?;
         let entry = self.library.queue(
             &NewOutgoing {
                 draft_id: draft.id.clone(),
@@ -844,58 +797,19 @@ fn reminder_text(r: &pigeon_library::reminders::ReminderEvent, zone: chrono_tz::
     }
 }
 
-type Sources = (Box<dyn VideoSource>, Option<Box<dyn AudioSource>>);
-
-fn open_source(source: &str) -> Result<Sources> {
-    match source {
-        "synthetic" => Ok((
-            Box::new(SyntheticVideo::new(1280, 720, 30, Pacing::RealTime, None)?),
-            Some(Box::new(SyntheticAudio::new(
-                48_000,
-                Pacing::RealTime,
-                None,
-            )?)),
-        )),
-        "camera" => {
-            // The camera opens when the recording starts; its error names the device.
-            let video = pigeon_media::camera::CameraSource::new("0", 1280, 720, 30);
-            let audio = pigeon_media::microphone::MicrophoneSource::open(None).context(
-                "no microphone could be opened: check the sound settings, or record with --source FILE",
-            )?;
-            Ok((Box::new(video), Some(Box::new(audio))))
-        }
+/// The sources `--source` names: camera (with the default microphone), synthetic, or a file.
+fn sources_for(source: &str) -> Result<Sources> {
+    Ok(match source {
+        "synthetic" => Sources::synthetic(),
+        "camera" => Sources::Devices {
+            video: VideoChoice::Camera { id: "0".into() },
+            audio: AudioChoice::Microphone { id: None },
+        },
         path => {
-            let path = Path::new(path);
-            if !path.is_file() {
-                bail!(
-                    "--source {}: no such file; use camera, synthetic or the path of a media file",
-                    path.display()
-                );
+            if !Path::new(path).is_file() {
+                bail!("--source {path}: no such file; use camera, synthetic or the path of a media file");
             }
-            let (video, audio) = pigeon_media::file::open_file(path, Pacing::RealTime)?;
-            Ok((
-                Box::new(video),
-                audio.map(|a| Box::new(a) as Box<dyn AudioSource>),
-            ))
+            Sources::File(PathBuf::from(path))
         }
-    }
-}
-
-/// The MIME type recipients' apps open an attachment with, from its extension.
-fn content_type_for(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "pdf" => "application/pdf",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "txt" | "md" => "text/plain",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    }
+    })
 }

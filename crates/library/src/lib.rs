@@ -4,6 +4,9 @@
 //! - [`db`]: the [`Library`], one SQLite file (WAL, numbered migrations) with drafts,
 //!   the outbox, sent messages with per-recipient receipts, received messages, threads
 //!   (by thread id), reminders already given and the inbox sync cursor;
+//! - [`recording`]: a recording into a new draft from the sources a user chose,
+//!   uploaded while it is recorded (the CLI and the desktop app both use it);
+//! - [`attachment`]: files checked and typed before they are queued;
 //! - [`outbox`]: uploads a clip while it is recorded and delivers each message exactly
 //!   once (the message id is stored before the first commit attempt);
 //! - [`inbox`]: incremental inbox sync, receipts of sent messages, downloads on demand;
@@ -21,6 +24,7 @@
 //! drives `pigeon-media`'s), and holds no UI text beyond short phrases such as
 //! "due in 3 h" and error messages that say what to do.
 
+pub mod attachment;
 pub mod clock;
 pub mod connect;
 pub mod db;
@@ -29,15 +33,18 @@ pub mod home;
 pub mod inbox;
 pub mod inbox_order;
 pub mod outbox;
+pub mod recording;
 pub mod reminders;
 pub mod respond_by;
 pub mod settings;
 
+pub use attachment::Attachment;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Draft, DraftState, Library, NewOutgoing, OutboxEntry, OutboxState};
 pub use error::LibraryError;
 pub use home::{HomeError, PigeonHome};
 pub use inbox::{Inbox, SyncReport};
 pub use outbox::{Delivery, Outbox};
+pub use recording::{AudioChoice, Recorded, Recording, RecordingOptions, Sources, VideoChoice};
 pub use respond_by::{ResponseBy, ResponseByError, ResponseByPreset};
 pub use settings::{DesktopSettings, Settings, SettingsError, StoreSettings};

@@ -34,10 +34,19 @@ pub struct SyntheticVideo {
     pacing: Pacing,
     length: Option<Duration>,
     sensor_noise: bool,
+    still: bool,
     thread: Option<JoinHandle<()>>,
 }
 
 impl SyntheticVideo {
+    /// A calm, unchanging card instead of the test pattern: the picture of an
+    /// audio-only message (a player still needs a video track to show).
+    pub fn still(width: u32, height: u32, fps: u32) -> Result<Self> {
+        let mut video = Self::new(width, height, fps, Pacing::RealTime, None)?;
+        video.still = true;
+        Ok(video)
+    }
+
     /// See [`PatternPainter::with_sensor_noise`].
     pub fn with_sensor_noise(mut self, on: bool) -> Self {
         self.sensor_noise = on;
@@ -64,6 +73,7 @@ impl SyntheticVideo {
             pacing,
             length,
             sensor_noise: false,
+            still: false,
             thread: None,
         })
     }
@@ -71,7 +81,12 @@ impl SyntheticVideo {
 
 impl VideoSource for SyntheticVideo {
     fn name(&self) -> String {
-        format!("synthetic {}x{}@{}", self.width, self.height, self.fps)
+        let kind = if self.still {
+            "still card"
+        } else {
+            "synthetic"
+        };
+        format!("{kind} {}x{}@{}", self.width, self.height, self.fps)
     }
 
     fn is_live(&self) -> bool {
@@ -86,10 +101,12 @@ impl VideoSource for SyntheticVideo {
         let (width, height, fps, pacing, length) =
             (self.width, self.height, self.fps, self.pacing, self.length);
         let noise = self.sensor_noise;
+        let still = self.still;
         let handle = std::thread::Builder::new()
             .name("synthetic-video".into())
             .spawn(move || {
                 let painter = PatternPainter::new(width, height).with_sensor_noise(noise);
+                let card = still.then(|| still_card(width, height));
                 let total = length.map(|l| (l.as_secs_f64() * f64::from(fps)).round() as u64);
                 let mut index: u64 = 0;
                 loop {
@@ -108,7 +125,10 @@ impl VideoSource for SyntheticVideo {
                         }
                         Pacing::AsFastAsPossible => ideal,
                     };
-                    let data = painter.paint(index, fps);
+                    let data = match &card {
+                        Some(card) => card.clone(),
+                        None => painter.paint(index, fps),
+                    };
                     let frame = VideoFrame {
                         width,
                         height,
@@ -130,6 +150,20 @@ impl VideoSource for SyntheticVideo {
     fn join(&mut self) {
         join_thread(&mut self.thread, "synthetic video");
     }
+}
+
+/// A slate-blue YUV 4:2:0 frame with a lighter band across the middle.
+fn still_card(width: u32, height: u32) -> Vec<u8> {
+    let (w, h) = (width as usize, height as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let mut data = Vec::with_capacity(w * h + 2 * cw * ch);
+    for y in 0..h {
+        let band = y > h * 2 / 5 && y < h * 3 / 5;
+        data.extend(std::iter::repeat_n(if band { 92 } else { 58 }, w));
+    }
+    data.extend(std::iter::repeat_n(142u8, cw * ch));
+    data.extend(std::iter::repeat_n(118u8, cw * ch));
+    data
 }
 
 /// True when frame `index` at `fps` shows the white flash.

@@ -1,0 +1,94 @@
+//! Files attached to a message: checked before they are queued, typed so the
+//! recipient's system opens them with the right application.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{LibraryError, Result};
+
+/// A file ready to attach: its absolute path, the name recipients see, its MIME type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub path: PathBuf,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+impl Attachment {
+    /// Checks that `path` is a readable file and describes it.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let path = std::path::absolute(path).map_err(|e| LibraryError::io(path, e))?;
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            LibraryError::Invalid(format!(
+                "{} cannot be attached ({e}): check that the file exists",
+                path.display()
+            ))
+        })?;
+        if !meta.is_file() {
+            return Err(LibraryError::Invalid(format!(
+                "{} is not a file: attach files, not folders",
+                path.display()
+            )));
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "attachment".into());
+        Ok(Attachment {
+            content_type: content_type_for(&path).to_owned(),
+            name,
+            path,
+            size: meta.len(),
+        })
+    }
+
+    /// The (path, display name, content type) triple the outbox queues.
+    pub fn into_queued(self) -> (PathBuf, String, String) {
+        (self.path, self.name, self.content_type)
+    }
+}
+
+/// The MIME type recipients' apps open an attachment with, from its extension.
+pub fn content_type_for(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "txt" | "md" => "text/plain",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+        "odp" => "application/vnd.oasis.opendocument.presentation",
+        "csv" => "text/csv",
+        "mp4" => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_described_and_a_folder_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("Agenda.PDF");
+        std::fs::write(&file, b"%PDF-1.4").unwrap();
+        let a = Attachment::from_path(&file).unwrap();
+        assert_eq!(a.name, "Agenda.PDF");
+        assert_eq!(a.content_type, "application/pdf");
+        assert_eq!(a.size, 8);
+        let err = Attachment::from_path(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not a file"), "{err}");
+        let err = Attachment::from_path(&dir.path().join("missing.txt"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("check that the file exists"), "{err}");
+    }
+}

@@ -1,0 +1,282 @@
+//! A recording into a new draft, uploaded while it is recorded.
+//!
+//! [`Recording::start`] creates the draft at once, starts the recorder on the sources
+//! the user chose and, when the store is reachable, hands the recorder's fragment
+//! announcements to the [`Outbox`] so the clip travels while it is recorded. Capture
+//! never waits for the network: offline, the clip is simply uploaded at send.
+//! The CLI and the desktop app both record through this type.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use pigeon_media::camera::CameraSource;
+use pigeon_media::file::open_file;
+use pigeon_media::microphone::MicrophoneSource;
+use pigeon_media::synthetic::{SyntheticAudio, SyntheticVideo};
+use pigeon_media::{
+    AudioSource, Pacing, PreviewSettings, QualityPreset, Recorder, RecorderConfig, StopReason,
+    VideoSource,
+};
+use pigeon_store::BlobUpload;
+
+use crate::db::{Draft, Library};
+use crate::error::{LibraryError, Result};
+use crate::outbox::Outbox;
+
+/// Where the picture comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VideoChoice {
+    /// A camera by id (an index such as "0", or a device path).
+    Camera { id: String },
+    /// The moving test pattern: checks the microphone without a camera.
+    TestPattern,
+    /// No camera: an unchanging card, so the message is audio only.
+    Still,
+}
+
+/// Where the sound comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AudioChoice {
+    /// The default input (`None`) or the one with this id or name.
+    Microphone { id: Option<String> },
+    /// The test tone (a beep every second).
+    TestTone,
+    /// No microphone: a video-only message.
+    Silent,
+}
+
+/// What a recording captures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sources {
+    Devices {
+        video: VideoChoice,
+        audio: AudioChoice,
+    },
+    /// A media file played in real time, as if it were a camera and microphone.
+    File(PathBuf),
+}
+
+type Opened = (Box<dyn VideoSource>, Option<Box<dyn AudioSource>>);
+
+impl Sources {
+    /// The test pattern and tone: works on every machine.
+    pub fn synthetic() -> Self {
+        Sources::Devices {
+            video: VideoChoice::TestPattern,
+            audio: AudioChoice::TestTone,
+        }
+    }
+
+    /// Opens the sources for a recording of `quality`. A camera opens when the
+    /// recording starts, so its error (naming the device) comes from the start.
+    pub fn open(&self, quality: QualityPreset) -> Result<Opened> {
+        let height = quality.max_height();
+        let width = height * 16 / 9;
+        match self {
+            Sources::Devices { video, audio } => {
+                let video: Box<dyn VideoSource> = match video {
+                    VideoChoice::Camera { id } => {
+                        Box::new(CameraSource::new(id, width, height, 30))
+                    }
+                    VideoChoice::TestPattern => Box::new(SyntheticVideo::new(
+                        width,
+                        height,
+                        30,
+                        Pacing::RealTime,
+                        None,
+                    )?),
+                    VideoChoice::Still => Box::new(SyntheticVideo::still(width, height, 30)?),
+                };
+                let audio: Option<Box<dyn AudioSource>> = match audio {
+                    AudioChoice::Microphone { id } => {
+                        let mic = MicrophoneSource::open(id.as_deref()).map_err(|e| {
+                            LibraryError::Invalid(format!(
+                                "{e}; pick another microphone, or record without sound"
+                            ))
+                        })?;
+                        Some(Box::new(mic))
+                    }
+                    AudioChoice::TestTone => Some(Box::new(SyntheticAudio::new(
+                        48_000,
+                        Pacing::RealTime,
+                        None,
+                    )?)),
+                    AudioChoice::Silent => None,
+                };
+                Ok((video, audio))
+            }
+            Sources::File(path) => {
+                if !path.is_file() {
+                    return Err(LibraryError::Invalid(format!(
+                        "{} is not a media file: check the path",
+                        path.display()
+                    )));
+                }
+                let (video, audio) = open_file(path, Pacing::RealTime)?;
+                Ok((
+                    Box::new(video),
+                    audio.map(|a| Box::new(a) as Box<dyn AudioSource>),
+                ))
+            }
+        }
+    }
+}
+
+/// How a recording is set up, beyond its sources.
+#[derive(Debug, Clone)]
+pub struct RecordingOptions {
+    pub quality: QualityPreset,
+    pub max_length: Duration,
+    /// Preview frames for a screen; None when nobody watches (the CLI).
+    pub preview: Option<PreviewSettings>,
+}
+
+impl Default for RecordingOptions {
+    fn default() -> Self {
+        RecordingOptions {
+            quality: QualityPreset::default(),
+            max_length: pigeon_media::recorder::DEFAULT_MAX_LENGTH,
+            preview: None,
+        }
+    }
+}
+
+/// How a recording ended: the ready draft and why it stopped.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub draft: Draft,
+    pub reason: StopReason,
+}
+
+/// A recording in progress, tied to its draft.
+pub struct Recording {
+    library: Arc<Library>,
+    draft: Draft,
+    recorder: Recorder,
+    upload: Option<(Outbox, tokio::task::JoinHandle<Option<BlobUpload>>)>,
+}
+
+impl Recording {
+    /// Creates a draft and starts recording into it. With an `outbox` (the store is
+    /// reachable), completed fragments are uploaded while recording; this must then be
+    /// called within a tokio runtime. If the recorder cannot start, no draft is left.
+    pub fn start(
+        library: Arc<Library>,
+        outbox: Option<Outbox>,
+        sources: &Sources,
+        options: &RecordingOptions,
+    ) -> Result<Self> {
+        let (video, audio) = sources.open(options.quality)?;
+        let draft = library.create_draft(Utc::now())?;
+        let mut config = RecorderConfig::new(&draft.clip_path);
+        config.quality = options.quality;
+        config.max_length = options.max_length;
+        config.preview = options.preview;
+        let recorder = match Recorder::start(config, video, audio) {
+            Ok(recorder) => recorder,
+            Err(e) => {
+                library.delete_draft(&draft.id)?;
+                return Err(e.into());
+            }
+        };
+        let upload = outbox.map(|outbox| {
+            let task = outbox.upload_while_recording(
+                &draft.id,
+                &draft.clip_path,
+                recorder.fragments().clone(),
+            );
+            (outbox, task)
+        });
+        Ok(Recording {
+            library,
+            draft,
+            recorder,
+            upload,
+        })
+    }
+
+    pub fn draft_id(&self) -> &str {
+        &self.draft.id
+    }
+
+    /// The recorder: pause, resume, progress events, previews, level.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// Stops, finishes the draft and sends the clip's tail. If the store is away or
+    /// slow, the rest is uploaded at send: a stop never waits more than a few seconds.
+    pub async fn stop(self) -> Result<Recorded> {
+        let Recording {
+            library,
+            draft,
+            recorder,
+            upload,
+        } = self;
+        let outcome = tokio::task::spawn_blocking(move || recorder.stop())
+            .await
+            .map_err(|e| LibraryError::Corrupt(format!("the recorder thread failed: {e}")))??;
+        library.finish_draft(
+            &draft.id,
+            outcome.duration,
+            outcome.playable.as_deref(),
+            false,
+        )?;
+        if let Some((outbox, task)) = upload {
+            let upload = task.await.ok().flatten();
+            match tokio::time::timeout(
+                Duration::from_secs(10),
+                outbox.finish_clip(&draft.id, upload),
+            )
+            .await
+            {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::info!(error = %e, "the clip will be uploaded at send"),
+                Err(_) => tracing::info!("the store is slow: the clip will be uploaded at send"),
+            }
+        }
+        Ok(Recorded {
+            draft: library.draft(&draft.id)?,
+            reason: outcome.stop_reason,
+        })
+    }
+
+    /// Throws the recording away: nothing of it stays on this machine.
+    pub fn discard(self) -> Result<()> {
+        if let Some((_, task)) = &self.upload {
+            task.abort();
+        }
+        if let Err(e) = self.recorder.cancel() {
+            tracing::info!(error = %e, "the discarded recording did not end cleanly");
+        }
+        discard_draft(&self.library, &self.draft.id)
+    }
+}
+
+/// Deletes a draft that was not sent and its local files (re-record, discard).
+pub fn discard_draft(library: &Library, id: &str) -> Result<()> {
+    let draft = library.draft(id)?;
+    if !matches!(
+        draft.state,
+        crate::db::DraftState::Ready | crate::db::DraftState::Recording
+    ) {
+        return Err(LibraryError::Invalid(format!(
+            "draft {id} is already {}: it can no longer be discarded",
+            draft.state.as_str()
+        )));
+    }
+    for path in [Some(draft.clip_path.clone()), draft.playable_path.clone()]
+        .into_iter()
+        .flatten()
+    {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(LibraryError::io(&path, e)),
+        }
+    }
+    let _ = std::fs::remove_file(pigeon_media::recovery::marker_path(&draft.clip_path));
+    library.delete_draft(&draft.id)
+}
