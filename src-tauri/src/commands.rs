@@ -1,11 +1,16 @@
 //! Tauri commands: the only entry points the UI can call. Each one has a
 //! typed wrapper in `ui/src/api.ts`.
 
-use anyhow::Context as _;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context as _};
+use pigeon_library::connect::connect;
 use pigeon_library::{PigeonHome, Settings, StoreSettings};
-use serde::Serialize;
+use pigeon_store::protocol::UserName;
+use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
 
+use crate::session::Session;
 use crate::shortcut::{self, ShortcutState, ShortcutStatus};
 
 /// An error as the UI shows it: one sentence that says what to do.
@@ -23,7 +28,7 @@ impl<E: Into<anyhow::Error>> From<E> for CommandError {
     }
 }
 
-type CommandResult<T> = Result<T, CommandError>;
+pub type CommandResult<T> = Result<T, CommandError>;
 
 /// What the shell can tell the UI about itself.
 #[derive(Debug, Serialize)]
@@ -72,11 +77,11 @@ fn view(settings: Settings, home: &PigeonHome, shortcut: ShortcutStatus) -> Sett
 
 #[tauri::command]
 pub fn settings(
-    home: State<'_, PigeonHome>,
+    session: State<'_, Session>,
     shortcut: State<'_, ShortcutState>,
 ) -> CommandResult<SettingsView> {
-    let settings = Settings::load_or_default(&home)?;
-    Ok(view(settings, &home, shortcut.status()))
+    let settings = session.settings()?;
+    Ok(view(settings, &session.home, shortcut.status()))
 }
 
 /// Moves the quick-record shortcut and remembers it. If the new combination is
@@ -84,28 +89,29 @@ pub fn settings(
 #[tauri::command]
 pub fn set_quick_record_shortcut(
     app: AppHandle,
-    home: State<'_, PigeonHome>,
+    session: State<'_, Session>,
     shortcut: State<'_, ShortcutState>,
     accelerator: String,
 ) -> CommandResult<SettingsView> {
+    let home = &session.home;
     let accelerator = accelerator.trim().to_owned();
-    let mut settings = Settings::load_or_default(&home)?;
+    let mut settings = Settings::load_or_default(home)?;
     let previous = shortcut.status();
     let status = shortcut::rebind(&app, &shortcut, &accelerator)?;
     settings.desktop.quick_record_shortcut = accelerator;
-    if let Err(error) = settings.save(&home) {
+    if let Err(error) = settings.save(home) {
         shortcut::restore(&app, &shortcut, &previous);
         return Err(anyhow::Error::from(error)
             .context("the new shortcut could not be remembered, so the previous one stays")
             .into());
     }
-    Ok(view(settings, &home, status))
+    Ok(view(settings, home, status))
 }
 
 /// Sets how long before a respond-by the due-soon reminder comes.
 #[tauri::command]
 pub fn set_due_soon_minutes(
-    home: State<'_, PigeonHome>,
+    session: State<'_, Session>,
     shortcut: State<'_, ShortcutState>,
     minutes: u32,
 ) -> CommandResult<SettingsView> {
@@ -115,10 +121,77 @@ pub fn set_due_soon_minutes(
         )
         .into());
     }
-    let mut settings = Settings::load_or_default(&home)?;
+    let mut settings = session.settings()?;
     settings.reminders.due_soon_before = chrono::Duration::minutes(i64::from(minutes));
     settings
-        .save(&home)
+        .save(&session.home)
         .context("the reminder setting was not saved")?;
-    Ok(view(settings, &home, shortcut.status()))
+    Ok(view(settings, &session.home, shortcut.status()))
+}
+
+/// A store the user typed in Settings.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum StoreInput {
+    Hub { url: String, token: String },
+    Folder { path: PathBuf, name: String },
+}
+
+/// Opens the store of `input` and asks who the user is there.
+async fn try_store(session: &Session, input: StoreInput) -> anyhow::Result<Settings> {
+    let mut settings = session.settings()?;
+    match input {
+        StoreInput::Hub { url, token } => {
+            let url = url.trim().trim_end_matches('/').to_owned();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(anyhow!(
+                    "{url:?} is not a hub address: it starts with http:// or https://"
+                ));
+            }
+            settings.store = StoreSettings::Hub {
+                url,
+                token: token.trim().to_owned(),
+            };
+        }
+        StoreInput::Folder { path, name } => {
+            if !path.is_absolute() {
+                return Err(anyhow!(
+                    "give the folder's full path, e.g. /mnt/team/pigeon"
+                ));
+            }
+            let name = UserName::parse(name.trim().to_lowercase()).map_err(|e| {
+                anyhow!("{name:?} cannot be your name ({e}); use letters, digits, '-' or '_'")
+            })?;
+            settings.store = StoreSettings::Folder { path };
+            settings.user = name.to_string();
+        }
+    }
+    let connected = connect(&settings, session.zone.name()).await?;
+    let me = connected.store.me().await.context(
+        "the store did not accept you: check the address and the token (a hub administrator makes one with `pigeon-hub user add`)",
+    )?;
+    settings.user = me.name.to_string();
+    Ok(settings)
+}
+
+/// "Test connection": reaches the store and says who the user is there.
+#[tauri::command]
+pub async fn test_store(session: State<'_, Session>, store: StoreInput) -> CommandResult<String> {
+    let settings = try_store(&session, store).await?;
+    Ok(format!("Connected: you are {}.", settings.user))
+}
+
+/// Switches to another store after checking it works; the outbox and inbox follow.
+#[tauri::command]
+pub async fn set_store(
+    session: State<'_, Session>,
+    shortcut: State<'_, ShortcutState>,
+    store: StoreInput,
+) -> CommandResult<SettingsView> {
+    let settings = try_store(&session, store).await?;
+    settings
+        .save(&session.home)
+        .context("the store setting was not saved")?;
+    session.reconnect().await;
+    Ok(view(settings, &session.home, shortcut.status()))
 }

@@ -9,7 +9,12 @@
 // No console window next to the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod background;
 mod commands;
+mod compose;
+mod messages;
+mod recording;
+mod session;
 mod shortcut;
 mod tray;
 mod trigger;
@@ -18,7 +23,9 @@ use anyhow::Context as _;
 use tauri::Manager as _;
 
 use pigeon_library::{DesktopSettings, PigeonHome, Settings};
+use pigeon_playback::{Options, PlaybackServer};
 
+use crate::session::Session;
 use crate::shortcut::ShortcutState;
 
 fn main() -> anyhow::Result<()> {
@@ -29,20 +36,71 @@ fn main() -> anyhow::Result<()> {
     home.create()?;
     tracing::info!(data = %home.data_dir().display(), "using Pigeon home");
 
+    let session = Session::open(home)?;
+
     tauri::Builder::default()
         .plugin(shortcut::plugin())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
         .manage(ShortcutState::default())
-        .manage(home)
+        .manage(session)
+        .manage(recording::RecorderSlot::default())
+        .manage(messages::Downloads::default())
+        .manage(background::LastConnection::default())
         .invoke_handler(tauri::generate_handler![
             commands::shell_status,
             commands::settings,
             commands::set_quick_record_shortcut,
             commands::set_due_soon_minutes,
+            commands::test_store,
+            commands::set_store,
+            background::connection,
+            recording::devices,
+            recording::choose_devices,
+            recording::start_recording,
+            recording::current_recording,
+            recording::watch_recording,
+            recording::pause_recording,
+            recording::stop_recording,
+            recording::discard_recording,
+            messages::inbox,
+            messages::sent,
+            messages::drafts,
+            messages::draft,
+            messages::discard_draft,
+            messages::message,
+            messages::play,
+            messages::mark_done,
+            messages::open_attachment,
+            messages::save_attachment,
+            compose::users,
+            compose::respond_by_choices,
+            compose::respond_by_at,
+            compose::describe_attachments,
+            compose::pick_attachments,
+            compose::send_message,
         ])
+        .on_window_event(|window, event| {
+            // Closing the main window keeps Pigeon in the tray; Quit is in the tray menu.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == "main" {
+                    api.prevent_close();
+                    if let Err(error) = window.hide() {
+                        tracing::warn!(%error, "could not hide the main window");
+                    }
+                }
+            }
+        })
         .setup(|app| {
+            let server = PlaybackServer::start_with(tauri::async_runtime::handle().inner(), Options::default())
+                .context("could not start the local player")?;
+            app.manage(server);
             tray::install(app.handle()).context("could not create the tray icon")?;
-            let home = app.state::<PigeonHome>();
-            let accelerator = match Settings::load_or_default(&home) {
+            let session = app.state::<Session>();
+            tray::show_recent(app.handle(), &session);
+            background::spawn(app.handle().clone());
+            let accelerator = match Settings::load_or_default(&session.home) {
                 Ok(settings) => settings.desktop.quick_record_shortcut,
                 Err(error) => {
                     // The settings screen shows the same error; the app still starts.

@@ -2,7 +2,7 @@
 // these, never `invoke`/`listen` directly, so the contract lives in one place
 // and mirrors src-tauri/src/commands.rs and trigger.rs.
 
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 export interface ShortcutStatus {
@@ -44,6 +44,8 @@ export type TriggerSource = "global-shortcut" | "tray-menu";
 
 export interface QuickRecordRequest {
   source: TriggerSource;
+  /** Why the recording could not start; absent when it runs. */
+  problem?: string;
 }
 
 export const QUICK_RECORD_EVENT = "quick-record";
@@ -67,4 +69,367 @@ export function setDueSoonMinutes(minutes: number): Promise<SettingsView> {
 
 export function onQuickRecord(handler: (request: QuickRecordRequest) => void): Promise<UnlistenFn> {
   return listen<QuickRecordRequest>(QUICK_RECORD_EVENT, (event) => handler(event.payload));
+}
+
+// ---- Recording (src-tauri/src/recording.rs) ----
+
+export interface DeviceView {
+  id: string;
+  name: string;
+}
+
+export interface DevicesView {
+  cameras: DeviceView[];
+  microphones: DeviceView[];
+  /** A camera id, "test-pattern" or "none". */
+  camera: string;
+  /** A microphone id, "default" or "none". */
+  microphone: string;
+  quality: string;
+  qualities: string[];
+  maxClipSeconds: number;
+  cameraProblem: string | null;
+  microphoneProblem: string | null;
+}
+
+export interface RecordingView {
+  draftId: string;
+  maxMs: number;
+}
+
+export type RecordingProgress =
+  | { kind: "Progress"; elapsedMs: number; remainingMs: number; paused: boolean; rmsDbfs: number; peakDbfs: number }
+  | { kind: "Ended"; reason: string };
+
+/** A preview frame: width and height (u32 little-endian) then RGBA pixels. */
+export interface PreviewFrame {
+  width: number;
+  height: number;
+  pixels: Uint8ClampedArray;
+}
+
+export function decodePreview(buffer: ArrayBuffer): PreviewFrame | null {
+  if (buffer.byteLength < 8) return null;
+  const header = new DataView(buffer, 0, 8);
+  const width = header.getUint32(0, true);
+  const height = header.getUint32(4, true);
+  if (buffer.byteLength !== 8 + width * height * 4) return null;
+  return { width, height, pixels: new Uint8ClampedArray(buffer, 8) };
+}
+
+export function devices(): Promise<DevicesView> {
+  return invoke<DevicesView>("devices");
+}
+
+export function chooseDevices(
+  camera: string,
+  microphone: string,
+  quality: string,
+  maxClipSeconds: number,
+): Promise<DevicesView> {
+  return invoke<DevicesView>("choose_devices", { camera, microphone, quality, maxClipSeconds });
+}
+
+export function startRecording(): Promise<RecordingView> {
+  return invoke<RecordingView>("start_recording");
+}
+
+export function currentRecording(): Promise<RecordingView | null> {
+  return invoke<RecordingView | null>("current_recording");
+}
+
+/** Streams the running recording's preview and progress; false when nothing records. */
+export function watchRecording(
+  onFrame: (frame: PreviewFrame) => void,
+  onProgress: (progress: RecordingProgress) => void,
+): Promise<boolean> {
+  const preview = new Channel<ArrayBuffer>();
+  preview.onmessage = (buffer) => {
+    const frame = decodePreview(buffer);
+    if (frame) onFrame(frame);
+  };
+  const progress = new Channel<RecordingProgress>();
+  progress.onmessage = onProgress;
+  return invoke<boolean>("watch_recording", { preview, progress });
+}
+
+export function pauseRecording(paused: boolean): Promise<void> {
+  return invoke<void>("pause_recording", { paused });
+}
+
+export function stopRecording(): Promise<DraftView> {
+  return invoke<DraftView>("stop_recording");
+}
+
+export function discardRecording(): Promise<void> {
+  return invoke<void>("discard_recording");
+}
+
+// ---- Messages (src-tauri/src/messages.rs) ----
+
+export type Section = "open" | "overdue" | "answered";
+
+export interface DueView {
+  /** RFC 3339 instant. */
+  at: string;
+  /** In the reader's own time zone. */
+  local: string;
+  section: Section;
+}
+
+export interface DraftView {
+  id: string;
+  createdAt: string;
+  durationSeconds: number | null;
+  state: "recording" | "ready" | "queued" | "sent";
+  recovered: boolean;
+  uploadedBytes: number;
+  clipBytes: number;
+  uploaded: boolean;
+  playUrl: string | null;
+}
+
+export interface InboxItem {
+  id: string;
+  sender: string;
+  subject: string;
+  respondBy: DueView;
+  unread: boolean;
+  responded: boolean;
+  attachmentCount: number;
+  clipBytes: number;
+  durationSeconds: number | null;
+  posterUrl: string | null;
+  isReply: boolean;
+  sentAt: string;
+}
+
+export type RecipientState = "responded" | "viewed" | "pending" | "overdue";
+
+export interface RecipientView {
+  name: string;
+  state: RecipientState;
+}
+
+export interface SentItem {
+  id: string;
+  subject: string;
+  recipients: RecipientView[];
+  respondBy: DueView;
+  createdAt: string;
+  delivery: "sending" | "sent" | "failed";
+  problem: string | null;
+  isReply: boolean;
+}
+
+export interface MessageAttachment {
+  position: number;
+  name: string;
+  size: number;
+  contentType: string;
+  downloaded: boolean;
+}
+
+export interface ThreadItem {
+  id: string;
+  sender: string;
+  subject: string;
+  sentAt: string;
+  mine: boolean;
+  current: boolean;
+}
+
+export interface MessageView {
+  id: string;
+  mine: boolean;
+  sender: string;
+  recipients: RecipientView[];
+  subject: string;
+  text: string | null;
+  respondBy: DueView;
+  respondBySenderLocal: string | null;
+  responded: boolean;
+  attachments: MessageAttachment[];
+  thread: ThreadItem[];
+  clipBytes: number;
+  durationSeconds: number | null;
+  posterUrl: string | null;
+}
+
+export interface PlayView {
+  url: string;
+  complete: boolean;
+}
+
+export interface DownloadView {
+  message: string;
+  done: number;
+  total: number;
+  error: string | null;
+  finished: boolean;
+}
+
+export function inbox(): Promise<InboxItem[]> {
+  return invoke<InboxItem[]>("inbox");
+}
+
+export function sent(): Promise<SentItem[]> {
+  return invoke<SentItem[]>("sent");
+}
+
+export function drafts(): Promise<DraftView[]> {
+  return invoke<DraftView[]>("drafts");
+}
+
+export function draft(id: string): Promise<DraftView> {
+  return invoke<DraftView>("draft", { id });
+}
+
+export function discardDraft(id: string): Promise<void> {
+  return invoke<void>("discard_draft", { id });
+}
+
+export function message(id: string): Promise<MessageView> {
+  return invoke<MessageView>("message", { id });
+}
+
+export function play(id: string): Promise<PlayView> {
+  return invoke<PlayView>("play", { id });
+}
+
+export function markDone(id: string): Promise<void> {
+  return invoke<void>("mark_done", { id });
+}
+
+export function openAttachment(id: string, position: number): Promise<void> {
+  return invoke<void>("open_attachment", { id, position });
+}
+
+/** The path saved to, or null when the user cancelled. */
+export function saveAttachment(id: string, position: number): Promise<string | null> {
+  return invoke<string | null>("save_attachment", { id, position });
+}
+
+// ---- Compose (src-tauri/src/compose.rs) ----
+
+export interface UserView {
+  name: string;
+  displayName: string;
+  timeZone: string;
+}
+
+export interface LocalTime {
+  name: string;
+  local: string;
+}
+
+export interface RespondByView {
+  key: string;
+  label: string;
+  at: string;
+  local: string;
+  recipients: LocalTime[];
+  isDefault: boolean;
+}
+
+export type RespondByChoice = { kind: "Preset"; key: string } | { kind: "At"; local: string };
+
+export interface AttachmentView {
+  path: string;
+  name: string;
+  size: number;
+  contentType: string;
+}
+
+export interface SendView {
+  messageId: string;
+  respondByLocal: string;
+}
+
+export interface NewMessage {
+  draft: string;
+  recipients: string[];
+  subject: string;
+  text: string;
+  respondBy: RespondByChoice;
+  attachments: string[];
+  inReplyTo: string | null;
+}
+
+export function users(): Promise<UserView[]> {
+  return invoke<UserView[]>("users");
+}
+
+export function respondByChoices(recipients: string[]): Promise<RespondByView[]> {
+  return invoke<RespondByView[]>("respond_by_choices", { recipients });
+}
+
+export function respondByAt(local: string, recipients: string[]): Promise<RespondByView> {
+  return invoke<RespondByView>("respond_by_at", { local, recipients });
+}
+
+export function describeAttachments(paths: string[]): Promise<AttachmentView[]> {
+  return invoke<AttachmentView[]>("describe_attachments", { paths });
+}
+
+export function pickAttachments(): Promise<AttachmentView[]> {
+  return invoke<AttachmentView[]>("pick_attachments");
+}
+
+export function sendMessage(m: NewMessage): Promise<SendView> {
+  return invoke<SendView>("send_message", { ...m });
+}
+
+// ---- Store and connection (src-tauri/src/commands.rs, background.rs) ----
+
+export type StoreInput = { kind: "Hub"; url: string; token: string } | { kind: "Folder"; path: string; name: string };
+
+export interface ConnectionView {
+  online: boolean;
+  problem: string | null;
+  queued: number;
+}
+
+export function testStore(store: StoreInput): Promise<string> {
+  return invoke<string>("test_store", { store });
+}
+
+export function setStore(store: StoreInput): Promise<SettingsView> {
+  return invoke<SettingsView>("set_store", { store });
+}
+
+export function connection(): Promise<ConnectionView> {
+  return invoke<ConnectionView>("connection");
+}
+
+// ---- Events ----
+
+export function onLibraryChanged(handler: () => void): Promise<UnlistenFn> {
+  return listen("library-changed", () => handler());
+}
+
+export function onConnection(handler: (c: ConnectionView) => void): Promise<UnlistenFn> {
+  return listen<ConnectionView>("connection", (event) => handler(event.payload));
+}
+
+export function onDownload(handler: (d: DownloadView) => void): Promise<UnlistenFn> {
+  return listen<DownloadView>("download-progress", (event) => handler(event.payload));
+}
+
+export function onComposeDraft(handler: (draftId: string) => void): Promise<UnlistenFn> {
+  return listen<string>("compose-draft", (event) => handler(event.payload));
+}
+
+export function onOpenMessage(handler: (id: string) => void): Promise<UnlistenFn> {
+  return listen<string>("open-message", (event) => handler(event.payload));
+}
+
+/** Files dropped on the window (Tauri's own drag-and-drop event carries their paths). */
+export function onFilesDropped(handler: (paths: string[]) => void): Promise<UnlistenFn> {
+  return listen<{ paths: string[] }>("tauri://drag-drop", (event) => handler(event.payload.paths));
+}
+
+/** The quick recorder window was shown again for a new recording. */
+export function onQuickWindowShown(handler: () => void): Promise<UnlistenFn> {
+  return listen("quick-window-shown", () => handler());
 }

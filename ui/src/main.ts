@@ -1,83 +1,175 @@
 import "./styles.css";
 import {
+  connection,
+  drafts,
+  discardDraft,
   errorMessage,
+  inbox,
+  onComposeDraft,
+  onConnection,
+  onLibraryChanged,
+  onOpenMessage,
   onQuickRecord,
+  sent,
   setDueSoonMinutes,
   setQuickRecordShortcut,
   settings,
   shellStatus,
+  type ConnectionView,
   type SettingsView,
   type ShellStatus,
 } from "./api";
 import { h, mount } from "./dom";
 import { parseRoute, routeHash, type Route } from "./routes";
+import { composeView } from "./views/compose";
 import { inboxView } from "./views/inbox";
+import { playerView } from "./views/player";
+import { quickView } from "./views/quick";
 import { recordView } from "./views/record";
+import { problem, type Screen } from "./views/screen";
+import { draftsView, sentView } from "./views/sent";
 import { settingsView } from "./views/settings";
 
 const root = document.getElementById("app");
 if (!root) throw new Error("index.html has no #app element");
 
 let status: ShellStatus | null = null;
+let online: ConnectionView | null = null;
+let notice: string | null = null;
+let current: Screen | null = null;
 const view = h("main", { class: "view", id: "view" });
 const identityCard = h("div", { class: "identity", "data-testid": "identity" });
 const statusLine = h("p", { class: "statusbar", role: "status", "data-testid": "statusbar" }, "Starting…");
+const link = (screen: string, label: string) => h("a", { href: `#/${screen}`, class: "nav-link", "data-testid": `nav-${screen}` }, label);
 const navLinks = {
-  inbox: h("a", { href: "#/inbox", class: "nav-link", "data-testid": "nav-inbox" }, "Inbox"),
-  settings: h("a", { href: "#/settings", class: "nav-link", "data-testid": "nav-settings" }, "Settings"),
+  inbox: link("inbox", "Inbox"),
+  sent: link("sent", "Sent"),
+  drafts: link("drafts", "Drafts"),
+  settings: link("settings", "Settings"),
 };
 
-mount(
-  root,
-  h(
-    "nav",
-    { class: "sidebar", "aria-label": "Sections" },
-    h("div", { class: "brand" }, h("img", { src: "/pigeon.svg", alt: "", width: "28", height: "28" }), "Pigeon"),
-    navLinks.inbox,
-    navLinks.settings,
-    identityCard,
-  ),
-  view,
-  statusLine,
-);
+if (parseRoute(window.location.hash).screen === "quick") {
+  // The quick recorder window: only the recorder, no navigation.
+  document.body.classList.add("quick-window");
+  mount(root, quickView());
+} else {
+  mount(
+    root,
+    h(
+      "nav",
+      { class: "sidebar", "aria-label": "Sections" },
+      h("div", { class: "brand" }, h("img", { src: "/pigeon.svg", alt: "", width: "28", height: "28" }), "Pigeon"),
+      navLinks.inbox,
+      navLinks.sent,
+      navLinks.drafts,
+      navLinks.settings,
+      identityCard,
+    ),
+    view,
+    statusLine,
+  );
+  startMainWindow();
+}
 
 function navigate(route: Route): void {
   const hash = routeHash(route);
-  // Setting the same hash fires no event, yet a repeated quick record must still react.
+  // Setting the same hash fires no event, yet a repeated request must still react.
   if (window.location.hash === hash) render();
   else window.location.hash = hash;
 }
 
+function show(screen: Screen | HTMLElement): void {
+  current?.dispose?.();
+  current = screen instanceof HTMLElement ? { el: screen } : screen;
+  mount(view, current.el);
+  view.querySelector("h1")?.setAttribute("tabindex", "-1");
+}
+
+function loading(what: string): void {
+  show(h("p", { class: "muted" }, `Loading ${what}…`));
+}
+
+function failed(error: unknown): void {
+  show(problem(errorMessage(error)));
+}
+
 function render(): void {
   const route = parseRoute(window.location.hash);
-  const inbox = () => navigate({ screen: "inbox" });
-  const record = () => navigate({ screen: "record", origin: "button" });
-  navLinks.inbox.toggleAttribute("aria-current", route.screen === "inbox");
-  navLinks.settings.toggleAttribute("aria-current", route.screen === "settings");
+  for (const [name, el] of Object.entries(navLinks)) el.toggleAttribute("aria-current", route.screen === name);
+  const record = () => navigate({ screen: "record", origin: "button", replyTo: null });
+  const openMessage = (id: string) => navigate({ screen: "message", id });
   switch (route.screen) {
     case "inbox":
-      mount(view, inboxView(record));
+      if (!current || current.el.dataset.testid !== "inbox") loading("the inbox");
+      inbox().then((items) => {
+        if (parseRoute(window.location.hash).screen === "inbox") show(inboxView(items, { record, open: openMessage }));
+      }, failed);
+      break;
+    case "sent":
+      if (!current || current.el.dataset.testid !== "sent") loading("sent messages");
+      sent().then((items) => {
+        if (parseRoute(window.location.hash).screen === "sent") show(sentView(items, openMessage));
+      }, failed);
+      break;
+    case "drafts":
+      drafts().then((items) => {
+        if (parseRoute(window.location.hash).screen !== "drafts") return;
+        show(
+          draftsView(items, {
+            record,
+            compose: (draft) => navigate({ screen: "compose", draft, replyTo: null }),
+            discard: (id) => discardDraft(id).then(render, failed),
+          }),
+        );
+      }, failed);
       break;
     case "record":
-      mount(view, recordView(route.origin, shortcutLabel(), inbox));
+      show(
+        recordView(route.origin, shortcutLabel(), route.replyTo, {
+          back: () => history.back(),
+          recorded: (draft) => navigate({ screen: "compose", draft: draft.id, replyTo: route.replyTo }),
+        }),
+      );
+      if (notice) {
+        current?.el.append(problem(notice, "quick-record-problem"));
+        notice = null;
+      }
+      break;
+    case "compose":
+      show(
+        composeView(route.draft, route.replyTo, {
+          sent: () => navigate({ screen: "sent" }),
+          rerecord: () => navigate({ screen: "record", origin: "button", replyTo: route.replyTo }),
+          cancel: () => navigate({ screen: "drafts" }),
+        }),
+      );
+      break;
+    case "message":
+      show(
+        playerView(route.id, {
+          back: () => history.back(),
+          reply: (id) => navigate({ screen: "record", origin: "button", replyTo: id }),
+          open: openMessage,
+        }),
+      );
       break;
     case "settings":
-      mount(view, h("p", { class: "muted" }, "Loading settings…"));
+      loading("settings");
       settings()
-        .then((current) => {
-          showIdentity(current);
-          mount(
-            view,
-            settingsView(current, {
+        .then((me) => {
+          showIdentity(me);
+          show(
+            settingsView(me, {
               changeShortcut: (accelerator) => setQuickRecordShortcut(accelerator).then(afterChange),
               changeDueSoon: (minutes) => setDueSoonMinutes(minutes).then(afterChange),
             }),
           );
-        })
-        .catch((error: unknown) => mount(view, h("p", { class: "feedback error", role: "alert" }, errorMessage(error))));
+        }, failed);
+      break;
+    case "quick":
+      navigate({ screen: "inbox" });
       break;
   }
-  view.querySelector("h1")?.setAttribute("tabindex", "-1");
 }
 
 function afterChange(next: SettingsView): SettingsView {
@@ -97,40 +189,69 @@ function shortcutLabel(): string | null {
 function renderStatus(): void {
   const shortcut = status?.quickRecordShortcut;
   if (!status || !shortcut) return;
-  statusLine.textContent = shortcut.registered
-    ? `Quick record: ${shortcut.accelerator} from anywhere, or from the tray menu. Pigeon ${status.version}`
-    : `Quick record shortcut unavailable: ${shortcut.problem ?? "unknown reason"} Change it in Settings, or use the tray menu.`;
-  statusLine.classList.toggle("warning", !shortcut.registered);
+  const parts: string[] = [];
+  let warning = false;
+  if (online && !online.online) {
+    warning = true;
+    parts.push(`Offline: ${online.problem ?? "the store cannot be reached."}${online.queued ? ` ${online.queued} message(s) waiting to send.` : ""}`);
+  } else if (online?.queued) {
+    parts.push(`${online.queued} message(s) sending.`);
+  }
+  if (shortcut.registered) parts.push(`Quick record: ${shortcut.accelerator} from anywhere, or from the tray menu.`);
+  else {
+    warning = true;
+    parts.push(`Quick record shortcut unavailable: ${shortcut.problem ?? "unknown reason"} Change it in Settings, or use the tray menu.`);
+  }
+  statusLine.textContent = parts.join(" ");
+  statusLine.classList.toggle("warning", warning);
+  statusLine.dataset.online = online ? String(online.online) : "unknown";
 }
 
 function showIdentity(me: SettingsView): void {
   mount(
     identityCard,
     h("span", { class: "identity-user" }, me.user),
-    h(
-      "span",
-      { class: "identity-store", title: me.storeLocation },
-      me.storeKind === "hub" ? `Hub · ${me.storeLocation}` : "Folder store (no server)",
-    ),
+    h("span", { class: "identity-store", title: me.storeLocation }, me.storeKind === "hub" ? `Hub · ${me.storeLocation}` : "Folder store (no server)"),
   );
 }
 
-window.addEventListener("hashchange", render);
-render();
-
-void onQuickRecord((request) => navigate({ screen: "record", origin: request.source }));
-settings()
-  .then(showIdentity)
-  .catch((error: unknown) => {
+function startMainWindow(): void {
+  window.addEventListener("hashchange", render);
+  render();
+  void onLibraryChanged(() => {
+    const screen = parseRoute(window.location.hash).screen;
+    if (screen === "inbox" || screen === "sent" || screen === "drafts") render();
+  });
+  void onConnection((c) => {
+    online = c;
+    renderStatus();
+  });
+  void onComposeDraft((draft) => navigate({ screen: "compose", draft, replyTo: null }));
+  void onOpenMessage((id) => navigate({ screen: "message", id }));
+  void onQuickRecord((request) => {
+    if (request.problem) {
+      notice = request.problem;
+      navigate({ screen: "record", origin: request.source, replyTo: null });
+    }
+  });
+  // Relative due times move on by themselves.
+  window.setInterval(() => {
+    if (parseRoute(window.location.hash).screen === "inbox") render();
+  }, 60_000);
+  settings().then(showIdentity, (error: unknown) => {
     mount(identityCard, h("span", { class: "identity-problem", role: "alert" }, errorMessage(error)));
   });
-shellStatus()
-  .then((s) => {
-    status = s;
+  connection().then((c) => {
+    online = c;
     renderStatus();
-    render();
-  })
-  .catch((error: unknown) => {
-    statusLine.textContent = `Pigeon's shell did not answer (${errorMessage(error)}). Restart Pigeon; if it persists, run it from a terminal to see its log.`;
-    statusLine.classList.add("warning");
-  });
+  }, () => {});
+  shellStatus()
+    .then((s) => {
+      status = s;
+      renderStatus();
+    })
+    .catch((error: unknown) => {
+      statusLine.textContent = `Pigeon's shell did not answer (${errorMessage(error)}). Restart Pigeon; if it persists, run it from a terminal to see its log.`;
+      statusLine.classList.add("warning");
+    });
+}

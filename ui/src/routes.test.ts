@@ -5,15 +5,24 @@ describe("routes", () => {
   it("falls back to the inbox for empty or unknown hashes", () => {
     expect(parseRoute("")).toEqual({ screen: "inbox" });
     expect(parseRoute("#/nowhere")).toEqual({ screen: "inbox" });
+    expect(parseRoute("#/message")).toEqual({ screen: "inbox" });
+    expect(parseRoute("#/compose")).toEqual({ screen: "drafts" });
   });
 
   it("round-trips every route through its hash", () => {
     const routes: Route[] = [
       { screen: "inbox" },
+      { screen: "sent" },
+      { screen: "drafts" },
       { screen: "settings" },
-      { screen: "record", origin: "button" },
-      { screen: "record", origin: "global-shortcut" },
-      { screen: "record", origin: "tray-menu" },
+      { screen: "quick" },
+      { screen: "record", origin: "button", replyTo: null },
+      { screen: "record", origin: "global-shortcut", replyTo: null },
+      { screen: "record", origin: "tray-menu", replyTo: null },
+      { screen: "record", origin: "button", replyTo: "0193ab-cd" },
+      { screen: "compose", draft: "d1", replyTo: null },
+      { screen: "compose", draft: "d1", replyTo: "m 2&x" },
+      { screen: "message", id: "m-1" },
     ];
     for (const route of routes) {
       expect(parseRoute(routeHash(route))).toEqual(route);
@@ -21,7 +30,7 @@ describe("routes", () => {
   });
 
   it("ignores an origin it does not know", () => {
-    expect(parseRoute("#/record?from=evil")).toEqual({ screen: "record", origin: "button" });
+    expect(parseRoute("#/record?from=evil")).toEqual({ screen: "record", origin: "button", replyTo: null });
   });
 
   it("names the shortcut when it is known", () => {

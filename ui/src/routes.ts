@@ -1,7 +1,15 @@
 // Screens are addressed by the URL hash so the back/forward keys and reloads
 // keep the user where they were.
 
-export type Route = { screen: "inbox" } | { screen: "settings" } | { screen: "record"; origin: RecordOrigin };
+export type Route =
+  | { screen: "inbox" }
+  | { screen: "sent" }
+  | { screen: "drafts" }
+  | { screen: "settings" }
+  | { screen: "record"; origin: RecordOrigin; replyTo: string | null }
+  | { screen: "compose"; draft: string; replyTo: string | null }
+  | { screen: "message"; id: string }
+  | { screen: "quick" };
 
 /** Why the Record screen opened. */
 export type RecordOrigin = "button" | "global-shortcut" | "tray-menu";
@@ -10,25 +18,52 @@ const ORIGINS: readonly RecordOrigin[] = ["button", "global-shortcut", "tray-men
 
 export function parseRoute(hash: string): Route {
   const [path, query = ""] = hash.replace(/^#\/?/, "").split("?", 2);
-  if (path === "record") {
-    const origin = new URLSearchParams(query).get("from");
-    return {
-      screen: "record",
-      origin: ORIGINS.includes(origin as RecordOrigin) ? (origin as RecordOrigin) : "button",
-    };
+  const params = new URLSearchParams(query);
+  switch (path) {
+    case "record": {
+      const origin = params.get("from");
+      return {
+        screen: "record",
+        origin: ORIGINS.includes(origin as RecordOrigin) ? (origin as RecordOrigin) : "button",
+        replyTo: params.get("reply"),
+      };
+    }
+    case "compose": {
+      const draft = params.get("draft");
+      return draft ? { screen: "compose", draft, replyTo: params.get("reply") } : { screen: "drafts" };
+    }
+    case "message": {
+      const id = params.get("id");
+      return id ? { screen: "message", id } : { screen: "inbox" };
+    }
+    case "sent":
+    case "drafts":
+    case "settings":
+    case "quick":
+      return { screen: path };
+    default:
+      return { screen: "inbox" };
   }
-  if (path === "settings") return { screen: "settings" };
-  return { screen: "inbox" };
 }
 
 export function routeHash(route: Route): string {
   switch (route.screen) {
-    case "inbox":
-      return "#/inbox";
-    case "settings":
-      return "#/settings";
-    case "record":
-      return route.origin === "button" ? "#/record" : `#/record?from=${route.origin}`;
+    case "record": {
+      const params = new URLSearchParams();
+      if (route.origin !== "button") params.set("from", route.origin);
+      if (route.replyTo) params.set("reply", route.replyTo);
+      const query = params.toString();
+      return query ? `#/record?${query}` : "#/record";
+    }
+    case "compose": {
+      const params = new URLSearchParams({ draft: route.draft });
+      if (route.replyTo) params.set("reply", route.replyTo);
+      return `#/compose?${params.toString()}`;
+    }
+    case "message":
+      return `#/message?${new URLSearchParams({ id: route.id }).toString()}`;
+    default:
+      return `#/${route.screen}`;
   }
 }
 

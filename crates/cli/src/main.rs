@@ -333,11 +333,11 @@ impl App {
 
     /// Records a clip into a new draft, uploading it while it is recorded.
     async fn record(&self, args: &RecordArgs) -> Result<Draft> {
-        let quality = match args.quality.as_str() {
-            "480p" => QualityPreset::Low,
-            "720p" => QualityPreset::Standard,
-            "1080p" => QualityPreset::High,
-            other => bail!("unknown quality {other:?}: use 480p, 720p or 1080p"),
+        let Some(quality) = QualityPreset::from_label(&args.quality) else {
+            bail!(
+                "unknown quality {:?}: use 480p, 720p or 1080p",
+                args.quality
+            );
         };
         if let Some(s) = args.seconds {
             if !(s > 0.0 && s <= 300.0) {

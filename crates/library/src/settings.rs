@@ -29,16 +29,36 @@ pub struct Settings {
 pub struct DesktopSettings {
     /// The global key combination that starts a quick recording.
     pub quick_record_shortcut: String,
+    /// The camera last chosen: a camera id, [`DesktopSettings::TEST_PATTERN`] or
+    /// [`DesktopSettings::NO_DEVICE`]; None for the first camera found.
+    pub camera: Option<String>,
+    /// The microphone last chosen (an id or name) or [`DesktopSettings::NO_DEVICE`];
+    /// None for the system's default input.
+    pub microphone: Option<String>,
+    /// "480p", "720p" or "1080p".
+    pub quality: String,
+    /// The longest clip, in seconds.
+    pub max_clip_seconds: u32,
 }
 
 impl DesktopSettings {
     pub const DEFAULT_QUICK_RECORD_SHORTCUT: &str = "Ctrl+Shift+Alt+R";
+    /// The camera choice that records the moving test pattern.
+    pub const TEST_PATTERN: &str = "test-pattern";
+    /// The device choice "none": audio-only (camera) or video-only (microphone).
+    pub const NO_DEVICE: &str = "none";
+    /// Clips can be 10 seconds to 10 minutes long.
+    pub const CLIP_SECONDS: std::ops::RangeInclusive<u32> = 10..=600;
 }
 
 impl Default for DesktopSettings {
     fn default() -> Self {
         Self {
             quick_record_shortcut: Self::DEFAULT_QUICK_RECORD_SHORTCUT.to_owned(),
+            camera: None,
+            microphone: None,
+            quality: "720p".to_owned(),
+            max_clip_seconds: 300,
         }
     }
 }
@@ -172,6 +192,10 @@ mod tests {
             reminders: ReminderPolicy::default(),
             desktop: DesktopSettings {
                 quick_record_shortcut: "Ctrl+Alt+P".into(),
+                camera: Some(DesktopSettings::TEST_PATTERN.into()),
+                microphone: None,
+                quality: "1080p".into(),
+                max_clip_seconds: 120,
             },
         };
         settings.save(&home).unwrap();

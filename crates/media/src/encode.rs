@@ -23,6 +23,23 @@ pub enum QualityPreset {
 }
 
 impl QualityPreset {
+    /// Every preset, lowest first.
+    pub const ALL: [QualityPreset; 3] = [Self::Low, Self::Standard, Self::High];
+
+    /// "480p", "720p" or "1080p".
+    pub fn label(self) -> &'static str {
+        match self {
+            QualityPreset::Low => "480p",
+            QualityPreset::Standard => "720p",
+            QualityPreset::High => "1080p",
+        }
+    }
+
+    /// The preset a [`QualityPreset::label`] names.
+    pub fn from_label(label: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.label() == label)
+    }
+
     pub fn max_height(self) -> u32 {
         match self {
             QualityPreset::Low => 480,

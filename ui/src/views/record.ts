@@ -1,27 +1,171 @@
-import { h } from "../dom";
+import {
+  currentRecording,
+  discardRecording,
+  errorMessage,
+  pauseRecording,
+  startRecording,
+  stopRecording,
+  watchRecording,
+  type DraftView,
+  type RecordingProgress,
+} from "../api";
+import { h, mount } from "../dom";
+import { formatDuration } from "../format";
 import { describeOrigin, type RecordOrigin } from "../routes";
+import { devicePicker } from "./devices";
+import { button, drawFrame, meterFraction, problem, screen, type Screen } from "./screen";
 
-/** The Record screen. */
-export function recordView(origin: RecordOrigin, shortcut: string | null, onBack: () => void): HTMLElement {
+export interface RecordActions {
+  back(): void;
+  /** After a stop: go on to Compose with the new draft. */
+  recorded(draft: DraftView): void;
+}
+
+/**
+ * The Record screen: device pickers, a 3-2-1 countdown, the live preview and level
+ * meter, elapsed and remaining time, pause/resume, stop and discard.
+ */
+export function recordView(
+  origin: RecordOrigin,
+  shortcut: string | null,
+  replyTo: string | null,
+  actions: RecordActions,
+): Screen {
   const note = describeOrigin(origin, shortcut);
-  return h(
-    "section",
-    { class: "screen", "aria-labelledby": "record-title", "data-testid": "record" },
-    h(
-      "header",
-      { class: "screen-header" },
-      h("div", {}, h("h1", { id: "record-title" }, origin === "button" ? "Record a message" : "Quick record")),
-      h("button", { class: "button", type: "button", onclick: onBack, "data-testid": "back-to-inbox" }, "Back to inbox"),
-    ),
-    note && h("p", { class: "notice", role: "status", "data-testid": "record-origin" }, note),
-    h(
-      "div",
-      { class: "stage", "aria-label": "Camera preview" },
-      h(
-        "p",
-        { class: "stage-message" },
-        "Recording is not available in this version of Pigeon yet. The camera preview and controls will appear here.",
-      ),
-    ),
+  const root = screen(
+    "record",
+    replyTo ? "Reply with video" : origin === "button" ? "Record a message" : "Quick record",
+    null,
+    button("Back", "back-to-inbox", () => {
+      if (state === "idle") actions.back();
+      else void discard().then(actions.back);
+    }),
   );
+  let state: "idle" | "countdown" | "recording" | "stopping" = "idle";
+  let disposed = false;
+  let countdownTimer: number | undefined;
+
+  const devicesBox = h("div", { class: "card devices", "data-testid": "devices" }, h("p", { class: "muted" }, "Looking for cameras and microphones…"));
+  const canvas = h("canvas", { class: "preview", width: "320", height: "180", "aria-label": "Camera preview", "data-testid": "preview" });
+  const overlay = h("div", { class: "countdown", "aria-live": "assertive", "data-testid": "countdown" });
+  const idleNote = h("p", { class: "stage-message", "data-testid": "stage-idle" }, "Press Record: a 3-2-1 countdown starts, then the camera and microphone record.");
+  const stage = h("div", { class: "stage", "aria-label": "Recording" }, canvas, overlay, idleNote);
+  const elapsed = h("span", { class: "timer", "data-testid": "elapsed" }, "0:00");
+  const remaining = h("span", { class: "muted", "data-testid": "remaining" }, "");
+  const meterFill = h("div", { class: "meter-fill" });
+  const meter = h("div", { class: "meter", role: "meter", "aria-label": "Microphone level", "aria-valuemin": "-60", "aria-valuemax": "0", "data-testid": "meter" }, meterFill);
+  const recDot = h("span", { class: "rec-dot", hidden: true }, "REC");
+  const feedback = h("div", { "aria-live": "polite" });
+  const recordButton = button("Record", "record-start", () => countdown(), true);
+  const pauseButton = button("Pause", "record-pause", () => togglePause());
+  const stopButton = button("Stop", "record-stop", () => void stop(), true);
+  const discardButton = button("Discard", "record-discard", () => void discard());
+  let paused = false;
+
+  const setState = (next: typeof state) => {
+    state = next;
+    recordButton.hidden = next !== "idle";
+    pauseButton.hidden = stopButton.hidden = discardButton.hidden = next !== "recording";
+    recDot.hidden = next !== "recording";
+    idleNote.hidden = next !== "idle";
+    devicesBox.querySelectorAll("select, button").forEach((el) => ((el as HTMLInputElement).disabled = next !== "idle"));
+  };
+
+  root.append(
+    note ? h("p", { class: "notice", role: "status", "data-testid": "record-origin" }, note) : "",
+    devicesBox,
+    stage,
+    h("div", { class: "record-bar" }, recDot, elapsed, remaining, meter),
+    h("div", { class: "row" }, recordButton, pauseButton, stopButton, discardButton),
+    feedback,
+  );
+  setState("idle");
+
+  const onProgress = (p: RecordingProgress) => {
+    if (p.kind === "Progress") {
+      elapsed.textContent = formatDuration(p.elapsedMs / 1000);
+      remaining.textContent = `${formatDuration(p.remainingMs / 1000)} left`;
+      meterFill.style.width = `${Math.round(meterFraction(p.rmsDbfs) * 100)}%`;
+      meter.setAttribute("aria-valuenow", String(Math.round(p.rmsDbfs)));
+      paused = p.paused;
+      pauseButton.textContent = p.paused ? "Resume" : "Pause";
+    } else {
+      mount(feedback, h("p", { class: "notice", role: "status" }, `Recording ended: ${p.reason}.`));
+      void stop();
+    }
+  };
+  const attach = () =>
+    watchRecording((frame) => {
+      if (!disposed) drawFrame(canvas, frame);
+    }, onProgress);
+
+  function countdown(): void {
+    mount(feedback);
+    setState("countdown");
+    let n = 3;
+    overlay.textContent = String(n);
+    countdownTimer = window.setInterval(() => {
+      n -= 1;
+      if (n > 0) {
+        overlay.textContent = String(n);
+        return;
+      }
+      window.clearInterval(countdownTimer);
+      overlay.textContent = "";
+      startRecording()
+        .then(() => attach())
+        .then(() => setState("recording"))
+        .catch((error: unknown) => {
+          setState("idle");
+          mount(feedback, problem(errorMessage(error), "record-error"));
+        });
+    }, 1000);
+  }
+
+  function togglePause(): void {
+    pauseRecording(!paused).catch((error: unknown) => mount(feedback, problem(errorMessage(error))));
+  }
+
+  async function stop(): Promise<void> {
+    if (state !== "recording") return;
+    setState("stopping");
+    mount(feedback, h("p", { class: "muted", role: "status" }, "Finishing the clip…"));
+    try {
+      const draft = await stopRecording();
+      actions.recorded(draft);
+    } catch (error) {
+      setState("idle");
+      mount(feedback, problem(errorMessage(error), "record-error"));
+    }
+  }
+
+  async function discard(): Promise<void> {
+    window.clearInterval(countdownTimer);
+    try {
+      await discardRecording();
+    } catch (error) {
+      mount(feedback, problem(errorMessage(error)));
+    }
+    overlay.textContent = "";
+    elapsed.textContent = "0:00";
+    remaining.textContent = "";
+    setState("idle");
+  }
+
+  devicePicker(devicesBox, feedback, () => setState(state));
+
+  // A recording started elsewhere (the quick recorder) is picked up, not restarted.
+  currentRecording()
+    .then((current) => {
+      if (current && state === "idle") return attach().then((ok) => ok && setState("recording"));
+    })
+    .catch(() => {});
+
+  return {
+    el: root,
+    dispose: () => {
+      disposed = true;
+      window.clearInterval(countdownTimer);
+    },
+  };
 }

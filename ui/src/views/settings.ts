@@ -1,6 +1,7 @@
-import { errorMessage, type SettingsView } from "../api";
+import { errorMessage, setStore, testStore, type SettingsView, type StoreInput } from "../api";
 import { h, mount } from "../dom";
 import { acceleratorFromKeyPress } from "../shortcut";
+import { devicePicker } from "./devices";
 
 export interface SettingsActions {
   changeShortcut(accelerator: string): Promise<SettingsView>;
@@ -15,6 +16,8 @@ export function settingsView(initial: SettingsView, actions: SettingsActions): H
       root,
       h("header", { class: "screen-header" }, h("h1", { id: "settings-title" }, "Settings")),
       profileSection(view),
+      storeSection(view, render),
+      devicesSection(),
       shortcutSection(view, actions, render),
       remindersSection(view, actions, render),
     );
@@ -145,4 +148,66 @@ function remindersSection(
     h("div", { class: "row" }, minutes, save),
     result,
   );
+}
+
+function storeSection(view: SettingsView, rerender: (view: SettingsView) => void): HTMLElement {
+  const result = feedback("store-feedback");
+  const kind = h(
+    "select",
+    { id: "store-kind", "data-testid": "store-kind" },
+    h("option", { value: "hub", selected: view.storeKind === "hub" }, "A hub server"),
+    h("option", { value: "folder", selected: view.storeKind === "folder" }, "A shared folder (no server)"),
+  );
+  const url = h("input", { id: "hub-url", type: "url", placeholder: "https://pigeon.example.org", value: view.storeKind === "hub" ? view.storeLocation : "", "data-testid": "hub-url" });
+  const token = h("input", { id: "hub-token", type: "password", autocomplete: "off", placeholder: "The token your hub administrator gave you", "data-testid": "hub-token" });
+  const folder = h("input", { id: "folder-path", type: "text", placeholder: "/mnt/team/pigeon", value: view.storeKind === "folder" ? view.storeLocation : "", "data-testid": "folder-path" });
+  const name = h("input", { id: "folder-name", type: "text", value: view.user, "data-testid": "folder-name" });
+  const hubFields = h("div", { class: "device-grid" }, h("label", { for: "hub-url" }, "Hub address"), url, h("label", { for: "hub-token" }, "Access token"), token);
+  const folderFields = h("div", { class: "device-grid" }, h("label", { for: "folder-path" }, "Folder"), folder, h("label", { for: "folder-name" }, "Your name"), name);
+  const showFields = () => {
+    hubFields.hidden = kind.value !== "hub";
+    folderFields.hidden = kind.value !== "folder";
+  };
+  kind.addEventListener("change", showFields);
+  showFields();
+  const input = (): StoreInput =>
+    kind.value === "hub" ? { kind: "Hub", url: url.value, token: token.value } : { kind: "Folder", path: folder.value, name: name.value };
+  const test = h("button", { class: "button", type: "button", "data-testid": "store-test" }, "Test connection");
+  const save = h("button", { class: "button primary", type: "button", "data-testid": "store-save" }, "Use this store");
+  test.addEventListener("click", () => {
+    report(result, "Connecting…", true);
+    testStore(input()).then(
+      (text) => report(result, text, true),
+      (error: unknown) => report(result, errorMessage(error), false),
+    );
+  });
+  save.addEventListener("click", () => {
+    report(result, "Connecting…", true);
+    setStore(input()).then(
+      (next) => {
+        rerender(next);
+        const fresh = document.querySelector<HTMLElement>("[data-testid=store-feedback]");
+        if (fresh) report(fresh, `Messages now travel through ${next.storeLocation}.`, true);
+      },
+      (error: unknown) => report(result, errorMessage(error), false),
+    );
+  });
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "store-title" },
+    h("h2", { id: "store-title" }, "Store"),
+    h("label", { for: "store-kind" }, "Messages travel through"),
+    kind,
+    hubFields,
+    folderFields,
+    h("div", { class: "row" }, test, save),
+    result,
+  );
+}
+
+function devicesSection(): HTMLElement {
+  const box = h("div", {});
+  const result = feedback("devices-feedback");
+  devicePicker(box, result);
+  return h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, "Recording"), box, result);
 }

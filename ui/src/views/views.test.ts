@@ -1,35 +1,113 @@
 import { describe, expect, it, vi } from "vitest";
+import type { DraftView, InboxItem, SentItem } from "../api";
 import { inboxView } from "./inbox";
-import { recordView } from "./record";
+import { draftsView, sentView } from "./sent";
+
+const now = new Date("2026-11-24T12:00:00Z");
+
+function item(id: string, subject: string, at: string, section: InboxItem["respondBy"]["section"], extra: Partial<InboxItem> = {}): InboxItem {
+  return {
+    id,
+    sender: "alice",
+    subject,
+    respondBy: { at, local: at, section },
+    unread: true,
+    responded: section === "answered",
+    attachmentCount: 0,
+    clipBytes: 1000,
+    durationSeconds: null,
+    posterUrl: null,
+    isReply: false,
+    sentAt: "2026-11-24T10:00:00Z",
+    ...extra,
+  };
+}
 
 describe("inbox view", () => {
   it("shows the empty state and a Record button that starts recording", () => {
-    const onRecord = vi.fn();
-    const view = inboxView(onRecord);
+    const record = vi.fn();
+    const view = inboxView([], { record, open: vi.fn() }, now);
     expect(view.querySelector("[data-testid=inbox-empty]")?.textContent).toContain("Nothing waiting for you");
     const button = view.querySelector<HTMLButtonElement>("[data-testid=record-button]");
     expect(button?.textContent).toBe("Record");
     button?.click();
-    expect(onRecord).toHaveBeenCalledOnce();
+    expect(record).toHaveBeenCalledOnce();
+  });
+
+  it("keeps the given order in sections, with relative due times and urgency", () => {
+    const items = [
+      item("a", "Budget", "2026-11-24T13:00:00Z", "open", { attachmentCount: 2, durationSeconds: 65 }),
+      item("b", "Roadmap", "2026-11-26T12:00:00Z", "open", { unread: false }),
+      item("c", "Hiring", "2026-11-23T12:00:00Z", "overdue"),
+      item("d", "Offsite", "2026-11-20T12:00:00Z", "answered"),
+    ];
+    const open = vi.fn();
+    const view = inboxView(items, { record: vi.fn(), open }, now);
+    const subjects = [...view.querySelectorAll("[data-testid=inbox-subject]")].map((e) => e.textContent);
+    expect(subjects).toEqual(["Budget", "Roadmap", "Hiring", "Offsite"]);
+    const dues = [...view.querySelectorAll<HTMLElement>("[data-testid=inbox-due]")];
+    expect(dues.map((d) => d.textContent)).toEqual(["due in 1 h", "due in 2 d", "overdue by 24 h", "answered"]);
+    expect(dues[0]?.classList.contains("soon")).toBe(true);
+    expect(dues[2]?.classList.contains("overdue")).toBe(true);
+    expect(view.querySelectorAll(".unread-dot")).toHaveLength(3);
+    expect(view.querySelector("[data-testid=inbox-item]")?.textContent).toContain("1:05 · 2 attachments");
+    view.querySelector<HTMLButtonElement>("[data-testid=inbox-item]")?.click();
+    expect(open).toHaveBeenCalledWith("a");
   });
 });
 
-describe("record view", () => {
-  it("says how a quick record was opened", () => {
-    const view = recordView("tray-menu", "Ctrl+Shift+Alt+R", () => {});
-    expect(view.querySelector("#record-title")?.textContent).toBe("Quick record");
-    expect(view.querySelector("[data-testid=record-origin]")?.textContent).toContain("tray menu");
+describe("sent and drafts views", () => {
+  it("shows each recipient's state and why a message is not sent", () => {
+    const items: SentItem[] = [
+      {
+        id: "m1",
+        subject: "Plan",
+        recipients: [
+          { name: "bob", state: "responded" },
+          { name: "carol", state: "pending" },
+        ],
+        respondBy: { at: "2026-11-25T12:00:00Z", local: "", section: "open" },
+        createdAt: "2026-11-24T11:00:00Z",
+        delivery: "sent",
+        problem: null,
+        isReply: false,
+      },
+      {
+        id: "m2",
+        subject: "Later",
+        recipients: [{ name: "bob", state: "pending" }],
+        respondBy: { at: "2026-11-25T12:00:00Z", local: "", section: "open" },
+        createdAt: "2026-11-24T11:30:00Z",
+        delivery: "sending",
+        problem: "the hub cannot be reached",
+        isReply: false,
+      },
+    ];
+    const view = sentView(items, vi.fn(), now);
+    expect(view.querySelector("[data-testid=recipient-state-bob]")?.getAttribute("data-state")).toBe("responded");
+    expect(view.querySelector("[data-testid=recipient-state-carol]")?.textContent).toBe("carol: pending");
+    const delivery = [...view.querySelectorAll("[data-testid=sent-delivery]")].map((e) => e.textContent);
+    expect(delivery).toEqual(["due in 24 h", "sending…"]);
+    expect(view.querySelector("[data-testid=sent-problem]")?.textContent).toContain("the hub cannot be reached");
   });
 
-  it("has no origin note when opened with the Record button", () => {
-    const view = recordView("button", null, () => {});
-    expect(view.querySelector("#record-title")?.textContent).toBe("Record a message");
-    expect(view.querySelector("[data-testid=record-origin]")).toBeNull();
-  });
-
-  it("goes back to the inbox", () => {
-    const onBack = vi.fn();
-    recordView("button", null, onBack).querySelector<HTMLButtonElement>("[data-testid=back-to-inbox]")?.click();
-    expect(onBack).toHaveBeenCalledOnce();
+  it("marks recovered drafts", () => {
+    const d: DraftView = {
+      id: "d1",
+      createdAt: "2026-11-24T11:00:00Z",
+      durationSeconds: 4.2,
+      state: "ready",
+      recovered: true,
+      uploadedBytes: 0,
+      clipBytes: 10,
+      uploaded: false,
+      playUrl: null,
+    };
+    const compose = vi.fn();
+    const view = draftsView([d], { compose, discard: vi.fn(), record: vi.fn() });
+    expect(view.textContent).toContain("recovered after a crash");
+    expect(view.textContent).toContain("0:04");
+    view.querySelector<HTMLButtonElement>("[data-testid=draft-compose]")?.click();
+    expect(compose).toHaveBeenCalledWith("d1");
   });
 });

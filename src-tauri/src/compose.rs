@@ -1,0 +1,347 @@
+//! Compose: who can be sent to, the respond-by choices (in the sender's and the
+//! recipients' time zones), attachments, and Send.
+//!
+//! Send queues the message in the library's outbox and returns at once; the
+//! delivery runs in the background and the Sent view follows it. A failed send
+//! stays in the outbox with its reason.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context as _};
+use chrono::{NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use pigeon_library::respond_by::ResponseByPreset;
+use pigeon_library::{Attachment, Delivery, NewOutgoing, ResponseBy};
+use pigeon_store::protocol::{MessageId, User, UserName};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Manager as _, State};
+use tauri_plugin_dialog::DialogExt as _;
+
+use crate::commands::CommandResult;
+use crate::messages::library_changed;
+use crate::session::Session;
+
+/// Someone the user can send to.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub name: String,
+    pub display_name: String,
+    pub time_zone: String,
+}
+
+#[tauri::command]
+pub async fn users(session: State<'_, Session>) -> CommandResult<Vec<UserView>> {
+    let (store, _) = session.store().await?;
+    let me = session.settings()?.user;
+    let mut users = store
+        .users()
+        .await
+        .context("the list of people could not be loaded; check the connection in Settings")?;
+    users.retain(|u| u.name.as_str() != me);
+    users.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
+    Ok(users
+        .into_iter()
+        .map(
+            |User {
+                 name,
+                 display_name,
+                 time_zone,
+             }| UserView {
+                name: name.to_string(),
+                display_name,
+                time_zone,
+            },
+        )
+        .collect())
+}
+
+/// How the sender picked the respond-by.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum RespondByChoice {
+    /// One of the presets, by key ("in-4-hours", ...).
+    Preset { key: String },
+    /// A date and time on the sender's clock ("2026-12-01T17:00").
+    At { local: String },
+}
+
+fn preset_key(preset: &ResponseByPreset) -> String {
+    match serde_json::to_value(preset) {
+        Ok(serde_json::Value::Object(map)) => map
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn resolve(choice: &RespondByChoice, zone: Tz) -> anyhow::Result<ResponseBy> {
+    let now = Utc::now();
+    let preset = match choice {
+        RespondByChoice::Preset { key } => ResponseByPreset::CHOICES
+            .into_iter()
+            .find(|p| &preset_key(p) == key)
+            .ok_or_else(|| anyhow!("unknown respond-by choice {key:?}"))?,
+        RespondByChoice::At { local } => {
+            let at = NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M").with_context(|| {
+                format!("{local:?} is not a date and time: pick one in the calendar")
+            })?;
+            ResponseByPreset::At(at)
+        }
+    };
+    Ok(preset.resolve(now, zone)?)
+}
+
+/// The same respond-by on a recipient's clock.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalTime {
+    pub name: String,
+    pub local: String,
+}
+
+/// One respond-by option as Compose shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RespondByView {
+    /// The preset key, or "at" for a chosen date.
+    pub key: String,
+    pub label: String,
+    pub at: chrono::DateTime<Utc>,
+    /// On the sender's clock.
+    pub local: String,
+    /// On each recipient's clock, for those in another zone.
+    pub recipients: Vec<LocalTime>,
+    pub is_default: bool,
+}
+
+async fn zones_of(session: &Session, recipients: &[String]) -> Vec<(String, Tz)> {
+    if recipients.is_empty() {
+        return Vec::new();
+    }
+    let Ok((store, _)) = session.store().await else {
+        return Vec::new();
+    };
+    let Ok(users) = store.users().await else {
+        return Vec::new();
+    };
+    users
+        .into_iter()
+        .filter(|u| recipients.iter().any(|r| r == u.name.as_str()))
+        .filter_map(|u| Some((u.name.to_string(), u.time_zone.parse::<Tz>().ok()?)))
+        .collect()
+}
+
+fn respond_by_view(
+    key: String,
+    label: String,
+    at: ResponseBy,
+    zone: Tz,
+    zones: &[(String, Tz)],
+) -> RespondByView {
+    RespondByView {
+        is_default: key == preset_key(&ResponseByPreset::DEFAULT),
+        key,
+        label,
+        at: at.instant(),
+        local: at.display_in(zone),
+        recipients: zones
+            .iter()
+            .filter(|(_, z)| *z != zone)
+            .map(|(name, z)| LocalTime {
+                name: name.clone(),
+                local: at.display_in(*z),
+            })
+            .collect(),
+    }
+}
+
+/// The respond-by presets, resolved now, with the recipients' local times.
+#[tauri::command]
+pub async fn respond_by_choices(
+    session: State<'_, Session>,
+    recipients: Vec<String>,
+) -> CommandResult<Vec<RespondByView>> {
+    let zones = zones_of(&session, &recipients).await;
+    let now = Utc::now();
+    ResponseByPreset::CHOICES
+        .iter()
+        .map(|preset| {
+            let at = preset.resolve(now, session.zone)?;
+            Ok(respond_by_view(
+                preset_key(preset),
+                preset.label(),
+                at,
+                session.zone,
+                &zones,
+            ))
+        })
+        .collect()
+}
+
+/// A date and time the sender typed, checked and shown in every zone.
+#[tauri::command]
+pub async fn respond_by_at(
+    session: State<'_, Session>,
+    local: String,
+    recipients: Vec<String>,
+) -> CommandResult<RespondByView> {
+    let at = resolve(
+        &RespondByChoice::At {
+            local: local.clone(),
+        },
+        session.zone,
+    )?;
+    let zones = zones_of(&session, &recipients).await;
+    Ok(respond_by_view(
+        "at".into(),
+        at.display_in(session.zone),
+        at,
+        session.zone,
+        &zones,
+    ))
+}
+
+/// A file about to be attached.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentView {
+    pub path: String,
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+}
+
+fn describe(paths: &[PathBuf]) -> anyhow::Result<Vec<AttachmentView>> {
+    paths
+        .iter()
+        .map(|p| {
+            let a = Attachment::from_path(p)?;
+            Ok(AttachmentView {
+                path: a.path.display().to_string(),
+                name: a.name,
+                size: a.size,
+                content_type: a.content_type,
+            })
+        })
+        .collect()
+}
+
+/// Checks dropped files before they are listed (folders and unreadable files are refused).
+#[tauri::command]
+pub fn describe_attachments(paths: Vec<PathBuf>) -> CommandResult<Vec<AttachmentView>> {
+    Ok(describe(&paths)?)
+}
+
+/// Opens the system's file dialog; an empty list when the user cancels.
+#[tauri::command]
+pub async fn pick_attachments(app: AppHandle) -> CommandResult<Vec<AttachmentView>> {
+    let dialog = app.dialog().file().set_title("Attach files");
+    let picked = tokio::task::spawn_blocking(move || dialog.blocking_pick_files())
+        .await
+        .context("the file dialog failed")?
+        .unwrap_or_default();
+    let paths: Vec<PathBuf> = picked
+        .into_iter()
+        .filter_map(|f| f.into_path().ok())
+        .collect();
+    Ok(describe(&paths)?)
+}
+
+/// What Send did.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendView {
+    pub message_id: MessageId,
+    pub respond_by_local: String,
+}
+
+#[tauri::command]
+#[allow(clippy::too_many_arguments)] // one argument per Compose field
+pub async fn send_message(
+    app: AppHandle,
+    session: State<'_, Session>,
+    draft: String,
+    recipients: Vec<String>,
+    subject: String,
+    text: String,
+    respond_by: RespondByChoice,
+    attachments: Vec<PathBuf>,
+    in_reply_to: Option<String>,
+) -> CommandResult<SendView> {
+    let recipients = recipients
+        .iter()
+        .map(|r| {
+            UserName::parse(r.trim().to_lowercase())
+                .map_err(|e| anyhow!("{r:?} is not a user name ({e}); pick people from the list"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if recipients.is_empty() {
+        return Err(anyhow!("add at least one recipient").into());
+    }
+    let subject = subject.trim().to_owned();
+    if subject.is_empty() {
+        return Err(anyhow!("give the message a subject").into());
+    }
+    let respond_by = resolve(&respond_by, session.zone)?;
+    let attachments = attachments
+        .iter()
+        .map(|p| Ok(Attachment::from_path(p)?.into_queued()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let in_reply_to = match in_reply_to {
+        Some(id) => Some(session.library.received(&id)?.message.id),
+        None => None,
+    };
+    let draft = session.library.draft(&draft)?;
+    let text = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let entry = session.library.queue(
+        &NewOutgoing {
+            draft_id: draft.id,
+            recipients,
+            subject,
+            text,
+            respond_by: respond_by.instant(),
+            respond_by_tz: session.zone.name().to_owned(),
+            in_reply_to,
+            attachments,
+        },
+        Utc::now(),
+    )?;
+    tracing::info!(message = %entry.message_id, "message queued");
+    library_changed(&app);
+    deliver_in_background(&app, entry.message_id.clone());
+    Ok(SendView {
+        message_id: entry.message_id,
+        respond_by_local: respond_by.display_in(session.zone),
+    })
+}
+
+/// Delivers one queued message now; if the store is away it stays queued and the
+/// background sync tries again.
+fn deliver_in_background(app: &AppHandle, id: MessageId) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let session = app.state::<Session>();
+        let _one_at_a_time = session.delivering.lock().await;
+        let outcome = match session.outbox().await {
+            Ok(outbox) => outbox.deliver(&id).await.map_err(anyhow::Error::from),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(Delivery::Sent(_)) => tracing::info!(message = %id, "message sent"),
+            Ok(Delivery::Queued { error }) => {
+                tracing::info!(message = %id, %error, "message queued until the store is back")
+            }
+            Ok(Delivery::Failed { reason }) => {
+                tracing::warn!(message = %id, %reason, "message refused by the store")
+            }
+            Err(error) => {
+                tracing::info!(message = %id, error = %format!("{error:#}"), "message queued")
+            }
+        }
+        library_changed(&app);
+        session.wake.notify_one();
+    });
+}

@@ -1,0 +1,475 @@
+//! Recording from the window: device choice, start, pause, stop, discard, and
+//! the live preview and level meter streamed to whichever screen watches.
+//!
+//! A recording is started by Rust (from the Record screen's command or straight
+//! from the global shortcut, without waiting for a window to load) and watched
+//! by a screen through two IPC channels. Preview frames are dropped when nobody
+//! watches or the screen is slow: the recorder never waits on the UI.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context as _};
+use pigeon_library::{
+    AudioChoice, DesktopSettings, Recording, RecordingOptions, Sources, VideoChoice,
+};
+use pigeon_media::recorder::{PreviewSettings, RecorderEvent};
+use pigeon_media::QualityPreset;
+use serde::Serialize;
+use tauri::ipc::{Channel, InvokeResponseBody};
+use tauri::{AppHandle, Emitter as _, Manager as _, State};
+
+use crate::commands::CommandResult;
+use crate::messages::{draft_view, DraftView};
+use crate::session::Session;
+use crate::trigger::{show_main_window, QUICK_WINDOW};
+
+/// The preview the Record screen shows: small, and fast enough to look live.
+const PREVIEW: PreviewSettings = PreviewSettings {
+    width: 320,
+    fps: 15,
+};
+
+/// Emitted (with the draft id) when a recording starts or ends, for every window.
+pub const RECORDING_CHANGED_EVENT: &str = "recording-changed";
+/// Emitted (with the draft id) to open Compose in the main window after a quick recording.
+pub const COMPOSE_DRAFT_EVENT: &str = "compose-draft";
+
+/// What a watching screen hears about the recording.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum RecordingProgress {
+    Progress {
+        elapsed_ms: u64,
+        remaining_ms: u64,
+        paused: bool,
+        rms_dbfs: f32,
+        peak_dbfs: f32,
+    },
+    /// The recorder ended by itself (maximum length, device lost, disk full); the
+    /// screen then calls `stop_recording` to finish the draft.
+    Ended { reason: String },
+}
+
+type Watchers = Arc<Mutex<Option<(Channel<InvokeResponseBody>, Channel<RecordingProgress>)>>>;
+
+struct Active {
+    recording: Recording,
+    watchers: Watchers,
+    max_ms: u64,
+}
+
+/// The one recording this app may be making.
+#[derive(Default)]
+pub struct RecorderSlot {
+    active: tokio::sync::Mutex<Option<Active>>,
+    /// When the global shortcut asked for a quick recording (for the timing log).
+    requested_at: Mutex<Option<Instant>>,
+}
+
+/// A camera or microphone the user can pick.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub id: String,
+    pub name: String,
+}
+
+/// What the Record screen offers, and what is chosen.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevicesView {
+    pub cameras: Vec<DeviceView>,
+    pub microphones: Vec<DeviceView>,
+    /// A camera id, "test-pattern" or "none".
+    pub camera: String,
+    /// A microphone id, "default" or "none".
+    pub microphone: String,
+    pub quality: String,
+    pub qualities: Vec<&'static str>,
+    pub max_clip_seconds: u32,
+    /// Why no camera is offered, in words for the user.
+    pub camera_problem: Option<String>,
+    pub microphone_problem: Option<String>,
+}
+
+const DEFAULT_MICROPHONE: &str = "default";
+
+fn devices_view(settings: &DesktopSettings) -> DevicesView {
+    let (cameras, camera_problem) = match pigeon_media::camera::list_cameras() {
+        Ok(list) if !list.is_empty() => (
+            list.into_iter()
+                .map(|c| DeviceView {
+                    id: c.id,
+                    name: c.name,
+                })
+                .collect(),
+            None,
+        ),
+        Ok(_) => (
+            Vec::new(),
+            Some(
+                "No camera was found. Connect one, or record audio only or the test pattern."
+                    .into(),
+            ),
+        ),
+        Err(error) => (
+            Vec::new(),
+            Some(format!(
+                "No camera can be used ({error}). Record audio only or the test pattern."
+            )),
+        ),
+    };
+    let (microphones, microphone_problem) = match pigeon_media::microphone::list_microphones() {
+        Ok(list) if !list.is_empty() => (
+            list.into_iter()
+                .map(|m| DeviceView {
+                    id: m.id,
+                    name: if m.is_default {
+                        format!("{} (default)", m.name)
+                    } else {
+                        m.name
+                    },
+                })
+                .collect(),
+            None,
+        ),
+        Ok(_) => (
+            Vec::new(),
+            Some("No microphone was found. Connect one, or record video without sound.".into()),
+        ),
+        Err(error) => (
+            Vec::new(),
+            Some(format!(
+                "No microphone can be used ({error}). Record video without sound."
+            )),
+        ),
+    };
+    let camera = match settings.camera.as_deref() {
+        Some(chosen) => chosen.to_owned(),
+        None => cameras
+            .first()
+            .map(|c: &DeviceView| c.id.clone())
+            .unwrap_or_else(|| DesktopSettings::NO_DEVICE.to_owned()),
+    };
+    let microphone = match settings.microphone.as_deref() {
+        Some(chosen) => chosen.to_owned(),
+        None if microphones.is_empty() => DesktopSettings::NO_DEVICE.to_owned(),
+        None => DEFAULT_MICROPHONE.to_owned(),
+    };
+    DevicesView {
+        cameras,
+        microphones,
+        camera,
+        microphone,
+        quality: settings.quality.clone(),
+        qualities: QualityPreset::ALL.iter().map(|q| q.label()).collect(),
+        max_clip_seconds: settings.max_clip_seconds,
+        camera_problem,
+        microphone_problem,
+    }
+}
+
+/// The sources a recording uses, from the remembered choice.
+fn sources_for(settings: &DesktopSettings) -> Sources {
+    let video = match settings.camera.as_deref() {
+        Some(DesktopSettings::TEST_PATTERN) => VideoChoice::TestPattern,
+        Some(DesktopSettings::NO_DEVICE) => VideoChoice::Still,
+        Some(id) => VideoChoice::Camera { id: id.to_owned() },
+        None => VideoChoice::Camera { id: "0".into() },
+    };
+    let audio = match settings.microphone.as_deref() {
+        Some(DesktopSettings::NO_DEVICE) => AudioChoice::Silent,
+        Some(DEFAULT_MICROPHONE) | None => AudioChoice::Microphone { id: None },
+        Some(id) => AudioChoice::Microphone {
+            id: Some(id.to_owned()),
+        },
+    };
+    Sources::Devices { video, audio }
+}
+
+#[tauri::command]
+pub async fn devices(session: State<'_, Session>) -> CommandResult<DevicesView> {
+    let settings = session.settings()?.desktop;
+    // Listing devices opens drivers: keep it off the async threads.
+    Ok(tokio::task::spawn_blocking(move || devices_view(&settings))
+        .await
+        .context("listing devices failed")?)
+}
+
+/// Remembers the devices, quality and maximum length for the next recordings.
+#[tauri::command]
+pub async fn choose_devices(
+    session: State<'_, Session>,
+    camera: String,
+    microphone: String,
+    quality: String,
+    max_clip_seconds: u32,
+) -> CommandResult<DevicesView> {
+    if QualityPreset::from_label(&quality).is_none() {
+        return Err(anyhow!("unknown quality {quality:?}: choose 480p, 720p or 1080p").into());
+    }
+    if !DesktopSettings::CLIP_SECONDS.contains(&max_clip_seconds) {
+        return Err(anyhow!(
+            "a maximum clip length of {max_clip_seconds} s is out of range: choose between 10 s and 10 min"
+        )
+        .into());
+    }
+    let mut settings = session.settings()?;
+    settings.desktop.camera = Some(camera);
+    settings.desktop.microphone = Some(microphone);
+    settings.desktop.quality = quality;
+    settings.desktop.max_clip_seconds = max_clip_seconds;
+    settings
+        .save(&session.home)
+        .context("the device choice was not saved")?;
+    devices(session).await
+}
+
+/// What a started recording is.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingView {
+    pub draft_id: String,
+    pub max_ms: u64,
+}
+
+/// Starts recording with the remembered devices. Used by the command and by the
+/// global shortcut.
+pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
+    let session = app.state::<Session>();
+    let slot = app.state::<RecorderSlot>();
+    let mut active = slot.active.lock().await;
+    if let Some(current) = active.as_ref() {
+        return Ok(RecordingView {
+            draft_id: current.recording.draft_id().to_owned(),
+            max_ms: current.max_ms,
+        });
+    }
+    let desktop = session.settings()?.desktop;
+    let quality = QualityPreset::from_label(&desktop.quality).unwrap_or_default();
+    let max_length = Duration::from_secs(u64::from(desktop.max_clip_seconds.clamp(
+        *DesktopSettings::CLIP_SECONDS.start(),
+        *DesktopSettings::CLIP_SECONDS.end(),
+    )));
+    let options = RecordingOptions {
+        quality,
+        max_length,
+        preview: Some(PREVIEW),
+    };
+    // Capture never waits on the network: without a store, the clip goes at send.
+    let outbox = match session.outbox().await {
+        Ok(outbox) => Some(outbox),
+        Err(error) => {
+            tracing::info!(error = %format!("{error:#}"), "recording offline");
+            None
+        }
+    };
+    let library = session.library.clone();
+    let sources = sources_for(&desktop);
+    let recording = Recording::start(library, outbox, &sources, &options).map_err(|e| {
+        let hint = match sources {
+            Sources::Devices {
+                video: VideoChoice::Camera { .. },
+                ..
+            } => " Pick another camera, audio only or the test pattern on the Record screen.",
+            _ => "",
+        };
+        anyhow!("The recording could not start: {e}.{hint}")
+    })?;
+    let watchers: Watchers = Arc::default();
+    let requested_at = slot
+        .requested_at
+        .lock()
+        .map(|mut at| at.take())
+        .unwrap_or(None);
+    forward(&recording, watchers.clone(), requested_at);
+    let view = RecordingView {
+        draft_id: recording.draft_id().to_owned(),
+        max_ms: max_length.as_millis() as u64,
+    };
+    tracing::info!(draft = %view.draft_id, ?quality, "recording started");
+    *active = Some(Active {
+        recording,
+        watchers,
+        max_ms: view.max_ms,
+    });
+    let _ = app.emit(RECORDING_CHANGED_EVENT, Some(view.clone()));
+    Ok(view)
+}
+
+/// Sends previews and progress to the watching screen, on a thread of its own that
+/// ends when the recorder does.
+fn forward(recording: &Recording, watchers: Watchers, requested_at: Option<Instant>) {
+    let previews = recording.recorder().previews().clone();
+    let events = recording.recorder().events().clone();
+    let spawned = std::thread::Builder::new()
+        .name("preview".into())
+        .spawn(move || {
+            let mut first = true;
+            loop {
+                match previews.recv_timeout(Duration::from_millis(100)) {
+                    Ok(frame) => {
+                        if first {
+                            first = false;
+                            if let Some(at) = requested_at {
+                                tracing::info!(
+                                    target: "pigeon_desktop::timing",
+                                    ms = at.elapsed().as_millis() as u64,
+                                    "global shortcut to first recorded frame"
+                                );
+                            }
+                        }
+                        let watching = watchers.lock().ok().and_then(|w| w.clone());
+                        if let Some((preview, _)) = watching {
+                            let _ = preview.send(InvokeResponseBody::Raw(rgba_frame(&frame)));
+                        }
+                    }
+                    Err(e) if e.is_disconnected() => break,
+                    Err(_) => {}
+                }
+                while let Ok(event) = events.try_recv() {
+                    let progress = match event {
+                        RecorderEvent::Progress {
+                            elapsed,
+                            remaining,
+                            paused,
+                            level,
+                            ..
+                        } => RecordingProgress::Progress {
+                            elapsed_ms: elapsed.as_millis() as u64,
+                            remaining_ms: remaining.as_millis() as u64,
+                            paused,
+                            rms_dbfs: level.rms_dbfs,
+                            peak_dbfs: level.peak_dbfs,
+                        },
+                        RecorderEvent::Stopped(reason) => RecordingProgress::Ended {
+                            reason: reason.to_string(),
+                        },
+                    };
+                    let watching = watchers.lock().ok().and_then(|w| w.clone());
+                    if let Some((_, channel)) = watching {
+                        let _ = channel.send(progress);
+                    }
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "no preview for this recording");
+    }
+}
+
+/// Width and height (u32 little-endian) then RGBA pixels: what a canvas takes.
+fn rgba_frame(frame: &pigeon_media::recorder::PreviewFrame) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + frame.rgb.len() / 3 * 4);
+    out.extend_from_slice(&frame.width.to_le_bytes());
+    out.extend_from_slice(&frame.height.to_le_bytes());
+    for px in frame.rgb.chunks_exact(3) {
+        out.extend_from_slice(&[px[0], px[1], px[2], 255]);
+    }
+    out
+}
+
+/// Remembers when the global shortcut fired, for the shortcut-to-frame timing.
+pub fn note_shortcut(app: &AppHandle) {
+    if let Ok(mut at) = app.state::<RecorderSlot>().requested_at.lock() {
+        *at = Some(Instant::now());
+    }
+}
+
+#[tauri::command]
+pub async fn start_recording(app: AppHandle) -> CommandResult<RecordingView> {
+    Ok(start(&app).await?)
+}
+
+/// The recording in progress, if any (a quick-record window asks when it opens).
+#[tauri::command]
+pub async fn current_recording(
+    slot: State<'_, RecorderSlot>,
+) -> CommandResult<Option<RecordingView>> {
+    Ok(slot.active.lock().await.as_ref().map(|a| RecordingView {
+        draft_id: a.recording.draft_id().to_owned(),
+        max_ms: a.max_ms,
+    }))
+}
+
+/// Sends the running recording's preview and progress to these channels (the
+/// screen that called last wins).
+#[tauri::command]
+pub async fn watch_recording(
+    slot: State<'_, RecorderSlot>,
+    preview: Channel<InvokeResponseBody>,
+    progress: Channel<RecordingProgress>,
+) -> CommandResult<bool> {
+    let active = slot.active.lock().await;
+    let Some(active) = active.as_ref() else {
+        return Ok(false);
+    };
+    if let Ok(mut w) = active.watchers.lock() {
+        *w = Some((preview, progress));
+    }
+    Ok(true)
+}
+
+#[tauri::command]
+pub async fn pause_recording(slot: State<'_, RecorderSlot>, paused: bool) -> CommandResult<()> {
+    let active = slot.active.lock().await;
+    let active = active
+        .as_ref()
+        .ok_or_else(|| anyhow!("nothing is being recorded"))?;
+    if paused {
+        active.recording.recorder().pause();
+    } else {
+        active.recording.recorder().resume();
+    }
+    Ok(())
+}
+
+/// Stops and finishes the draft (the clip's tail is uploaded if the store is there).
+#[tauri::command]
+pub async fn stop_recording(
+    app: AppHandle,
+    window: tauri::WebviewWindow,
+    session: State<'_, Session>,
+    slot: State<'_, RecorderSlot>,
+) -> CommandResult<DraftView> {
+    let active = slot
+        .active
+        .lock()
+        .await
+        .take()
+        .ok_or_else(|| anyhow!("nothing is being recorded"))?;
+    let recorded = active.recording.stop().await.context(
+        "the recording could not be finished; it is kept as a draft if anything was recorded",
+    )?;
+    tracing::info!(draft = %recorded.draft.id, reason = %recorded.reason, "recording stopped");
+    let _ = app.emit(RECORDING_CHANGED_EVENT, None::<RecordingView>);
+    session.wake.notify_one();
+    if window.label() == QUICK_WINDOW {
+        // A quick recording goes on in the main window's Compose.
+        let _ = window.hide();
+        show_main_window(&app);
+        let _ = app.emit(COMPOSE_DRAFT_EVENT, &recorded.draft.id);
+    }
+    Ok(draft_view(&app, &session, &recorded.draft)?)
+}
+
+/// Throws the running recording away.
+#[tauri::command]
+pub async fn discard_recording(
+    app: AppHandle,
+    window: tauri::WebviewWindow,
+    slot: State<'_, RecorderSlot>,
+) -> CommandResult<()> {
+    if window.label() == QUICK_WINDOW {
+        let _ = window.hide();
+    }
+    let Some(active) = slot.active.lock().await.take() else {
+        return Ok(());
+    };
+    tokio::task::spawn_blocking(move || active.recording.discard())
+        .await
+        .context("discarding failed")??;
+    let _ = app.emit(RECORDING_CHANGED_EVENT, None::<RecordingView>);
+    Ok(())
+}

@@ -1,0 +1,84 @@
+// Formatting shared by the screens: relative due times, sizes, lengths, and the
+// grouping of already-ordered lists into sections. Order itself comes from Rust.
+
+import type { Section } from "./api";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+function span(ms: number): string {
+  const minutes = Math.max(1, Math.floor(ms / MINUTE));
+  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)} h`;
+  return `${Math.floor(ms / DAY)} d`;
+}
+
+/** "due in 3 h", "due now", "overdue by 2 d" — the same words the CLI uses. */
+export function formatDue(at: string | Date, now: Date = new Date()): string {
+  const left = new Date(at).getTime() - now.getTime();
+  if (Math.abs(left) < MINUTE) return "due now";
+  return left > 0 ? `due in ${span(left)}` : `overdue by ${span(-left)}`;
+}
+
+/** How urgent a respond-by looks: "overdue", "soon" (within `soonMs`), or "later". */
+export function dueUrgency(at: string | Date, now: Date = new Date(), soonMs = 2 * HOUR): "overdue" | "soon" | "later" {
+  const left = new Date(at).getTime() - now.getTime();
+  if (left <= 0) return "overdue";
+  return left <= soonMs ? "soon" : "later";
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** 75.4 -> "1:15"; 3700 -> "1:01:40". */
+export function formatDuration(seconds: number): string {
+  const total = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+export const SECTION_TITLES: Record<Section, string> = {
+  open: "Waiting for your answer",
+  overdue: "Overdue",
+  answered: "Answered",
+};
+
+/** Splits an ordered list into its sections, keeping the order inside each. */
+export function groupBySection<T>(items: T[], section: (item: T) => Section): { section: Section; items: T[] }[] {
+  const groups: { section: Section; items: T[] }[] = [];
+  for (const item of items) {
+    const s = section(item);
+    const last = groups[groups.length - 1];
+    if (last && last.section === s) last.items.push(item);
+    else groups.push({ section: s, items: [item] });
+  }
+  return groups;
+}
+
+/** A short label for a MIME type, shown as the file's type icon. */
+export function fileKind(contentType: string, name: string): string {
+  const ext = name.includes(".") ? name.split(".").pop()!.toUpperCase() : "";
+  if (contentType === "application/pdf") return "PDF";
+  if (contentType.startsWith("image/")) return "IMG";
+  if (contentType.startsWith("video/")) return "VID";
+  if (contentType.startsWith("text/")) return "TXT";
+  return ext.slice(0, 4) || "FILE";
+}
+
+/** A `datetime-local` value ("2026-12-01T17:00") for a Date, on the local clock. */
+export function toLocalInput(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}

@@ -1,0 +1,328 @@
+import {
+  describeAttachments,
+  discardDraft,
+  draft as loadDraft,
+  errorMessage,
+  message as loadMessage,
+  onFilesDropped,
+  pickAttachments,
+  respondByAt,
+  respondByChoices,
+  sendMessage,
+  users,
+  type AttachmentView,
+  type DraftView,
+  type RespondByChoice,
+  type RespondByView,
+  type SendView,
+  type UserView,
+} from "../api";
+import { h, mount } from "../dom";
+import { fileKind, formatBytes, formatDuration, toLocalInput } from "../format";
+import { button, problem, screen, type Screen } from "./screen";
+
+export interface ComposeActions {
+  sent(result: SendView): void;
+  rerecord(): void;
+  cancel(): void;
+}
+
+/**
+ * Compose: play back the clip, pick recipients, subject, text, attachments (dialog
+ * or drag-and-drop) and a respond-by, and Send. The clip's upload progress shows
+ * while the user writes.
+ */
+export function composeView(draftId: string, replyTo: string | null, actions: ComposeActions): Screen {
+  const root = screen(
+    "compose",
+    replyTo ? "Send your reply" : "Send your message",
+    null,
+    button("Re-record", "compose-rerecord", () => {
+      discardDraft(draftId).then(actions.rerecord, (e: unknown) => mount(feedback, problem(errorMessage(e))));
+    }),
+    button("Keep as draft", "compose-cancel", actions.cancel),
+  );
+  const feedback = h("div", { "aria-live": "polite", "data-testid": "compose-feedback" });
+  const video = h("video", { class: "playback", controls: true, preload: "metadata", "data-testid": "compose-video" });
+  const upload = h("p", { class: "muted", role: "status", "data-testid": "upload-status" }, "Checking the upload…");
+  const uploadBar = h("progress", { max: "1", value: "0", "aria-label": "Clip upload" });
+
+  const recipients: string[] = [];
+  let people: UserView[] = [];
+  const chips = h("div", { class: "chips", "data-testid": "recipient-chips" });
+  const peopleList = h("datalist", { id: "people" });
+  const recipientInput = h("input", {
+    id: "recipient",
+    type: "text",
+    list: "people",
+    autocomplete: "off",
+    placeholder: "Type a name and press Enter",
+    "data-testid": "recipient-input",
+  });
+  const subject = h("input", { id: "subject", type: "text", maxlength: "200", "data-testid": "subject-input" });
+  const text = h("textarea", { id: "text", rows: "3", maxlength: "4000", "data-testid": "text-input" });
+
+  const attachments: AttachmentView[] = [];
+  const attachmentList = h("ul", { class: "attachments", "data-testid": "attachment-list" });
+  const dropZone = h(
+    "div",
+    { class: "drop-zone", "data-testid": "drop-zone" },
+    h("p", { class: "muted" }, "Drop agenda documents anywhere on this window, or "),
+    button("Add files…", "attach-button", () => {
+      pickAttachments().then(addAttachments, (e: unknown) => mount(feedback, problem(errorMessage(e))));
+    }),
+  );
+
+  let choices: RespondByView[] = [];
+  // The default preset (24 h) is known once the choices load.
+  let choice: RespondByChoice | null = null;
+  const respondBox = h("div", { class: "respond-by", role: "radiogroup", "aria-label": "Respond by", "data-testid": "respond-by" });
+  const custom = h("input", { id: "respond-at", type: "datetime-local", "data-testid": "respond-by-at" });
+  const whenLine = h("p", { class: "muted", "data-testid": "respond-by-summary" });
+  const sendButton = button("Send", "send-button", () => void send(), true);
+
+  const renderChips = () => {
+    mount(
+      chips,
+      ...recipients.map((name) =>
+        h(
+          "span",
+          { class: "chip", "data-testid": `recipient-${name}` },
+          name,
+          h("button", { type: "button", class: "chip-remove", "aria-label": `Remove ${name}`, onclick: () => removeRecipient(name) }, "×"),
+        ),
+      ),
+    );
+  };
+  const addRecipient = (raw: string) => {
+    const name = raw.trim().toLowerCase();
+    if (!name || recipients.includes(name)) return;
+    if (people.length && !people.some((p) => p.name === name)) {
+      mount(feedback, problem(`Nobody called “${name}” uses this store. Pick someone from the list.`, "recipient-error"));
+      return;
+    }
+    mount(feedback);
+    recipients.push(name);
+    renderChips();
+    void refreshChoices();
+  };
+  const removeRecipient = (name: string) => {
+    recipients.splice(recipients.indexOf(name), 1);
+    renderChips();
+    void refreshChoices();
+  };
+  recipientInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === ",") {
+      event.preventDefault();
+      addRecipient(recipientInput.value);
+      recipientInput.value = "";
+    }
+  });
+  recipientInput.addEventListener("change", () => {
+    if (people.some((p) => p.name === recipientInput.value.trim().toLowerCase())) {
+      addRecipient(recipientInput.value);
+      recipientInput.value = "";
+    }
+  });
+
+  function addAttachments(added: AttachmentView[]): void {
+    for (const a of added) if (!attachments.some((b) => b.path === a.path)) attachments.push(a);
+    mount(
+      attachmentList,
+      ...attachments.map((a) =>
+        h(
+          "li",
+          { class: "attachment", "data-testid": "attachment" },
+          h("span", { class: "file-kind", "aria-hidden": "true" }, fileKind(a.contentType, a.name)),
+          h("span", { class: "attachment-name" }, a.name),
+          h("span", { class: "muted" }, formatBytes(a.size)),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "button small",
+              "aria-label": `Remove ${a.name}`,
+              onclick: () => {
+                attachments.splice(attachments.indexOf(a), 1);
+                addAttachments([]);
+              },
+            },
+            "Remove",
+          ),
+        ),
+      ),
+    );
+  }
+
+  const describeChoice = (view: RespondByView | undefined) => {
+    if (!view) return;
+    const others = view.recipients.map((r) => `${r.name}: ${r.local}`).join(" · ");
+    whenLine.textContent = `Respond by ${view.local}${others ? ` — ${others}` : ""}`;
+  };
+  async function refreshChoices(): Promise<void> {
+    try {
+      choices = await respondByChoices(recipients);
+    } catch (error) {
+      mount(respondBox, problem(errorMessage(error)));
+      return;
+    }
+    if (!choice) {
+      const preferred = choices.find((c) => c.isDefault) ?? choices[0];
+      if (preferred) choice = { kind: "Preset", key: preferred.key };
+    }
+    const current = !choice ? "" : choice.kind === "Preset" ? choice.key : "at";
+    mount(
+      respondBox,
+      ...choices.map((c) =>
+        h(
+          "label",
+          { class: "choice" },
+          h("input", {
+            type: "radio",
+            name: "respond-by",
+            value: c.key,
+            checked: c.key === current,
+            "data-testid": `respond-by-${c.key}`,
+            onchange: () => {
+              choice = { kind: "Preset", key: c.key };
+              describeChoice(c);
+            },
+          }),
+          h("span", {}, c.label),
+          h("span", { class: "muted" }, c.local),
+        ),
+      ),
+      h(
+        "label",
+        { class: "choice" },
+        h("input", {
+          type: "radio",
+          name: "respond-by",
+          value: "at",
+          checked: current === "at",
+          "data-testid": "respond-by-custom",
+          onchange: () => void pickCustom(),
+        }),
+        h("span", {}, "On a date"),
+        custom,
+      ),
+    );
+    if (choice?.kind === "Preset") {
+      const key = choice.key;
+      describeChoice(choices.find((c) => c.key === key));
+    } else void pickCustom();
+  }
+  async function pickCustom(): Promise<void> {
+    if (!custom.value) custom.value = toLocalInput(new Date(Date.now() + 24 * 3600 * 1000));
+    const radio = respondBox.querySelector<HTMLInputElement>("[data-testid=respond-by-custom]");
+    if (radio) radio.checked = true;
+    try {
+      const view = await respondByAt(custom.value, recipients);
+      choice = { kind: "At", local: custom.value };
+      describeChoice(view);
+    } catch (error) {
+      whenLine.textContent = errorMessage(error);
+    }
+  }
+  custom.addEventListener("change", () => void pickCustom());
+
+  async function send(): Promise<void> {
+    if (recipientInput.value.trim()) {
+      addRecipient(recipientInput.value);
+      recipientInput.value = "";
+    }
+    if (!choice) {
+      mount(feedback, problem("Pick when you need an answer.", "send-error"));
+      return;
+    }
+    sendButton.disabled = true;
+    mount(feedback, h("p", { class: "muted", role: "status" }, "Sending…"));
+    try {
+      const result = await sendMessage({
+        draft: draftId,
+        recipients,
+        subject: subject.value,
+        text: text.value,
+        respondBy: choice,
+        attachments: attachments.map((a) => a.path),
+        inReplyTo: replyTo,
+      });
+      actions.sent(result);
+    } catch (error) {
+      sendButton.disabled = false;
+      mount(feedback, problem(errorMessage(error), "send-error"));
+    }
+  }
+
+  const showDraft = (d: DraftView) => {
+    if (d.playUrl && video.getAttribute("src") !== d.playUrl) video.src = d.playUrl;
+    const fraction = d.clipBytes ? d.uploadedBytes / d.clipBytes : 0;
+    uploadBar.value = d.uploaded ? 1 : fraction;
+    upload.textContent = d.uploaded
+      ? `Clip uploaded (${formatBytes(d.clipBytes)}${d.durationSeconds ? `, ${formatDuration(d.durationSeconds)}` : ""}): Send is immediate.`
+      : d.uploadedBytes > 0
+        ? `Uploading the clip: ${Math.round(fraction * 100)}% of ${formatBytes(d.clipBytes)}`
+        : `The clip (${formatBytes(d.clipBytes)}) uploads when the store is reachable; you can send now, it waits in the outbox.`;
+    return d.uploaded;
+  };
+  const poll = window.setInterval(() => {
+    loadDraft(draftId)
+      .then((d) => {
+        if (showDraft(d)) window.clearInterval(poll);
+      })
+      .catch(() => {});
+  }, 700);
+  loadDraft(draftId)
+    .then(showDraft)
+    .catch((error: unknown) => mount(feedback, problem(errorMessage(error))));
+  users()
+    .then((list) => {
+      people = list;
+      mount(peopleList, ...list.map((u) => h("option", { value: u.name }, `${u.displayName} (${u.timeZone})`)));
+    })
+    .catch((error: unknown) =>
+      mount(feedback, problem(`The list of people is not available: ${errorMessage(error)} You can still type names.`)),
+    );
+  if (replyTo) {
+    loadMessage(replyTo)
+      .then((m) => {
+        subject.value = m.subject.startsWith("Re: ") ? m.subject : `Re: ${m.subject}`;
+        addRecipient(m.sender);
+      })
+      .catch(() => {});
+  }
+  void refreshChoices();
+  const unlisten = onFilesDropped((paths) => {
+    describeAttachments(paths).then(addAttachments, (e: unknown) => mount(feedback, problem(errorMessage(e))));
+  });
+
+  root.append(
+    h("div", { class: "compose-grid" },
+      h("div", { class: "compose-media" }, video, uploadBar, upload),
+      h(
+        "div",
+        { class: "compose-form" },
+        h("label", { for: "recipient" }, "To"),
+        chips,
+        recipientInput,
+        peopleList,
+        h("label", { for: "subject" }, "Subject"),
+        subject,
+        h("label", { for: "text" }, "Note (optional)"),
+        text,
+      ),
+    ),
+    h("section", { class: "card", "aria-label": "Attachments" }, h("h2", {}, "Agenda documents"), attachmentList, dropZone),
+    h("section", { class: "card", "aria-label": "Respond by" }, h("h2", {}, "Respond by"), respondBox, whenLine),
+    h("div", { class: "row" }, sendButton),
+    feedback,
+  );
+  return {
+    el: root,
+    dispose: () => {
+      window.clearInterval(poll);
+      video.pause();
+      void unlisten.then((stop) => stop());
+    },
+  };
+}

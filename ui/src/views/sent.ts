@@ -1,0 +1,87 @@
+import { type DraftView, type SentItem } from "../api";
+import { h } from "../dom";
+import { formatDue, formatDuration } from "../format";
+import { button, screen } from "./screen";
+
+const STATE_LABELS = { responded: "responded", viewed: "viewed", pending: "pending", overdue: "overdue" } as const;
+
+/** Sent: every message that left (or is leaving), with each recipient's state. */
+export function sentView(items: SentItem[], open: (id: string) => void, now: Date = new Date()): HTMLElement {
+  const root = screen("sent", "Sent", "Who has watched and answered what you sent.");
+  if (items.length === 0) {
+    root.append(h("p", { class: "empty-state muted", "data-testid": "sent-empty" }, "Nothing sent yet."));
+    return root;
+  }
+  root.append(
+    h(
+      "ul",
+      { class: "message-list" },
+      ...items.map((item) =>
+        h(
+          "li",
+          {},
+          h(
+            "button",
+            { type: "button", class: "message-row", "data-testid": "sent-item", "data-id": item.id, onclick: () => open(item.id) },
+            h(
+              "span",
+              { class: "message-main" },
+              h("span", { class: "message-top" }, h("span", { class: "subject" }, item.subject)),
+              h(
+                "span",
+                { class: "chips" },
+                ...item.recipients.map((r) =>
+                  h("span", { class: `chip state-${r.state}`, "data-testid": `recipient-state-${r.name}`, "data-state": r.state }, `${r.name}: ${STATE_LABELS[r.state]}`),
+                ),
+              ),
+              item.problem
+                ? h("span", { class: item.delivery === "failed" ? "feedback error" : "muted", "data-testid": "sent-problem" }, item.delivery === "failed" ? `Not sent: ${item.problem}` : `Waiting to send: ${item.problem}`)
+                : null,
+            ),
+            h(
+              "span",
+              { class: `due delivery-${item.delivery}`, "data-testid": "sent-delivery", "data-delivery": item.delivery },
+              item.delivery === "sent" ? formatDue(item.respondBy.at, now) : item.delivery === "sending" ? "sending…" : "not sent",
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  return root;
+}
+
+export interface DraftActions {
+  compose(id: string): void;
+  discard(id: string): void;
+  record(): void;
+}
+
+/** Drafts: recorded clips not sent yet, including those recovered after a crash. */
+export function draftsView(items: DraftView[], actions: DraftActions): HTMLElement {
+  const root = screen("drafts", "Drafts", "Recorded clips you have not sent yet.", button("Record", "drafts-record", actions.record, true));
+  if (items.length === 0) {
+    root.append(h("p", { class: "empty-state muted", "data-testid": "drafts-empty" }, "No drafts."));
+    return root;
+  }
+  root.append(
+    h(
+      "ul",
+      { class: "message-list" },
+      ...items.map((d) =>
+        h(
+          "li",
+          { class: "message-row static", "data-testid": "draft-item", "data-id": d.id },
+          h(
+            "span",
+            { class: "message-main" },
+            h("span", { class: "message-top" }, `Recorded ${new Date(d.createdAt).toLocaleString()}`, d.recovered ? h("span", { class: "chip state-overdue" }, "recovered after a crash") : null),
+            h("span", { class: "muted" }, d.durationSeconds !== null ? formatDuration(d.durationSeconds) : "length unknown"),
+          ),
+          h("span", { class: "row" }, button("Compose", "draft-compose", () => actions.compose(d.id), true), button("Discard", "draft-discard", () => actions.discard(d.id))),
+        ),
+      ),
+    ),
+  );
+  return root;
+}
