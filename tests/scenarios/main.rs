@@ -93,10 +93,21 @@ fn ask_and_answer(backend: Backend) {
 
     let synced = t.bob.json(&["sync"]);
     assert_eq!(synced["new_messages"].as_array().unwrap().len(), 2);
+    assert_eq!(synced["posters"].as_array().unwrap().len(), 2, "{synced}");
     let inbox = t.bob.json(&["inbox"]);
     assert_eq!(inbox[0]["id"], message.as_str(), "due first: {inbox}");
     assert_eq!(inbox[0]["sender"], "alice");
     assert_eq!(inbox[1]["subject"], "Later");
+    // The poster came with the sync; the clip waits for a fetch.
+    let poster = Path::new(text(&inbox[0]["poster"])).to_path_buf();
+    assert!(poster.starts_with(&t.bob.home), "{}", poster.display());
+    assert!(std::fs::read(&poster)
+        .unwrap()
+        .starts_with(&[0xFF, 0xD8, 0xFF]));
+    assert_eq!(inbox[0]["downloaded"], false);
+    let shown = t.bob.json(&["show", &message]);
+    assert_eq!(shown["poster_path"], inbox[0]["poster"]);
+    assert_eq!(shown["clip_path"], Value::Null);
 
     let fetched = t.bob.json(&["fetch", &message]);
     let clip = pigeon_media::probe(Path::new(text(&fetched["playable"]))).unwrap();
@@ -203,6 +214,65 @@ fn a_hub_down_during_send_delivers_once_after_it_is_back() {
         "delivered once: {inbox}"
     );
     assert_eq!(inbox[0]["id"], message.as_str());
+}
+
+#[test]
+fn a_recipient_can_have_clips_downloaded_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = team(Backend::Folder, dir.path());
+    assert_eq!(t.bob.json(&["config"])["download"], "on-demand");
+    let set = t.bob.json(&["config", "download", "background"]);
+    assert_eq!(set["download"], "background");
+    let wrong = t.bob.run(&["config", "download", "always"]);
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("on-demand"),
+        "the error lists the choices"
+    );
+
+    let draft = record(&t.alice, "2");
+    let agenda = agenda_pdf();
+    let sent = t.alice.json(&[
+        "send",
+        text(&draft["draft"]),
+        "--to",
+        "bob,carol",
+        "--subject",
+        "Read ahead",
+        "--attach",
+        agenda.to_str().unwrap(),
+    ]);
+    let message = text(&sent["message"]).to_owned();
+
+    let synced = t.bob.json(&["sync"]);
+    assert_eq!(synced["downloaded"][0], message.as_str(), "{synced}");
+    let inbox = t.bob.json(&["inbox"]);
+    assert_eq!(inbox[0]["downloaded"], true);
+    assert_eq!(inbox[0]["viewed"], false, "downloaded, not yet seen");
+    let shown = t.bob.json(&["show", &message]);
+    let pdf = Path::new(text(&shown["attachment_paths"][0])).to_path_buf();
+    assert_eq!(sha256_file(&pdf), sha256_file(&agenda));
+    let clip = pigeon_media::probe(Path::new(text(&shown["playable_path"]))).unwrap();
+    assert!(clip.video().is_some());
+
+    // Carol kept the default: her sync brings the poster only.
+    let synced = t.carol.json(&["sync"]);
+    assert_eq!(synced["downloaded"], serde_json::json!([]), "{synced}");
+    assert_eq!(synced["posters"][0], message.as_str(), "{synced}");
+
+    // Back to on demand: the next message waits for a fetch.
+    t.bob.json(&["config", "download", "on-demand"]);
+    let draft = record(&t.alice, "1");
+    t.alice.json(&[
+        "send",
+        text(&draft["draft"]),
+        "--to",
+        "bob",
+        "--subject",
+        "Later",
+    ]);
+    let synced = t.bob.json(&["sync"]);
+    assert_eq!(synced["downloaded"], serde_json::json!([]), "{synced}");
 }
 
 #[test]

@@ -18,8 +18,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pigeon_library::connect::{connect, recover_unfinished};
 use pigeon_library::respond_by::local_time_zone;
 use pigeon_library::{
-    Delivery, Draft, Inbox, Library, NewOutgoing, Outbox, PigeonHome, ResponseBy, Settings,
-    StoreSettings,
+    Delivery, DownloadPolicy, Draft, Inbox, Library, NewOutgoing, Outbox, PigeonHome, ResponseBy,
+    Settings, StoreSettings,
 };
 use pigeon_media::synthetic::{SyntheticAudio, SyntheticVideo};
 use pigeon_media::{AudioSource, Pacing, QualityPreset, Recorder, RecorderConfig, VideoSource};
@@ -92,7 +92,8 @@ enum Command {
     Done { message: String },
     /// Who has viewed and answered a message you sent.
     Status { message: String },
-    /// Deliver queued messages and pull new ones.
+    /// Deliver queued messages and pull new ones (and their posters; under
+    /// `pigeon config download background`, their clips and attachments too).
     Sync {
         /// Wait up to this many seconds for new messages before syncing.
         #[arg(long)]
@@ -100,6 +101,21 @@ enum Command {
     },
     /// List drafts and messages that are not delivered yet.
     Drafts,
+    /// Show the settings, or change one.
+    Config {
+        #[command(subcommand)]
+        setting: Option<ConfigSetting>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigSetting {
+    /// When received clips and attachments are downloaded: on-demand (at `pigeon fetch`,
+    /// the default) or background (at every `pigeon sync`).
+    Download {
+        #[arg(value_parser = ["on-demand", "background"])]
+        policy: String,
+    },
 }
 
 #[derive(clap::Args, Clone)]
@@ -245,6 +261,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Status { message } => app.status(&message).await,
         Command::Sync { wait } => app.sync(wait).await,
         Command::Drafts => app.drafts(),
+        Command::Config { setting } => app.config(setting),
     }
 }
 
@@ -321,10 +338,7 @@ impl App {
             ),
         }
         settings.save(&self.home)?;
-        let store = match &settings.store {
-            StoreSettings::Hub { url, .. } => url.clone(),
-            StoreSettings::Folder { path } => path.display().to_string(),
-        };
+        let store = store_text(&settings.store);
         self.say(
             json!({"user": settings.user, "store": store}),
             format!("logged in as {} at {store}", settings.user),
@@ -565,6 +579,8 @@ impl App {
                         "viewed": m.viewed_at.is_some(),
                         "responded": m.responded_at.is_some(),
                         "in_reply_to": m.message.in_reply_to,
+                        "poster": m.poster_path,
+                        "downloaded": m.downloaded_at.is_some(),
                     })
                 })
                 .collect();
@@ -608,6 +624,9 @@ impl App {
         );
         if let Some(text) = &m.message.text {
             println!("\n{text}\n");
+        }
+        if let Some(poster) = &m.poster_path {
+            println!("poster     {}", poster.display());
         }
         match &m.playable_path {
             Some(p) => println!("clip       {}", p.display()),
@@ -717,10 +736,44 @@ impl App {
         Ok(())
     }
 
+    fn config(&self, setting: Option<ConfigSetting>) -> Result<()> {
+        let mut settings = self.settings.clone();
+        if let Some(ConfigSetting::Download { policy }) = setting {
+            settings.downloads = DownloadPolicy::parse(&policy)?;
+            settings.save(&self.home)?;
+        }
+        let store = store_text(&settings.store);
+        self.say(
+            json!({"user": settings.user, "store": store, "download": settings.downloads.as_str()}),
+            format!(
+                "user      {}\nstore     {store}\ndownload  {}",
+                settings.user,
+                settings.downloads.as_str()
+            ),
+        );
+        Ok(())
+    }
+
     async fn sync(&self, wait: Option<u64>) -> Result<()> {
         let outbox = self.outbox().await?;
         let deliveries = outbox.deliver_queued().await?;
-        let inbox = self.inbox_over_store().await?;
+        let bar = match self.settings.downloads {
+            DownloadPolicy::Background => spinner(self.json),
+            DownloadPolicy::OnDemand => None,
+        };
+        let mut inbox = self
+            .inbox_over_store()
+            .await?
+            .with_downloads(self.settings.downloads);
+        if let Some(bar) = bar.clone() {
+            bar.set_message("downloading");
+            inbox = inbox.with_progress(Arc::new(move |p: &pigeon_store::UploadProgress| {
+                if let Some(total) = p.total {
+                    bar.set_length(total);
+                }
+                bar.set_position(p.acknowledged);
+            }));
+        }
         let report = match wait {
             Some(s) => {
                 inbox
@@ -729,6 +782,9 @@ impl App {
             }
             None => inbox.sync(Utc::now()).await?,
         };
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
         let reminders = pigeon_library::reminders::give_reminders(
             &self.library,
             Utc::now(),
@@ -751,10 +807,23 @@ impl App {
             })
             .collect();
         self.say(
-            json!({"outbox": delivered, "new_messages": report.new_messages, "reminders": reminders}),
+            json!({
+                "outbox": delivered,
+                "new_messages": report.new_messages,
+                "posters": report.posters,
+                "downloaded": report.downloaded,
+                "deferred": report.deferred,
+                "reminders": reminders,
+            }),
             format!(
-                "{} new message(s); outbox: {}",
+                "{} new message(s), {} downloaded{}; outbox: {}",
                 report.new_messages.len(),
+                report.downloaded.len(),
+                report
+                    .deferred
+                    .as_deref()
+                    .map(|d| format!(" (left for the next sync: {d})"))
+                    .unwrap_or_default(),
                 if delivered.is_empty() {
                     "empty".to_owned()
                 } else {
@@ -806,6 +875,14 @@ impl App {
             println!("no drafts (`pigeon record` makes one)");
         }
         Ok(())
+    }
+}
+
+/// The store as the user named it: a hub's address or a folder's path.
+fn store_text(store: &StoreSettings) -> String {
+    match store {
+        StoreSettings::Hub { url, .. } => url.clone(),
+        StoreSettings::Folder { path } => path.display().to_string(),
     }
 }
 

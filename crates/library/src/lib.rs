@@ -4,9 +4,11 @@
 //! - [`db`]: the [`Library`], one SQLite file (WAL, numbered migrations) with drafts,
 //!   the outbox, sent messages with per-recipient receipts, received messages, threads
 //!   (by thread id), reminders already given and the inbox sync cursor;
-//! - [`outbox`]: uploads a clip while it is recorded and delivers each message exactly
-//!   once (the message id is stored before the first commit attempt);
-//! - [`inbox`]: incremental inbox sync, receipts of sent messages, downloads on demand;
+//! - [`outbox`]: uploads a clip while it is recorded (and its poster at the stop) and
+//!   delivers each message exactly once (the message id is stored before the first
+//!   commit attempt);
+//! - [`inbox`]: incremental inbox sync with posters at once, receipts of sent messages,
+//!   downloads on demand or in the background;
 //! - [`connect`]: opens the store the settings name; brings back crashed recordings;
 //! - [`respond_by`]: a respond-by is one instant for everyone, picked from presets
 //!   or typed by the sender, shown in each reader's own time zone and relative to now;
@@ -32,6 +34,8 @@ pub mod outbox;
 pub mod reminders;
 pub mod respond_by;
 pub mod settings;
+#[cfg(test)]
+mod test_support;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::{Draft, DraftState, Library, NewOutgoing, OutboxEntry, OutboxState};
@@ -40,4 +44,4 @@ pub use home::{HomeError, PigeonHome};
 pub use inbox::{Inbox, SyncReport};
 pub use outbox::{Delivery, Outbox};
 pub use respond_by::{ResponseBy, ResponseByError, ResponseByPreset};
-pub use settings::{DesktopSettings, Settings, SettingsError, StoreSettings};
+pub use settings::{DesktopSettings, DownloadPolicy, Settings, SettingsError, StoreSettings};
