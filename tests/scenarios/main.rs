@@ -276,6 +276,49 @@ fn a_recipient_can_have_clips_downloaded_in_the_background() {
 }
 
 #[test]
+fn status_of_a_message_not_sent_from_here_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = team(Backend::Folder, dir.path());
+    let draft = record(&t.alice, "1");
+    let sent = t.alice.json(&[
+        "send",
+        text(&draft["draft"]),
+        "--to",
+        "bob",
+        "--subject",
+        "Check-in",
+    ]);
+    let message = text(&sent["message"]).to_owned();
+    t.bob.json(&["sync"]);
+
+    let received = t.bob.run(&["status", &message[..8]]);
+    assert!(!received.status.success());
+    let stderr = String::from_utf8_lossy(&received.stderr);
+    assert!(
+        stderr.contains("received from alice") && stderr.contains("pigeon show"),
+        "a received message is named as such: {stderr}"
+    );
+    let unknown = t.bob.run(&["status", "nosuchmessage"]);
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("`pigeon status` (without an id)"),
+        "an unknown id says where to look: {stderr}"
+    );
+
+    // The list the errors point to.
+    let list = t.alice.json(&["status"]);
+    assert_eq!(list[0]["message"], message.as_str(), "{list}");
+    assert_eq!(list[0]["state"], "sent");
+    assert_eq!(t.bob.json(&["status"]), serde_json::json!([]));
+    // The same user on another library gets the status from the store by the whole id.
+    let elsewhere = User::new(&dir.path().join("laptop"), "alice");
+    elsewhere.login_folder(&dir.path().join("shared-folder"));
+    let status = elsewhere.json(&["status", &message]);
+    assert_eq!(status["recipients"][0]["recipient"], "bob", "{status}");
+}
+
+#[test]
 fn a_killed_recording_resumes_its_upload_and_is_delivered_once() {
     let dir = tempfile::tempdir().unwrap();
     let t = team(Backend::Hub, dir.path());

@@ -18,8 +18,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pigeon_library::connect::{connect, recover_unfinished};
 use pigeon_library::respond_by::local_time_zone;
 use pigeon_library::{
-    Delivery, DownloadPolicy, Draft, Inbox, Library, NewOutgoing, Outbox, PigeonHome, ResponseBy,
-    Settings, StoreSettings,
+    Delivery, DownloadPolicy, Draft, Inbox, Library, LibraryError, NewOutgoing, Outbox, PigeonHome,
+    ResponseBy, Settings, StoreSettings,
 };
 use pigeon_media::synthetic::{SyntheticAudio, SyntheticVideo};
 use pigeon_media::{AudioSource, Pacing, QualityPreset, Recorder, RecorderConfig, VideoSource};
@@ -90,8 +90,9 @@ enum Command {
     },
     /// Mark a received message done without replying.
     Done { message: String },
-    /// Who has viewed and answered a message you sent.
-    Status { message: String },
+    /// Who has viewed and answered a message you sent; without an id, every message
+    /// sent from here.
+    Status { message: Option<String> },
     /// Deliver queued messages and pull new ones (and their posters; under
     /// `pigeon config download background`, their clips and attachments too).
     Sync {
@@ -258,7 +259,10 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Status { message } => app.status(&message).await,
+        Command::Status { message } => match message {
+            Some(message) => app.status(&message).await,
+            None => app.sent_list(),
+        },
         Command::Sync { wait } => app.sync(wait).await,
         Command::Drafts => app.drafts(),
         Command::Config { setting } => app.config(setting),
@@ -690,7 +694,27 @@ impl App {
     }
 
     async fn status(&self, id: &str) -> Result<()> {
-        let entry = self.library.outbox_entry(id)?;
+        let entry = match self.library.sent_from_here(id) {
+            Ok(entry) => entry,
+            Err(not_here @ LibraryError::NotSentHere(_)) => {
+                // A whole id may name a message this user sent from another library:
+                // the store knows its receipts.
+                let Ok(full) = MessageId::parse(id) else {
+                    return Err(not_here.into());
+                };
+                let connected = connect(&self.settings, self.zone().name()).await?;
+                return match connected.store.message_status(&full).await {
+                    Ok(status) => {
+                        self.print_receipts(&full, "(sent from elsewhere)", &status.receipts)
+                    }
+                    Err(e) if e.code() == Some(pigeon_store::protocol::ErrorCode::NotFound) => {
+                        Err(not_here.into())
+                    }
+                    Err(e) => Err(anyhow::Error::new(e).context(not_here.to_string())),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
         if entry.state != pigeon_library::OutboxState::Sent {
             let why = entry
                 .failure
@@ -704,6 +728,15 @@ impl App {
         }
         let inbox = self.inbox_over_store().await?;
         let receipts = inbox.status(&entry.message_id).await?;
+        self.print_receipts(&entry.message_id, &entry.subject, &receipts)
+    }
+
+    fn print_receipts(
+        &self,
+        id: &MessageId,
+        subject: &str,
+        receipts: &[pigeon_store::protocol::Receipt],
+    ) -> Result<()> {
         if self.json {
             let list: Vec<_> = receipts
                 .iter()
@@ -719,12 +752,12 @@ impl App {
                 .collect();
             println!(
                 "{}",
-                json!({"message": entry.message_id, "state": "sent", "recipients": list})
+                json!({"message": id, "state": "sent", "recipients": list})
             );
             return Ok(());
         }
-        println!("{}  {}", entry.message_id, entry.subject);
-        for r in &receipts {
+        println!("{id}  {subject}");
+        for r in receipts {
             let state = match r.state() {
                 pigeon_store::protocol::RecipientState::Responded => "responded",
                 pigeon_store::protocol::RecipientState::Viewed => "viewed, pending",
@@ -732,6 +765,53 @@ impl App {
                 pigeon_store::protocol::RecipientState::Sent => "pending",
             };
             println!("  {:<16} {state}", r.recipient.as_str());
+        }
+        Ok(())
+    }
+
+    /// Every message sent from this library, newest first, with each recipient's state
+    /// as last synced (`pigeon status MSG` asks the store afresh).
+    fn sent_list(&self) -> Result<()> {
+        let mut list = Vec::new();
+        for entry in self.library.outbox()? {
+            let receipts = self
+                .library
+                .sent_message(&entry.message_id)?
+                .map(|s| s.receipts)
+                .unwrap_or_default();
+            list.push((entry, receipts));
+        }
+        if self.json {
+            let list: Vec<_> = list
+                .iter()
+                .map(|(e, receipts)| {
+                    let recipients: Vec<_> = receipts
+                        .iter()
+                        .map(|r| json!({"recipient": r.recipient, "state": r.state()}))
+                        .collect();
+                    json!({
+                        "message": e.message_id,
+                        "subject": e.subject,
+                        "state": e.state.as_str(),
+                        "recipients": recipients,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(list));
+            return Ok(());
+        }
+        if list.is_empty() {
+            println!("nothing was sent from here yet (`pigeon send` sends a draft)");
+        }
+        for (e, receipts) in &list {
+            let answered = receipts.iter().filter(|r| r.response.is_some()).count();
+            println!(
+                "{}  {:<40} {}  {answered}/{} answered",
+                short(e.message_id.as_str()),
+                e.subject,
+                e.state.as_str(),
+                e.recipients.len()
+            );
         }
         Ok(())
     }

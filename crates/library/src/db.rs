@@ -619,6 +619,29 @@ impl Library {
         self.load_outbox_entry(&id)
     }
 
+    /// A message sent (or being sent) from this library, by id or a unique prefix. When
+    /// none matches, the error says whether the id is a message the user received or
+    /// one this library does not know, and what to do.
+    pub fn sent_from_here(&self, id_or_prefix: &str) -> Result<OutboxEntry> {
+        match self.outbox_entry(id_or_prefix) {
+            Err(LibraryError::NotFound { .. }) => {}
+            found => return found,
+        }
+        if let Ok(received) = self.received(id_or_prefix) {
+            let id = received.message.id;
+            return Err(LibraryError::NotSentHere(format!(
+                "{id} is a message you received from {}, not one you sent: see it with `pigeon show {id}`; \
+                 `pigeon status` (without an id) lists the messages sent from here",
+                received.message.sender
+            )));
+        }
+        Err(LibraryError::NotSentHere(format!(
+            "no message sent from this library matches {id_or_prefix:?}: `pigeon status` (without an id) \
+             lists the messages sent from here; for a message sent from another computer or \
+             PIGEON_HOME, give its whole id or ask for its status there"
+        )))
+    }
+
     fn load_outbox_entry(&self, id: &str) -> Result<OutboxEntry> {
         let conn = self.conn();
         let mut entry = conn.query_row(
@@ -1216,6 +1239,14 @@ mod tests {
             vec![MessageId::parse("fedcba9876543210").unwrap()]
         );
         assert!(lib.posters_missing().unwrap().is_empty());
+    }
+
+    #[test]
+    fn status_of_a_message_not_sent_from_here_says_what_to_do() {
+        let (_dir, lib) = library();
+        let error = lib.sent_from_here("0123").unwrap_err().to_string();
+        assert!(error.contains("`pigeon status` (without an id)"), "{error}");
+        assert!(error.contains("whole id"), "{error}");
     }
 
     #[test]
