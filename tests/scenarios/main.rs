@@ -216,6 +216,124 @@ fn a_hub_down_during_send_delivers_once_after_it_is_back() {
     assert_eq!(inbox[0]["id"], message.as_str());
 }
 
+/// The total size of the files under `dir` (the hub's blob storage).
+fn bytes_under(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => bytes_under(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}
+
+/// `len` bytes that do not compress and are the same on every run.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn a_hub_stopped_mid_upload_of_send_delivers_once_after_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = team(Backend::Hub, dir.path());
+    let draft = record(&t.alice, "1");
+    assert_eq!(draft["uploaded"], true);
+    // Three 16 MiB chunks: the hub is stopped during the second, so there is a real
+    // window in the middle of the upload.
+    let big = dir.path().join("minutes.bin");
+    std::fs::write(&big, noise(48 * 1024 * 1024)).unwrap();
+    let hub_data = dir.path().join("hub");
+    let before = bytes_under(&hub_data.join("blobs"));
+
+    let send = t
+        .alice
+        .command(&[
+            "--json",
+            "send",
+            text(&draft["draft"]),
+            "--to",
+            "bob",
+            "--subject",
+            "Stopped mid-upload",
+            "--attach",
+            big.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop the hub once the first chunk is stored and the next is under way.
+    let started = std::time::Instant::now();
+    while bytes_under(&hub_data.join("blobs")) < before + 20 * 1024 * 1024 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the upload never got going"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let port = t.hub.as_ref().unwrap().port;
+    t.hub.as_mut().unwrap().kill();
+    let out = send.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let queued: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(queued["state"], "queued", "{queued}");
+    let message = text(&queued["message"]).to_owned();
+    let drafts = t.alice.json(&["drafts"]);
+    let attachment = &drafts["outbox"][0]["attachments"][0];
+    assert!(
+        attachment["blob"].is_string(),
+        "the upload had begun: {drafts}"
+    );
+    assert_eq!(
+        attachment["sealed"],
+        Value::Null,
+        "and not finished: {drafts}"
+    );
+
+    t.hub = Some(Hub::start(&hub_data, port));
+    let synced = t.alice.json(&["sync"]);
+    assert_eq!(synced["outbox"][0]["message"], message.as_str(), "{synced}");
+    assert_eq!(synced["outbox"][0]["state"], "sent", "{synced}");
+    t.alice.json(&["sync"]);
+
+    t.bob.json(&["sync"]);
+    let inbox = t.bob.json(&["inbox"]);
+    assert_eq!(
+        inbox.as_array().unwrap().len(),
+        1,
+        "delivered once: {inbox}"
+    );
+    assert_eq!(inbox[0]["id"], message.as_str());
+    let shown = t.bob.json(&["show", &message]);
+    assert_eq!(
+        shown["message"]["attachments"][0]["blob"]["id"], attachment["blob"],
+        "the upload resumed into the same blob"
+    );
+    let fetched = t.bob.json(&["fetch", &message]);
+    // Compared byte for byte: hashing 96 MB in a debug build would double the test's time.
+    let downloaded = std::fs::read(text(&fetched["attachments"][0])).unwrap();
+    assert!(
+        downloaded == std::fs::read(&big).unwrap(),
+        "the attachment arrived intact"
+    );
+}
+
 #[test]
 fn a_recipient_can_have_clips_downloaded_in_the_background() {
     let dir = tempfile::tempdir().unwrap();
