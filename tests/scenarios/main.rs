@@ -93,10 +93,21 @@ fn ask_and_answer(backend: Backend) {
 
     let synced = t.bob.json(&["sync"]);
     assert_eq!(synced["new_messages"].as_array().unwrap().len(), 2);
+    assert_eq!(synced["posters"].as_array().unwrap().len(), 2, "{synced}");
     let inbox = t.bob.json(&["inbox"]);
     assert_eq!(inbox[0]["id"], message.as_str(), "due first: {inbox}");
     assert_eq!(inbox[0]["sender"], "alice");
     assert_eq!(inbox[1]["subject"], "Later");
+    // The poster came with the sync; the clip waits for a fetch.
+    let poster = Path::new(text(&inbox[0]["poster"])).to_path_buf();
+    assert!(poster.starts_with(&t.bob.home), "{}", poster.display());
+    assert!(std::fs::read(&poster)
+        .unwrap()
+        .starts_with(&[0xFF, 0xD8, 0xFF]));
+    assert_eq!(inbox[0]["downloaded"], false);
+    let shown = t.bob.json(&["show", &message]);
+    assert_eq!(shown["poster_path"], inbox[0]["poster"]);
+    assert_eq!(shown["clip_path"], Value::Null);
 
     let fetched = t.bob.json(&["fetch", &message]);
     let clip = pigeon_media::probe(Path::new(text(&fetched["playable"]))).unwrap();
@@ -203,6 +214,226 @@ fn a_hub_down_during_send_delivers_once_after_it_is_back() {
         "delivered once: {inbox}"
     );
     assert_eq!(inbox[0]["id"], message.as_str());
+}
+
+/// The total size of the files under `dir` (the hub's blob storage).
+fn bytes_under(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => bytes_under(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}
+
+/// `len` bytes that do not compress and are the same on every run.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+#[test]
+fn a_hub_stopped_mid_upload_of_send_delivers_once_after_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = team(Backend::Hub, dir.path());
+    let draft = record(&t.alice, "1");
+    assert_eq!(draft["uploaded"], true);
+    // Three 16 MiB chunks: the hub is stopped during the second, so there is a real
+    // window in the middle of the upload.
+    let big = dir.path().join("minutes.bin");
+    std::fs::write(&big, noise(48 * 1024 * 1024)).unwrap();
+    let hub_data = dir.path().join("hub");
+    let before = bytes_under(&hub_data.join("blobs"));
+
+    let send = t
+        .alice
+        .command(&[
+            "--json",
+            "send",
+            text(&draft["draft"]),
+            "--to",
+            "bob",
+            "--subject",
+            "Stopped mid-upload",
+            "--attach",
+            big.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop the hub once the first chunk is stored and the next is under way.
+    let started = std::time::Instant::now();
+    while bytes_under(&hub_data.join("blobs")) < before + 20 * 1024 * 1024 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the upload never got going"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let port = t.hub.as_ref().unwrap().port;
+    t.hub.as_mut().unwrap().kill();
+    let out = send.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let queued: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(queued["state"], "queued", "{queued}");
+    let message = text(&queued["message"]).to_owned();
+    let drafts = t.alice.json(&["drafts"]);
+    let attachment = &drafts["outbox"][0]["attachments"][0];
+    assert!(
+        attachment["blob"].is_string(),
+        "the upload had begun: {drafts}"
+    );
+    assert_eq!(
+        attachment["sealed"],
+        Value::Null,
+        "and not finished: {drafts}"
+    );
+
+    t.hub = Some(Hub::start(&hub_data, port));
+    let synced = t.alice.json(&["sync"]);
+    assert_eq!(synced["outbox"][0]["message"], message.as_str(), "{synced}");
+    assert_eq!(synced["outbox"][0]["state"], "sent", "{synced}");
+    t.alice.json(&["sync"]);
+
+    t.bob.json(&["sync"]);
+    let inbox = t.bob.json(&["inbox"]);
+    assert_eq!(
+        inbox.as_array().unwrap().len(),
+        1,
+        "delivered once: {inbox}"
+    );
+    assert_eq!(inbox[0]["id"], message.as_str());
+    let shown = t.bob.json(&["show", &message]);
+    assert_eq!(
+        shown["message"]["attachments"][0]["blob"]["id"], attachment["blob"],
+        "the upload resumed into the same blob"
+    );
+    let fetched = t.bob.json(&["fetch", &message]);
+    // Compared byte for byte: hashing 96 MB in a debug build would double the test's time.
+    let downloaded = std::fs::read(text(&fetched["attachments"][0])).unwrap();
+    assert!(
+        downloaded == std::fs::read(&big).unwrap(),
+        "the attachment arrived intact"
+    );
+}
+
+#[test]
+fn a_recipient_can_have_clips_downloaded_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = team(Backend::Folder, dir.path());
+    assert_eq!(t.bob.json(&["config"])["download"], "on-demand");
+    let set = t.bob.json(&["config", "download", "background"]);
+    assert_eq!(set["download"], "background");
+    let wrong = t.bob.run(&["config", "download", "always"]);
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("on-demand"),
+        "the error lists the choices"
+    );
+
+    let draft = record(&t.alice, "2");
+    let agenda = agenda_pdf();
+    let sent = t.alice.json(&[
+        "send",
+        text(&draft["draft"]),
+        "--to",
+        "bob,carol",
+        "--subject",
+        "Read ahead",
+        "--attach",
+        agenda.to_str().unwrap(),
+    ]);
+    let message = text(&sent["message"]).to_owned();
+
+    let synced = t.bob.json(&["sync"]);
+    assert_eq!(synced["downloaded"][0], message.as_str(), "{synced}");
+    let inbox = t.bob.json(&["inbox"]);
+    assert_eq!(inbox[0]["downloaded"], true);
+    assert_eq!(inbox[0]["viewed"], false, "downloaded, not yet seen");
+    let shown = t.bob.json(&["show", &message]);
+    let pdf = Path::new(text(&shown["attachment_paths"][0])).to_path_buf();
+    assert_eq!(sha256_file(&pdf), sha256_file(&agenda));
+    let clip = pigeon_media::probe(Path::new(text(&shown["playable_path"]))).unwrap();
+    assert!(clip.video().is_some());
+
+    // Carol kept the default: her sync brings the poster only.
+    let synced = t.carol.json(&["sync"]);
+    assert_eq!(synced["downloaded"], serde_json::json!([]), "{synced}");
+    assert_eq!(synced["posters"][0], message.as_str(), "{synced}");
+
+    // Back to on demand: the next message waits for a fetch.
+    t.bob.json(&["config", "download", "on-demand"]);
+    let draft = record(&t.alice, "1");
+    t.alice.json(&[
+        "send",
+        text(&draft["draft"]),
+        "--to",
+        "bob",
+        "--subject",
+        "Later",
+    ]);
+    let synced = t.bob.json(&["sync"]);
+    assert_eq!(synced["downloaded"], serde_json::json!([]), "{synced}");
+}
+
+#[test]
+fn status_of_a_message_not_sent_from_here_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = team(Backend::Folder, dir.path());
+    let draft = record(&t.alice, "1");
+    let sent = t.alice.json(&[
+        "send",
+        text(&draft["draft"]),
+        "--to",
+        "bob",
+        "--subject",
+        "Check-in",
+    ]);
+    let message = text(&sent["message"]).to_owned();
+    t.bob.json(&["sync"]);
+
+    let received = t.bob.run(&["status", &message[..8]]);
+    assert!(!received.status.success());
+    let stderr = String::from_utf8_lossy(&received.stderr);
+    assert!(
+        stderr.contains("received from alice") && stderr.contains("pigeon show"),
+        "a received message is named as such: {stderr}"
+    );
+    let unknown = t.bob.run(&["status", "nosuchmessage"]);
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("`pigeon status` (without an id)"),
+        "an unknown id says where to look: {stderr}"
+    );
+
+    // The list the errors point to.
+    let list = t.alice.json(&["status"]);
+    assert_eq!(list[0]["message"], message.as_str(), "{list}");
+    assert_eq!(list[0]["state"], "sent");
+    assert_eq!(t.bob.json(&["status"]), serde_json::json!([]));
+    // The same user on another library gets the status from the store by the whole id.
+    let elsewhere = User::new(&dir.path().join("laptop"), "alice");
+    elsewhere.login_folder(&dir.path().join("shared-folder"));
+    let status = elsewhere.json(&["status", &message]);
+    assert_eq!(status["recipients"][0]["recipient"], "bob", "{status}");
 }
 
 #[test]

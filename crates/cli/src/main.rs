@@ -18,8 +18,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pigeon_library::connect::{connect, recover_unfinished};
 use pigeon_library::respond_by::local_time_zone;
 use pigeon_library::{
-    Attachment, AudioChoice, Delivery, Draft, Inbox, Library, NewOutgoing, Outbox, PigeonHome,
-    Recording, RecordingOptions, ResponseBy, Settings, Sources, StoreSettings, VideoChoice,
+    Attachment, AudioChoice, Delivery, DownloadPolicy, Draft, Inbox, Library, LibraryError,
+    NewOutgoing, Outbox, PigeonHome, Recording, RecordingOptions, ResponseBy, Settings, Sources,
+    StoreSettings, VideoChoice,
 };
 use pigeon_media::QualityPreset;
 use pigeon_store::protocol::{MessageId, UserName};
@@ -89,9 +90,11 @@ enum Command {
     },
     /// Mark a received message done without replying.
     Done { message: String },
-    /// Who has viewed and answered a message you sent.
-    Status { message: String },
-    /// Deliver queued messages and pull new ones.
+    /// Who has viewed and answered a message you sent; without an id, every message
+    /// sent from here.
+    Status { message: Option<String> },
+    /// Deliver queued messages and pull new ones (and their posters; under
+    /// `pigeon config download background`, their clips and attachments too).
     Sync {
         /// Wait up to this many seconds for new messages before syncing.
         #[arg(long)]
@@ -99,6 +102,21 @@ enum Command {
     },
     /// List drafts and messages that are not delivered yet.
     Drafts,
+    /// Show the settings, or change one.
+    Config {
+        #[command(subcommand)]
+        setting: Option<ConfigSetting>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigSetting {
+    /// When received clips and attachments are downloaded: on-demand (at `pigeon fetch`,
+    /// the default) or background (at every `pigeon sync`).
+    Download {
+        #[arg(value_parser = ["on-demand", "background"])]
+        policy: String,
+    },
 }
 
 #[derive(clap::Args, Clone)]
@@ -241,9 +259,13 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Status { message } => app.status(&message).await,
+        Command::Status { message } => match message {
+            Some(message) => app.status(&message).await,
+            None => app.sent_list(),
+        },
         Command::Sync { wait } => app.sync(wait).await,
         Command::Drafts => app.drafts(),
+        Command::Config { setting } => app.config(setting),
     }
 }
 
@@ -320,10 +342,7 @@ impl App {
             ),
         }
         settings.save(&self.home)?;
-        let store = match &settings.store {
-            StoreSettings::Hub { url, .. } => url.clone(),
-            StoreSettings::Folder { path } => path.display().to_string(),
-        };
+        let store = store_text(&settings.store);
         self.say(
             json!({"user": settings.user, "store": store}),
             format!("logged in as {} at {store}", settings.user),
@@ -518,6 +537,8 @@ impl App {
                         "viewed": m.viewed_at.is_some(),
                         "responded": m.responded_at.is_some(),
                         "in_reply_to": m.message.in_reply_to,
+                        "poster": m.poster_path,
+                        "downloaded": m.downloaded_at.is_some(),
                     })
                 })
                 .collect();
@@ -561,6 +582,9 @@ impl App {
         );
         if let Some(text) = &m.message.text {
             println!("\n{text}\n");
+        }
+        if let Some(poster) = &m.poster_path {
+            println!("poster     {}", poster.display());
         }
         match &m.playable_path {
             Some(p) => println!("clip       {}", p.display()),
@@ -624,7 +648,27 @@ impl App {
     }
 
     async fn status(&self, id: &str) -> Result<()> {
-        let entry = self.library.outbox_entry(id)?;
+        let entry = match self.library.sent_from_here(id) {
+            Ok(entry) => entry,
+            Err(not_here @ LibraryError::NotSentHere(_)) => {
+                // A whole id may name a message this user sent from another library:
+                // the store knows its receipts.
+                let Ok(full) = MessageId::parse(id) else {
+                    return Err(not_here.into());
+                };
+                let connected = connect(&self.settings, self.zone().name()).await?;
+                return match connected.store.message_status(&full).await {
+                    Ok(status) => {
+                        self.print_receipts(&full, "(sent from elsewhere)", &status.receipts)
+                    }
+                    Err(e) if e.code() == Some(pigeon_store::protocol::ErrorCode::NotFound) => {
+                        Err(not_here.into())
+                    }
+                    Err(e) => Err(anyhow::Error::new(e).context(not_here.to_string())),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
         if entry.state != pigeon_library::OutboxState::Sent {
             let why = entry
                 .failure
@@ -638,6 +682,15 @@ impl App {
         }
         let inbox = self.inbox_over_store().await?;
         let receipts = inbox.status(&entry.message_id).await?;
+        self.print_receipts(&entry.message_id, &entry.subject, &receipts)
+    }
+
+    fn print_receipts(
+        &self,
+        id: &MessageId,
+        subject: &str,
+        receipts: &[pigeon_store::protocol::Receipt],
+    ) -> Result<()> {
         if self.json {
             let list: Vec<_> = receipts
                 .iter()
@@ -653,12 +706,12 @@ impl App {
                 .collect();
             println!(
                 "{}",
-                json!({"message": entry.message_id, "state": "sent", "recipients": list})
+                json!({"message": id, "state": "sent", "recipients": list})
             );
             return Ok(());
         }
-        println!("{}  {}", entry.message_id, entry.subject);
-        for r in &receipts {
+        println!("{id}  {subject}");
+        for r in receipts {
             let state = match r.state() {
                 pigeon_store::protocol::RecipientState::Responded => "responded",
                 pigeon_store::protocol::RecipientState::Viewed => "viewed, pending",
@@ -670,10 +723,91 @@ impl App {
         Ok(())
     }
 
+    /// Every message sent from this library, newest first, with each recipient's state
+    /// as last synced (`pigeon status MSG` asks the store afresh).
+    fn sent_list(&self) -> Result<()> {
+        let mut list = Vec::new();
+        for entry in self.library.outbox()? {
+            let receipts = self
+                .library
+                .sent_message(&entry.message_id)?
+                .map(|s| s.receipts)
+                .unwrap_or_default();
+            list.push((entry, receipts));
+        }
+        if self.json {
+            let list: Vec<_> = list
+                .iter()
+                .map(|(e, receipts)| {
+                    let recipients: Vec<_> = receipts
+                        .iter()
+                        .map(|r| json!({"recipient": r.recipient, "state": r.state()}))
+                        .collect();
+                    json!({
+                        "message": e.message_id,
+                        "subject": e.subject,
+                        "state": e.state.as_str(),
+                        "recipients": recipients,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(list));
+            return Ok(());
+        }
+        if list.is_empty() {
+            println!("nothing was sent from here yet (`pigeon send` sends a draft)");
+        }
+        for (e, receipts) in &list {
+            let answered = receipts.iter().filter(|r| r.response.is_some()).count();
+            println!(
+                "{}  {:<40} {}  {answered}/{} answered",
+                short(e.message_id.as_str()),
+                e.subject,
+                e.state.as_str(),
+                e.recipients.len()
+            );
+        }
+        Ok(())
+    }
+
+    fn config(&self, setting: Option<ConfigSetting>) -> Result<()> {
+        let mut settings = self.settings.clone();
+        if let Some(ConfigSetting::Download { policy }) = setting {
+            settings.downloads = DownloadPolicy::parse(&policy)?;
+            settings.save(&self.home)?;
+        }
+        let store = store_text(&settings.store);
+        self.say(
+            json!({"user": settings.user, "store": store, "download": settings.downloads.as_str()}),
+            format!(
+                "user      {}\nstore     {store}\ndownload  {}",
+                settings.user,
+                settings.downloads.as_str()
+            ),
+        );
+        Ok(())
+    }
+
     async fn sync(&self, wait: Option<u64>) -> Result<()> {
         let outbox = self.outbox().await?;
         let deliveries = outbox.deliver_queued().await?;
-        let inbox = self.inbox_over_store().await?;
+        let bar = match self.settings.downloads {
+            DownloadPolicy::Background => spinner(self.json),
+            DownloadPolicy::OnDemand => None,
+        };
+        let mut inbox = self
+            .inbox_over_store()
+            .await?
+            .with_downloads(self.settings.downloads);
+        if let Some(bar) = bar.clone() {
+            bar.set_message("downloading");
+            inbox = inbox.with_progress(Arc::new(move |p: &pigeon_store::UploadProgress| {
+                if let Some(total) = p.total {
+                    bar.set_length(total);
+                }
+                bar.set_position(p.acknowledged);
+            }));
+        }
         let report = match wait {
             Some(s) => {
                 inbox
@@ -682,6 +816,9 @@ impl App {
             }
             None => inbox.sync(Utc::now()).await?,
         };
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
         let reminders = pigeon_library::reminders::give_reminders(
             &self.library,
             Utc::now(),
@@ -704,10 +841,23 @@ impl App {
             })
             .collect();
         self.say(
-            json!({"outbox": delivered, "new_messages": report.new_messages, "reminders": reminders}),
+            json!({
+                "outbox": delivered,
+                "new_messages": report.new_messages,
+                "posters": report.posters,
+                "downloaded": report.downloaded,
+                "deferred": report.deferred,
+                "reminders": reminders,
+            }),
             format!(
-                "{} new message(s); outbox: {}",
+                "{} new message(s), {} downloaded{}; outbox: {}",
                 report.new_messages.len(),
+                report.downloaded.len(),
+                report
+                    .deferred
+                    .as_deref()
+                    .map(|d| format!(" (left for the next sync: {d})"))
+                    .unwrap_or_default(),
                 if delivered.is_empty() {
                     "empty".to_owned()
                 } else {
@@ -759,6 +909,14 @@ impl App {
             println!("no drafts (`pigeon record` makes one)");
         }
         Ok(())
+    }
+}
+
+/// The store as the user named it: a hub's address or a folder's path.
+fn store_text(store: &StoreSettings) -> String {
+    match store {
+        StoreSettings::Hub { url, .. } => url.clone(),
+        StoreSettings::Folder { path } => path.display().to_string(),
     }
 }
 

@@ -17,9 +17,9 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use pigeon_protocol::mp4::{ProbeStep, VideoProbe};
 use pigeon_protocol::{
-    routes, validate_content_type, validate_sha256, ApiError, Attachment, BlobId, BlobKind,
-    BlobStatus, ErrorCode, InboxCursor, InboxOrder, InboxPage, Message, MessageId, MessageStatus,
-    NewBlob, NewMessage, SealBlob, User, UserName,
+    check_new_blob, check_poster_bytes, routes, validate_sha256, ApiError, Attachment, BlobId,
+    BlobKind, BlobStatus, ErrorCode, InboxCursor, InboxOrder, InboxPage, Message, MessageId,
+    MessageStatus, NewBlob, NewMessage, SealBlob, User, UserName,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -173,7 +173,7 @@ async fn create_blob(
     AuthUser(user): AuthUser,
     ApiJson(req): ApiJson<NewBlob>,
 ) -> Result<(StatusCode, Json<BlobStatus>), HubError> {
-    validate_content_type(&req.content_type).map_err(|e| ApiError::invalid(e.0))?;
+    check_new_blob(&req)?;
     let id = crate::new_blob_id();
     let (id2, ct) = (id.clone(), req.content_type.clone());
     hub.db
@@ -459,6 +459,11 @@ async fn seal(
             .into());
         }
     }
+    if row.kind == BlobKind::Poster {
+        let head = pigeon_protocol::POSTER_MAGIC_LEN.min(row.acknowledged);
+        let data = hub.storage.read_to_vec(parts.clone(), 0, head).await?;
+        check_poster_bytes(&row.content_type, &data)?;
+    }
     let (id2, sha) = (id.clone(), req.sha256.clone());
     hub.db
         .call(move |c| db::seal_blob(c, &id2, req.size, &sha))
@@ -721,6 +726,11 @@ fn commit_blocking(
             name: a.name.clone(),
         });
     }
+    let poster = req
+        .poster
+        .as_ref()
+        .map(|id| sealed_blob(id, BlobKind::Poster, "poster blob"))
+        .transpose()?;
     let thread = match &req.in_reply_to {
         None => req.id.clone(),
         Some(parent) => {
@@ -736,6 +746,7 @@ fn commit_blocking(
         sender: user.name.clone(),
         clip,
         attachments,
+        poster,
         thread,
         sent_at: now,
     });

@@ -468,10 +468,13 @@ pub fn insert_message(
         ],
     )?;
     let seq = tx.last_insert_rowid();
-    tx.execute(
-        "INSERT INTO message_blobs (message_seq, blob_id, attachment_name) VALUES (?1, ?2, NULL)",
-        params![seq, message.clip.id.as_str()],
-    )?;
+    // The clip and the poster are readable by the participants under no attachment name.
+    for blob in std::iter::once(&message.clip).chain(&message.poster) {
+        tx.execute(
+            "INSERT INTO message_blobs (message_seq, blob_id, attachment_name) VALUES (?1, ?2, NULL)",
+            params![seq, blob.id.as_str()],
+        )?;
+    }
     for a in &message.attachments {
         tx.execute(
             "INSERT INTO message_blobs (message_seq, blob_id, attachment_name) VALUES (?1, ?2, ?3)",

@@ -45,6 +45,7 @@ both_backends!(
     inbox_orders_cursors_and_wait,
     receipts_and_threads,
     concurrent_commits_and_appends_make_one_of_each,
+    posters_are_small_sealed_images_only_participants_see,
 );
 
 fn code(e: pigeon_store::StoreError) -> ErrorCode {
@@ -371,6 +372,91 @@ async fn seal_verifies_size_sha256_and_video(t: Team) {
     assert!(inbox_all(&t.bob, InboxOrder::Arrival).await.is_empty());
 }
 
+/// Uploads `bytes` as a poster blob of `content_type` and seals it.
+async fn upload_poster(
+    store: &Arc<dyn Store>,
+    content_type: &str,
+    bytes: &[u8],
+) -> Result<pigeon_store::protocol::BlobRef, pigeon_store::StoreError> {
+    let mut up = BlobUpload::start(store.clone(), BlobKind::Poster, content_type).await?;
+    up.send_bytes(0, bytes::Bytes::from(bytes.to_vec())).await?;
+    up.seal(bytes.len() as u64, sha256_hex(bytes)).await
+}
+
+async fn posters_are_small_sealed_images_only_participants_see(t: Team) {
+    let clip = upload_clip(&t.alice).await;
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    jpeg.extend((0..20_000u32).map(|i| (i % 253) as u8));
+    let poster = upload_poster(&t.alice, "image/jpeg", &jpeg).await.unwrap();
+    assert_eq!(poster.kind, BlobKind::Poster);
+
+    // Only an image type, only image bytes, only a small one.
+    let err = BlobUpload::start(t.alice.clone(), BlobKind::Poster, "application/pdf")
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), ErrorCode::NotImage);
+    let err = upload_poster(&t.alice, "image/jpeg", b"%PDF-1.7 not an image")
+        .await
+        .unwrap_err();
+    assert_eq!(code(err), ErrorCode::NotImage);
+    let limits = t.alice.limits().await.unwrap();
+    let mut big = jpeg.clone();
+    big.resize(limits.max_poster_bytes as usize + 1, 0);
+    let err = upload_poster(&t.alice, "image/jpeg", &big)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.api()
+            .and_then(|a| a.limit.as_ref())
+            .map(|l| l.limit.as_str()),
+        Some("max_poster_bytes"),
+        "{err}"
+    );
+
+    // A poster must be a sealed poster blob of the sender.
+    let mut m = message(&clip, &["bob"], "with a still");
+    m.poster = Some(clip.id.clone());
+    assert_eq!(
+        code(t.alice.commit_message(&m).await.unwrap_err()),
+        ErrorCode::Invalid
+    );
+    let unsealed = BlobUpload::start(t.alice.clone(), BlobKind::Poster, "image/png")
+        .await
+        .unwrap();
+    m.poster = Some(unsealed.id().clone());
+    assert_eq!(
+        code(t.alice.commit_message(&m).await.unwrap_err()),
+        ErrorCode::NotSealed
+    );
+    let bobs = upload_poster(&t.bob, "image/jpeg", &jpeg).await.unwrap();
+    m.poster = Some(bobs.id.clone());
+    assert_eq!(
+        code(t.alice.commit_message(&m).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+    assert!(inbox_all(&t.bob, InboxOrder::Arrival).await.is_empty());
+
+    m.poster = Some(poster.id.clone());
+    let committed = t.alice.commit_message(&m).await.unwrap();
+    assert_eq!(committed.poster.as_ref(), Some(&poster));
+    assert_eq!(
+        t.alice.commit_message(&m).await.unwrap(),
+        committed,
+        "idempotent"
+    );
+    let entries = inbox_all(&t.bob, InboxOrder::Arrival).await;
+    assert_eq!(entries[0].message.poster.as_ref(), Some(&poster));
+    let d = t.bob.download(&poster.id, None).await.unwrap();
+    assert_eq!(d.content_type, "image/jpeg");
+    assert_eq!(d.file_name, None);
+    assert_eq!(d.bytes().await.unwrap(), jpeg);
+    assert_eq!(
+        code(t.carol.download(&poster.id, None).await.unwrap_err()),
+        ErrorCode::NotFound,
+        "not a participant"
+    );
+}
+
 fn message_with_clip_id(
     id: &pigeon_store::protocol::BlobId,
     to: &str,
@@ -382,6 +468,7 @@ fn message_with_clip_id(
         text: None,
         clip: id.clone(),
         attachments: vec![],
+        poster: None,
         respond_by: Utc::now() + chrono::Duration::hours(1),
         respond_by_tz: "UTC".into(),
         in_reply_to: None,

@@ -93,7 +93,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (message_id, kind)
     );
     CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 2: a poster travels with a message (uploaded by the sender, downloaded by the
+    // recipient at sync), and clips may be downloaded in the background.
+    "ALTER TABLE drafts ADD COLUMN poster_path TEXT;      -- the JPEG made from the clip
+    ALTER TABLE drafts ADD COLUMN poster_sealed TEXT;    -- BlobRef as JSON, once uploaded
+    ALTER TABLE drafts ADD COLUMN poster_skipped TEXT;   -- why the message goes without one
+    ALTER TABLE received ADD COLUMN downloaded_at TEXT;  -- clip and every attachment are local
+    UPDATE received SET downloaded_at = arrived_at
+     WHERE clip_path IS NOT NULL
+       AND (SELECT COUNT(*) FROM received_attachments a WHERE a.message_id = received.message_id)
+           = json_array_length(message, '$.attachments');",
 ];
+
+const DRAFT_COLUMNS: &str =
+    "id, created_at, clip_path, playable_path, duration_ms, state, recovered,
+    clip_announced, clip_blob, clip_acknowledged, clip_sealed, poster_path, poster_sealed,
+    poster_skipped";
 
 /// Where a draft stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +161,12 @@ pub struct Draft {
     pub clip_blob: Option<BlobId>,
     pub clip_acknowledged: u64,
     pub clip_sealed: Option<BlobRef>,
+    /// The still made from the clip to travel with the message.
+    pub poster_path: Option<PathBuf>,
+    pub poster_sealed: Option<BlobRef>,
+    /// Why the message goes without a poster (decided once, before the first commit,
+    /// so every retry commits the same message).
+    pub poster_skipped: Option<String>,
 }
 
 /// Where an outbox entry stands.
@@ -239,9 +260,13 @@ pub struct ReceivedMessage {
     pub responded_at: Option<DateTime<Utc>>,
     pub clip_path: Option<PathBuf>,
     pub playable_path: Option<PathBuf>,
+    /// The sender's poster (downloaded at sync) or, for messages that came without one,
+    /// a still made from the clip when it was downloaded.
     pub poster_path: Option<PathBuf>,
     /// Downloaded attachments, by position.
     pub attachment_paths: Vec<Option<PathBuf>>,
+    /// When the clip and every attachment were all downloaded.
+    pub downloaded_at: Option<DateTime<Utc>>,
 }
 
 /// One user's local library. Cheap to share: one connection behind a mutex, held only
@@ -362,9 +387,7 @@ impl Library {
         let id = self.resolve_id(&DRAFTS, id_or_prefix)?;
         let conn = self.conn();
         let draft = conn.query_row(
-            "SELECT id, created_at, clip_path, playable_path, duration_ms, state, recovered,
-                    clip_announced, clip_blob, clip_acknowledged, clip_sealed
-             FROM drafts WHERE id = ?1",
+            &format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = ?1"),
             [&id],
             row_to_draft,
         )?;
@@ -404,11 +427,9 @@ impl Library {
     /// Every draft not sent yet, oldest first.
     pub fn drafts(&self) -> Result<Vec<Draft>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id, created_at, clip_path, playable_path, duration_ms, state, recovered,
-                    clip_announced, clip_blob, clip_acknowledged, clip_sealed
-             FROM drafts WHERE state != 'sent' ORDER BY created_at",
-        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE state != 'sent' ORDER BY created_at"
+        ))?;
         let rows = stmt
             .query_map([], row_to_draft)?
             .collect::<rusqlite::Result<_>>()?;
@@ -445,6 +466,33 @@ impl Library {
         self.conn().execute(
             "UPDATE drafts SET clip_sealed = ?2, clip_acknowledged = ?3 WHERE id = ?1",
             params![draft, json(sealed)?, sealed.size as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The poster JPEG of the draft's clip was written to `path`.
+    pub fn set_draft_poster(&self, draft: &str, path: &Path) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET poster_path = ?2 WHERE id = ?1",
+            params![draft, path.to_string_lossy()],
+        )?;
+        Ok(())
+    }
+
+    /// The store sealed the draft's poster: every commit of the message references it.
+    pub fn set_poster_sealed(&self, draft: &str, sealed: &BlobRef) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET poster_sealed = ?2, poster_skipped = NULL WHERE id = ?1",
+            params![draft, json(sealed)?],
+        )?;
+        Ok(())
+    }
+
+    /// The message goes without a poster, for `reason`.
+    pub fn set_poster_skipped(&self, draft: &str, reason: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET poster_skipped = ?2 WHERE id = ?1 AND poster_sealed IS NULL",
+            params![draft, reason],
         )?;
         Ok(())
     }
@@ -569,6 +617,29 @@ impl Library {
     pub fn outbox_entry(&self, id_or_prefix: &str) -> Result<OutboxEntry> {
         let id = self.resolve_id(&OUTBOX, id_or_prefix)?;
         self.load_outbox_entry(&id)
+    }
+
+    /// A message sent (or being sent) from this library, by id or a unique prefix. When
+    /// none matches, the error says whether the id is a message the user received or
+    /// one this library does not know, and what to do.
+    pub fn sent_from_here(&self, id_or_prefix: &str) -> Result<OutboxEntry> {
+        match self.outbox_entry(id_or_prefix) {
+            Err(LibraryError::NotFound { .. }) => {}
+            found => return found,
+        }
+        if let Ok(received) = self.received(id_or_prefix) {
+            let id = received.message.id;
+            return Err(LibraryError::NotSentHere(format!(
+                "{id} is a message you received from {}, not one you sent: see it with `pigeon show {id}`; \
+                 `pigeon status` (without an id) lists the messages sent from here",
+                received.message.sender
+            )));
+        }
+        Err(LibraryError::NotSentHere(format!(
+            "no message sent from this library matches {id_or_prefix:?}: `pigeon status` (without an id) \
+             lists the messages sent from here; for a message sent from another computer or \
+             PIGEON_HOME, give its whole id or ask for its status there"
+        )))
     }
 
     fn load_outbox_entry(&self, id: &str) -> Result<OutboxEntry> {
@@ -835,7 +906,8 @@ impl Library {
     fn load_received(&self, id: &str) -> Result<ReceivedMessage> {
         let conn = self.conn();
         let mut received = conn.query_row(
-            "SELECT message, arrived_at, viewed_at, responded_at, clip_path, playable_path, poster_path
+            "SELECT message, arrived_at, viewed_at, responded_at, clip_path, playable_path, poster_path,
+                    downloaded_at
              FROM received WHERE message_id = ?1",
             params![id],
             |r| {
@@ -854,6 +926,7 @@ impl Library {
                     playable_path: opt_path(5)?,
                     poster_path: opt_path(6)?,
                     attachment_paths: Vec::new(),
+                    downloaded_at: opt_ts(7)?,
                 })
             },
         )?;
@@ -886,6 +959,52 @@ impl Library {
         ids.iter().map(|id| self.load_received(id)).collect()
     }
 
+    /// Ids of received messages whose sender's poster is not downloaded yet.
+    pub fn posters_missing(&self) -> Result<Vec<MessageId>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT message_id FROM received
+             WHERE poster_path IS NULL AND json_extract(message, '$.poster') IS NOT NULL
+             ORDER BY arrived_at",
+        )?;
+        let ids = stmt
+            .query_map([], |r| id_from_sql(MessageId::parse, r.get(0)?))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    /// Ids of received messages whose clip or attachments are not all downloaded,
+    /// oldest arrival first.
+    pub fn not_downloaded(&self) -> Result<Vec<MessageId>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT message_id FROM received WHERE downloaded_at IS NULL ORDER BY arrived_at",
+        )?;
+        let ids = stmt
+            .query_map([], |r| id_from_sql(MessageId::parse, r.get(0)?))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    pub fn set_received_poster(&self, id: &MessageId, poster: &Path) -> Result<()> {
+        self.conn().execute(
+            "UPDATE received SET poster_path = ?2 WHERE message_id = ?1",
+            params![id.as_str(), poster.to_string_lossy()],
+        )?;
+        Ok(())
+    }
+
+    /// The clip and every attachment of a received message are on disk.
+    pub fn set_received_downloaded(&self, id: &MessageId, now: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE received SET downloaded_at = COALESCE(downloaded_at, ?2) WHERE message_id = ?1",
+            params![id.as_str(), ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Records the downloaded clip; `poster` (one made locally) only fills a missing
+    /// poster, never replaces the sender's.
     pub fn set_received_clip(
         &self,
         id: &MessageId,
@@ -894,7 +1013,9 @@ impl Library {
         poster: Option<&Path>,
     ) -> Result<()> {
         self.conn().execute(
-            "UPDATE received SET clip_path = ?2, playable_path = ?3, poster_path = ?4 WHERE message_id = ?1",
+            "UPDATE received SET clip_path = ?2, playable_path = ?3,
+                                 poster_path = COALESCE(poster_path, ?4)
+             WHERE message_id = ?1",
             params![
                 id.as_str(),
                 clip.to_string_lossy(),
@@ -1005,6 +1126,12 @@ fn row_to_draft(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
             .get::<_, Option<String>>(10)?
             .map(|t| from_json(&t))
             .transpose()?,
+        poster_path: r.get::<_, Option<String>>(11)?.map(PathBuf::from),
+        poster_sealed: r
+            .get::<_, Option<String>>(12)?
+            .map(|t| from_json(&t))
+            .transpose()?,
+        poster_skipped: r.get(13)?,
     })
 }
 
@@ -1075,6 +1202,51 @@ mod tests {
         assert_eq!(lib.outbox_entry(entry.message_id.as_str()).unwrap(), entry);
         assert!(lib.queue(&new, Utc::now()).is_err());
         assert_eq!(lib.queued().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_library_from_before_posters_keeps_what_was_downloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        home.create().unwrap();
+        {
+            let conn = Connection::open(home.database_file()).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let message = r#"{"id":"0123456789abcdef","sender":"alice","recipients":["bob"],
+                "subject":"s","text":null,"clip":{"id":"0123456789abcdef0","kind":"clip",
+                "size":1,"sha256":"00","content_type":"video/mp4"},"attachments":[],
+                "respond_by":"2030-01-01T00:00:00Z","respond_by_tz":"UTC","in_reply_to":null,
+                "thread":"0123456789abcdef","sent_at":"2029-12-31T00:00:00Z"}"#;
+            for (id, clip) in [
+                ("0123456789abcdef", Some("/c.mp4")),
+                ("fedcba9876543210", None),
+            ] {
+                conn.execute(
+                    "INSERT INTO received (message_id, message, thread, respond_by, arrived_at, clip_path)
+                     VALUES (?1, ?2, ?1, '2030-01-01T00:00:00Z', '2029-12-31T00:00:00Z', ?3)",
+                    params![id, message.replace("0123456789abcdef\",\"sender", &format!("{id}\",\"sender")), clip],
+                )
+                .unwrap();
+            }
+        }
+        let lib = Library::open(&home).unwrap();
+        let fetched = lib.received("0123").unwrap();
+        assert!(fetched.downloaded_at.is_some(), "fetched before: not again");
+        assert_eq!(fetched.message.poster, None, "an old message has no poster");
+        assert_eq!(
+            lib.not_downloaded().unwrap(),
+            vec![MessageId::parse("fedcba9876543210").unwrap()]
+        );
+        assert!(lib.posters_missing().unwrap().is_empty());
+    }
+
+    #[test]
+    fn status_of_a_message_not_sent_from_here_says_what_to_do() {
+        let (_dir, lib) = library();
+        let error = lib.sent_from_here("0123").unwrap_err().to_string();
+        assert!(error.contains("`pigeon status` (without an id)"), "{error}");
+        assert!(error.contains("whole id"), "{error}");
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub enum LibraryError {
         id: String,
         list: &'static str,
     },
+    /// The id names no message sent from this library; the text says what it is and
+    /// what to do instead.
+    #[error("{0}")]
+    NotSentHere(String),
     #[error("{0}")]
     Invalid(String),
     #[error(

@@ -1,14 +1,18 @@
-//! Inbox sync: pulls new messages from the store into the library, refreshes the
-//! receipts of sent messages, and downloads a message's clip and attachments on demand.
+//! Inbox sync: pulls new messages from the store into the library, downloads their
+//! posters at once, refreshes the receipts of sent messages, and downloads a message's
+//! clip and attachments on demand or, under [`DownloadPolicy::Background`], at sync.
 //!
 //! The hub's inbox cursor is a position in its arrival order, so a hub is pulled
 //! incrementally from the stored cursor. A folder store's cursor is clock-based (every
 //! machine writes with its own clock), so a folder inbox is listed from the start on
 //! every sync; storing is idempotent, and a folder listing is local disk work.
 //!
-//! Posters: no poster blob travels with a message. A recipient makes the poster from
-//! the clip (`clip::poster_jpeg`) when it fetches the clip; until then a message is
-//! listed without one. This keeps a message's upload to its clip and attachments.
+//! Posters: a message carries a small poster blob from its sender; every sync downloads
+//! the posters it does not have yet, so an inbox shows stills before any clip is
+//! fetched. A message from an older client has none: fetching its clip makes one
+//! locally (`clip::poster_jpeg`). A poster that fails to download is tried again at the
+//! next sync and never fails the sync; likewise a background download that fails is
+//! tried again at the next sync (and an unreachable store ends this sync's downloads).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +27,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::db::{Library, ReceivedMessage};
 use crate::error::{LibraryError, Result};
+use crate::settings::DownloadPolicy;
 
 const CURSOR_KEY: &str = "inbox_cursor";
 
@@ -33,6 +38,12 @@ pub struct SyncReport {
     pub new_messages: Vec<MessageId>,
     /// Sent messages whose receipts were refreshed.
     pub refreshed_sent: usize,
+    /// Messages whose sender's poster was downloaded by this sync.
+    pub posters: Vec<MessageId>,
+    /// Messages whose clip and attachments were downloaded in the background.
+    pub downloaded: Vec<MessageId>,
+    /// Why some poster or background download was left for the next sync.
+    pub deferred: Option<String>,
 }
 
 /// Called with (bytes downloaded, total) while a blob downloads.
@@ -44,17 +55,34 @@ pub struct Inbox {
     library: Arc<Library>,
     store: SharedStore,
     incremental: bool,
+    downloads: DownloadPolicy,
+    progress: Option<DownloadProgress>,
 }
 
 impl Inbox {
     /// `incremental`: whether the store's cursor can be kept between syncs (a hub: yes;
-    /// a folder store: no, see the module docs).
+    /// a folder store: no, see the module docs). Downloads are on demand until
+    /// [`Inbox::with_downloads`] says otherwise.
     pub fn new(library: Arc<Library>, store: SharedStore, incremental: bool) -> Self {
         Self {
             library,
             store,
             incremental,
+            downloads: DownloadPolicy::OnDemand,
+            progress: None,
         }
+    }
+
+    /// Whether [`Inbox::sync`] also downloads clips and attachments.
+    pub fn with_downloads(mut self, policy: DownloadPolicy) -> Self {
+        self.downloads = policy;
+        self
+    }
+
+    /// Reports the progress of the downloads a sync makes in the background.
+    pub fn with_progress(mut self, progress: DownloadProgress) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     /// Pulls everything new and refreshes sent messages' receipts.
@@ -91,7 +119,77 @@ impl Inbox {
             after = page.next;
         }
         report.refreshed_sent = self.refresh_sent().await?;
+        self.download_posters(&mut report).await?;
+        if self.downloads == DownloadPolicy::Background {
+            self.download_in_background(&mut report, now).await?;
+        }
         Ok(report)
+    }
+
+    /// Downloads every sender's poster not downloaded yet (small: one request each).
+    async fn download_posters(&self, report: &mut SyncReport) -> Result<()> {
+        for id in self.library.posters_missing()? {
+            let received = self.library.received(id.as_str())?;
+            let Some(poster) = &received.message.poster else {
+                continue;
+            };
+            let dir = self.message_dir(&id).await?;
+            let path = dir.join(match poster.content_type.as_str() {
+                "image/png" => "poster.png",
+                _ => "poster.jpg",
+            });
+            match self.download(poster, &path, None).await {
+                Ok(()) => {
+                    self.library.set_received_poster(&id, &path)?;
+                    report.posters.push(id);
+                }
+                Err(e) => {
+                    tracing::warn!(message = %id, error = %e, "poster not downloaded; the next sync tries again");
+                    report.deferred = Some(format!("poster of {id}: {e}"));
+                    if is_retryable(&e) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Downloads the clips and attachments of received messages, oldest first. Stops
+    /// when the store is unreachable (the next sync continues where this one stopped);
+    /// a message that cannot be downloaded for another reason is skipped, so it never
+    /// holds up the others.
+    async fn download_in_background(
+        &self,
+        report: &mut SyncReport,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        for id in self.library.not_downloaded()? {
+            match self.download_message(&id, self.progress.clone(), now).await {
+                Ok(_) => report.downloaded.push(id),
+                Err(
+                    e @ (LibraryError::Store(_)
+                    | LibraryError::Io { .. }
+                    | LibraryError::Invalid(_)),
+                ) => {
+                    tracing::warn!(message = %id, error = %e, "not downloaded in the background; the next sync tries again");
+                    report.deferred = Some(format!("download of {id}: {e}"));
+                    if is_retryable(&e) {
+                        break;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn message_dir(&self, id: &MessageId) -> Result<PathBuf> {
+        let dir = received_dir(&self.library, id);
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| LibraryError::io(&dir, e))?;
+        Ok(dir)
     }
 
     /// Waits up to `timeout` for new messages (a long-poll on a hub), then syncs.
@@ -139,30 +237,56 @@ impl Inbox {
         }
     }
 
-    /// Downloads the clip (plus a playable copy and a poster) and every attachment of a
-    /// received message, verifying each sha256, and marks it viewed.
+    /// Downloads the clip and attachments of a received message (see
+    /// [`Inbox::download_message`]) and marks it viewed.
     pub async fn fetch(
         &self,
         id: &MessageId,
         progress: Option<DownloadProgress>,
         now: DateTime<Utc>,
     ) -> Result<ReceivedMessage> {
+        self.download_message(id, progress, now).await?;
+        if let Err(e) = self.store.mark_viewed(id).await {
+            tracing::info!(error = %e, "could not mark viewed on the store yet");
+        }
+        self.library.mark_viewed(id, now)?;
+        self.library.received(id.as_str())
+    }
+
+    /// Downloads the clip (plus a playable copy, and a poster made from it when the
+    /// sender sent none) and every attachment of a received message, verifying each
+    /// sha256. Does not mark it viewed: background downloads use it too. What is already
+    /// downloaded is kept, so a second call only checks the files are still there.
+    pub async fn download_message(
+        &self,
+        id: &MessageId,
+        progress: Option<DownloadProgress>,
+        now: DateTime<Utc>,
+    ) -> Result<ReceivedMessage> {
         let received = self.library.received(id.as_str())?;
-        let dir = self.library.files_dir().join("received").join(id.as_str());
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(|e| LibraryError::io(&dir, e))?;
+        let all_there = received.downloaded_at.is_some()
+            && received.clip_path.as_deref().is_some_and(Path::is_file)
+            && received.playable_path.as_deref().is_some_and(Path::is_file)
+            && received
+                .attachment_paths
+                .iter()
+                .all(|p| p.as_deref().is_some_and(Path::is_file));
+        if all_there {
+            return Ok(received);
+        }
+        let dir = self.message_dir(id).await?;
         let message = &received.message;
         let clip = dir.join("clip.mp4");
         self.download(&message.clip, &clip, progress.clone())
             .await?;
         let playable = dir.join("clip.playable.mp4");
         let poster = dir.join("poster.jpg");
+        let make_poster = received.poster_path.is_none();
         let (c, p, j) = (clip.clone(), playable.clone(), poster.clone());
         let poster_made = tokio::task::spawn_blocking(move || -> Result<bool> {
             // GStreamer misreads a fragmented MP4's length: players get a remuxed copy.
             pigeon_media::make_playable(&c, &p)?;
-            Ok(pigeon_media::poster_jpeg(&p, Duration::ZERO, 640, &j).is_ok())
+            Ok(make_poster && pigeon_media::poster_jpeg(&p, Duration::ZERO, 640, &j).is_ok())
         })
         .await
         .map_err(|e| LibraryError::Corrupt(format!("a clip task failed: {e}")))??;
@@ -179,10 +303,7 @@ impl Inbox {
             self.library
                 .set_received_attachment(id, position as u32, &path)?;
         }
-        if let Err(e) = self.store.mark_viewed(id).await {
-            tracing::info!(error = %e, "could not mark viewed on the store yet");
-        }
-        self.library.mark_viewed(id, now)?;
+        self.library.set_received_downloaded(id, now)?;
         self.library.received(id.as_str())
     }
 
@@ -259,6 +380,11 @@ pub fn safe_file_name(name: &str) -> String {
     }
 }
 
+/// Whether a download error may pass by itself (the store is unreachable).
+fn is_retryable(e: &LibraryError) -> bool {
+    matches!(e, LibraryError::Store(s) if s.is_retryable())
+}
+
 /// Where a message's downloads go (for callers that show paths).
 pub fn received_dir(library: &Library, id: &MessageId) -> PathBuf {
     library.files_dir().join("received").join(id.as_str())
@@ -266,7 +392,152 @@ pub fn received_dir(library: &Library, id: &MessageId) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use pigeon_store::protocol::{Limits, NewMessage};
+    use pigeon_store::FolderStore;
+
     use super::*;
+    use crate::home::PigeonHome;
+    use crate::outbox::{Delivery, Outbox};
+    use crate::test_support::{queue_to, recorded_draft, user};
+
+    /// Alice and Bob on one shared folder, each with a library.
+    struct Pair {
+        _dir: tempfile::TempDir,
+        alice: Outbox,
+        alice_library: Arc<Library>,
+        alice_store: SharedStore,
+        bob_library: Arc<Library>,
+        bob_store: SharedStore,
+    }
+
+    async fn pair() -> Pair {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        let alice_store: SharedStore = Arc::new(
+            FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
+                .await
+                .unwrap(),
+        );
+        let bob_store: SharedStore = Arc::new(
+            FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
+                .await
+                .unwrap(),
+        );
+        let alice_library =
+            Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let bob_library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("bob"))).unwrap());
+        Pair {
+            _dir: dir,
+            alice: Outbox::new(alice_library.clone(), alice_store.clone()),
+            alice_library,
+            alice_store,
+            bob_library,
+            bob_store,
+        }
+    }
+
+    async fn send(p: &Pair) -> MessageId {
+        let id = queue_to(&p.alice_library, recorded_draft(&p.alice_library), "bob");
+        assert!(matches!(
+            p.alice.deliver(&id).await.unwrap(),
+            Delivery::Sent(_)
+        ));
+        id
+    }
+
+    #[tokio::test]
+    async fn a_sync_downloads_posters_at_once_and_clips_only_on_demand() {
+        let p = pair().await;
+        let with_poster = send(&p).await;
+        // A message from a client that sends no poster still arrives and opens.
+        let old_draft = p
+            .alice_library
+            .draft(&recorded_draft(&p.alice_library))
+            .unwrap();
+        let clip = pigeon_store::upload_file(
+            p.alice_store.clone(),
+            &old_draft.clip_path,
+            pigeon_store::protocol::BlobKind::Clip,
+            "video/mp4",
+            None,
+        )
+        .await
+        .unwrap();
+        let without = MessageId::parse("0ld0c11e7000000000000000").unwrap();
+        p.alice_store
+            .commit_message(&NewMessage {
+                id: without.clone(),
+                recipients: vec![user("bob").name],
+                subject: "From an older Pigeon".into(),
+                text: None,
+                clip: clip.id,
+                attachments: vec![],
+                poster: None,
+                respond_by: Utc::now() + chrono::Duration::hours(1),
+                respond_by_tz: "UTC".into(),
+                in_reply_to: None,
+            })
+            .await
+            .unwrap();
+
+        let inbox = Inbox::new(p.bob_library.clone(), p.bob_store.clone(), false);
+        let report = inbox.sync(Utc::now()).await.unwrap();
+        assert_eq!(report.new_messages.len(), 2);
+        assert_eq!(report.posters, vec![with_poster.clone()]);
+        assert!(report.downloaded.is_empty(), "on demand by default");
+        let received = p.bob_library.received(with_poster.as_str()).unwrap();
+        let poster = received.poster_path.clone().expect("the poster is local");
+        assert!(std::fs::read(&poster)
+            .unwrap()
+            .starts_with(&[0xFF, 0xD8, 0xFF]));
+        assert!(poster.starts_with(p.bob_library.files_dir()));
+        assert_eq!(received.clip_path, None, "the clip waits for a fetch");
+        assert_eq!(received.downloaded_at, None);
+        // A second sync has nothing left to download.
+        assert!(inbox.sync(Utc::now()).await.unwrap().posters.is_empty());
+
+        let old = p.bob_library.received(without.as_str()).unwrap();
+        assert_eq!(old.poster_path, None);
+        let fetched = inbox.fetch(&without, None, Utc::now()).await.unwrap();
+        assert!(fetched.poster_path.is_some(), "made from the clip at fetch");
+        assert!(fetched.viewed_at.is_some());
+        // Fetching keeps the sender's poster rather than making another.
+        let fetched = inbox.fetch(&with_poster, None, Utc::now()).await.unwrap();
+        assert_eq!(fetched.poster_path, Some(poster));
+        assert!(fetched.downloaded_at.is_some());
+    }
+
+    #[tokio::test]
+    async fn in_the_background_a_sync_downloads_clips_with_progress_without_marking_viewed() {
+        let p = pair().await;
+        let id = send(&p).await;
+        let bytes = Arc::new(AtomicU64::new(0));
+        let seen = bytes.clone();
+        let inbox = Inbox::new(p.bob_library.clone(), p.bob_store.clone(), false)
+            .with_downloads(DownloadPolicy::Background)
+            .with_progress(Arc::new(move |progress: &UploadProgress| {
+                seen.fetch_max(progress.acknowledged, Ordering::SeqCst);
+            }));
+        let report = inbox.sync(Utc::now()).await.unwrap();
+        assert_eq!(report.downloaded, vec![id.clone()]);
+        assert_eq!(report.deferred, None);
+        let received = p.bob_library.received(id.as_str()).unwrap();
+        assert!(received.downloaded_at.is_some());
+        assert!(received.playable_path.as_deref().is_some_and(Path::is_file));
+        assert_eq!(received.viewed_at, None, "downloading is not viewing");
+        assert_eq!(
+            bytes.load(Ordering::SeqCst),
+            received.message.clip.size,
+            "progress reached the clip's size"
+        );
+        // Nothing is downloaded twice; a fetch then only marks it viewed.
+        assert!(inbox.sync(Utc::now()).await.unwrap().downloaded.is_empty());
+        let fetched = inbox.fetch(&id, None, Utc::now()).await.unwrap();
+        assert!(fetched.viewed_at.is_some());
+        assert_eq!(fetched.clip_path, received.clip_path);
+    }
 
     #[test]
     fn attachment_names_cannot_escape_the_folder() {

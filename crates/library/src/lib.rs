@@ -7,9 +7,11 @@
 //! - [`recording`]: a recording into a new draft from the sources a user chose,
 //!   uploaded while it is recorded (the CLI and the desktop app both use it);
 //! - [`attachment`]: files checked and typed before they are queued;
-//! - [`outbox`]: uploads a clip while it is recorded and delivers each message exactly
-//!   once (the message id is stored before the first commit attempt);
-//! - [`inbox`]: incremental inbox sync, receipts of sent messages, downloads on demand;
+//! - [`outbox`]: uploads a clip while it is recorded (and its poster at the stop) and
+//!   delivers each message exactly once (the message id is stored before the first
+//!   commit attempt);
+//! - [`inbox`]: incremental inbox sync with posters at once, receipts of sent messages,
+//!   downloads on demand or in the background;
 //! - [`connect`]: opens the store the settings name; brings back crashed recordings;
 //! - [`respond_by`]: a respond-by is one instant for everyone, picked from presets
 //!   or typed by the sender, shown in each reader's own time zone and relative to now;
@@ -37,6 +39,8 @@ pub mod recording;
 pub mod reminders;
 pub mod respond_by;
 pub mod settings;
+#[cfg(test)]
+mod test_support;
 
 pub use attachment::Attachment;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -47,4 +51,4 @@ pub use inbox::{Inbox, SyncReport};
 pub use outbox::{Delivery, Outbox};
 pub use recording::{AudioChoice, Recorded, Recording, RecordingOptions, Sources, VideoChoice};
 pub use respond_by::{ResponseBy, ResponseByError, ResponseByPreset};
-pub use settings::{DesktopSettings, Settings, SettingsError, StoreSettings};
+pub use settings::{DesktopSettings, DownloadPolicy, Settings, SettingsError, StoreSettings};

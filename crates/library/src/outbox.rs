@@ -10,15 +10,21 @@
 //! - A retryable failure (offline, hub down) leaves the entry queued with its error; a
 //!   refusal (unknown recipient, over a limit) stops that entry with the store's reason
 //!   and never blocks the others.
+//! - A small poster JPEG made from the clip travels as its own blob, so recipients'
+//!   inboxes show a still before anyone downloads the clip. A poster is a nicety: when
+//!   it cannot be made, or the store refuses it (an older hub, over its size limit), the
+//!   message goes without one, and that choice is stored before the first commit so
+//!   every retry commits the same message.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use pigeon_media::Fragment;
 use pigeon_store::protocol::{
     BlobKind, BlobRef, ErrorCode, Message, MessageId, NewAttachment, NewMessage,
 };
-use pigeon_store::{BlobUpload, ProgressFn, SharedStore, StoreError};
+use pigeon_store::{upload_file, BlobUpload, ProgressFn, SharedStore, StoreError};
 use tokio::sync::mpsc;
 
 use crate::db::{Library, OutboxState};
@@ -133,14 +139,78 @@ impl Outbox {
     /// After the stop: sends the clip's tail and seals it. With the upload that ran
     /// during the recording, its running sha256 already covers what was sent, so only
     /// the tail is read; without one, it resumes from the store's acknowledged offset.
+    ///
+    /// The poster is made and uploaded at the same time as the tail, so it adds little
+    /// to the time from stop to sent; if it fails here, [`Outbox::deliver`] tries again.
     pub async fn finish_clip(&self, draft: &str, upload: Option<BlobUpload>) -> Result<BlobRef> {
-        let Some(mut upload) = upload else {
-            return self.seal_clip(draft).await;
+        let clip = async {
+            let Some(mut upload) = upload else {
+                return self.seal_clip(draft).await;
+            };
+            let d = self.library.draft(draft)?;
+            let sealed = upload.seal_file(&d.clip_path).await?;
+            self.library.set_clip_sealed(draft, &sealed)?;
+            Ok(sealed)
         };
+        let (clip, poster) = tokio::join!(clip, self.seal_poster(draft));
+        if let Err(e) = poster {
+            tracing::info!(error = %e, "the poster will be uploaded at send");
+        }
+        clip
+    }
+
+    /// The poster that travels with the draft's message: made from the clip, uploaded
+    /// and sealed once. `None` when the message goes without one (see the module docs);
+    /// an error only when trying again later may succeed (the store is unreachable).
+    pub async fn seal_poster(&self, draft: &str) -> Result<Option<BlobRef>> {
         let d = self.library.draft(draft)?;
-        let sealed = upload.seal_file(&d.clip_path).await?;
-        self.library.set_clip_sealed(draft, &sealed)?;
-        Ok(sealed)
+        if let Some(sealed) = d.poster_sealed {
+            return Ok(Some(sealed));
+        }
+        if d.poster_skipped.is_some() {
+            return Ok(None);
+        }
+        let path = match d.poster_path.clone().filter(|p| p.is_file()) {
+            Some(path) => path,
+            None => match make_poster(&d).await {
+                Ok(path) => {
+                    self.library.set_draft_poster(draft, &path)?;
+                    path
+                }
+                Err(e) => {
+                    tracing::warn!(draft, error = %e, "no poster could be made: sending without one");
+                    self.library
+                        .set_poster_skipped(draft, &format!("no poster could be made: {e}"))?;
+                    return Ok(None);
+                }
+            },
+        };
+        match upload_file(
+            self.store.clone(),
+            &path,
+            BlobKind::Poster,
+            "image/jpeg",
+            None,
+        )
+        .await
+        {
+            Ok(sealed) => {
+                self.library.set_poster_sealed(draft, &sealed)?;
+                Ok(Some(sealed))
+            }
+            Err(e) if e.is_retryable() => Err(e.into()),
+            Err(e) => {
+                let reason = refusal_text(&e);
+                tracing::warn!(
+                    draft,
+                    reason,
+                    "the store refused the poster: sending without one"
+                );
+                self.library
+                    .set_poster_skipped(draft, &format!("the store refused it: {reason}"))?;
+                Ok(None)
+            }
+        }
     }
 
     /// The clip's upload: resumed if the store knows the blob, started otherwise.
@@ -260,6 +330,7 @@ impl Outbox {
 
     async fn try_deliver(&self, entry: &crate::db::OutboxEntry) -> Result<Message> {
         let clip = self.seal_clip(&entry.draft_id).await?;
+        let poster = self.seal_poster(&entry.draft_id).await?;
         let mut attachments = Vec::with_capacity(entry.attachments.len());
         for a in &entry.attachments {
             let sealed = match &a.sealed {
@@ -296,6 +367,7 @@ impl Outbox {
             text: entry.text.clone(),
             clip: clip.id,
             attachments,
+            poster: poster.map(|p| p.id),
             respond_by: entry.respond_by,
             respond_by_tz: entry.respond_by_tz.clone(),
             in_reply_to: entry.in_reply_to.clone(),
@@ -314,6 +386,34 @@ impl Outbox {
     }
 }
 
+/// Widest poster, in pixels: an inbox thumbnail, small enough for the store's limit.
+pub const POSTER_MAX_WIDTH: u32 = 640;
+
+/// Makes the poster JPEG of a draft next to its clip, from the player-ready copy when
+/// there is one. Half a second in rather than the first frame: a camera's first frames
+/// are often still adjusting exposure.
+async fn make_poster(draft: &crate::db::Draft) -> Result<PathBuf> {
+    let source = draft
+        .playable_path
+        .clone()
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| draft.clip_path.clone());
+    let out = draft.clip_path.with_extension("poster.jpg");
+    let at = match draft.duration {
+        Some(d) if d > Duration::from_secs(1) => Duration::from_millis(500),
+        _ => Duration::ZERO,
+    };
+    let path = out.clone();
+    tokio::task::spawn_blocking(move || {
+        pigeon_media::poster_jpeg(&source, at, POSTER_MAX_WIDTH, &path).or_else(|_| {
+            pigeon_media::poster_jpeg(&source, Duration::ZERO, POSTER_MAX_WIDTH, &path)
+        })
+    })
+    .await
+    .map_err(|e| LibraryError::Corrupt(format!("a poster task failed: {e}")))??;
+    Ok(out)
+}
+
 /// The user-facing reason for a refusal: the store's message says what to change.
 fn refusal_text(e: &StoreError) -> String {
     match e.api() {
@@ -329,18 +429,15 @@ mod tests {
 
     use async_trait::async_trait;
     use bytes::Bytes;
-    use chrono::Utc;
-    use pigeon_media::synthetic::SyntheticVideo;
-    use pigeon_media::{Pacing, Recorder, RecorderConfig};
     use pigeon_store::protocol::{
         BlobId, BlobStatus, InboxCursor, InboxPage, InboxQuery, Limits, MessageStatus, NewBlob,
-        SealBlob, User, UserName,
+        SealBlob, User,
     };
     use pigeon_store::{BlobDownload, ByteRange, FolderStore, Store};
 
     use super::*;
-    use crate::db::NewOutgoing;
     use crate::home::PigeonHome;
+    use crate::test_support::{queue_to as to, recorded_draft, user};
 
     /// A folder store whose next commit succeeds but whose answer is lost, as when the
     /// network drops after the hub committed.
@@ -418,55 +515,6 @@ mod tests {
         }
     }
 
-    fn user(name: &str) -> User {
-        User {
-            name: UserName::parse(name).unwrap(),
-            display_name: name.into(),
-            time_zone: "UTC".into(),
-        }
-    }
-
-    fn recorded_draft(library: &Library) -> String {
-        let draft = library.create_draft(Utc::now()).unwrap();
-        let mut config = RecorderConfig::new(&draft.clip_path);
-        config.preview = None;
-        let video = SyntheticVideo::new(
-            320,
-            240,
-            30,
-            Pacing::AsFastAsPossible,
-            Some(Duration::from_secs(1)),
-        )
-        .unwrap();
-        let outcome = Recorder::start(config, Box::new(video), None)
-            .unwrap()
-            .wait()
-            .unwrap();
-        library
-            .finish_draft(&draft.id, outcome.duration, None, false)
-            .unwrap();
-        draft.id
-    }
-
-    fn to(library: &Library, draft: String, recipient: &str) -> MessageId {
-        library
-            .queue(
-                &NewOutgoing {
-                    draft_id: draft,
-                    recipients: vec![UserName::parse(recipient).unwrap()],
-                    subject: "Plan".into(),
-                    text: None,
-                    respond_by: Utc::now() + chrono::Duration::hours(24),
-                    respond_by_tz: "UTC".into(),
-                    in_reply_to: None,
-                    attachments: vec![],
-                },
-                Utc::now(),
-            )
-            .unwrap()
-            .message_id
-    }
-
     #[tokio::test]
     async fn a_lost_commit_answer_is_retried_into_one_message_and_a_refusal_blocks_nothing() {
         let dir = tempfile::tempdir().unwrap();
@@ -514,5 +562,72 @@ mod tests {
             .unwrap();
         assert_eq!(page.entries.len(), 1, "delivered once");
         assert_eq!(page.entries[0].message.id, first);
+    }
+
+    #[tokio::test]
+    async fn a_poster_travels_as_its_own_sealed_blob_and_is_reused_by_every_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        let alice = FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
+            .await
+            .unwrap();
+        FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
+            .await
+            .unwrap();
+        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let store = Arc::new(LosesCommitAnswer {
+            inner: alice,
+            lose_next: AtomicBool::new(true),
+        });
+        let outbox = Outbox::new(library.clone(), store);
+        let draft = recorded_draft(&library);
+        outbox.finish_clip(&draft, None).await.unwrap();
+        let d = library.draft(&draft).unwrap();
+        let poster = d
+            .poster_sealed
+            .clone()
+            .expect("the poster was sealed with the clip");
+        assert_eq!(poster.kind, BlobKind::Poster);
+        assert_eq!(poster.content_type, "image/jpeg");
+        let jpeg = std::fs::read(d.poster_path.unwrap()).unwrap();
+        assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]), "a JPEG");
+        assert!(poster.size < Limits::default().max_poster_bytes);
+
+        let id = to(&library, draft.clone(), "bob");
+        // The first answer is lost; the retry must commit the very same message.
+        assert!(matches!(
+            outbox.deliver(&id).await.unwrap(),
+            Delivery::Queued { .. }
+        ));
+        match outbox.deliver(&id).await.unwrap() {
+            Delivery::Sent(m) => assert_eq!(m.poster, Some(poster)),
+            other => panic!("delivered on retry: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_poster_sends_the_message_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        let tiny = Limits {
+            max_poster_bytes: 100,
+            ..Limits::default()
+        };
+        let alice = FolderStore::open_or_create(&shared, &user("alice"), tiny.clone())
+            .await
+            .unwrap();
+        FolderStore::open_or_create(&shared, &user("bob"), tiny)
+            .await
+            .unwrap();
+        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let outbox = Outbox::new(library.clone(), Arc::new(alice));
+        let draft = recorded_draft(&library);
+        let id = to(&library, draft.clone(), "bob");
+        match outbox.deliver(&id).await.unwrap() {
+            Delivery::Sent(m) => assert_eq!(m.poster, None),
+            other => panic!("a refused poster blocks nothing: {other:?}"),
+        }
+        let skipped = library.draft(&draft).unwrap().poster_skipped.unwrap();
+        assert!(skipped.contains("max_poster_bytes"), "{skipped}");
     }
 }

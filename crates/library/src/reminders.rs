@@ -418,6 +418,7 @@ mod library_tests {
             text: None,
             clip: blob,
             attachments: vec![],
+            poster: None,
             respond_by,
             respond_by_tz: "Europe/Berlin".into(),
             in_reply_to: None,

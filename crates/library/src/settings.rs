@@ -2,7 +2,8 @@
 //!
 //! Kept as TOML in [`PigeonHome::settings_file`]. A new user needs no setup:
 //! their identity defaults to the login name and their store to a folder store
-//! inside their data folder, so Pigeon works with no server at all.
+//! inside their data folder, so Pigeon works with no server at all. Received clips and
+//! attachments are downloaded on demand unless [`DownloadPolicy::Background`] is set.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -19,8 +20,44 @@ pub struct Settings {
     pub store: StoreSettings,
     #[serde(default)]
     pub reminders: ReminderPolicy,
+    /// When received clips and attachments are downloaded (posters always come at once).
+    #[serde(default)]
+    pub downloads: DownloadPolicy,
     #[serde(default)]
     pub desktop: DesktopSettings,
+}
+
+/// When the clips and attachments of received messages are downloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DownloadPolicy {
+    /// Only when the user opens (fetches) a message: nothing large is downloaded
+    /// unasked, which suits metered connections and small disks.
+    #[default]
+    OnDemand,
+    /// Every sync also downloads what it received, so messages open at once, offline too.
+    Background,
+}
+
+impl DownloadPolicy {
+    /// The text form used in the settings file and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DownloadPolicy::OnDemand => "on-demand",
+            DownloadPolicy::Background => "background",
+        }
+    }
+
+    /// Parses [`Self::as_str`].
+    pub fn parse(text: &str) -> Result<Self, SettingsError> {
+        match text {
+            "on-demand" => Ok(DownloadPolicy::OnDemand),
+            "background" => Ok(DownloadPolicy::Background),
+            other => Err(SettingsError::UnknownValue(format!(
+                "{other:?} is not a download policy: use on-demand or background"
+            ))),
+        }
+    }
 }
 
 /// Settings only the desktop app uses; kept here so the file has one owner.
@@ -97,6 +134,8 @@ pub enum SettingsError {
     },
     #[error("the settings file {path} is not valid ({reason}); fix it, or delete it to start over with the defaults")]
     Invalid { path: PathBuf, reason: String },
+    #[error("{0}")]
+    UnknownValue(String),
     #[error("could not save the settings to {path}: {source}; check that the folder is writable")]
     Write {
         path: PathBuf,
@@ -116,6 +155,7 @@ impl Settings {
                 path: home.data_dir().join("store"),
             },
             reminders: ReminderPolicy::default(),
+            downloads: DownloadPolicy::default(),
             desktop: DesktopSettings::default(),
         }
     }
@@ -190,6 +230,7 @@ mod tests {
                 token: "s3cret".into(),
             },
             reminders: ReminderPolicy::default(),
+            downloads: DownloadPolicy::Background,
             desktop: DesktopSettings {
                 quick_record_shortcut: "Ctrl+Alt+P".into(),
                 camera: Some(DesktopSettings::TEST_PATTERN.into()),
@@ -217,6 +258,19 @@ mod tests {
         let settings = Settings::load_or_default(&home).unwrap();
         assert_eq!(settings.desktop.quick_record_shortcut, "Ctrl+Shift+Alt+R");
         assert_eq!(settings.reminders, ReminderPolicy::default());
+        assert_eq!(settings.downloads, DownloadPolicy::OnDemand);
+    }
+
+    #[test]
+    fn download_policies_read_as_they_are_written() {
+        for policy in [DownloadPolicy::OnDemand, DownloadPolicy::Background] {
+            assert_eq!(DownloadPolicy::parse(policy.as_str()).unwrap(), policy);
+        }
+        let error = DownloadPolicy::parse("always").unwrap_err();
+        assert!(
+            error.to_string().contains("use on-demand or background"),
+            "{error}"
+        );
     }
 
     #[test]

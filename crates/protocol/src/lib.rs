@@ -210,6 +210,9 @@ pub enum BlobKind {
     Clip,
     /// An agenda document.
     Attachment,
+    /// A small still image of the clip (JPEG or PNG) that the recipient's inbox shows
+    /// before anyone downloads the clip.
+    Poster,
 }
 
 impl BlobKind {
@@ -218,6 +221,7 @@ impl BlobKind {
         match self {
             BlobKind::Clip => "clip",
             BlobKind::Attachment => "attachment",
+            BlobKind::Poster => "poster",
         }
     }
     /// Parses [`Self::as_str`].
@@ -225,6 +229,7 @@ impl BlobKind {
         match text {
             "clip" => Some(BlobKind::Clip),
             "attachment" => Some(BlobKind::Attachment),
+            "poster" => Some(BlobKind::Poster),
             _ => None,
         }
     }
@@ -236,6 +241,46 @@ pub struct NewBlob {
     pub kind: BlobKind,
     /// MIME type served on download, e.g. `video/mp4`, `application/pdf`.
     pub content_type: String,
+}
+
+/// The image types a poster may have: the recipient's app shows it as is.
+pub const POSTER_CONTENT_TYPES: [&str; 2] = ["image/jpeg", "image/png"];
+
+/// Checks a new blob's content type, and that a poster declares an image type.
+pub fn check_new_blob(blob: &NewBlob) -> Result<(), ApiError> {
+    validate_content_type(&blob.content_type).map_err(|e| ApiError::invalid(e.0))?;
+    if blob.kind == BlobKind::Poster && !POSTER_CONTENT_TYPES.contains(&blob.content_type.as_str())
+    {
+        return Err(ApiError::new(
+            ErrorCode::NotImage,
+            format!(
+                "a poster must be image/jpeg or image/png (got {:?}): save the poster as JPEG",
+                blob.content_type
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// How many leading bytes [`check_poster_bytes`] looks at.
+pub const POSTER_MAGIC_LEN: u64 = 8;
+
+/// Checks, at seal, that a poster's first bytes are the signature of the image type it
+/// declared, so a recipient's app never gets anything but an image from a poster.
+pub fn check_poster_bytes(content_type: &str, head: &[u8]) -> Result<(), ApiError> {
+    let ok = match content_type {
+        "image/jpeg" => head.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "image/png" => head.starts_with(b"\x89PNG\r\n\x1a\n"),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::NotImage,
+            format!("the poster is not a {content_type} image: upload a JPEG still of the clip as a new blob"),
+        ))
+    }
 }
 
 /// Checks that a content type is a plain `type/subtype` token (it ends up in a header).
@@ -302,6 +347,12 @@ pub struct NewMessage {
     pub clip: BlobId,
     #[serde(default)]
     pub attachments: Vec<NewAttachment>,
+    /// A sealed [`BlobKind::Poster`] blob: the still the recipients' inboxes show before
+    /// the clip is downloaded. Optional: messages from older clients have none. Left
+    /// out of the JSON when absent, so a message without one has the same fingerprint
+    /// as before posters existed (a retried commit stays idempotent across an update).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poster: Option<BlobId>,
     /// The instant an answer is expected (the same instant for everyone).
     pub respond_by: DateTime<Utc>,
     /// The sender's IANA zone, to show respond-by as the sender meant it.
@@ -327,6 +378,9 @@ pub struct Message {
     pub text: Option<String>,
     pub clip: BlobRef,
     pub attachments: Vec<Attachment>,
+    /// The clip's still, when the sender uploaded one (see [`NewMessage::poster`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poster: Option<BlobRef>,
     pub respond_by: DateTime<Utc>,
     pub respond_by_tz: String,
     pub in_reply_to: Option<MessageId>,
@@ -341,6 +395,7 @@ pub struct Committed {
     pub sender: UserName,
     pub clip: BlobRef,
     pub attachments: Vec<Attachment>,
+    pub poster: Option<BlobRef>,
     pub thread: MessageId,
     pub sent_at: DateTime<Utc>,
 }
@@ -352,6 +407,7 @@ impl NewMessage {
             sender,
             clip,
             attachments,
+            poster,
             thread,
             sent_at,
         } = store_side;
@@ -363,6 +419,7 @@ impl NewMessage {
             text: self.text.clone(),
             clip,
             attachments,
+            poster,
             respond_by: self.respond_by,
             respond_by_tz: self.respond_by_tz.clone(),
             in_reply_to: self.in_reply_to.clone(),
@@ -507,6 +564,8 @@ pub struct InboxPage {
 pub struct Limits {
     pub max_clip_bytes: u64,
     pub max_attachment_bytes: u64,
+    /// A poster is a small still: a larger one is refused, the message can go without.
+    pub max_poster_bytes: u64,
     pub max_attachments: u64,
     pub max_subject_chars: u64,
     pub max_text_chars: u64,
@@ -524,6 +583,7 @@ impl Default for Limits {
         Self {
             max_clip_bytes: 2 * 1024 * 1024 * 1024,
             max_attachment_bytes: 100 * 1024 * 1024,
+            max_poster_bytes: 512 * 1024,
             max_attachments: 20,
             max_subject_chars: 200,
             max_text_chars: 10_000,
@@ -542,6 +602,7 @@ impl Limits {
         match kind {
             BlobKind::Clip => ("max_clip_bytes", self.max_clip_bytes),
             BlobKind::Attachment => ("max_attachment_bytes", self.max_attachment_bytes),
+            BlobKind::Poster => ("max_poster_bytes", self.max_poster_bytes),
         }
     }
 
@@ -647,6 +708,8 @@ pub enum ErrorCode {
     ChecksumMismatch,
     /// A clip that is not an MP4 with a video track (422).
     NotVideo,
+    /// A poster that is not the JPEG or PNG image it says it is (422).
+    NotImage,
     /// A referenced blob is not sealed yet (409).
     NotSealed,
     /// Respond-by is not in the future (422).
@@ -726,6 +789,7 @@ impl ApiError {
             ErrorCode::Conflict | ErrorCode::OffsetMismatch | ErrorCode::NotSealed => 409,
             ErrorCode::ChecksumMismatch
             | ErrorCode::NotVideo
+            | ErrorCode::NotImage
             | ErrorCode::RespondByInPast
             | ErrorCode::UnknownRecipient => 422,
             ErrorCode::RangeNotSatisfiable => 416,
@@ -776,6 +840,32 @@ mod tests {
         assert!(validate_time_zone("America/Argentina/Buenos_Aires").is_ok());
         assert!(validate_time_zone("../x").is_err());
         assert!(validate_time_zone("").is_err());
+    }
+
+    #[test]
+    fn posters_must_be_images_and_say_so() {
+        let poster = |ct: &str| NewBlob {
+            kind: BlobKind::Poster,
+            content_type: ct.into(),
+        };
+        assert!(check_new_blob(&poster("image/jpeg")).is_ok());
+        let refused = check_new_blob(&poster("application/pdf")).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::NotImage);
+        assert_eq!(refused.http_status(), 422);
+        assert!(check_poster_bytes("image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0]).is_ok());
+        assert!(check_poster_bytes("image/png", b"\x89PNG\r\n\x1a\n..").is_ok());
+        assert!(check_poster_bytes("image/jpeg", b"%PDF-1.7").is_err());
+        assert!(check_poster_bytes("image/png", &[0xFF, 0xD8, 0xFF]).is_err());
+    }
+
+    #[test]
+    fn a_message_without_a_poster_keeps_its_old_json() {
+        let json = r#"{"id":"0123456789abcdef","recipients":["bob"],"subject":"s","text":null,
+            "clip":"0123456789abcdef0","attachments":[],"respond_by":"2030-01-01T00:00:00Z",
+            "respond_by_tz":"UTC","in_reply_to":null}"#;
+        let m: NewMessage = serde_json::from_str(json).unwrap();
+        assert_eq!(m.poster, None);
+        assert!(!serde_json::to_string(&m).unwrap().contains("poster"));
     }
 
     #[test]

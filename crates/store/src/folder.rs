@@ -30,10 +30,10 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use pigeon_protocol::mp4::{ProbeStep, VideoProbe};
 use pigeon_protocol::{
-    validate_content_type, validate_sha256, ApiError, Attachment, BlobId, BlobKind, BlobRef,
-    BlobStatus, ErrorCode, InboxCursor, InboxEntry, InboxOrder, InboxPage, InboxQuery, Limits,
-    Message, MessageId, MessageStatus, NewBlob, NewMessage, Receipt, Response, SealBlob, User,
-    UserName,
+    check_new_blob, check_poster_bytes, validate_sha256, ApiError, Attachment, BlobId, BlobKind,
+    BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxEntry, InboxOrder, InboxPage, InboxQuery,
+    Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage, Receipt, Response, SealBlob,
+    User, UserName,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -337,7 +337,7 @@ impl Folder {
     }
 
     fn create_blob(&self, req: &NewBlob) -> Result<BlobStatus, StoreError> {
-        validate_content_type(&req.content_type).map_err(|e| ApiError::invalid(e.0))?;
+        check_new_blob(req)?;
         let id = BlobId::parse(uuid::Uuid::new_v4().simple().to_string())
             .map_err(|e| StoreError::Corrupt(e.0))?;
         let meta = BlobMeta {
@@ -467,6 +467,10 @@ impl Folder {
                 .into());
             }
         }
+        if meta.kind == BlobKind::Poster {
+            let head = pigeon_protocol::POSTER_MAGIC_LEN.min(ack);
+            check_poster_bytes(&meta.content_type, &Self::read_range(&parts, 0, head)?)?;
+        }
         let sealed = BlobRef {
             id: id.clone(),
             kind: meta.kind,
@@ -580,6 +584,11 @@ impl Folder {
                 name: a.name.clone(),
             });
         }
+        let poster = req
+            .poster
+            .as_ref()
+            .map(|id| self.sealed_blob(id, BlobKind::Poster, "poster blob"))
+            .transpose()?;
         let thread = match &req.in_reply_to {
             None => req.id.clone(),
             Some(parent) => {
@@ -592,12 +601,14 @@ impl Folder {
             sender: self.me.name.clone(),
             clip,
             attachments,
+            poster,
             thread,
             sent_at: at,
         });
         // Blob references first, so recipients can download as soon as they see it.
-        for blob in
-            std::iter::once(&message.clip.id).chain(message.attachments.iter().map(|a| &a.blob.id))
+        for blob in std::iter::once(&message.clip.id)
+            .chain(message.attachments.iter().map(|a| &a.blob.id))
+            .chain(message.poster.iter().map(|p| &p.id))
         {
             write_new(
                 &self.blob_dir(blob).join("refs").join(message.id.as_str()),
@@ -800,10 +811,11 @@ impl Folder {
             .into());
         }
         let (_, parts) = self.parts(id)?;
-        if sealed.kind == BlobKind::Clip {
-            name = None;
-        } else if name.is_none() {
-            name = Some("attachment".to_string());
+        match sealed.kind {
+            BlobKind::Clip | BlobKind::Poster => name = None,
+            BlobKind::Attachment => {
+                name.get_or_insert_with(|| "attachment".to_string());
+            }
         }
         Ok(DownloadPlan {
             sealed,

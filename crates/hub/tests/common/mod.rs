@@ -315,6 +315,7 @@ pub fn message(clip: &BlobRef, to: &[&str], subject: &str) -> NewMessage {
         text: Some("please review".into()),
         clip: clip.id.clone(),
         attachments: vec![],
+        poster: None,
         respond_by: Utc::now() + chrono::Duration::hours(24),
         respond_by_tz: "Europe/Berlin".into(),
         in_reply_to: None,
