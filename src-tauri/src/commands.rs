@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context as _};
 use pigeon_library::connect::connect;
-use pigeon_library::{PigeonHome, Settings, StoreSettings};
+use pigeon_library::{DownloadPolicy, PigeonHome, Settings, StoreSettings};
 use pigeon_store::protocol::UserName;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
@@ -57,6 +57,8 @@ pub struct SettingsView {
     pub store_location: String,
     pub data_dir: String,
     pub due_soon_minutes: i64,
+    /// "on-demand" or "background".
+    pub download_policy: &'static str,
     pub quick_record_shortcut: ShortcutStatus,
 }
 
@@ -71,6 +73,7 @@ fn view(settings: Settings, home: &PigeonHome, shortcut: ShortcutStatus) -> Sett
         store_location,
         data_dir: home.data_dir().display().to_string(),
         due_soon_minutes: settings.reminders.due_soon_before.num_minutes(),
+        download_policy: settings.downloads.as_str(),
         quick_record_shortcut: shortcut,
     }
 }
@@ -129,9 +132,25 @@ pub fn set_due_soon_minutes(
     Ok(view(settings, &session.home, shortcut.status()))
 }
 
+/// Whether clips and attachments download at once or when opened.
+#[tauri::command]
+pub fn set_download_policy(
+    session: State<'_, Session>,
+    shortcut: State<'_, ShortcutState>,
+    policy: String,
+) -> CommandResult<SettingsView> {
+    let mut settings = session.settings()?;
+    settings.downloads = DownloadPolicy::parse(&policy)?;
+    settings
+        .save(&session.home)
+        .context("the download setting was not saved")?;
+    session.wake.notify_one();
+    Ok(view(settings, &session.home, shortcut.status()))
+}
+
 /// A store the user typed in Settings.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(tag = "kind", rename_all_fields = "camelCase")]
 pub enum StoreInput {
     Hub { url: String, token: String },
     Folder { path: PathBuf, name: String },

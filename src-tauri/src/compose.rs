@@ -58,7 +58,7 @@ pub async fn users(session: State<'_, Session>) -> CommandResult<Vec<UserView>> 
 
 /// How the sender picked the respond-by.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(tag = "kind", rename_all_fields = "camelCase")]
 pub enum RespondByChoice {
     /// One of the presets, by key ("in-4-hours", ...).
     Preset { key: String },
@@ -344,4 +344,30 @@ fn deliver_in_background(app: &AppHandle, id: MessageId) {
         library_changed(&app);
         session.wake.notify_one();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shapes ui/src/api.ts sends.
+    #[test]
+    fn choices_read_what_the_ui_sends() {
+        let preset: RespondByChoice =
+            serde_json::from_str(r#"{"kind":"Preset","key":"in24-hours"}"#).unwrap();
+        assert!(matches!(preset, RespondByChoice::Preset { key } if key == "in24-hours"));
+        let at: RespondByChoice =
+            serde_json::from_str(r#"{"kind":"At","local":"2026-12-01T17:00"}"#).unwrap();
+        assert!(matches!(at, RespondByChoice::At { local } if local == "2026-12-01T17:00"));
+        let keys: Vec<String> = ResponseByPreset::CHOICES.iter().map(preset_key).collect();
+        assert_eq!(
+            keys,
+            [
+                "in4-hours",
+                "in24-hours",
+                "in48-hours",
+                "end-of-next-working-day"
+            ]
+        );
+    }
 }

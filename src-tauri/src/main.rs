@@ -53,6 +53,7 @@ fn main() -> anyhow::Result<()> {
             commands::settings,
             commands::set_quick_record_shortcut,
             commands::set_due_soon_minutes,
+            commands::set_download_policy,
             commands::test_store,
             commands::set_store,
             background::connection,

@@ -37,7 +37,7 @@ pub const COMPOSE_DRAFT_EVENT: &str = "compose-draft";
 
 /// What a watching screen hears about the recording.
 #[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(tag = "kind", rename_all_fields = "camelCase")]
 pub enum RecordingProgress {
     Progress {
         elapsed_ms: u64,
@@ -472,4 +472,49 @@ pub async fn discard_recording(
         .context("discarding failed")??;
     let _ = app.emit(RECORDING_CHANGED_EVENT, None::<RecordingView>);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shapes ui/src/api.ts reads.
+    #[test]
+    fn progress_is_what_the_ui_expects() {
+        let json = serde_json::to_value(RecordingProgress::Progress {
+            elapsed_ms: 1500,
+            remaining_ms: 298_500,
+            paused: false,
+            rms_dbfs: -20.0,
+            peak_dbfs: -6.0,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "Progress", "elapsedMs": 1500, "remainingMs": 298500,
+                "paused": false, "rmsDbfs": -20.0, "peakDbfs": -6.0})
+        );
+        let json = serde_json::to_value(RecordingProgress::Ended {
+            reason: "stopped".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "Ended", "reason": "stopped"})
+        );
+    }
+
+    #[test]
+    fn frames_carry_their_size_then_rgba() {
+        let frame = pigeon_media::recorder::PreviewFrame {
+            width: 2,
+            height: 1,
+            rgb: vec![1, 2, 3, 4, 5, 6],
+            media_time: Duration::ZERO,
+        };
+        assert_eq!(
+            rgba_frame(&frame),
+            [2, 0, 0, 0, 1, 0, 0, 0, 1, 2, 3, 255, 4, 5, 6, 255]
+        );
+    }
 }

@@ -80,6 +80,7 @@ impl Session {
 
     pub async fn inbox(&self) -> anyhow::Result<Inbox> {
         let (store, incremental) = self.store().await?;
-        Ok(Inbox::new(self.library.clone(), store, incremental))
+        let downloads = self.settings()?.downloads;
+        Ok(Inbox::new(self.library.clone(), store, incremental).with_downloads(downloads))
     }
 }

@@ -23,6 +23,7 @@ export interface SettingsView {
   storeLocation: string;
   dataDir: string;
   dueSoonMinutes: number;
+  downloadPolicy: "on-demand" | "background";
   quickRecordShortcut: ShortcutStatus;
 }
 
@@ -65,6 +66,10 @@ export function setQuickRecordShortcut(accelerator: string): Promise<SettingsVie
 
 export function setDueSoonMinutes(minutes: number): Promise<SettingsView> {
   return invoke<SettingsView>("set_due_soon_minutes", { minutes });
+}
+
+export function setDownloadPolicy(policy: "on-demand" | "background"): Promise<SettingsView> {
+  return invoke<SettingsView>("set_download_policy", { policy });
 }
 
 export function onQuickRecord(handler: (request: QuickRecordRequest) => void): Promise<UnlistenFn> {

@@ -1,4 +1,4 @@
-import { errorMessage, setStore, testStore, type SettingsView, type StoreInput } from "../api";
+import { errorMessage, setDownloadPolicy, setStore, testStore, type SettingsView, type StoreInput } from "../api";
 import { h, mount } from "../dom";
 import { acceleratorFromKeyPress } from "../shortcut";
 import { devicePicker } from "./devices";
@@ -20,6 +20,7 @@ export function settingsView(initial: SettingsView, actions: SettingsActions): H
       devicesSection(),
       shortcutSection(view, actions, render),
       remindersSection(view, actions, render),
+      downloadsSection(view, render),
     );
   render(initial);
   return root;
@@ -210,4 +211,42 @@ function devicesSection(): HTMLElement {
   const result = feedback("devices-feedback");
   devicePicker(box, result);
   return h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, "Recording"), box, result);
+}
+
+function downloadsSection(view: SettingsView, rerender: (view: SettingsView) => void): HTMLElement {
+  const result = feedback("downloads-feedback");
+  const choice = (value: SettingsView["downloadPolicy"], label: string) =>
+    h(
+      "label",
+      { class: "choice" },
+      h("input", {
+        type: "radio",
+        name: "download-policy",
+        value,
+        checked: view.downloadPolicy === value,
+        "data-testid": `download-${value}`,
+        onchange: () =>
+          setDownloadPolicy(value).then(
+            (next) => {
+              rerender(next);
+              const fresh = document.querySelector<HTMLElement>("[data-testid=downloads-feedback]");
+              if (fresh) report(fresh, "Saved.", true);
+            },
+            (error: unknown) => report(result, errorMessage(error), false),
+          ),
+      }),
+      label,
+    );
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "downloads-title" },
+    h("h2", { id: "downloads-title" }, "Downloads"),
+    h(
+      "div",
+      { class: "respond-by", role: "radiogroup", "aria-labelledby": "downloads-title" },
+      choice("on-demand", "When I open a message (saves data and disk)"),
+      choice("background", "As soon as messages arrive (they open at once, offline too)"),
+    ),
+    result,
+  );
 }

@@ -1,0 +1,55 @@
+// Small WebDriver helpers shared by the desktop tests: find by data-testid, wait
+// for text or attributes, and emit app events the way Tauri's own code does.
+
+import { By, until } from "selenium-webdriver";
+
+export const WAIT = 20_000;
+
+export function ui(driver) {
+  const css = (testid) => By.css(testid.startsWith("[") || testid.includes(" ") || testid.startsWith("#") ? testid : `[data-testid=${testid}]`);
+  const find = (testid, timeout = WAIT) => driver.wait(until.elementLocated(css(testid)), timeout);
+  return {
+    find,
+    async click(testid, timeout = WAIT) {
+      const el = await find(testid, timeout);
+      await driver.wait(until.elementIsEnabled(el), timeout);
+      await el.click();
+      return el;
+    },
+    async type(testid, text) {
+      const el = await find(testid);
+      await el.clear();
+      await el.sendKeys(text);
+      return el;
+    },
+    async text(testid, timeout = WAIT) {
+      return (await find(testid, timeout)).getText();
+    },
+    async waitText(testid, expected, timeout = WAIT) {
+      const el = await find(testid, timeout);
+      await driver.wait(until.elementTextMatches(el, expected instanceof RegExp ? expected : new RegExp(escape(expected))), timeout);
+      return el.getText();
+    },
+    /** Waits until `fn` (run in the page) returns something truthy; returns it. */
+    async until(fn, timeout = WAIT, message = "condition") {
+      return driver.wait(async () => (await driver.executeScript(fn)) || false, timeout, `timed out waiting for ${message}`);
+    },
+    /** Emits an app event from the page, as Tauri does for a native drag-and-drop. */
+    async emit(event, payload) {
+      await driver.executeAsyncScript(
+        (name, body, done) => {
+          window.__TAURI_INTERNALS__.invoke("plugin:event|emit", { event: name, payload: body }).then(
+            () => done(null),
+            (e) => done(String(e)),
+          );
+        },
+        event,
+        payload,
+      );
+    },
+  };
+}
+
+function escape(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
