@@ -16,7 +16,7 @@ use chrono::Utc;
 use pigeon_store::protocol::{
     BlobKind, InboxOrder, InboxQuery, Limits, MessageId, NewAttachment, NewMessage, UserName,
 };
-use pigeon_store::{upload_file, BlobUpload, HubClient, Store};
+use pigeon_store::{upload_file, BlobUpload, HubClient, Store, DEFAULT_CHUNK_BYTES};
 use sha2::{Digest, Sha256};
 
 // The tests' fixtures: the real hub process, users and a test clip.
@@ -165,7 +165,7 @@ async fn run() {
     let chunk_mb: usize = std::env::var("PIGEON_BENCH_CHUNK_MB")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
+        .unwrap_or(DEFAULT_CHUNK_BYTES / (1024 * 1024));
     let rounds: usize = std::env::var("PIGEON_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -28,7 +28,7 @@ mod upload;
 pub use folder::FolderStore;
 pub use hub_client::{HubClient, RetryPolicy};
 pub use pigeon_protocol as protocol;
-pub use upload::{upload_file, BlobUpload, ProgressFn, UploadProgress};
+pub use upload::{upload_file, BlobUpload, ProgressFn, UploadProgress, DEFAULT_CHUNK_BYTES};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

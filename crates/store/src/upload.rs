@@ -310,12 +310,36 @@ fn poisoned<T>(_: std::sync::PoisonError<T>) -> StoreError {
     StoreError::Corrupt("the upload's running hash was lost: upload the file again".into())
 }
 
+/// A piece's buffer, handed back for the next piece once the socket is done with it:
+/// a fresh multi-MiB buffer costs a page fault per 4 KiB.
+struct Pooled {
+    buf: Vec<u8>,
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Ok(mut pool) = self.pool.lock() {
+            if pool.len() <= PIECES_AHEAD {
+                pool.push(std::mem::take(&mut self.buf));
+            }
+        }
+    }
+}
+
 /// Bytes `start..end` of `path` as a stream of pieces, read and hashed on the blocking
 /// pool a few pieces ahead of the socket: the read, the hash and the send of a piece each
 /// find it still in the CPU cache, and hashing overlaps with sending instead of
 /// alternating with it.
 fn file_body(path: PathBuf, start: u64, end: u64, hash: Arc<Mutex<RunningHash>>) -> ByteStream {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(PIECES_AHEAD);
+    let pool: Arc<Mutex<Vec<Vec<u8>>>> = Arc::new(Mutex::new(Vec::new()));
     tokio::task::spawn_blocking(move || {
         let read = || -> Result<(), StoreError> {
             let mut f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
@@ -325,7 +349,13 @@ fn file_body(path: PathBuf, start: u64, end: u64, hash: Arc<Mutex<RunningHash>>)
             while at < end {
                 let len = (end - at).min(PIECE_BYTES as u64);
                 // Read without zero-filling first: one pass over the bytes instead of two.
-                let mut buf = Vec::with_capacity(len as usize);
+                let mut buf = pool
+                    .lock()
+                    .ok()
+                    .and_then(|mut p| p.pop())
+                    .unwrap_or_default();
+                buf.clear();
+                buf.reserve(len as usize);
                 let n = (&mut f)
                     .take(len)
                     .read_to_end(&mut buf)
@@ -340,7 +370,11 @@ fn file_body(path: PathBuf, start: u64, end: u64, hash: Arc<Mutex<RunningHash>>)
                     ));
                 }
                 hash.lock().map_err(poisoned)?.extend(at, &buf);
-                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                let piece = Bytes::from_owner(Pooled {
+                    buf,
+                    pool: pool.clone(),
+                });
+                if tx.blocking_send(Ok(piece)).is_err() {
                     // The request is gone (failed or cancelled): stop reading.
                     return Ok(());
                 }
