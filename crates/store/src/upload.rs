@@ -38,8 +38,9 @@ pub struct UploadProgress {
 /// Called after every acknowledged chunk.
 pub type ProgressFn = Arc<dyn Fn(&UploadProgress) + Send + Sync>;
 
-/// One blob's upload. Keeps a running sha256 of the bytes it sent in order, so sealing
-/// a just-uploaded file does not read it twice; after a resume it hashes the file.
+/// One blob's upload. Keeps a running sha256 of the blob's bytes as they are read for
+/// sending, in order, so sealing a just-uploaded file does not read it twice; after a
+/// resume it hashes the file.
 pub struct BlobUpload {
     store: Arc<dyn Store>,
     id: BlobId,
