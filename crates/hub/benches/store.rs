@@ -16,7 +16,7 @@ use chrono::Utc;
 use pigeon_store::protocol::{
     BlobKind, InboxOrder, InboxQuery, Limits, MessageId, NewAttachment, NewMessage, UserName,
 };
-use pigeon_store::{upload_file, BlobUpload, HubClient, Store};
+use pigeon_store::{upload_file, BlobUpload, HubClient, Store, DEFAULT_CHUNK_BYTES};
 use sha2::{Digest, Sha256};
 
 // The tests' fixtures: the real hub process, users and a test clip.
@@ -137,6 +137,8 @@ async fn run() {
     let hub = HubProcess::start_with(&dir.path().join("hub"), 0, &big, "");
     let hub_pid = hub.pid().to_string();
     let me = "self";
+    // PIGEON_BENCH_PARTS=upload runs only the 500 MB comparison (while working on it).
+    let upload_only = std::env::var("PIGEON_BENCH_PARTS").is_ok_and(|p| p == "upload");
     let alice_token = add_user(&hub.data, "alice");
     let alice: Arc<dyn Store> = Arc::new(HubClient::new(&hub.url, &alice_token).unwrap());
     println!(
@@ -164,7 +166,11 @@ async fn run() {
     let chunk_mb: usize = std::env::var("PIGEON_BENCH_CHUNK_MB")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
+        .unwrap_or(DEFAULT_CHUNK_BYTES / (1024 * 1024));
+    let rounds: usize = std::env::var("PIGEON_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let http = reqwest::Client::new();
     let mut ours_runs = Vec::new();
     let mut curl_runs = Vec::new();
@@ -173,7 +179,7 @@ async fn run() {
     let (mut ours_client_rss, mut ours_hub_rss, mut curl_rss, mut curl_hub_rss) =
         (0f64, 0f64, 0f64, 0f64);
     // Alternate the two a few times: loopback throughput on 2 cores is noisy.
-    for _round in 0..5 {
+    for _round in 0..rounds {
         reset_peak_rss(me);
         reset_peak_rss(&hub_pid);
         let (c0, h0) = (cpu_secs(me), cpu_secs(&hub_pid));
@@ -271,7 +277,7 @@ async fn run() {
         curl_runs[curl_runs.len() / 2],
     );
     let mbps = |d: Duration| size as f64 / MB as f64 / d.as_secs_f64();
-    println!("\n## 1. 500 MB upload to a loopback hub (medians of 5 alternating runs)");
+    println!("\n## 1. 500 MB upload to a loopback hub (medians of {rounds} alternating runs)");
     println!("runs (s): ours [{ours_list}], curl [{curl_list}]");
     println!(
         "HubClient ({chunk_mb} MiB chunks, sha256 + seal): {:.2} s, {:.0} MB/s",
@@ -306,6 +312,9 @@ async fn run() {
         "peak RSS during curl uploads: curl {curl_rss:.0} MB (sampled), hub {curl_hub_rss:.0} MB"
     );
     std::fs::remove_file(&file).unwrap();
+    if upload_only {
+        return;
+    }
 
     // ---- 2. 50 concurrent senders of 20 MB messages ----
     let bob_token = add_user(&hub.data, "bob");

@@ -353,3 +353,29 @@ async fn client_retries_5xx_and_network_errors_but_never_4xx() {
     assert_eq!(client(proxy).me().await.unwrap().name.as_str(), "alice");
     assert_eq!(count.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_shorter_than_announced_fails_with_the_files_error_without_retrying() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start_with(&dir.path().join("hub"), 0, &big_limits(), "");
+    let token = hub.add_user("alice");
+    let store: Arc<dyn Store> = Arc::new(hub.client(&token).with_retry(RetryPolicy {
+        attempts: 6,
+        first_delay: Duration::from_secs(5),
+        max_delay: Duration::from_secs(5),
+    }));
+    let bytes = pseudo_random(3 * 1024 * 1024, 11);
+    let file = write_file(dir.path(), "short.bin", &bytes);
+    let mut up = BlobUpload::start(store, BlobKind::Attachment, "application/octet-stream")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = up
+        .send_file_until(&file, bytes.len() as u64 + 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Io { .. }), "{err}");
+    // A retry would have waited 5 s: the local file's error is not the network's.
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(up.refresh().await.unwrap(), 0);
+}

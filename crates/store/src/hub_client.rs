@@ -12,7 +12,7 @@ use pigeon_protocol::{
 use reqwest::{header, Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::{BlobDownload, ByteRange, Store, StoreError};
+use crate::{BlobDownload, BodySource, ByteRange, Store, StoreError};
 
 /// How failed requests are retried: network errors and 5xx only, with exponential
 /// backoff; 4xx is never retried (the same request would fail the same way).
@@ -147,6 +147,11 @@ impl HubClient {
                     })));
                 }
                 Err(e) => {
+                    if let Some(failed) = body_failure(&e) {
+                        // The body's source (a local file) failed, not the network: the
+                        // same request would fail the same way.
+                        return Err(failed);
+                    }
                     let reason = describe(&e);
                     if last {
                         return Err(StoreError::Unreachable {
@@ -184,6 +189,24 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// The error a streamed request body ended with, when that is why the request failed.
+fn body_failure(e: &reqwest::Error) -> Option<StoreError> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(failed) = s.downcast_ref::<StoreError>() {
+            return Some(match failed {
+                StoreError::Io { path, source } => StoreError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::new(source.kind(), source.to_string()),
+                },
+                other => StoreError::Corrupt(other.to_string()),
+            });
+        }
+        source = s.source();
+    }
+    None
 }
 
 async fn error_body(resp: reqwest::Response) -> Option<ApiError> {
@@ -227,6 +250,25 @@ impl Store for HubClient {
             self.request(Method::PUT, &path)
                 .header(header::CONTENT_TYPE, "application/octet-stream")
                 .body(bytes.clone())
+        })
+        .await
+    }
+
+    async fn append_blob_from(
+        &self,
+        id: &BlobId,
+        offset: u64,
+        len: u64,
+        source: BodySource,
+    ) -> Result<BlobStatus, StoreError> {
+        let path = format!("{}?offset={offset}", routes::blob_chunks(id));
+        self.json(|| {
+            // Content-Length, not chunked: the hub refuses an oversized append before
+            // reading it, and knows where a broken body stopped short.
+            self.request(Method::PUT, &path)
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .header(header::CONTENT_LENGTH, len)
+                .body(reqwest::Body::wrap_stream(source()))
         })
         .await
     }

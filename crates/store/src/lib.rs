@@ -28,7 +28,7 @@ mod upload;
 pub use folder::FolderStore;
 pub use hub_client::{HubClient, RetryPolicy};
 pub use pigeon_protocol as protocol;
-pub use upload::{upload_file, BlobUpload, ProgressFn, UploadProgress};
+pub use upload::{upload_file, BlobUpload, ProgressFn, UploadProgress, DEFAULT_CHUNK_BYTES};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +98,9 @@ pub struct ByteRange {
 /// The byte stream of a download.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send>>;
 
+/// Makes the body of an append, once per attempt (see [`Store::append_blob_from`]).
+pub type BodySource = Arc<dyn Fn() -> ByteStream + Send + Sync>;
+
 /// A blob being downloaded: metadata plus its bytes as a stream.
 pub struct BlobDownload {
     /// The whole blob's size.
@@ -164,6 +167,24 @@ pub trait Store: Send + Sync {
         offset: u64,
         bytes: Bytes,
     ) -> Result<BlobStatus, StoreError>;
+    /// Appends `len` bytes at `offset` whose body `source` produces as a stream, so a large
+    /// append is sent while it is read instead of after. `source` may be called again for
+    /// a retry and must then produce the same bytes. The default collects the stream and
+    /// calls [`Store::append_blob`].
+    async fn append_blob_from(
+        &self,
+        id: &BlobId,
+        offset: u64,
+        len: u64,
+        source: BodySource,
+    ) -> Result<BlobStatus, StoreError> {
+        let mut bytes = bytes::BytesMut::with_capacity(len as usize);
+        let mut body = source();
+        while let Some(piece) = body.next().await {
+            bytes.extend_from_slice(&piece?);
+        }
+        self.append_blob(id, offset, bytes.freeze()).await
+    }
     /// Seals the blob; the store verifies size and sha256 (and that a clip is an MP4
     /// with a video track) before anything can reference it. Sealing twice with the same
     /// values returns the same reference.

@@ -2,18 +2,26 @@
 //! be growing.
 
 use std::io::SeekFrom;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use pigeon_protocol::{BlobId, BlobKind, BlobRef, ErrorCode, NewBlob, SealBlob};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Seek};
 
-use crate::{Store, StoreError};
+use crate::{BodySource, ByteStream, Store, StoreError};
 
-/// Default bytes per append request.
-pub const DEFAULT_CHUNK_BYTES: usize = 16 * 1024 * 1024;
+/// Default bytes per append request. Each request ends with the store making its bytes
+/// durable before it answers, a pause in which nothing is sent, so requests are large;
+/// the body streams from the file in small pieces, so memory does not grow with it. The
+/// price: a connection that breaks mid-request loses up to this many sent bytes.
+pub const DEFAULT_CHUNK_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes per piece of a streamed append body (see `file_body`).
+const PIECE_BYTES: usize = 1024 * 1024;
+/// Pieces read and hashed ahead of the socket.
+const PIECES_AHEAD: usize = 4;
 /// How often an upload re-asks the store before giving up on offset races.
 const MAX_RESYNCS: u32 = 20;
 
@@ -30,14 +38,15 @@ pub struct UploadProgress {
 /// Called after every acknowledged chunk.
 pub type ProgressFn = Arc<dyn Fn(&UploadProgress) + Send + Sync>;
 
-/// One blob's upload. Keeps a running sha256 of the bytes it sent in order, so sealing
-/// a just-uploaded file does not read it twice; after a resume it hashes the file.
+/// One blob's upload. Keeps a running sha256 of the blob's bytes as they are read for
+/// sending, in order, so sealing a just-uploaded file does not read it twice; after a
+/// resume it hashes the file.
 pub struct BlobUpload {
     store: Arc<dyn Store>,
     id: BlobId,
     acknowledged: u64,
-    hashed: u64,
-    hasher: Sha256,
+    /// Shared with the threads that read and hash file pieces while they are sent.
+    hash: Arc<Mutex<RunningHash>>,
     chunk_bytes: usize,
     progress: Option<ProgressFn>,
 }
@@ -78,8 +87,10 @@ impl BlobUpload {
             store,
             id,
             acknowledged,
-            hashed: 0,
-            hasher: Sha256::new(),
+            hash: Arc::new(Mutex::new(RunningHash {
+                hashed: 0,
+                hasher: Sha256::new(),
+            })),
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             progress: None,
         }
@@ -152,10 +163,7 @@ impl BlobUpload {
         let at = self.acknowledged;
         match self.store.append_blob(&self.id, at, chunk.clone()).await {
             Ok(status) => {
-                if self.hashed == at {
-                    self.hasher.update(&chunk);
-                    self.hashed = at + chunk.len() as u64;
-                }
+                self.hash.lock().map_err(poisoned)?.extend(at, &chunk);
                 self.acknowledged = status.acknowledged;
                 self.report(total);
                 Ok(())
@@ -206,95 +214,23 @@ impl BlobUpload {
         total: Option<u64>,
     ) -> Result<u64, StoreError> {
         let mut resyncs = 0;
-        // Pipeline: read and hash the next chunk while the current one is in flight.
-        let mut next: Option<(u64, Bytes)> = None;
-        // The buffer of the last chunk sent, reused for the next read: fresh multi-MiB
-        // buffers cost a page fault per 4 KiB.
-        let mut spare: Option<Vec<u8>> = None;
         while self.acknowledged < end {
             let at = self.acknowledged;
-            let chunk = match next.take() {
-                Some((pos, bytes)) if pos == at => bytes,
-                _ => {
-                    let len = (end - at).min(self.chunk_bytes as u64);
-                    self.read(file, at, len).await?
-                }
-            };
-            let following = at + chunk.len() as u64;
-            let len_next = end.saturating_sub(following).min(self.chunk_bytes as u64);
-            let store = self.store.clone();
-            let id = self.id.clone();
-            let sent_chunk = chunk.clone();
-            let send = async move { store.append_blob(&id, at, chunk).await };
-            let sent = if len_next > 0 {
-                let hasher = self.take_hasher_at(following);
-                let (sent, read) = tokio::join!(
-                    send,
-                    read_chunk(
-                        file.to_path_buf(),
-                        following,
-                        len_next,
-                        hasher,
-                        spare.take()
-                    )
-                );
-                match read {
-                    Ok((bytes, hasher)) => {
-                        self.put_hasher(following + len_next, hasher);
-                        next = Some((following, bytes));
-                    }
-                    // The running hash went with the failed read: seal re-hashes the file.
-                    Err(_) => self.reset_hasher(),
-                }
-                sent
-            } else {
-                send.await
-            };
-            // Unique once the request is done with it.
-            spare = sent_chunk.try_into_mut().ok().map(Vec::from);
-            match sent {
+            let len = (end - at).min(self.chunk_bytes as u64);
+            let (path, hash) = (file.to_path_buf(), self.hash.clone());
+            // Each attempt streams the range from the file afresh; the running hash only
+            // takes bytes it has not seen, so a retried range is not hashed twice.
+            let source: BodySource =
+                Arc::new(move || file_body(path.clone(), at, at + len, hash.clone()));
+            match self.store.append_blob_from(&self.id, at, len, source).await {
                 Ok(status) => {
                     self.acknowledged = status.acknowledged;
                     self.report(total);
                 }
-                Err(e) => {
-                    next = None;
-                    self.recover(e, &mut resyncs).await?;
-                }
+                Err(e) => self.recover(e, &mut resyncs).await?,
             }
         }
         Ok(self.acknowledged)
-    }
-
-    /// Reads bytes of the file, hashing them when they continue the running hash.
-    async fn read(&mut self, file: &Path, offset: u64, len: u64) -> Result<Bytes, StoreError> {
-        let hasher = self.take_hasher_at(offset);
-        match read_chunk(file.to_path_buf(), offset, len, hasher, None).await {
-            Ok((bytes, hasher)) => {
-                self.put_hasher(offset + len, hasher);
-                Ok(bytes)
-            }
-            Err(e) => {
-                self.reset_hasher();
-                Err(e)
-            }
-        }
-    }
-
-    fn take_hasher_at(&mut self, offset: u64) -> Option<Sha256> {
-        (self.hashed == offset).then(|| std::mem::take(&mut self.hasher))
-    }
-
-    fn put_hasher(&mut self, hashed: u64, hasher: Option<Sha256>) {
-        if let Some(h) = hasher {
-            self.hasher = h;
-            self.hashed = hashed;
-        }
-    }
-
-    fn reset_hasher(&mut self) {
-        self.hasher = Sha256::new();
-        self.hashed = 0;
     }
 
     /// Sends whatever `file` has beyond the acknowledged bytes, then seals with its size
@@ -305,7 +241,8 @@ impl BlobUpload {
             .map_err(|e| StoreError::io(file, e))?
             .len();
         self.send_file(file, size, Some(size)).await?;
-        if self.hashed > size {
+        let running = self.hash.lock().map(|h| h.clone()).map_err(poisoned)?;
+        if running.hashed > size {
             return Err(StoreError::Corrupt(format!(
                 "{} shrank below the bytes already uploaded: upload it as a new blob",
                 file.display()
@@ -313,25 +250,33 @@ impl BlobUpload {
         }
         // Hash whatever the running hash did not see (all of it after a resume).
         let path = file.to_path_buf();
-        let (from, mut hasher) = (self.hashed, std::mem::take(&mut self.hasher));
-        let hasher = tokio::task::spawn_blocking(move || {
+        let running = tokio::task::spawn_blocking(move || {
+            let mut running = running;
             let mut f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-            f.seek(SeekFrom::Start(from))
+            f.seek(SeekFrom::Start(running.hashed))
                 .map_err(|e| StoreError::io(&path, e))?;
-            let mut buf = vec![0u8; 1024 * 1024];
+            // Up to `size` only: bytes a still growing file gained are not part of this seal.
+            let mut f = f.take(size - running.hashed);
+            let mut buf = vec![0u8; PIECE_BYTES];
             loop {
                 let n = f.read(&mut buf).map_err(|e| StoreError::io(&path, e))?;
                 if n == 0 {
-                    return Ok::<_, StoreError>(hasher);
+                    return Ok::<_, StoreError>(running);
                 }
-                hasher.update(&buf[..n]);
+                running.hasher.update(&buf[..n]);
+                running.hashed += n as u64;
             }
         })
         .await
         .map_err(|e| StoreError::Corrupt(format!("a hashing task failed: {e}")))??;
-        self.hasher = hasher;
-        self.hashed = size;
-        let sha256 = hex::encode(self.hasher.clone().finalize());
+        if running.hashed != size {
+            return Err(StoreError::Corrupt(format!(
+                "{} shrank while it was uploaded: upload it as a new blob",
+                file.display()
+            )));
+        }
+        let sha256 = hex::encode(running.hasher.clone().finalize());
+        *self.hash.lock().map_err(poisoned)? = running;
         self.seal(size, sha256).await
     }
 
@@ -343,47 +288,109 @@ impl BlobUpload {
     }
 }
 
-/// Reads `len` bytes at `offset` on the blocking pool (file reads and hashing are
-/// blocking work), into `reuse` when given, feeding them to `hasher` when given.
-async fn read_chunk(
-    path: std::path::PathBuf,
-    offset: u64,
-    len: u64,
-    hasher: Option<Sha256>,
-    reuse: Option<Vec<u8>>,
-) -> Result<(Bytes, Option<Sha256>), StoreError> {
-    tokio::task::spawn_blocking(move || {
-        let mut f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-        f.seek(SeekFrom::Start(offset))
-            .map_err(|e| StoreError::io(&path, e))?;
-        // Read without zero-filling first: one pass over the bytes instead of two.
-        let mut buf = reuse.unwrap_or_default();
-        buf.clear();
-        buf.reserve(len as usize);
-        let read = (&mut f)
-            .take(len)
-            .read_to_end(&mut buf)
-            .map_err(|e| StoreError::io(&path, e))?;
-        if (read as u64) < len {
-            return Err(StoreError::io(
-                &path,
-                std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "the file is shorter than the {} bytes announced",
-                        offset + len
-                    ),
-                ),
-            ));
+/// The bytes a running hash has seen: a prefix of the blob, `0..hashed`.
+#[derive(Clone)]
+struct RunningHash {
+    hashed: u64,
+    hasher: Sha256,
+}
+
+impl RunningHash {
+    /// Takes `bytes` found at `at` of the blob, as far as they continue the prefix.
+    fn extend(&mut self, at: u64, bytes: &[u8]) {
+        let end = at + bytes.len() as u64;
+        if at <= self.hashed && self.hashed < end {
+            self.hasher.update(&bytes[(self.hashed - at) as usize..]);
+            self.hashed = end;
         }
-        let hasher = hasher.map(|mut h| {
-            h.update(&buf);
-            h
-        });
-        Ok((Bytes::from(buf), hasher))
+    }
+}
+
+/// Another thread panicked while holding the running hash.
+fn poisoned<T>(_: std::sync::PoisonError<T>) -> StoreError {
+    StoreError::Corrupt("the upload's running hash was lost: upload the file again".into())
+}
+
+/// A piece's buffer, handed back for the next piece once the socket is done with it:
+/// a fresh multi-MiB buffer costs a page fault per 4 KiB.
+struct Pooled {
+    buf: Vec<u8>,
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Ok(mut pool) = self.pool.lock() {
+            if pool.len() <= PIECES_AHEAD {
+                pool.push(std::mem::take(&mut self.buf));
+            }
+        }
+    }
+}
+
+/// Bytes `start..end` of `path` as a stream of pieces, read and hashed on the blocking
+/// pool a few pieces ahead of the socket: the read, the hash and the send of a piece each
+/// find it still in the CPU cache, and hashing overlaps with sending instead of
+/// alternating with it.
+fn file_body(path: PathBuf, start: u64, end: u64, hash: Arc<Mutex<RunningHash>>) -> ByteStream {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(PIECES_AHEAD);
+    let pool: Arc<Mutex<Vec<Vec<u8>>>> = Arc::new(Mutex::new(Vec::new()));
+    tokio::task::spawn_blocking(move || {
+        let read = || -> Result<(), StoreError> {
+            let mut f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+            f.seek(SeekFrom::Start(start))
+                .map_err(|e| StoreError::io(&path, e))?;
+            let mut at = start;
+            while at < end {
+                let len = (end - at).min(PIECE_BYTES as u64);
+                // Read without zero-filling first: one pass over the bytes instead of two.
+                let mut buf = pool
+                    .lock()
+                    .ok()
+                    .and_then(|mut p| p.pop())
+                    .unwrap_or_default();
+                buf.clear();
+                buf.reserve(len as usize);
+                let n = (&mut f)
+                    .take(len)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| StoreError::io(&path, e))?;
+                if (n as u64) < len {
+                    return Err(StoreError::io(
+                        &path,
+                        std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            format!("the file is shorter than the {end} bytes announced"),
+                        ),
+                    ));
+                }
+                hash.lock().map_err(poisoned)?.extend(at, &buf);
+                let piece = Bytes::from_owner(Pooled {
+                    buf,
+                    pool: pool.clone(),
+                });
+                if tx.blocking_send(Ok(piece)).is_err() {
+                    // The request is gone (failed or cancelled): stop reading.
+                    return Ok(());
+                }
+                at += len;
+            }
+            Ok(())
+        };
+        if let Err(e) = read() {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|piece| (piece, rx))
     })
-    .await
-    .map_err(|e| StoreError::Corrupt(format!("a file read task failed: {e}")))?
+    .boxed()
 }
 
 /// Uploads a complete file and seals it.
@@ -399,4 +406,27 @@ pub async fn upload_file(
         upload = upload.with_progress(p);
     }
     upload.seal_file(file).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_hash_takes_each_byte_once_and_only_in_order() {
+        let data: Vec<u8> = (0..100u8).collect();
+        let mut h = RunningHash {
+            hashed: 0,
+            hasher: Sha256::new(),
+        };
+        h.extend(0, &data[..40]);
+        // A retried range that overlaps what was hashed adds only its new tail.
+        h.extend(30, &data[30..60]);
+        // A range after a gap is not part of the prefix.
+        h.extend(80, &data[80..]);
+        assert_eq!(h.hashed, 60);
+        h.extend(60, &data[60..]);
+        assert_eq!(h.hashed, 100);
+        assert_eq!(h.hasher.finalize(), Sha256::digest(&data));
+    }
 }
