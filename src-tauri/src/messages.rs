@@ -133,7 +133,11 @@ fn poster_url(app: &AppHandle, poster: Option<&Path>) -> Option<String> {
         .ok()
 }
 
-fn duration_of(playable: Option<&Path>) -> Option<f64> {
+/// The clip's length: as the sender measured it, else probed from the local copy.
+fn duration_of(message: &Message, playable: Option<&Path>) -> Option<f64> {
+    if let Some(ms) = message.duration_ms {
+        return Some(ms as f64 / 1000.0);
+    }
     let path = playable.filter(|p| p.is_file())?;
     pigeon_media::probe(path)
         .ok()
@@ -167,7 +171,7 @@ pub fn inbox(app: AppHandle, session: State<'_, Session>) -> CommandResult<Vec<I
             responded: m.responded_at.is_some(),
             attachment_count: m.message.attachments.len(),
             clip_bytes: m.message.clip.size,
-            duration_seconds: duration_of(m.playable_path.as_deref()),
+            duration_seconds: duration_of(&m.message, m.playable_path.as_deref()),
             poster_url: poster_url(&app, m.poster_path.as_deref()),
             is_reply: m.message.in_reply_to.is_some(),
             sent_at: m.message.sent_at,
@@ -412,7 +416,7 @@ fn received_view(
             .collect(),
         thread: thread_of(session, &m.thread, &m.id)?,
         clip_bytes: m.clip.size,
-        duration_seconds: duration_of(r.playable_path.as_deref()),
+        duration_seconds: duration_of(m, r.playable_path.as_deref()),
         poster_url: poster_url(app, r.poster_path.as_deref()),
     })
 }

@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
+import { Key } from "selenium-webdriver";
 import { launchApp, repoRoot, screenshot } from "./lib/app.mjs";
 import { cliUser, hubSettings, pigeon, startHub } from "./lib/hub.mjs";
 import { ui, WAIT } from "./lib/ui.mjs";
@@ -25,6 +26,13 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     carolHome = await cliUser("carol", hub.url, carolToken);
     alice = await launchApp("flow-alice", { settings: hubSettings("alice", hub.url, aliceToken) });
     bob = await launchApp("flow-bob", { settings: hubSettings("bob", hub.url, bobToken) });
+  });
+
+  // Whatever happened, both windows are kept for a look.
+  afterEach(async (t) => {
+    const slug = t.name.split(" ").slice(0, 3).join("-").replace(/[^a-z0-9-]/gi, "");
+    await screenshot(alice.driver, `flow-end-${slug}-alice`).catch(() => {});
+    await screenshot(bob.driver, `flow-end-${slug}-bob`).catch(() => {});
   });
 
   after(async () => {
@@ -56,7 +64,7 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     await a.click("record-stop");
 
     await a.find("compose");
-    await a.type("recipient-input", "bob\n");
+    await a.type("recipient-input", `bob${Key.ENTER}`);
     await a.find("recipient-bob");
     await a.type("subject-input", "Budget review");
     await a.type("text-input", "Please look at the numbers on page 1.");
@@ -88,6 +96,9 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     assert.match(dues[1], /^due in 2[34] h$/);
     // Posters travel with the message: thumbnails show before anything is fetched.
     await b.until(() => [...document.querySelectorAll("img.poster")].filter((i) => i.naturalWidth > 0).length === 2, 30_000, "poster thumbnails");
+    // The length travels with the message too.
+    const meta = await bob.driver.executeScript(() => [...document.querySelectorAll("[data-testid=inbox-item] .meta")].map((e) => e.textContent));
+    assert.match(meta[1], /^0:0[56] · 1 attachment$/);
     await screenshot(bob.driver, "flow-4-bob-inbox");
 
     await bob.driver.executeScript(() => [...document.querySelectorAll("[data-testid=inbox-item]")][1].click());

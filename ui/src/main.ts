@@ -200,7 +200,8 @@ function renderStatus(): void {
   if (shortcut.registered) parts.push(`Quick record: ${shortcut.accelerator} from anywhere, or from the tray menu.`);
   else {
     warning = true;
-    parts.push(`Quick record shortcut unavailable: ${shortcut.problem ?? "unknown reason"} Change it in Settings, or use the tray menu.`);
+    const why = (shortcut.problem ?? "unknown reason").replace(/[.\s]*$/, ".");
+    parts.push(`Quick record shortcut unavailable: ${why} Change it in Settings, or use the tray menu.`);
   }
   statusLine.textContent = parts.join(" ");
   statusLine.classList.toggle("warning", warning);

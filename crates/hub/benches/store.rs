@@ -117,6 +117,7 @@ fn new_message(
             })
             .unwrap_or_default(),
         poster: None,
+        duration_ms: None,
         respond_by: Utc::now() + chrono::Duration::hours(hours),
         respond_by_tz: "Europe/Berlin".into(),
         in_reply_to: None,

@@ -469,6 +469,7 @@ fn message_with_clip_id(
         clip: id.clone(),
         attachments: vec![],
         poster: None,
+        duration_ms: None,
         respond_by: Utc::now() + chrono::Duration::hours(1),
         respond_by_tz: "UTC".into(),
         in_reply_to: None,

@@ -475,6 +475,7 @@ mod tests {
                 clip: clip.id,
                 attachments: vec![],
                 poster: None,
+                duration_ms: None,
                 respond_by: Utc::now() + chrono::Duration::hours(1),
                 respond_by_tz: "UTC".into(),
                 in_reply_to: None,

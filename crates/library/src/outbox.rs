@@ -368,6 +368,11 @@ impl Outbox {
             clip: clip.id,
             attachments,
             poster: poster.map(|p| p.id),
+            duration_ms: self
+                .library
+                .draft(&entry.draft_id)?
+                .duration
+                .map(|d| d.as_millis() as u64),
             respond_by: entry.respond_by,
             respond_by_tz: entry.respond_by_tz.clone(),
             in_reply_to: entry.in_reply_to.clone(),

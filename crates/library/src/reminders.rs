@@ -419,6 +419,7 @@ mod library_tests {
             clip: blob,
             attachments: vec![],
             poster: None,
+            duration_ms: None,
             respond_by,
             respond_by_tz: "Europe/Berlin".into(),
             in_reply_to: None,

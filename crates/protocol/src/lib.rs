@@ -353,6 +353,11 @@ pub struct NewMessage {
     /// as before posters existed (a retried commit stays idempotent across an update).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poster: Option<BlobId>,
+    /// The clip's length in milliseconds as the sender's recorder measured it, for
+    /// inboxes to show before the clip is downloaded (display only: the store does
+    /// not decode clips). Left out of the JSON when absent, like `poster`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
     /// The instant an answer is expected (the same instant for everyone).
     pub respond_by: DateTime<Utc>,
     /// The sender's IANA zone, to show respond-by as the sender meant it.
@@ -378,6 +383,9 @@ pub struct Message {
     pub text: Option<String>,
     pub clip: BlobRef,
     pub attachments: Vec<Attachment>,
+    /// The clip's length as the sender measured it (see [`NewMessage::duration_ms`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
     /// The clip's still, when the sender uploaded one (see [`NewMessage::poster`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poster: Option<BlobRef>,
@@ -420,6 +428,7 @@ impl NewMessage {
             clip,
             attachments,
             poster,
+            duration_ms: self.duration_ms,
             respond_by: self.respond_by,
             respond_by_tz: self.respond_by_tz.clone(),
             in_reply_to: self.in_reply_to.clone(),

@@ -25,10 +25,17 @@ export function ui(driver) {
     async text(testid, timeout = WAIT) {
       return (await find(testid, timeout)).getText();
     },
+    /** Waits until the element's text content matches (it may be scrolled out of view). */
     async waitText(testid, expected, timeout = WAIT) {
       const el = await find(testid, timeout);
-      await driver.wait(until.elementTextMatches(el, expected instanceof RegExp ? expected : new RegExp(escape(expected))), timeout);
-      return el.getText();
+      const pattern = expected instanceof RegExp ? expected : new RegExp(escape(expected));
+      let last = "";
+      await driver
+        .wait(async () => pattern.test((last = await el.getAttribute("textContent"))), timeout)
+        .catch((error) => {
+          throw new Error(`${testid}: expected ${pattern}, last text ${JSON.stringify(last)} (${error.message})`);
+        });
+      return last;
     },
     /** Waits until `fn` (run in the page) returns something truthy; returns it. */
     async until(fn, timeout = WAIT, message = "condition") {

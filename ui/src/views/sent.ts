@@ -40,8 +40,14 @@ export function sentView(items: SentItem[], open: (id: string) => void, now: Dat
             ),
             h(
               "span",
-              { class: `due delivery-${item.delivery}`, "data-testid": "sent-delivery", "data-delivery": item.delivery },
-              item.delivery === "sent" ? formatDue(item.respondBy.at, now) : item.delivery === "sending" ? "sending…" : "not sent",
+              { class: `due delivery-${item.delivery} ${item.respondBy.section}`, "data-testid": "sent-delivery", "data-delivery": item.delivery },
+              item.delivery === "failed"
+                ? "not sent"
+                : item.delivery === "sending"
+                  ? "sending…"
+                  : item.respondBy.section === "answered"
+                    ? "all answered"
+                    : formatDue(item.respondBy.at, now),
             ),
           ),
         ),

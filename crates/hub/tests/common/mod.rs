@@ -316,6 +316,7 @@ pub fn message(clip: &BlobRef, to: &[&str], subject: &str) -> NewMessage {
         clip: clip.id.clone(),
         attachments: vec![],
         poster: None,
+        duration_ms: None,
         respond_by: Utc::now() + chrono::Duration::hours(24),
         respond_by_tz: "Europe/Berlin".into(),
         in_reply_to: None,
