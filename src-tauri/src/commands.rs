@@ -30,6 +30,28 @@ impl<E: Into<anyhow::Error>> From<E> for CommandError {
 
 pub type CommandResult<T> = Result<T, CommandError>;
 
+/// When this process started, for the cold-start timing.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+pub fn note_start() {
+    STARTED.get_or_init(std::time::Instant::now);
+}
+
+/// The UI shows an interactive inbox: logs the cold-start time once.
+#[tauri::command]
+pub fn ui_ready() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Some(started) = STARTED.get() {
+            tracing::info!(
+                target: "pigeon_desktop::timing",
+                ms = started.elapsed().as_millis() as u64,
+                "cold start to interactive inbox"
+            );
+        }
+    });
+}
+
 /// What the shell can tell the UI about itself.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -29,6 +29,7 @@ use crate::session::Session;
 use crate::shortcut::ShortcutState;
 
 fn main() -> anyhow::Result<()> {
+    commands::note_start();
     init_logging();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting Pigeon");
 
@@ -50,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         .manage(background::LastConnection::default())
         .invoke_handler(tauri::generate_handler![
             commands::shell_status,
+            commands::ui_ready,
             commands::settings,
             commands::set_quick_record_shortcut,
             commands::set_due_soon_minutes,

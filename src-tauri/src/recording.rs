@@ -145,12 +145,13 @@ fn devices_view(settings: &DesktopSettings) -> DevicesView {
             )),
         ),
     };
+    // Nothing chosen and no camera: nothing is picked for the user, the screen asks.
     let camera = match settings.camera.as_deref() {
         Some(chosen) => chosen.to_owned(),
         None => cameras
             .first()
             .map(|c: &DeviceView| c.id.clone())
-            .unwrap_or_else(|| DesktopSettings::NO_DEVICE.to_owned()),
+            .unwrap_or_default(),
     };
     let microphone = match settings.microphone.as_deref() {
         Some(chosen) => chosen.to_owned(),
@@ -170,13 +171,20 @@ fn devices_view(settings: &DesktopSettings) -> DevicesView {
     }
 }
 
-/// The sources a recording uses, from the remembered choice.
-fn sources_for(settings: &DesktopSettings) -> Sources {
+/// The sources a recording uses, from the remembered choice. With nothing chosen,
+/// the first camera; with none at all, the user is asked rather than silently
+/// recorded without a picture.
+fn sources_for(settings: &DesktopSettings) -> anyhow::Result<Sources> {
     let video = match settings.camera.as_deref() {
         Some(DesktopSettings::TEST_PATTERN) => VideoChoice::TestPattern,
         Some(DesktopSettings::NO_DEVICE) => VideoChoice::Still,
         Some(id) => VideoChoice::Camera { id: id.to_owned() },
-        None => VideoChoice::Camera { id: "0".into() },
+        None => match pigeon_media::camera::list_cameras().ok().and_then(|c| c.into_iter().next()) {
+            Some(camera) => VideoChoice::Camera { id: camera.id },
+            None => anyhow::bail!(
+                "No camera was found. On the Record screen, choose “Record audio only” or “Use the test pattern”, or connect a camera."
+            ),
+        },
     };
     let audio = match settings.microphone.as_deref() {
         Some(DesktopSettings::NO_DEVICE) => AudioChoice::Silent,
@@ -185,7 +193,7 @@ fn sources_for(settings: &DesktopSettings) -> Sources {
             id: Some(id.to_owned()),
         },
     };
-    Sources::Devices { video, audio }
+    Ok(Sources::Devices { video, audio })
 }
 
 #[tauri::command]
@@ -266,7 +274,7 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
         }
     };
     let library = session.library.clone();
-    let sources = sources_for(&desktop);
+    let sources = sources_for(&desktop)?;
     let recording = Recording::start(library, outbox, &sources, &options).map_err(|e| {
         let hint = match sources {
             Sources::Devices {

@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { By, until } from "selenium-webdriver";
 import { launchApp, screenshot } from "./lib/app.mjs";
 import { clickTrayItem } from "./lib/tray.mjs";
+import { ui } from "./lib/ui.mjs";
 
 const run = promisify(execFile);
 const WAIT = 20_000;
@@ -19,7 +20,7 @@ describe("desktop shell", () => {
 
   before(async () => {
     app = await launchApp("shell", {
-      settings: `user = "e2e-alice"\n\n[store]\nkind = "folder"\npath = "/tmp/pigeon-e2e-shared"\n`,
+      settings: `user = "e2e-alice"\n\n[store]\nkind = "folder"\npath = "/tmp/pigeon-e2e-shared"\n\n[desktop]\ncamera = "test-pattern"\n`,
     });
     driver = app.driver;
   });
@@ -53,21 +54,43 @@ describe("desktop shell", () => {
     await screenshot(driver, "shell-first-screen");
   });
 
-  it("opens the recorder when the global shortcut is pressed", async () => {
+  /** Switches the session to the quick recorder window once it exists; returns the main window's handle. */
+  async function toQuickWindow() {
+    const main = await driver.getWindowHandle();
+    const quick = await driver.wait(async () => (await driver.getAllWindowHandles()).find((h) => h !== main), WAIT, "the quick recorder window");
+    await driver.switchTo().window(quick);
+    return main;
+  }
+
+  it("starts recording at once in the quick recorder when the global shortcut is pressed", async () => {
     await run("xdotool", ["key", "--clearmodifiers", "ctrl+shift+alt+r"]);
-    const origin = await waitForText("[data-testid=record-origin]", "global shortcut");
-    assert.equal(origin, "Opened with the global shortcut Ctrl+Shift+Alt+R.");
-    assert.equal(await text("#record-title"), "Quick record");
-    await screenshot(driver, "shell-after-shortcut");
+    const main = await toQuickWindow();
+    const q = ui(driver);
+    await q.waitText("quick-elapsed", "0:02", WAIT);
+    const lit = await q.until(() => {
+      const c = document.querySelector("[data-testid=quick-preview]");
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      return px.some((v, i) => i % 4 !== 3 && v > 0);
+    }, WAIT, "preview frames in the quick recorder");
+    assert.ok(lit);
+    await screenshot(driver, "shell-quick-recorder");
+    await q.click("quick-stop");
+    // Stop goes on to Compose in the main window.
+    await driver.switchTo().window(main);
+    await ui(driver).find("compose");
+    await screenshot(driver, "shell-quick-compose");
+    const log = readFileSync(app.logPath, "utf8");
+    assert.match(log, /global shortcut to first recorded frame ms=\d+/);
   });
 
-  it("opens the recorder from the tray menu's Quick record item", async () => {
-    await driver.findElement(By.css("[data-testid=back-to-inbox]")).click();
-    await driver.wait(until.elementLocated(By.css("[data-testid=inbox-empty]")), WAIT);
+  it("starts a quick recording from the tray menu's Quick record item", async () => {
     await clickTrayItem("Quick record");
-    const origin = await waitForText("[data-testid=record-origin]", "tray menu");
-    assert.equal(origin, "Opened from Quick record in the tray menu.");
-    await screenshot(driver, "shell-after-tray");
+    const main = await toQuickWindow();
+    const q = ui(driver);
+    await q.waitText("quick-elapsed", "0:01", WAIT);
+    await screenshot(driver, "shell-quick-from-tray");
+    await q.click("quick-discard");
+    await driver.switchTo().window(main);
   });
 
   it("logged no errors", () => {

@@ -55,6 +55,11 @@ export function shellStatus(): Promise<ShellStatus> {
   return invoke<ShellStatus>("shell_status");
 }
 
+/** Tells the shell the inbox is on screen and usable (it logs the cold-start time). */
+export function uiReady(): Promise<void> {
+  return invoke<void>("ui_ready");
+}
+
 export function settings(): Promise<SettingsView> {
   return invoke<SettingsView>("settings");
 }

@@ -11,6 +11,7 @@ import {
   onOpenMessage,
   onQuickRecord,
   sent,
+  uiReady,
   setDueSoonMinutes,
   setQuickRecordShortcut,
   settings,
@@ -102,7 +103,9 @@ function render(): void {
     case "inbox":
       if (!current || current.el.dataset.testid !== "inbox") loading("the inbox");
       inbox().then((items) => {
-        if (parseRoute(window.location.hash).screen === "inbox") show(inboxView(items, { record, open: openMessage }));
+        if (parseRoute(window.location.hash).screen !== "inbox") return;
+        show(inboxView(items, { record, open: openMessage }));
+        void uiReady();
       }, failed);
       break;
     case "sent":
@@ -131,7 +134,7 @@ function render(): void {
         }),
       );
       if (notice) {
-        current?.el.append(problem(notice, "quick-record-problem"));
+        current?.el.querySelector("header")?.after(problem(notice, "quick-record-problem"));
         notice = null;
       }
       break;

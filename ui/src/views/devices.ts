@@ -15,6 +15,7 @@ export function devicePicker(box: HTMLElement, feedback: HTMLElement, rendered: 
     const camera = h(
       "select",
       { id: "camera", "data-testid": "camera-select" },
+      d.camera === "" ? h("option", { value: "", selected: true, disabled: true }, "No camera found — choose below") : null,
       ...d.cameras.map((c) => option(c.id, c.name, d.camera)),
       option("test-pattern", "Test pattern (checks the microphone)", d.camera),
       option("none", "No camera — audio only", d.camera),
