@@ -24,10 +24,11 @@ use crate::messages::{draft_view, DraftView};
 use crate::session::Session;
 use crate::trigger::{show_main_window, QUICK_WINDOW};
 
-/// The preview the Record screen shows: small, and fast enough to look live.
+/// The preview the Record screen shows: small, and fast enough to look live (20 fps
+/// leaves room for a busy machine to still show at least 15).
 const PREVIEW: PreviewSettings = PreviewSettings {
     width: 320,
-    fps: 15,
+    fps: 20,
 };
 
 /// Emitted (with the draft id) when a recording starts or ends, for every window.

@@ -10,6 +10,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { Key } from "selenium-webdriver";
 import { launchApp, repoRoot, screenshot } from "./lib/app.mjs";
 import { cliUser, hubSettings, pigeon, startHub } from "./lib/hub.mjs";
+import { clickTrayItem } from "./lib/tray.mjs";
 import { ui, WAIT } from "./lib/ui.mjs";
 
 const agenda = path.join(repoRoot, "assets", "agenda.pdf");
@@ -47,8 +48,8 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     await a.find("camera-select");
     await a.until(() => document.querySelector("[data-testid=camera-select]")?.value === "test-pattern", WAIT, "the test pattern to be chosen");
     await a.click("record-start");
-    await a.waitText("countdown", "3");
-    await a.waitText("elapsed", "0:02", 15_000);
+    await a.waitText("countdown", /^[123]$/);
+    await a.waitSeconds("elapsed", 2, 15_000);
     // The preview draws real frames and the meter hears the virtual microphone.
     const lit = await a.until(() => {
       const c = document.querySelector("[data-testid=preview]");
@@ -59,8 +60,15 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     }, WAIT, "preview frames");
     assert.equal(lit, 320);
     await a.until(() => Number(document.querySelector("[data-testid=meter]")?.getAttribute("aria-valuenow") ?? -100) > -60, WAIT, "the level meter to move");
+    // The preview shows at least 15 fps (the recorder sends 20).
+    const frames = await alice.driver.executeAsyncScript((done) => {
+      const c = document.querySelector("[data-testid=preview]");
+      const start = Number(c.dataset.frames);
+      setTimeout(() => done(Number(c.dataset.frames) - start), 2000);
+    });
+    assert.ok(frames >= 30, `${frames} preview frames in 2 s`);
     await screenshot(alice.driver, "flow-1-recording");
-    await a.waitText("elapsed", "0:05", 15_000);
+    await a.waitSeconds("elapsed", 5, 15_000);
     await a.click("record-stop");
 
     await a.find("compose");
@@ -117,7 +125,7 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     await b.click("player-reply");
     await b.find("record");
     await b.click("record-start");
-    await b.waitText("elapsed", "0:03", 20_000);
+    await b.waitSeconds("elapsed", 3, 20_000);
     await b.click("record-stop");
     await b.find("compose");
     await b.find("recipient-alice");
@@ -126,6 +134,13 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     await b.click("send-button");
     await b.until(() => document.querySelector("[data-testid=sent-delivery]")?.dataset.delivery === "sent", 30_000, "the reply to be sent");
     await screenshot(bob.driver, "flow-6-bob-replied");
+  });
+
+  it("bob's tray lists what is still open and opens it", async () => {
+    await clickTrayItem(/^carol — Quick question \(due in [34] h\)$/);
+    const b = ui(bob.driver);
+    await b.waitText("#player-title", "Quick question");
+    await screenshot(bob.driver, "flow-6b-bob-from-tray");
   });
 
   it("alice's Sent view shows that bob responded", async () => {

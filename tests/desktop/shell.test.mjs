@@ -66,7 +66,7 @@ describe("desktop shell", () => {
     await run("xdotool", ["key", "--clearmodifiers", "ctrl+shift+alt+r"]);
     const main = await toQuickWindow();
     const q = ui(driver);
-    await q.waitText("quick-elapsed", "0:02", WAIT);
+    await q.waitSeconds("quick-elapsed", 2, WAIT);
     const lit = await q.until(() => {
       const c = document.querySelector("[data-testid=quick-preview]");
       const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
@@ -87,7 +87,7 @@ describe("desktop shell", () => {
     await clickTrayItem("Quick record");
     const main = await toQuickWindow();
     const q = ui(driver);
-    await q.waitText("quick-elapsed", "0:01", WAIT);
+    await q.waitSeconds("quick-elapsed", 1, WAIT);
     await screenshot(driver, "shell-quick-from-tray");
     await q.click("quick-discard");
     await driver.switchTo().window(main);

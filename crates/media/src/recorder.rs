@@ -1021,9 +1021,44 @@ impl Resampler {
 /// only ever tries to hand over a reference-counted frame and moves on.
 struct PreviewSender {
     tx: Option<Sender<(frame::Video, Duration)>>,
-    every: Duration,
-    last: Option<Duration>,
+    pace: PreviewPace,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Which frames become previews: a steady grid of `every`, so 15 fps from a 30 fps
+/// source is every other frame (comparing with the last frame's time instead rounds
+/// each interval up to the next source frame and loses rate).
+#[derive(Debug)]
+struct PreviewPace {
+    every: Duration,
+    next: Option<Duration>,
+}
+
+impl PreviewPace {
+    /// Source frame times do not land exactly on the grid.
+    const SLACK: Duration = Duration::from_millis(2);
+
+    fn new(fps: u32) -> Self {
+        PreviewPace {
+            every: Duration::from_secs_f64(1.0 / f64::from(fps.max(1))),
+            next: None,
+        }
+    }
+
+    fn admit(&mut self, media: Duration) -> bool {
+        let due = match self.next {
+            Some(due) if media + Self::SLACK < due => return false,
+            Some(due) => due,
+            None => media,
+        };
+        // Far behind (a pause, a gap): start the grid again from this frame.
+        self.next = Some(if media > due + self.every {
+            media + self.every
+        } else {
+            due + self.every
+        });
+        true
+    }
 }
 
 impl PreviewSender {
@@ -1059,17 +1094,15 @@ impl PreviewSender {
             .ok();
         PreviewSender {
             tx: Some(tx),
-            every: Duration::from_secs_f64(1.0 / f64::from(settings.fps.max(1))),
-            last: None,
+            pace: PreviewPace::new(settings.fps),
             thread,
         }
     }
 
     fn offer(&mut self, picture: &frame::Video, media: Duration) {
-        if self.last.is_some_and(|l| media < l + self.every) {
+        if !self.pace.admit(media) {
             return;
         }
-        self.last = Some(media);
         if let Some(tx) = &self.tx {
             let _ = tx.try_send((picture.clone(), media));
         }
@@ -1088,6 +1121,29 @@ impl Drop for PreviewSender {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn previews_in_a_second(source_fps: u32, preview_fps: u32) -> usize {
+        let mut pace = PreviewPace::new(preview_fps);
+        (0..source_fps)
+            .map(|i| Duration::from_secs_f64(f64::from(i) / f64::from(source_fps)))
+            .filter(|t| pace.admit(*t))
+            .count()
+    }
+
+    #[test]
+    fn previews_keep_their_rate_on_a_source_grid() {
+        assert_eq!(previews_in_a_second(30, 15), 15);
+        assert_eq!(previews_in_a_second(30, 5), 5);
+        assert_eq!(previews_in_a_second(30, 30), 30);
+        let twenty = previews_in_a_second(30, 20);
+        assert!((20..=21).contains(&twenty), "{twenty}");
+        // After a pause the grid starts again instead of bursting to catch up.
+        let mut pace = PreviewPace::new(15);
+        assert!(pace.admit(Duration::ZERO));
+        assert!(pace.admit(Duration::from_secs(10)));
+        assert!(!pace.admit(Duration::from_millis(10_033)));
+        assert!(pace.admit(Duration::from_millis(10_067)));
+    }
 
     #[test]
     fn a_44k_stereo_device_becomes_48k_mono_at_the_same_pitch() {

@@ -45,7 +45,7 @@ export async function menuItems({ dest, menuPath }) {
   return [...layout.matchAll(/\((\d+), \{[^}]*?'label': <'([^']*)'>/g)].map((m) => ({ id: Number(m[1]), label: m[2].replace(/_/g, "") }));
 }
 
-/** Clicks the item labelled `label` in the first tray menu that has one. */
+/** Clicks the item labelled `label` (a string, or a RegExp) in the first tray menu that has one. */
 export async function clickTrayItem(label, { timeoutMs = 15_000 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let seen = [];
@@ -53,7 +53,7 @@ export async function clickTrayItem(label, { timeoutMs = 15_000 } = {}) {
     for (const menu of await findTrayMenus()) {
       const items = await menuItems(menu);
       seen = items.map((i) => i.label);
-      const item = items.find((i) => i.label === label);
+      const item = items.find((i) => (label instanceof RegExp ? label.test(i.label) : i.label === label));
       if (item) {
         await gdbus(menu.dest, menu.menuPath, "com.canonical.dbusmenu.Event", String(item.id), "clicked", "<int32 0>", "0");
         return;

@@ -37,6 +37,21 @@ export function ui(driver) {
         });
       return last;
     },
+    /** Waits until a "m:ss" timer shows at least `seconds`. */
+    async waitSeconds(testid, seconds, timeout = WAIT) {
+      const el = await find(testid, timeout);
+      let last = "";
+      await driver
+        .wait(async () => {
+          last = await el.getAttribute("textContent");
+          const [m, s] = last.split(":").map(Number);
+          return m * 60 + s >= seconds;
+        }, timeout)
+        .catch((error) => {
+          throw new Error(`${testid}: expected at least ${seconds} s, last text ${JSON.stringify(last)} (${error.message})`);
+        });
+      return last;
+    },
     /** Waits until `fn` (run in the page) returns something truthy; returns it. */
     async until(fn, timeout = WAIT, message = "condition") {
       return driver.wait(async () => (await driver.executeScript(fn)) || false, timeout, `timed out waiting for ${message}`);

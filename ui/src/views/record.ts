@@ -96,7 +96,10 @@ export function recordView(
   };
   const attach = () =>
     watchRecording((frame) => {
-      if (!disposed) drawFrame(canvas, frame);
+      if (disposed) return;
+      drawFrame(canvas, frame);
+      // Counted for the desktop tests' frame-rate check.
+      canvas.dataset.frames = String(Number(canvas.dataset.frames ?? 0) + 1);
     }, onProgress);
 
   function countdown(): void {
