@@ -202,8 +202,14 @@ fn a_hub_down_during_send_delivers_once_after_it_is_back() {
         "the reason names the recipient: {stderr}"
     );
 
+    delivered_once_on_the_next_sync(&t, &message);
+}
+
+/// The total size of the files under `dir` (the hub's blob storage).
+/// Alice's next sync sends the queued `message`, and bob's inbox then holds it exactly once.
+fn delivered_once_on_the_next_sync(t: &Team, message: &str) {
     let synced = t.alice.json(&["sync"]);
-    assert_eq!(synced["outbox"][0]["message"], message.as_str(), "{synced}");
+    assert_eq!(synced["outbox"][0]["message"], message, "{synced}");
     assert_eq!(synced["outbox"][0]["state"], "sent", "{synced}");
     t.alice.json(&["sync"]);
     t.bob.json(&["sync"]);
@@ -213,10 +219,9 @@ fn a_hub_down_during_send_delivers_once_after_it_is_back() {
         1,
         "delivered once: {inbox}"
     );
-    assert_eq!(inbox[0]["id"], message.as_str());
+    assert_eq!(inbox[0]["id"], message);
 }
 
-/// The total size of the files under `dir` (the hub's blob storage).
 fn bytes_under(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -250,8 +255,8 @@ fn a_hub_stopped_mid_upload_of_send_delivers_once_after_it_is_back() {
     let mut t = team(Backend::Hub, dir.path());
     let draft = record(&t.alice, "1");
     assert_eq!(draft["uploaded"], true);
-    // Three 16 MiB chunks: the hub is stopped during the second, so there is a real
-    // window in the middle of the upload.
+    // 48 MiB (one request of the client's 64 MiB): the hub is stopped once 20 MiB of it
+    // are stored, so there is a real window in the middle of the upload.
     let big = dir.path().join("minutes.bin");
     std::fs::write(&big, noise(48 * 1024 * 1024)).unwrap();
     let hub_data = dir.path().join("hub");
@@ -274,7 +279,7 @@ fn a_hub_stopped_mid_upload_of_send_delivers_once_after_it_is_back() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Stop the hub once the first chunk is stored and the next is under way.
+    // Stop the hub in the middle of the attachment's upload.
     let started = std::time::Instant::now();
     while bytes_under(&hub_data.join("blobs")) < before + 20 * 1024 * 1024 {
         assert!(
@@ -307,19 +312,7 @@ fn a_hub_stopped_mid_upload_of_send_delivers_once_after_it_is_back() {
     );
 
     t.hub = Some(Hub::start(&hub_data, port));
-    let synced = t.alice.json(&["sync"]);
-    assert_eq!(synced["outbox"][0]["message"], message.as_str(), "{synced}");
-    assert_eq!(synced["outbox"][0]["state"], "sent", "{synced}");
-    t.alice.json(&["sync"]);
-
-    t.bob.json(&["sync"]);
-    let inbox = t.bob.json(&["inbox"]);
-    assert_eq!(
-        inbox.as_array().unwrap().len(),
-        1,
-        "delivered once: {inbox}"
-    );
-    assert_eq!(inbox[0]["id"], message.as_str());
+    delivered_once_on_the_next_sync(&t, &message);
     let shown = t.bob.json(&["show", &message]);
     assert_eq!(
         shown["message"]["attachments"][0]["blob"]["id"], attachment["blob"],
