@@ -520,22 +520,31 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_lost_commit_answer_is_retried_into_one_message_and_a_refusal_blocks_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let shared = dir.path().join("shared");
+    /// Alice's library and outbox over a folder store shared with bob; the store loses
+    /// the answer to alice's next commit (the commit itself happens).
+    async fn alice_to_bob_losing_one_answer(
+        dir: &std::path::Path,
+    ) -> (Arc<Library>, Outbox, FolderStore) {
+        let shared = dir.join("shared");
         let alice = FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
             .await
             .unwrap();
         let bob = FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
             .await
             .unwrap();
-        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let library = Arc::new(Library::open(&PigeonHome::at(dir.join("alice"))).unwrap());
         let store = Arc::new(LosesCommitAnswer {
             inner: alice,
             lose_next: AtomicBool::new(true),
         });
         let outbox = Outbox::new(library.clone(), store);
+        (library, outbox, bob)
+    }
+
+    #[tokio::test]
+    async fn a_lost_commit_answer_is_retried_into_one_message_and_a_refusal_blocks_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (library, outbox, bob) = alice_to_bob_losing_one_answer(dir.path()).await;
 
         let refused = to(&library, recorded_draft(&library), "nobody");
         let first = to(&library, recorded_draft(&library), "bob");
@@ -572,19 +581,7 @@ mod tests {
     #[tokio::test]
     async fn a_poster_travels_as_its_own_sealed_blob_and_is_reused_by_every_retry() {
         let dir = tempfile::tempdir().unwrap();
-        let shared = dir.path().join("shared");
-        let alice = FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
-            .await
-            .unwrap();
-        FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
-            .await
-            .unwrap();
-        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
-        let store = Arc::new(LosesCommitAnswer {
-            inner: alice,
-            lose_next: AtomicBool::new(true),
-        });
-        let outbox = Outbox::new(library.clone(), store);
+        let (library, outbox, _bob) = alice_to_bob_losing_one_answer(dir.path()).await;
         let draft = recorded_draft(&library);
         outbox.finish_clip(&draft, None).await.unwrap();
         let d = library.draft(&draft).unwrap();
