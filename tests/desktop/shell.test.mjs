@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { By, until } from "selenium-webdriver";
@@ -12,6 +14,7 @@ import { clickTrayItem } from "./lib/tray.mjs";
 import { ui } from "./lib/ui.mjs";
 
 const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
 const WAIT = 20_000;
 
 describe("desktop shell", () => {
@@ -91,6 +94,20 @@ describe("desktop shell", () => {
     await screenshot(driver, "shell-quick-from-tray");
     await q.click("quick-discard");
     await driver.switchTo().window(main);
+  });
+
+  it("keeps running in the tray when the main window is closed, and Open Pigeon brings it back", async () => {
+    const visible = async () =>
+      (await run("xdotool", ["search", "--onlyvisible", "--name", "^Pigeon$"]).catch(() => ({ stdout: "" }))).stdout.trim();
+    const window = (await visible()).split("\n")[0];
+    assert.ok(window, "the main window is on screen");
+    await run("python3", [path.join(here, "lib", "close_window.py"), window]);
+    await driver.wait(async () => (await visible()) === "", WAIT, "the main window to be hidden");
+    // Still running: the tray menu answers and the page keeps its state.
+    await clickTrayItem("Open Pigeon");
+    await driver.wait(async () => (await visible()) !== "", WAIT, "the main window to come back");
+    assert.equal(await driver.getTitle(), "Pigeon");
+    await screenshot(driver, "shell-back-from-tray");
   });
 
   it("logged no errors", () => {
