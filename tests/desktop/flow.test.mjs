@@ -5,6 +5,7 @@
 // shows that bob responded.
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Key } from "selenium-webdriver";
@@ -20,8 +21,16 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
   let alice;
   let bob;
   let carolHome;
+  // Desktop notifications are calls on the session bus; watching the bus shows what the
+  // apps asked to be shown (the test display runs no notification service).
+  let notifications = "";
+  let monitor;
 
   before(async () => {
+    monitor = spawn("dbus-monitor", ["--session", "interface='org.freedesktop.Notifications',member='Notify'"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    monitor.stdout.on("data", (chunk) => (notifications += chunk));
     hub = await startHub("flow");
     const [aliceToken, bobToken, carolToken] = await Promise.all(["alice", "bob", "carol"].map((u) => hub.addUser(u)));
     carolHome = await cliUser("carol", hub.url, carolToken);
@@ -37,6 +46,7 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
   });
 
   after(async () => {
+    monitor?.kill();
     await alice?.stop();
     await bob?.stop();
     await hub?.stop();
@@ -104,6 +114,9 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     assert.match(dues[1], /^due in 2[34] h$/);
     // Posters travel with the message: thumbnails show before anything is fetched.
     await b.until(() => [...document.querySelectorAll("img.poster")].filter((i) => i.naturalWidth > 0).length === 2, 30_000, "poster thumbnails");
+    // Bob was told, with the respond-by on his clock.
+    await bob.driver.wait(async () => /New message from alice/.test(notifications), WAIT, "a new-message notification");
+    assert.match(notifications, /string "Budget review — respond by \w{3} \d+ \w{3} \d{4}, \d\d:\d\d/);
     // The length travels with the message too.
     const meta = await bob.driver.executeScript(() => [...document.querySelectorAll("[data-testid=inbox-item] .meta")].map((e) => e.textContent));
     assert.match(meta[1], /^0:0[56] · 1 attachment$/);
