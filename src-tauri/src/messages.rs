@@ -77,7 +77,7 @@ pub struct DraftView {
     pub play_url: Option<String>,
 }
 
-pub fn draft_view(app: &AppHandle, _session: &Session, draft: &Draft) -> anyhow::Result<DraftView> {
+pub fn draft_view(app: &AppHandle, draft: &Draft) -> anyhow::Result<DraftView> {
     let clip_bytes = std::fs::metadata(&draft.clip_path)
         .map(|m| m.len())
         .unwrap_or(0);
@@ -284,14 +284,14 @@ pub fn drafts(app: AppHandle, session: State<'_, Session>) -> CommandResult<Vec<
     drafts.sort_by_key(|d| std::cmp::Reverse(d.created_at));
     Ok(drafts
         .iter()
-        .map(|d| draft_view(&app, &session, d))
+        .map(|d| draft_view(&app, d))
         .collect::<anyhow::Result<_>>()?)
 }
 
 #[tauri::command]
 pub fn draft(app: AppHandle, session: State<'_, Session>, id: String) -> CommandResult<DraftView> {
     let draft = session.library.draft(&id)?;
-    Ok(draft_view(&app, &session, &draft)?)
+    Ok(draft_view(&app, &draft)?)
 }
 
 #[tauri::command]

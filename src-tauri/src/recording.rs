@@ -460,7 +460,7 @@ pub async fn stop_recording(
         show_main_window(&app);
         let _ = app.emit(COMPOSE_DRAFT_EVENT, &recorded.draft.id);
     }
-    Ok(draft_view(&app, &session, &recorded.draft)?)
+    Ok(draft_view(&app, &recorded.draft)?)
 }
 
 /// Throws the running recording away.
