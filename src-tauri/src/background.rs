@@ -93,6 +93,7 @@ pub fn spawn(app: AppHandle) {
 
 /// One round; returns whether the store keeps a cursor (a hub).
 async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
+    let (_, incremental) = session.store().await?;
     let outbox = session.outbox().await?;
     {
         let _one_at_a_time = session.delivering.lock().await;
@@ -134,7 +135,6 @@ async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
             queued,
         },
     );
-    let (_, incremental) = session.store().await?;
     let found = if incremental {
         tokio::select! {
             found = inbox.wait_and_sync(LONG_POLL, Utc::now()) => found?,

@@ -542,23 +542,21 @@ pub fn start_download(app: &AppHandle, id: &MessageId) {
             .unwrap_or(0);
         let progress_app = app.clone();
         let progress_id = id.clone();
-        let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let last_blob = std::sync::Arc::new(Mutex::new((None, 0u64)));
+        // Progress is per blob: (blob in flight, bytes of the blobs before it, its bytes).
+        let tally = Mutex::new((None, 0u64, 0u64));
         let progress: pigeon_library::inbox::DownloadProgress = std::sync::Arc::new(move |p| {
-            // Progress is per blob; add finished blobs so the bar runs once over all.
-            let Ok(mut last) = last_blob.lock() else {
+            let Ok(mut tally) = tally.lock() else {
                 return;
             };
-            if last.0.as_ref() != Some(&p.blob) {
-                done.fetch_add(last.1, std::sync::atomic::Ordering::Relaxed);
-                *last = (Some(p.blob.clone()), 0);
+            if tally.0.as_ref() != Some(&p.blob) {
+                *tally = (Some(p.blob.clone()), tally.1 + tally.2, 0);
             }
-            last.1 = p.acknowledged;
+            tally.2 = p.acknowledged;
             let _ = progress_app.emit(
                 DOWNLOAD_EVENT,
                 DownloadView {
                     message: progress_id.clone(),
-                    done: done.load(std::sync::atomic::Ordering::Relaxed) + p.acknowledged,
+                    done: tally.1 + tally.2,
                     total,
                     error: None,
                     finished: false,

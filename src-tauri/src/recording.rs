@@ -96,33 +96,43 @@ pub struct DevicesView {
 
 const DEFAULT_MICROPHONE: &str = "default";
 
+/// The devices a listing found, or why there are none in words for the user
+/// (`what` names the device, `instead` says what can be recorded without it).
+fn offered<E: std::fmt::Display>(
+    listed: Result<Vec<DeviceView>, E>,
+    what: &str,
+    instead: &str,
+) -> (Vec<DeviceView>, Option<String>) {
+    match listed {
+        Ok(list) if !list.is_empty() => (list, None),
+        Ok(_) => (
+            Vec::new(),
+            Some(format!("No {what} was found. Connect one, or {instead}.")),
+        ),
+        Err(error) => (
+            Vec::new(),
+            Some(format!(
+                "No {what} can be used ({error}). Instead, {instead}."
+            )),
+        ),
+    }
+}
+
 fn devices_view(settings: &DesktopSettings) -> DevicesView {
-    let (cameras, camera_problem) = match pigeon_media::camera::list_cameras() {
-        Ok(list) if !list.is_empty() => (
+    let (cameras, camera_problem) = offered(
+        pigeon_media::camera::list_cameras().map(|list| {
             list.into_iter()
                 .map(|c| DeviceView {
                     id: c.id,
                     name: c.name,
                 })
-                .collect(),
-            None,
-        ),
-        Ok(_) => (
-            Vec::new(),
-            Some(
-                "No camera was found. Connect one, or record audio only or the test pattern."
-                    .into(),
-            ),
-        ),
-        Err(error) => (
-            Vec::new(),
-            Some(format!(
-                "No camera can be used ({error}). Record audio only or the test pattern."
-            )),
-        ),
-    };
-    let (microphones, microphone_problem) = match pigeon_media::microphone::list_microphones() {
-        Ok(list) if !list.is_empty() => (
+                .collect()
+        }),
+        "camera",
+        "record audio only or the test pattern",
+    );
+    let (microphones, microphone_problem) = offered(
+        pigeon_media::microphone::list_microphones().map(|list| {
             list.into_iter()
                 .map(|m| DeviceView {
                     id: m.id,
@@ -132,20 +142,11 @@ fn devices_view(settings: &DesktopSettings) -> DevicesView {
                         m.name
                     },
                 })
-                .collect(),
-            None,
-        ),
-        Ok(_) => (
-            Vec::new(),
-            Some("No microphone was found. Connect one, or record video without sound.".into()),
-        ),
-        Err(error) => (
-            Vec::new(),
-            Some(format!(
-                "No microphone can be used ({error}). Record video without sound."
-            )),
-        ),
-    };
+                .collect()
+        }),
+        "microphone",
+        "record video without sound",
+    );
     // Nothing chosen and no camera: nothing is picked for the user, the screen asks.
     let camera = match settings.camera.as_deref() {
         Some(chosen) => chosen.to_owned(),

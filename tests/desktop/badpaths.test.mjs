@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { after, afterEach, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Key } from "selenium-webdriver";
-import { launchApp, screenshot } from "./lib/app.mjs";
+import { launchApp, screenshot, settingsToml } from "./lib/app.mjs";
 import { cliUser, hubSettings, pigeon, startHub } from "./lib/hub.mjs";
 import { ui, WAIT } from "./lib/ui.mjs";
 
@@ -19,7 +19,7 @@ describe("no camera", { timeout: 300_000 }, () => {
   before(async () => {
     // No camera chosen, and this machine has none.
     app = await launchApp("no-camera", {
-      settings: `user = "dana"\n\n[store]\nkind = "folder"\npath = "/tmp/pigeon-e2e-no-camera"\n`,
+      settings: settingsToml("dana", { path: "/tmp/pigeon-e2e-no-camera" }, { camera: null }),
     });
   });
 
@@ -108,7 +108,7 @@ describe("readable at 150% scaling", { timeout: 300_000 }, () => {
 
   before(async () => {
     app = await launchApp("scaled", {
-      settings: `user = "erin"\n\n[store]\nkind = "folder"\npath = "/tmp/pigeon-e2e-scaled"\n\n[desktop]\ncamera = "test-pattern"\n`,
+      settings: settingsToml("erin", { path: "/tmp/pigeon-e2e-scaled" }),
     });
   });
 

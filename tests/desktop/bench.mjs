@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { appBinary, launchApp } from "./lib/app.mjs";
+import { appBinary, launchApp, settingsToml } from "./lib/app.mjs";
 import { cliUser, hubSettings, pigeon, startHub } from "./lib/hub.mjs";
 import { ui } from "./lib/ui.mjs";
 
@@ -58,8 +58,7 @@ function startApp(settings) {
   };
 }
 
-const folderSettings = (name) =>
-  `user = "${name}"\n\n[store]\nkind = "folder"\npath = "${mkdtempSync(path.join(tmpdir(), "pigeon-bench-store-"))}"\n\n[desktop]\ncamera = "test-pattern"\n`;
+const folderSettings = (name) => settingsToml(name, { path: mkdtempSync(path.join(tmpdir(), "pigeon-bench-store-")) });
 
 async function coldStart() {
   const times = [];

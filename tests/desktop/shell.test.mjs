@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { By, until } from "selenium-webdriver";
-import { launchApp, screenshot } from "./lib/app.mjs";
+import { launchApp, screenshot, settingsToml } from "./lib/app.mjs";
 import { clickTrayItem } from "./lib/tray.mjs";
 import { ui } from "./lib/ui.mjs";
 
@@ -23,7 +23,7 @@ describe("desktop shell", () => {
 
   before(async () => {
     app = await launchApp("shell", {
-      settings: `user = "e2e-alice"\n\n[store]\nkind = "folder"\npath = "/tmp/pigeon-e2e-shared"\n\n[desktop]\ncamera = "test-pattern"\n`,
+      settings: settingsToml("e2e-alice", { path: "/tmp/pigeon-e2e-shared" }),
     });
     driver = app.driver;
   });

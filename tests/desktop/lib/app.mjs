@@ -160,3 +160,16 @@ export async function screenshot(driver, name) {
   writeFileSync(file, Buffer.from(await driver.takeScreenshot(), "base64"));
   return file;
 }
+
+/**
+ * A user's settings file: `store` is { path } for a shared folder or { url, token } for a
+ * hub; `camera` is the remembered camera ("test-pattern" records the moving test
+ * pattern; null leaves it unchosen, as for a new user).
+ */
+export function settingsToml(user, store, { camera = "test-pattern" } = {}) {
+  const storeLines = store.url
+    ? `kind = "hub"\nurl = "${store.url}"\ntoken = "${store.token}"\n`
+    : `kind = "folder"\npath = "${store.path}"\n`;
+  const desktop = camera === null ? "" : `\n[desktop]\ncamera = "${camera}"\n`;
+  return `user = "${user}"\n\n[store]\n${storeLines}${desktop}`;
+}

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { artifactsDir, repoRoot } from "./app.mjs";
+import { artifactsDir, repoRoot, settingsToml } from "./app.mjs";
 
 const run = promisify(execFile);
 const cargoTarget = process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, "target");
@@ -56,9 +56,8 @@ export async function startHub(name, { data, port = 0 } = {}) {
 }
 
 /** Settings TOML for a desktop user on a hub, recording the test pattern. */
-export function hubSettings(user, url, token, { camera = "test-pattern" } = {}) {
-  const cameraLine = camera === null ? "" : `camera = "${camera}"\n`;
-  return `user = "${user}"\n\n[store]\nkind = "hub"\nurl = "${url}"\ntoken = "${token}"\n\n[desktop]\n${cameraLine}`;
+export function hubSettings(user, url, token, options = {}) {
+  return settingsToml(user, { url, token }, options);
 }
 
 /** Runs the `pigeon` CLI as the user living in `home`; returns parsed --json output. */
