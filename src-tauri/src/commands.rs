@@ -22,9 +22,10 @@ pub struct CommandError {
 impl<E: Into<anyhow::Error>> From<E> for CommandError {
     fn from(error: E) -> Self {
         // `{:#}` keeps the context chain on one line: "could not …: because …".
-        Self {
-            message: format!("{:#}", error.into()),
-        }
+        let message = format!("{:#}", error.into());
+        // The screen shows it; the log keeps it for whoever reads it later.
+        tracing::warn!(error = %message, "a command failed");
+        Self { message }
     }
 }
 

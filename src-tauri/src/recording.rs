@@ -256,6 +256,12 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
             max_ms: current.max_ms,
         });
     }
+    // Taken first, so a start that fails does not leave it for a later one.
+    let requested_at = slot
+        .requested_at
+        .lock()
+        .map(|mut at| at.take())
+        .unwrap_or(None);
     let desktop = session.settings()?.desktop;
     let quality = QualityPreset::from_label(&desktop.quality).unwrap_or_default();
     let max_length = Duration::from_secs(u64::from(desktop.max_clip_seconds.clamp(
@@ -288,11 +294,6 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
         anyhow!("The recording could not start: {e}.{hint}")
     })?;
     let watchers: Watchers = Arc::default();
-    let requested_at = slot
-        .requested_at
-        .lock()
-        .map(|mut at| at.take())
-        .unwrap_or(None);
     forward(&recording, watchers.clone(), requested_at);
     let view = RecordingView {
         draft_id: recording.draft_id().to_owned(),

@@ -23,6 +23,10 @@ describe("no camera", { timeout: 300_000 }, () => {
     });
   });
 
+  afterEach(async (t) => {
+    await screenshot(app.driver, `no-camera-end-${t.name.split(" ").slice(0, 3).join("-")}`).catch(() => {});
+  });
+
   after(async () => {
     await app?.stop();
   });
@@ -36,12 +40,15 @@ describe("no camera", { timeout: 300_000 }, () => {
     await u.waitText("no-camera", "No camera");
     await screenshot(app.driver, "no-camera-said");
     await u.click("use-audio-only");
+    // The choice is saved and the screen drawn again from it: the warning gives way
+    // to a note (waiting for this keeps the next click off a moving layout).
+    await u.find("no-camera-note");
     await u.until(() => document.querySelector("[data-testid=camera-select]")?.value === "none", WAIT, "audio only to be chosen");
   });
 
   it("records audio only and goes on to Compose", async () => {
     const u = ui(app.driver);
-    await u.click("record-start");
+    await u.startRecording();
     await u.waitSeconds("elapsed", 2, 20_000);
     await u.until(() => Number(document.querySelector("[data-testid=meter]")?.getAttribute("aria-valuenow") ?? -100) > -60, WAIT, "the level meter to hear the microphone");
     await u.click("record-stop");
@@ -77,7 +84,7 @@ describe("hub unreachable while sending", { timeout: 300_000 }, () => {
     await u.find("inbox");
     await hub.stop();
     await u.click("record-button");
-    await u.click("record-start");
+    await u.startRecording();
     await u.waitSeconds("elapsed", 2, 20_000);
     await u.click("record-stop");
     await u.find("compose");

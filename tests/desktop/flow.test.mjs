@@ -137,7 +137,7 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
 
     await b.click("player-reply");
     await b.find("record");
-    await b.click("record-start");
+    await b.startRecording();
     await b.waitSeconds("elapsed", 3, 20_000);
     await b.click("record-stop");
     await b.find("compose");

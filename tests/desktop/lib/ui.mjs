@@ -6,6 +6,13 @@ import { By, until } from "selenium-webdriver";
 export const WAIT = 20_000;
 
 export function ui(driver) {
+  // What the screen says is wrong, for failure messages: a wait that times out
+  // over a visible error should show that error.
+  const alerts = () =>
+    driver
+      .executeScript(() => [...document.querySelectorAll("[role=alert]")].map((e) => e.textContent.trim()).filter(Boolean).join(" | "))
+      .then((text) => (text ? `; the screen says: ${text}` : ""))
+      .catch(() => "");
   const css = (testid) => By.css(testid.startsWith("[") || testid.includes(" ") || testid.startsWith("#") ? testid : `[data-testid=${testid}]`);
   const find = (testid, timeout = WAIT) => driver.wait(until.elementLocated(css(testid)), timeout);
   return {
@@ -32,8 +39,8 @@ export function ui(driver) {
       let last = "";
       await driver
         .wait(async () => pattern.test((last = await el.getAttribute("textContent"))), timeout)
-        .catch((error) => {
-          throw new Error(`${testid}: expected ${pattern}, last text ${JSON.stringify(last)} (${error.message})`);
+        .catch(async (error) => {
+          throw new Error(`${testid}: expected ${pattern}, last text ${JSON.stringify(last)} (${error.message})${await alerts()}`);
         });
       return last;
     },
@@ -47,14 +54,28 @@ export function ui(driver) {
           const [m, s] = last.split(":").map(Number);
           return m * 60 + s >= seconds;
         }, timeout)
-        .catch((error) => {
-          throw new Error(`${testid}: expected at least ${seconds} s, last text ${JSON.stringify(last)} (${error.message})`);
+        .catch(async (error) => {
+          throw new Error(`${testid}: expected at least ${seconds} s, last text ${JSON.stringify(last)} (${error.message})${await alerts()}`);
         });
       return last;
     },
     /** Waits until `fn` (run in the page) returns something truthy; returns it. */
     async until(fn, timeout = WAIT, message = "condition") {
-      return driver.wait(async () => (await driver.executeScript(fn)) || false, timeout, `timed out waiting for ${message}`);
+      return driver.wait(async () => (await driver.executeScript(fn)) || false, timeout).catch(async (error) => {
+        throw new Error(`timed out waiting for ${message} (${error.message})${await alerts()}`);
+      });
+    },
+    /**
+     * Presses Record on the Record screen and waits until the countdown is over and
+     * the recorder runs (the Stop button shows), so a missed click or a failed start
+     * is reported as such.
+     */
+    async startRecording() {
+      await this.click("record-start");
+      await this.until(() => {
+        const stop = document.querySelector("[data-testid=record-stop]");
+        return stop && !stop.hidden;
+      }, WAIT, "the recording to start after the countdown");
     },
     /** Emits an app event from the page, as Tauri does for a native drag-and-drop. */
     async emit(event, payload) {
