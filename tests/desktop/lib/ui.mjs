@@ -20,6 +20,18 @@ export function ui(driver) {
     async click(testid, timeout = WAIT) {
       const el = await find(testid, timeout);
       await driver.wait(until.elementIsEnabled(el), timeout);
+      // A click lands where the element was measured: wait until it stops moving
+      // (a late render above it shifts it), so the click cannot miss.
+      await driver.wait(
+        () =>
+          driver.executeAsyncScript((target, done) => {
+            const at = () => JSON.stringify(target.getBoundingClientRect());
+            const before = at();
+            setTimeout(() => done(at() === before), 100);
+          }, el),
+        timeout,
+        `${testid} to stop moving`,
+      );
       await el.click();
       return el;
     },
