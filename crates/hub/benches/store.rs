@@ -205,7 +205,6 @@ async fn run() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let http = reqwest::Client::new();
     let mut ours_runs = Vec::new();
     let mut curl_runs = Vec::new();
     let mut ours_cpu = Vec::new();
@@ -241,17 +240,9 @@ async fn run() {
                 ours_hub_rss = ours_hub_rss.max(peak_rss_mb(&hub_pid));
                 drop_stored(&hub.data, &blob.id.to_string());
             } else {
-                let created: serde_json::Value = http
-                    .post(format!("{}/v1/blobs", hub.url))
-                    .bearer_auth(&alice_token)
-                    .json(&serde_json::json!({"kind": "attachment", "content_type": "application/octet-stream"}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let curl_blob = created["id"].as_str().unwrap().to_string();
+                let curl_blob = hub
+                    .create_attachment_blob(&alice_token, "application/octet-stream")
+                    .await;
                 reset_peak_rss(&hub_pid);
                 let (h0, k0) = (cpu_secs(&hub_pid), children_cpu_secs());
                 let started = Instant::now();
@@ -290,16 +281,13 @@ async fn run() {
                 curl_cpu.push(children_cpu_secs() - k0);
                 assert_eq!(code, "200", "curl upload failed");
                 curl_hub_rss = curl_hub_rss.max(peak_rss_mb(&hub_pid));
-                let sealed: serde_json::Value = http
-                    .post(format!("{}/v1/blobs/{curl_blob}/seal", hub.url))
-                    .bearer_auth(&alice_token)
-                    .json(&serde_json::json!({"size": size, "sha256": sha}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let sealed = hub
+                    .post_json(
+                        &format!("/v1/blobs/{curl_blob}/seal"),
+                        &alice_token,
+                        serde_json::json!({"size": size, "sha256": sha}),
+                    )
+                    .await;
                 assert_eq!(sealed["sha256"], sha.as_str());
                 drop_stored(&hub.data, &curl_blob);
             }

@@ -246,17 +246,7 @@ async fn graceful_shutdown_finishes_an_in_flight_chunk() {
     let mut hub = HubProcess::start(&data, 0);
     let token = hub.add_user("alice");
     let http = reqwest::Client::new();
-    let blob: serde_json::Value = http
-        .post(format!("{}/v1/blobs", hub.url))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"kind": "attachment", "content_type": "application/pdf"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = blob["id"].as_str().unwrap().to_string();
+    let id = hub.create_attachment_blob(&token, "application/pdf").await;
     // A chunk whose body trickles in over ~1 s.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));

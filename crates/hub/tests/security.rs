@@ -363,16 +363,7 @@ async fn malformed_and_oversize_requests_get_clear_errors_and_store_nothing() {
     assert_eq!(err.limit.unwrap().limit, "max_json_bytes");
 
     // A chunk over the per-request bound, and one over the attachment limit.
-    let blob: serde_json::Value = s
-        .post("/v1/blobs", token)
-        .json(&serde_json::json!({"kind": "attachment", "content_type": "application/pdf"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = blob["id"].as_str().unwrap();
+    let id = &s.hub.create_attachment_blob(token, "application/pdf").await;
     let put = |bytes: Vec<u8>| {
         s.http
             .put(format!("{}/v1/blobs/{id}/chunks?offset=0", s.hub.url))

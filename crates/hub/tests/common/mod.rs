@@ -131,6 +131,37 @@ impl HubProcess {
         add_hub_user(&self.data, name)
     }
 
+    /// POSTs JSON to the raw API (bypassing `HubClient`) and returns the JSON answer.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Creates an attachment blob through the raw API and returns its id.
+    pub async fn create_attachment_blob(&self, token: &str, content_type: &str) -> String {
+        let created = self
+            .post_json(
+                "/v1/blobs",
+                token,
+                serde_json::json!({"kind": "attachment", "content_type": content_type}),
+            )
+            .await;
+        created["id"].as_str().unwrap().to_string()
+    }
+
     pub fn client(&self, token: &str) -> HubClient {
         HubClient::new(&self.url, token)
             .unwrap()
