@@ -281,6 +281,37 @@ fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
+/// A moment in a received message's life. Only the first time counts: a later
+/// download, view or answer never moves it.
+#[derive(Debug, Clone, Copy)]
+enum Milestone {
+    Downloaded,
+    Viewed,
+    Responded,
+}
+
+fn record_first(
+    conn: &Connection,
+    id: &MessageId,
+    milestone: Milestone,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    // One fixed statement per milestone: no column name is ever spliced into SQL.
+    let sql = match milestone {
+        Milestone::Downloaded => {
+            "UPDATE received SET downloaded_at = COALESCE(downloaded_at, ?2) WHERE message_id = ?1"
+        }
+        Milestone::Viewed => {
+            "UPDATE received SET viewed_at = COALESCE(viewed_at, ?2) WHERE message_id = ?1"
+        }
+        Milestone::Responded => {
+            "UPDATE received SET responded_at = COALESCE(responded_at, ?2) WHERE message_id = ?1"
+        }
+    };
+    conn.execute(sql, params![id.as_str(), ts(at)])?;
+    Ok(())
+}
+
 fn parse_ts(text: &str) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -809,10 +840,7 @@ impl Library {
         }
         if let Some(original) = &message.in_reply_to {
             // Answering a received message responds to it.
-            tx.execute(
-                "UPDATE received SET responded_at = COALESCE(responded_at, ?2) WHERE message_id = ?1",
-                params![original.as_str(), ts(message.sent_at)],
-            )?;
+            record_first(&tx, original, Milestone::Responded, message.sent_at)?;
         }
         tx.commit()?;
         Ok(())
@@ -996,11 +1024,7 @@ impl Library {
 
     /// The clip and every attachment of a received message are on disk.
     pub fn set_received_downloaded(&self, id: &MessageId, now: DateTime<Utc>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE received SET downloaded_at = COALESCE(downloaded_at, ?2) WHERE message_id = ?1",
-            params![id.as_str(), ts(now)],
-        )?;
-        Ok(())
+        record_first(&self.conn(), id, Milestone::Downloaded, now)
     }
 
     /// Records the downloaded clip; `poster` (one made locally) only fills a missing
@@ -1041,19 +1065,11 @@ impl Library {
     }
 
     pub fn mark_viewed(&self, id: &MessageId, now: DateTime<Utc>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE received SET viewed_at = COALESCE(viewed_at, ?2) WHERE message_id = ?1",
-            params![id.as_str(), ts(now)],
-        )?;
-        Ok(())
+        record_first(&self.conn(), id, Milestone::Viewed, now)
     }
 
     pub fn mark_responded(&self, id: &MessageId, now: DateTime<Utc>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE received SET responded_at = COALESCE(responded_at, ?2) WHERE message_id = ?1",
-            params![id.as_str(), ts(now)],
-        )?;
-        Ok(())
+        record_first(&self.conn(), id, Milestone::Responded, now)
     }
 
     // ---- reminders and sync state ----
