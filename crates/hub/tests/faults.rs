@@ -364,7 +364,8 @@ async fn a_file_shorter_than_announced_fails_with_the_files_error_without_retryi
         .send_file_until(&file, bytes.len() as u64 + 1)
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Io { .. }), "{err}");
+    assert!(matches!(err, StoreError::LocalFile { .. }), "{err}");
+    assert!(!err.is_retryable(), "{err}");
     // A retry would have waited 5 s: the local file's error is not the network's.
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(up.refresh().await.unwrap(), 0);

@@ -201,6 +201,10 @@ fn body_failure(e: &reqwest::Error) -> Option<StoreError> {
                     path: path.clone(),
                     source: std::io::Error::new(source.kind(), source.to_string()),
                 },
+                StoreError::LocalFile { path, source } => StoreError::LocalFile {
+                    path: path.clone(),
+                    source: std::io::Error::new(source.kind(), source.to_string()),
+                },
                 other => StoreError::Corrupt(other.to_string()),
             });
         }

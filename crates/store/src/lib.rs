@@ -41,9 +41,19 @@ pub enum StoreError {
     /// safe to retry later (uploads resume, commits are idempotent).
     #[error("cannot reach the hub at {url} ({reason}): check the network and the hub address; the operation can be retried")]
     Unreachable { url: String, reason: String },
-    /// A file or directory of the folder store (or a local source file) failed.
+    /// A file or directory of the folder store failed (a share not mounted, a full
+    /// disk): retrying later may succeed.
     #[error("{path}: {source}: check that the folder is mounted and writable")]
     Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The local file being uploaded is missing or unreadable (deleted, disk replaced,
+    /// truncated). Retrying never helps: the file has to come back or the upload be
+    /// made from another file.
+    #[error("the local file {path} is missing or unreadable ({source}): restore the file or record it again")]
+    LocalFile {
         path: String,
         #[source]
         source: std::io::Error,
@@ -71,7 +81,13 @@ impl StoreError {
         match self {
             StoreError::Rejected(e) => e.code == ErrorCode::Internal,
             StoreError::Unreachable { .. } | StoreError::Io { .. } => true,
-            StoreError::Corrupt(_) => false,
+            StoreError::LocalFile { .. } | StoreError::Corrupt(_) => false,
+        }
+    }
+    pub(crate) fn local_file(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        StoreError::LocalFile {
+            path: path.as_ref().display().to_string(),
+            source,
         }
     }
     pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {

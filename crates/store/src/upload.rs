@@ -238,7 +238,7 @@ impl BlobUpload {
     pub async fn seal_file(&mut self, file: &Path) -> Result<BlobRef, StoreError> {
         let size = tokio::fs::metadata(file)
             .await
-            .map_err(|e| StoreError::io(file, e))?
+            .map_err(|e| StoreError::local_file(file, e))?
             .len();
         self.send_file(file, size, Some(size)).await?;
         let running = self.hash.lock().map(|h| h.clone()).map_err(poisoned)?;
@@ -252,14 +252,16 @@ impl BlobUpload {
         let path = file.to_path_buf();
         let running = tokio::task::spawn_blocking(move || {
             let mut running = running;
-            let mut f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+            let mut f = std::fs::File::open(&path).map_err(|e| StoreError::local_file(&path, e))?;
             f.seek(SeekFrom::Start(running.hashed))
-                .map_err(|e| StoreError::io(&path, e))?;
+                .map_err(|e| StoreError::local_file(&path, e))?;
             // Up to `size` only: bytes a still growing file gained are not part of this seal.
             let mut f = f.take(size - running.hashed);
             let mut buf = vec![0u8; PIECE_BYTES];
             loop {
-                let n = f.read(&mut buf).map_err(|e| StoreError::io(&path, e))?;
+                let n = f
+                    .read(&mut buf)
+                    .map_err(|e| StoreError::local_file(&path, e))?;
                 if n == 0 {
                     return Ok::<_, StoreError>(running);
                 }
@@ -343,9 +345,9 @@ fn file_body(path: PathBuf, start: u64, end: u64, hash: Arc<Mutex<RunningHash>>)
     let pool: Arc<Mutex<Vec<Vec<u8>>>> = Arc::new(Mutex::new(Vec::new()));
     tokio::task::spawn_blocking(move || {
         let read = || -> Result<(), StoreError> {
-            let mut f = std::fs::File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+            let mut f = std::fs::File::open(&path).map_err(|e| StoreError::local_file(&path, e))?;
             f.seek(SeekFrom::Start(start))
-                .map_err(|e| StoreError::io(&path, e))?;
+                .map_err(|e| StoreError::local_file(&path, e))?;
             let mut at = start;
             while at < end {
                 let len = (end - at).min(PIECE_BYTES as u64);
@@ -360,9 +362,9 @@ fn file_body(path: PathBuf, start: u64, end: u64, hash: Arc<Mutex<RunningHash>>)
                 let n = (&mut f)
                     .take(len)
                     .read_to_end(&mut buf)
-                    .map_err(|e| StoreError::io(&path, e))?;
+                    .map_err(|e| StoreError::local_file(&path, e))?;
                 if (n as u64) < len {
-                    return Err(StoreError::io(
+                    return Err(StoreError::local_file(
                         &path,
                         std::io::Error::new(
                             std::io::ErrorKind::UnexpectedEof,
@@ -428,5 +430,54 @@ mod tests {
         h.extend(60, &data[60..]);
         assert_eq!(h.hashed, 100);
         assert_eq!(h.hasher.finalize(), Sha256::digest(&data));
+    }
+
+    /// A clip deleted before it was uploaded fails for good: the outbox must not keep
+    /// retrying it (and give up on everything else) as if the store were offline.
+    #[tokio::test]
+    async fn a_missing_local_file_is_not_retryable() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = pigeon_protocol::User {
+            name: pigeon_protocol::UserName::parse("ann").unwrap(),
+            display_name: "Ann".into(),
+            time_zone: "UTC".into(),
+        };
+        let store = crate::FolderStore::open_or_create(
+            &dir.path().join("share"),
+            &me,
+            pigeon_protocol::Limits::default(),
+        )
+        .await
+        .unwrap();
+        let gone = dir.path().join("deleted.mp4");
+        let err = upload_file(
+            Arc::new(store),
+            &gone,
+            BlobKind::Attachment,
+            "video/mp4",
+            None,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, StoreError::LocalFile { .. }), "{err}");
+        assert!(!err.is_retryable(), "{err}");
+        assert!(err.to_string().contains("missing or unreadable"), "{err}");
+        assert!(err.to_string().contains("deleted.mp4"), "{err}");
+
+        // A file that ends before the bytes announced: also the local file's fault.
+        let short = dir.path().join("short.bin");
+        std::fs::write(&short, b"abc").unwrap();
+        let store = crate::FolderStore::open(&dir.path().join("share"), &me.name)
+            .await
+            .unwrap();
+        let mut up = BlobUpload::start(
+            Arc::new(store),
+            BlobKind::Attachment,
+            "application/octet-stream",
+        )
+        .await
+        .unwrap();
+        let err = up.send_file_until(&short, 10).await.unwrap_err();
+        assert!(!err.is_retryable(), "{err}");
     }
 }
