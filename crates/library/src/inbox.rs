@@ -400,7 +400,7 @@ mod tests {
     use super::*;
     use crate::home::PigeonHome;
     use crate::outbox::{Delivery, Outbox};
-    use crate::test_support::{queue_to, recorded_draft, user};
+    use crate::test_support::{queue_to, recorded_draft, user, FaultyStore};
 
     /// Alice and Bob on one shared folder, each with a library.
     struct Pair {
@@ -538,6 +538,36 @@ mod tests {
         let fetched = inbox.fetch(&id, None, Utc::now()).await.unwrap();
         assert!(fetched.viewed_at.is_some());
         assert_eq!(fetched.clip_path, received.clip_path);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_sync_leaves_what_it_stored_to_be_announced_once() {
+        let p = pair().await;
+        let id = send(&p).await;
+        let bob = FolderStore::open_or_create(
+            &p._dir.path().join("shared"),
+            &user("bob"),
+            Limits::default(),
+        )
+        .await
+        .unwrap();
+        let stalling = Arc::new(FaultyStore::new(bob));
+        stalling.stall_downloads.store(true, Ordering::SeqCst);
+        let inbox = Inbox::new(p.bob_library.clone(), stalling.clone(), false);
+        // The sync stores the message, then stalls on its poster: it is cancelled there
+        // (the future dropped), as the desktop loop does when it is woken.
+        tokio::select! {
+            report = inbox.sync(Utc::now()) => panic!("the poster download stalls: {report:?}"),
+            () = stalling.download_reached.notified() => {}
+        }
+        let announced = p.bob_library.take_unannounced().unwrap();
+        let ids: Vec<_> = announced.iter().map(|m| m.message.id.clone()).collect();
+        assert_eq!(ids, vec![id]);
+        assert!(p.bob_library.take_unannounced().unwrap().is_empty());
+        // A later sync that finds it again announces nothing twice.
+        let inbox = Inbox::new(p.bob_library.clone(), p.bob_store.clone(), false);
+        inbox.sync(Utc::now()).await.unwrap();
+        assert!(p.bob_library.take_unannounced().unwrap().is_empty());
     }
 
     #[test]

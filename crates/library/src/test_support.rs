@@ -59,3 +59,113 @@ pub fn queue_to(library: &Library, draft: String, recipient: &str) -> MessageId 
         .unwrap()
         .message_id
 }
+
+/// A folder store with faults switched on by tests: the answer to a commit lost after
+/// the commit happened (the network dropped), or downloads that never answer (a hub
+/// stalling mid-request).
+pub struct FaultyStore {
+    inner: pigeon_store::FolderStore,
+    pub lose_next_commit_answer: std::sync::atomic::AtomicBool,
+    pub stall_downloads: std::sync::atomic::AtomicBool,
+    /// Notified when a download reached the store (and stalled, if told to).
+    pub download_reached: tokio::sync::Notify,
+}
+
+impl FaultyStore {
+    pub fn new(inner: pigeon_store::FolderStore) -> Self {
+        Self {
+            inner,
+            lose_next_commit_answer: false.into(),
+            stall_downloads: false.into(),
+            download_reached: tokio::sync::Notify::new(),
+        }
+    }
+}
+
+mod faulty {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+    use pigeon_store::protocol::{
+        BlobId, BlobRef, BlobStatus, InboxCursor, InboxPage, InboxQuery, Limits, Message,
+        MessageId, MessageStatus, NewBlob, NewMessage, SealBlob, User,
+    };
+    use pigeon_store::{BlobDownload, ByteRange, Store, StoreError};
+
+    use super::FaultyStore;
+
+    #[async_trait]
+    impl Store for FaultyStore {
+        async fn me(&self) -> Result<User, StoreError> {
+            self.inner.me().await
+        }
+        async fn users(&self) -> Result<Vec<User>, StoreError> {
+            self.inner.users().await
+        }
+        async fn limits(&self) -> Result<Limits, StoreError> {
+            self.inner.limits().await
+        }
+        async fn create_blob(&self, blob: &NewBlob) -> Result<BlobStatus, StoreError> {
+            self.inner.create_blob(blob).await
+        }
+        async fn blob_status(&self, id: &BlobId) -> Result<BlobStatus, StoreError> {
+            self.inner.blob_status(id).await
+        }
+        async fn append_blob(
+            &self,
+            id: &BlobId,
+            offset: u64,
+            bytes: Bytes,
+        ) -> Result<BlobStatus, StoreError> {
+            self.inner.append_blob(id, offset, bytes).await
+        }
+        async fn seal_blob(&self, id: &BlobId, seal: &SealBlob) -> Result<BlobRef, StoreError> {
+            self.inner.seal_blob(id, seal).await
+        }
+        async fn commit_message(&self, message: &NewMessage) -> Result<Message, StoreError> {
+            let committed = self.inner.commit_message(message).await?;
+            if self.lose_next_commit_answer.swap(false, Ordering::SeqCst) {
+                return Err(StoreError::Unreachable {
+                    url: "test".into(),
+                    reason: "the answer was lost".into(),
+                });
+            }
+            Ok(committed)
+        }
+        async fn message(&self, id: &MessageId) -> Result<Message, StoreError> {
+            self.inner.message(id).await
+        }
+        async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
+            self.inner.inbox(query).await
+        }
+        async fn wait_inbox(
+            &self,
+            after: Option<&InboxCursor>,
+            timeout: Duration,
+        ) -> Result<InboxPage, StoreError> {
+            self.inner.wait_inbox(after, timeout).await
+        }
+        async fn mark_viewed(&self, id: &MessageId) -> Result<(), StoreError> {
+            self.inner.mark_viewed(id).await
+        }
+        async fn mark_done(&self, id: &MessageId) -> Result<(), StoreError> {
+            self.inner.mark_done(id).await
+        }
+        async fn message_status(&self, id: &MessageId) -> Result<MessageStatus, StoreError> {
+            self.inner.message_status(id).await
+        }
+        async fn download(
+            &self,
+            id: &BlobId,
+            range: Option<ByteRange>,
+        ) -> Result<BlobDownload, StoreError> {
+            self.download_reached.notify_one();
+            if self.stall_downloads.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            self.inner.download(id, range).await
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Drafts: recorded (or recording) clips not sent yet, with their upload state.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pigeon_store::protocol::{BlobId, BlobRef};
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use super::{from_json, id_from_sql, json, parse_ts, ts, Library, DRAFTS};
+use crate::error::{LibraryError, Result};
+
+pub(super) const DRAFT_COLUMNS: &str =
+    "id, created_at, clip_path, playable_path, duration_ms, state, recovered,
+    clip_announced, clip_blob, clip_acknowledged, clip_sealed, poster_path, poster_sealed,
+    poster_skipped";
+
+/// Where a draft stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftState {
+    /// The recorder is writing the clip.
+    Recording,
+    /// A finished clip, not sent yet.
+    Ready,
+    /// Handed to the outbox.
+    Queued,
+    Sent,
+}
+
+impl DraftState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DraftState::Recording => "recording",
+            DraftState::Ready => "ready",
+            DraftState::Queued => "queued",
+            DraftState::Sent => "sent",
+        }
+    }
+    fn parse(text: &str) -> Result<Self> {
+        Ok(match text {
+            "recording" => DraftState::Recording,
+            "ready" => DraftState::Ready,
+            "queued" => DraftState::Queued,
+            "sent" => DraftState::Sent,
+            other => return Err(LibraryError::Corrupt(format!("draft state {other:?}"))),
+        })
+    }
+}
+
+/// A recorded (or recording) clip that has not been sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    /// The fragmented MP4 the recorder writes: what is uploaded.
+    pub clip_path: PathBuf,
+    /// The local player-ready copy.
+    pub playable_path: Option<PathBuf>,
+    pub duration: Option<Duration>,
+    pub state: DraftState,
+    /// Whether it came back from a crashed recording.
+    pub recovered: bool,
+    /// End of the last fragment the recorder announced (bytes that never change).
+    pub clip_announced: u64,
+    pub clip_blob: Option<BlobId>,
+    pub clip_acknowledged: u64,
+    pub clip_sealed: Option<BlobRef>,
+    /// The still made from the clip to travel with the message.
+    pub poster_path: Option<PathBuf>,
+    pub poster_sealed: Option<BlobRef>,
+    /// Why the message goes without a poster (decided once, before the first commit,
+    /// so every retry commits the same message).
+    pub poster_skipped: Option<String>,
+}
+
+impl Library {
+    /// Creates a draft for a recording that starts now; the recorder writes `clip_path`.
+    pub fn create_draft(&self, now: DateTime<Utc>) -> Result<Draft> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let dir = self.files_dir.join("drafts");
+        std::fs::create_dir_all(&dir).map_err(|e| LibraryError::io(&dir, e))?;
+        let clip_path = dir.join(format!("{id}.mp4"));
+        self.conn().execute(
+            "INSERT INTO drafts (id, created_at, clip_path, state) VALUES (?1, ?2, ?3, 'recording')",
+            params![id, ts(now), clip_path.to_string_lossy()],
+        )?;
+        self.draft(&id)
+    }
+
+    /// A draft by id or by a unique prefix of its id.
+    pub fn draft(&self, id_or_prefix: &str) -> Result<Draft> {
+        let id = self.resolve_id(&DRAFTS, id_or_prefix)?;
+        let conn = self.read();
+        let draft = conn.query_row(
+            &format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = ?1"),
+            [&id],
+            row_to_draft,
+        )?;
+        Ok(draft)
+    }
+
+    /// Every draft not sent yet, oldest first.
+    pub fn drafts(&self) -> Result<Vec<Draft>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM drafts WHERE state != 'sent' ORDER BY created_at"
+        ))?;
+        let rows = stmt
+            .query_map([], row_to_draft)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The recorder announced bytes `..end` of the clip: they will never change.
+    pub fn set_clip_announced(&self, draft: &str, end: u64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET clip_announced = MAX(clip_announced, ?2) WHERE id = ?1",
+            params![draft, end as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The store has a blob for the clip (persisted so a restart resumes it).
+    pub fn set_clip_blob(&self, draft: &str, blob: &BlobId) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET clip_blob = ?2, clip_acknowledged = 0 WHERE id = ?1",
+            params![draft, blob.as_str()],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_clip_acknowledged(&self, draft: &str, acknowledged: u64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET clip_acknowledged = ?2 WHERE id = ?1",
+            params![draft, acknowledged as i64],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_clip_sealed(&self, draft: &str, sealed: &BlobRef) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET clip_sealed = ?2, clip_acknowledged = ?3 WHERE id = ?1",
+            params![draft, json(sealed)?, sealed.size as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The poster JPEG of the draft's clip was written to `path`.
+    pub fn set_draft_poster(&self, draft: &str, path: &Path) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET poster_path = ?2 WHERE id = ?1",
+            params![draft, path.to_string_lossy()],
+        )?;
+        Ok(())
+    }
+
+    /// The store sealed the draft's poster: every commit of the message references it.
+    pub fn set_poster_sealed(&self, draft: &str, sealed: &BlobRef) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET poster_sealed = ?2, poster_skipped = NULL WHERE id = ?1",
+            params![draft, json(sealed)?],
+        )?;
+        Ok(())
+    }
+
+    /// The message goes without a poster, for `reason`.
+    pub fn set_poster_skipped(&self, draft: &str, reason: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET poster_skipped = ?2 WHERE id = ?1 AND poster_sealed IS NULL",
+            params![draft, reason],
+        )?;
+        Ok(())
+    }
+
+    /// The recording ended (cleanly or recovered): the draft is ready to send.
+    pub fn finish_draft(
+        &self,
+        draft: &str,
+        duration: Duration,
+        playable: Option<&Path>,
+        recovered: bool,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE drafts SET state = 'ready', duration_ms = ?2, playable_path = ?3, recovered = ?4
+             WHERE id = ?1",
+            params![
+                draft,
+                duration.as_millis() as i64,
+                playable.map(|p| p.to_string_lossy().into_owned()),
+                recovered
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets a draft whose recording produced nothing usable.
+    pub fn delete_draft(&self, draft: &str) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM drafts WHERE id = ?1", params![draft])?;
+        Ok(())
+    }
+
+    /// Drafts whose recorder process is gone without finishing (a crash, a kill).
+    pub fn unfinished_recordings(&self) -> Result<Vec<Draft>> {
+        Ok(self
+            .drafts()?
+            .into_iter()
+            .filter(|d| {
+                d.state == DraftState::Recording
+                    && pigeon_media::recovery::is_unfinished(&d.clip_path)
+            })
+            .collect())
+    }
+}
+
+pub(super) fn row_to_draft(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
+    Ok(Draft {
+        id: r.get(0)?,
+        created_at: parse_ts(&r.get::<_, String>(1)?)?,
+        clip_path: PathBuf::from(r.get::<_, String>(2)?),
+        playable_path: r.get::<_, Option<String>>(3)?.map(PathBuf::from),
+        duration: r
+            .get::<_, Option<i64>>(4)?
+            .map(|ms| Duration::from_millis(ms.max(0) as u64)),
+        state: DraftState::parse(&r.get::<_, String>(5)?)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+        recovered: r.get(6)?,
+        clip_announced: r.get::<_, i64>(7)?.max(0) as u64,
+        clip_blob: r
+            .get::<_, Option<String>>(8)?
+            .map(|t| id_from_sql(BlobId::parse, t))
+            .transpose()?,
+        clip_acknowledged: r.get::<_, i64>(9)?.max(0) as u64,
+        clip_sealed: r
+            .get::<_, Option<String>>(10)?
+            .map(|t| from_json(&t))
+            .transpose()?,
+        poster_path: r.get::<_, Option<String>>(11)?.map(PathBuf::from),
+        poster_sealed: r
+            .get::<_, Option<String>>(12)?
+            .map(|t| from_json(&t))
+            .transpose()?,
+        poster_skipped: r.get(13)?,
+    })
+}

@@ -1,0 +1,504 @@
+//! The library database: one SQLite file (WAL) with numbered migrations, holding drafts,
+//! the outbox, sent and received messages with their per-recipient state, reminders
+//! already given and the inbox sync cursor. Files (clips, posters, downloads) live in
+//! [`PigeonHome::files_dir`]; the database only holds their paths.
+//!
+//! One module per table group: [`drafts`], [`outbox`] (queued messages and their
+//! attachments), [`sent`], [`received`], [`sync`] (reminders given, the inbox cursor).
+//!
+//! Two connections: every write goes through one (statements and short transactions,
+//! never across a network call), every read through the other. In WAL mode a reader
+//! never waits for a writer, so the views render while a write waits on another
+//! process's lock (`busy_timeout`).
+
+mod drafts;
+mod outbox;
+mod received;
+mod sent;
+mod sync;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pigeon_store::protocol::MessageId;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+pub use drafts::{Draft, DraftState};
+pub use outbox::{NewOutgoing, OutboxEntry, OutboxState, OutgoingAttachment};
+pub use received::ReceivedMessage;
+pub use sent::SentMessage;
+
+use crate::error::{LibraryError, Result};
+use crate::home::PigeonHome;
+
+/// Each entry moves the schema one version up; never edit one that shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "CREATE TABLE drafts (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        clip_path TEXT NOT NULL,
+        playable_path TEXT,
+        duration_ms INTEGER,
+        state TEXT NOT NULL,              -- recording | ready | queued | sent
+        recovered INTEGER NOT NULL DEFAULT 0,
+        clip_announced INTEGER NOT NULL DEFAULT 0,
+        clip_blob TEXT,
+        clip_acknowledged INTEGER NOT NULL DEFAULT 0,
+        clip_sealed TEXT                  -- BlobRef as JSON
+    );
+    CREATE TABLE outbox (
+        message_id TEXT PRIMARY KEY,
+        draft_id TEXT NOT NULL REFERENCES drafts(id),
+        recipients TEXT NOT NULL,         -- JSON list of user names
+        subject TEXT NOT NULL,
+        body TEXT,
+        respond_by TEXT NOT NULL,
+        respond_by_tz TEXT NOT NULL,
+        in_reply_to TEXT,
+        state TEXT NOT NULL,              -- queued | sent | failed
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        failure TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE outbox_attachments (
+        message_id TEXT NOT NULL REFERENCES outbox(message_id),
+        position INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        blob TEXT,
+        sealed TEXT,
+        PRIMARY KEY (message_id, position)
+    );
+    CREATE TABLE sent (
+        message_id TEXT PRIMARY KEY,
+        message TEXT NOT NULL,            -- Message as JSON
+        thread TEXT NOT NULL,
+        sent_at TEXT NOT NULL
+    );
+    CREATE TABLE sent_recipients (
+        message_id TEXT NOT NULL REFERENCES sent(message_id),
+        recipient TEXT NOT NULL,
+        receipt TEXT NOT NULL,            -- Receipt as JSON
+        PRIMARY KEY (message_id, recipient)
+    );
+    CREATE TABLE received (
+        message_id TEXT PRIMARY KEY,
+        message TEXT NOT NULL,            -- Message as JSON
+        thread TEXT NOT NULL,
+        respond_by TEXT NOT NULL,
+        arrived_at TEXT NOT NULL,
+        viewed_at TEXT,
+        responded_at TEXT,
+        clip_path TEXT,
+        playable_path TEXT,
+        poster_path TEXT
+    );
+    CREATE TABLE received_attachments (
+        message_id TEXT NOT NULL REFERENCES received(message_id),
+        position INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        PRIMARY KEY (message_id, position)
+    );
+    CREATE TABLE reminders_given (
+        message_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        given_at TEXT NOT NULL,
+        PRIMARY KEY (message_id, kind)
+    );
+    CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 2: a poster travels with a message (uploaded by the sender, downloaded by the
+    // recipient at sync), and clips may be downloaded in the background.
+    "ALTER TABLE drafts ADD COLUMN poster_path TEXT;      -- the JPEG made from the clip
+    ALTER TABLE drafts ADD COLUMN poster_sealed TEXT;    -- BlobRef as JSON, once uploaded
+    ALTER TABLE drafts ADD COLUMN poster_skipped TEXT;   -- why the message goes without one
+    ALTER TABLE received ADD COLUMN downloaded_at TEXT;  -- clip and every attachment are local
+    UPDATE received SET downloaded_at = arrived_at
+     WHERE clip_path IS NOT NULL
+       AND (SELECT COUNT(*) FROM received_attachments a WHERE a.message_id = received.message_id)
+           = json_array_length(message, '$.attachments');",
+    // 3: "new message" announcements are durable: a message is announced once, even
+    // when the sync that stored it was cancelled. What an older Pigeon stored was
+    // announced by it (or never will be): an upgrade announces nothing old.
+    "ALTER TABLE received ADD COLUMN announced INTEGER NOT NULL DEFAULT 0;
+    UPDATE received SET announced = 1;",
+];
+
+/// One user's local library. Cheap to share: a write connection and a read connection,
+/// each behind a mutex held only for single statements or short transactions (never
+/// across a network call).
+#[derive(Debug)]
+pub struct Library {
+    conn: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    files_dir: PathBuf,
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A moment in a received message's life. Only the first time counts: a later
+/// download, view or answer never moves it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Milestone {
+    Downloaded,
+    Viewed,
+    Responded,
+}
+
+pub(crate) fn record_first(
+    conn: &Connection,
+    id: &MessageId,
+    milestone: Milestone,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    // One fixed statement per milestone: no column name is ever spliced into SQL.
+    let sql = match milestone {
+        Milestone::Downloaded => {
+            "UPDATE received SET downloaded_at = COALESCE(downloaded_at, ?2) WHERE message_id = ?1"
+        }
+        Milestone::Viewed => {
+            "UPDATE received SET viewed_at = COALESCE(viewed_at, ?2) WHERE message_id = ?1"
+        }
+        Milestone::Responded => {
+            "UPDATE received SET responded_at = COALESCE(responded_at, ?2) WHERE message_id = ?1"
+        }
+    };
+    conn.execute(sql, params![id.as_str(), ts(at)])?;
+    Ok(())
+}
+
+pub(crate) fn parse_ts(text: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| LibraryError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+pub(crate) fn id_from_sql<T, E: std::error::Error + Send + Sync + 'static>(
+    parse: impl Fn(String) -> std::result::Result<T, E>,
+    text: String,
+) -> rusqlite::Result<T> {
+    parse(text).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// A table whose rows users name by a short id prefix, and the words for its errors.
+pub(crate) struct ShortIds {
+    /// Finds the id itself.
+    exact: &'static str,
+    /// Finds up to two ids starting with `?1`, compared byte for byte (`substr` and `=`
+    /// use the binary collation; `LIKE` would ignore case and treat `_` as a wildcard).
+    prefix: &'static str,
+    what: &'static str,
+    plural: &'static str,
+    /// The `pigeon` command that lists them.
+    list: &'static str,
+}
+
+impl ShortIds {
+    fn statements(&self) -> (&'static str, &'static str) {
+        (self.exact, self.prefix)
+    }
+
+    fn not_found(&self, id: &str) -> LibraryError {
+        LibraryError::NotFound {
+            what: self.what,
+            id: id.to_owned(),
+            list: self.list,
+        }
+    }
+}
+
+pub(crate) const DRAFTS: ShortIds = ShortIds {
+    exact: "SELECT id FROM drafts WHERE id = ?1",
+    prefix: "SELECT id FROM drafts WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2",
+    what: "draft",
+    plural: "drafts",
+    list: "drafts",
+};
+pub(crate) const OUTBOX: ShortIds = ShortIds {
+    exact: "SELECT message_id FROM outbox WHERE message_id = ?1",
+    prefix: "SELECT message_id FROM outbox WHERE substr(message_id, 1, length(?1)) = ?1 LIMIT 2",
+    what: "outgoing message",
+    plural: "messages",
+    list: "status",
+};
+pub(crate) const RECEIVED: ShortIds = ShortIds {
+    exact: "SELECT message_id FROM received WHERE message_id = ?1",
+    prefix: "SELECT message_id FROM received WHERE substr(message_id, 1, length(?1)) = ?1 LIMIT 2",
+    what: "received message",
+    plural: "messages",
+    list: "inbox",
+};
+
+impl Library {
+    /// Opens (creating if needed) the library of `home`, bringing its schema up to date.
+    pub fn open(home: &PigeonHome) -> Result<Self> {
+        home.create()
+            .map_err(|e| LibraryError::Invalid(e.to_string()))?;
+        Self::open_at(&home.database_file(), &home.files_dir())
+    }
+
+    /// Opens a library database at `path` whose files live in `files_dir`.
+    pub fn open_at(path: &Path, files_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(files_dir).map_err(|e| LibraryError::io(files_dir, e))?;
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Several `pigeon` processes of one user may meet (a sync while a send runs).
+        conn.busy_timeout(WRITE_WAITS_FOR_LOCK)?;
+        migrate(&mut conn)?;
+        // Opened after the migrations, so it never sees an old schema.
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        // A WAL reader only waits in rare moments (another process recovering the WAL).
+        reader.busy_timeout(READ_WAITS_FOR_LOCK)?;
+        reader.pragma_update(None, "query_only", "ON")?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
+            files_dir: files_dir.to_path_buf(),
+        })
+    }
+
+    /// The write connection. Reads that are part of a write (a transaction's checks)
+    /// use it too; plain reads use [`Library::read`].
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (statements are atomic).
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The read connection: never waits for a write, of this process or another.
+    pub(crate) fn read(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The folder of clips, posters and downloads.
+    pub fn files_dir(&self) -> &Path {
+        &self.files_dir
+    }
+
+    /// The full id that `id_or_prefix` names in `kind`'s table: the id itself, or the
+    /// one id that starts with it. Ids are compared byte for byte: `_` and `%` are
+    /// ordinary characters and case matters.
+    pub(crate) fn resolve_id(&self, kind: &ShortIds, id_or_prefix: &str) -> Result<String> {
+        if id_or_prefix.is_empty() {
+            return Err(kind.not_found(id_or_prefix));
+        }
+        let conn = self.read();
+        // One fixed statement per table: no name is spliced into SQL from outside.
+        let (exact, prefix) = kind.statements();
+        let found: Option<String> = conn
+            .query_row(exact, [id_or_prefix], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        let mut stmt = conn.prepare(prefix)?;
+        let ids = stmt
+            .query_map([id_or_prefix], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        match ids.as_slice() {
+            [id] => Ok(id.clone()),
+            [] => Err(kind.not_found(id_or_prefix)),
+            _ => Err(LibraryError::Invalid(format!(
+                "{id_or_prefix:?} matches several {}: type more of the id (see `pigeon {}`)",
+                kind.plural, kind.list
+            ))),
+        }
+    }
+}
+
+/// How long a write waits for another process's write lock before it fails.
+const WRITE_WAITS_FOR_LOCK: Duration = Duration::from_secs(10);
+/// How long a read may wait in the rare moments a WAL reader has to.
+const READ_WAITS_FOR_LOCK: Duration = Duration::from_secs(2);
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version as usize > MIGRATIONS.len() {
+        return Err(LibraryError::Corrupt(format!(
+            "schema version {version} (this Pigeon knows {}): update Pigeon",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "library schema migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use pigeon_store::protocol::Receipt;
+
+    use super::*;
+
+    pub(crate) fn library() -> (tempfile::TempDir, Library) {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = Library::open(&PigeonHome::at(dir.path())).unwrap();
+        (dir, lib)
+    }
+
+    #[test]
+    fn reopening_keeps_the_schema_and_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        let id = Library::open(&home)
+            .unwrap()
+            .create_draft(Utc::now())
+            .unwrap()
+            .id;
+        let lib = Library::open(&home).unwrap();
+        assert_eq!(lib.draft(&id[..6]).unwrap().state, DraftState::Recording);
+    }
+
+    #[test]
+    fn a_library_from_before_posters_keeps_what_was_downloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        home.create().unwrap();
+        {
+            let conn = Connection::open(home.database_file()).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let message = r#"{"id":"0123456789abcdef","sender":"alice","recipients":["bob"],
+                "subject":"s","text":null,"clip":{"id":"0123456789abcdef0","kind":"clip",
+                "size":1,"sha256":"00","content_type":"video/mp4"},"attachments":[],
+                "respond_by":"2030-01-01T00:00:00Z","respond_by_tz":"UTC","in_reply_to":null,
+                "thread":"0123456789abcdef","sent_at":"2029-12-31T00:00:00Z"}"#;
+            for (id, clip) in [
+                ("0123456789abcdef", Some("/c.mp4")),
+                ("fedcba9876543210", None),
+            ] {
+                conn.execute(
+                    "INSERT INTO received (message_id, message, thread, respond_by, arrived_at, clip_path)
+                     VALUES (?1, ?2, ?1, '2030-01-01T00:00:00Z', '2029-12-31T00:00:00Z', ?3)",
+                    params![id, message.replace("0123456789abcdef\",\"sender", &format!("{id}\",\"sender")), clip],
+                )
+                .unwrap();
+            }
+        }
+        let lib = Library::open(&home).unwrap();
+        let fetched = lib.received("0123").unwrap();
+        assert!(fetched.downloaded_at.is_some(), "fetched before: not again");
+        assert_eq!(fetched.message.poster, None, "an old message has no poster");
+        assert_eq!(
+            lib.not_downloaded().unwrap(),
+            vec![MessageId::parse("fedcba9876543210").unwrap()]
+        );
+        assert!(lib.posters_missing().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_upgrade_announces_nothing_old_and_new_arrivals_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        home.create().unwrap();
+        let old = crate::test_messages::message("01d0000000000000", "alice", &["bob"], Utc::now());
+        {
+            let conn = Connection::open(home.database_file()).unwrap();
+            for sql in &MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute(
+                "INSERT INTO received (message_id, message, thread, respond_by, arrived_at)
+                 VALUES (?1, ?2, ?1, '2030-01-01T00:00:00Z', '2029-12-31T00:00:00Z')",
+                params![old.id.as_str(), json(&old).unwrap()],
+            )
+            .unwrap();
+        }
+        let lib = Library::open(&home).unwrap();
+        assert!(
+            lib.take_unannounced().unwrap().is_empty(),
+            "an upgrade announces nothing old"
+        );
+        let new = crate::test_messages::message("0e70000000000000", "alice", &["bob"], Utc::now());
+        lib.store_received(&new, &Receipt::new(new.recipients[0].clone()), Utc::now())
+            .unwrap();
+        let announced = lib.take_unannounced().unwrap();
+        assert_eq!(announced.len(), 1);
+        assert_eq!(announced[0].message, new);
+        assert!(lib.take_unannounced().unwrap().is_empty());
+    }
+
+    #[test]
+    fn ids_resolve_exactly_and_by_a_case_sensitive_prefix() {
+        let (_dir, lib) = library();
+        let store = |id: &str| {
+            let m = crate::test_messages::message(id, "alice", &["bob"], Utc::now());
+            lib.store_received(&m, &Receipt::new(m.recipients[0].clone()), Utc::now())
+                .unwrap();
+        };
+        store("ab_cd0123456789ef");
+        store("abXcd0123456789ef");
+        store("CaseA0123456789ef");
+        store("casea0123456789ef");
+        // An id with '_' resolves in full and by a prefix that includes the '_'.
+        assert_eq!(
+            lib.received("ab_cd0123456789ef")
+                .unwrap()
+                .message
+                .id
+                .as_str(),
+            "ab_cd0123456789ef"
+        );
+        assert_eq!(
+            lib.received("ab_").unwrap().message.id.as_str(),
+            "ab_cd0123456789ef"
+        );
+        // '_' is not a wildcard: "ab" matches two, "abX" one.
+        assert!(lib.received("ab").is_err());
+        assert_eq!(
+            lib.received("abX").unwrap().message.id.as_str(),
+            "abXcd0123456789ef"
+        );
+        // Ids that differ only in case are two ids.
+        assert_eq!(
+            lib.received("CaseA").unwrap().message.id.as_str(),
+            "CaseA0123456789ef"
+        );
+        assert_eq!(
+            lib.received("casea0123456789ef")
+                .unwrap()
+                .message
+                .id
+                .as_str(),
+            "casea0123456789ef"
+        );
+        assert!(matches!(
+            lib.received("CASEA"),
+            Err(LibraryError::NotFound { .. })
+        ));
+        assert!(matches!(
+            lib.received(""),
+            Err(LibraryError::NotFound { .. })
+        ));
+        assert!(matches!(
+            lib.received("%"),
+            Err(LibraryError::NotFound { .. })
+        ));
+    }
+}

@@ -1,0 +1,60 @@
+//! Sent messages with each recipient's receipt as last synced.
+
+use pigeon_store::protocol::{Message, MessageId, Receipt};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{from_json, id_from_sql, json, Library};
+use crate::error::Result;
+
+/// A message the user sent, with each recipient's receipt as last synced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentMessage {
+    pub message: Message,
+    pub receipts: Vec<Receipt>,
+}
+
+impl Library {
+    pub fn sent_message(&self, id: &MessageId) -> Result<Option<SentMessage>> {
+        let conn = self.read();
+        let message: Option<Message> = conn
+            .query_row(
+                "SELECT message FROM sent WHERE message_id = ?1",
+                params![id.as_str()],
+                |r| from_json(&r.get::<_, String>(0)?),
+            )
+            .optional()?;
+        let Some(message) = message else {
+            return Ok(None);
+        };
+        let mut stmt = conn.prepare(
+            "SELECT receipt FROM sent_recipients WHERE message_id = ?1 ORDER BY recipient",
+        )?;
+        let receipts = stmt
+            .query_map(params![id.as_str()], |r| from_json(&r.get::<_, String>(0)?))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Some(SentMessage { message, receipts }))
+    }
+
+    /// Ids of every sent message, newest first.
+    pub fn sent_ids(&self) -> Result<Vec<MessageId>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare("SELECT message_id FROM sent ORDER BY sent_at DESC")?;
+        let ids = stmt
+            .query_map([], |r| id_from_sql(MessageId::parse, r.get(0)?))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    pub fn update_receipts(&self, id: &MessageId, receipts: &[Receipt]) -> Result<()> {
+        let conn = self.conn();
+        for receipt in receipts {
+            conn.execute(
+                "INSERT INTO sent_recipients (message_id, recipient, receipt) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (message_id, recipient) DO UPDATE SET receipt = excluded.receipt",
+                params![id.as_str(), receipt.recipient.as_str(), json(receipt)?],
+            )?;
+        }
+        Ok(())
+    }
+}
