@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use chrono::Utc;
 use futures_util::StreamExt;
 use pigeon_protocol::mp4::{ProbeStep, VideoProbe};
+use pigeon_protocol::range::{self, Wanted};
 use pigeon_protocol::{
     check_new_blob, check_poster_bytes, routes, validate_sha256, ApiError, Attachment, BlobId,
     BlobKind, BlobStatus, ErrorCode, InboxCursor, InboxOrder, InboxPage, Message, MessageId,
@@ -475,39 +476,6 @@ async fn seal(
         .ok_or_else(|| HubError::Internal("the blob did not stay sealed".into()))
 }
 
-/// A parsed `Range: bytes=...` header (one range only; others are served whole).
-fn parse_range(value: &str, size: u64) -> Option<Result<(u64, u64), ()>> {
-    let spec = value.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    let (a, b) = (a.trim(), b.trim());
-    let range = if a.is_empty() {
-        let n: u64 = b.parse().ok()?;
-        if n == 0 {
-            return Some(Err(()));
-        }
-        (size.saturating_sub(n), size)
-    } else {
-        let start: u64 = a.parse().ok()?;
-        let end = if b.is_empty() {
-            size
-        } else {
-            let last: u64 = b.parse().ok()?;
-            if last < start {
-                return None;
-            }
-            (last + 1).min(size)
-        };
-        (start, end)
-    };
-    if range.0 >= size {
-        return Some(Err(()));
-    }
-    Some(Ok(range))
-}
-
 /// `filename` for Content-Disposition: ASCII fallback plus RFC 5987 UTF-8 form.
 fn content_disposition(name: &str) -> String {
     let ascii: String = name
@@ -587,22 +555,21 @@ async fn download(
         .get(header::IF_RANGE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.trim() == etag);
-    let range = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .filter(|_| if_range_ok)
-        .and_then(|v| parse_range(v, size));
-    let (status, start, end) = match range {
-        None => (StatusCode::OK, 0, size),
-        Some(Ok((a, b))) => {
-            builder = builder.header(header::CONTENT_RANGE, format!("bytes {a}-{}/{size}", b - 1));
+    let wanted = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(v) if if_range_ok => range::parse(Some(v), size),
+        _ => Wanted::Whole,
+    };
+    let (status, start, end) = match (wanted, wanted.bounds(size)) {
+        (Wanted::Whole, _) => (StatusCode::OK, 0, size),
+        (_, Some((a, b))) => {
+            builder = builder.header(
+                header::CONTENT_RANGE,
+                format!("bytes {a}-{}/{size}", b.saturating_sub(1)),
+            );
             (StatusCode::PARTIAL_CONTENT, a, b)
         }
-        Some(Err(())) => {
-            let body = ApiError::new(
-                ErrorCode::RangeNotSatisfiable,
-                format!("the blob has {size} bytes: ask for a range inside it"),
-            );
+        (_, None) => {
+            let body = range::unsatisfiable(size);
             return builder
                 .status(StatusCode::RANGE_NOT_SATISFIABLE)
                 .header(header::CONTENT_RANGE, format!("bytes */{size}"))
@@ -979,17 +946,6 @@ async fn wait_inbox(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100), Some(Ok((0, 10))));
-        assert_eq!(parse_range("bytes=90-", 100), Some(Ok((90, 100))));
-        assert_eq!(parse_range("bytes=-10", 100), Some(Ok((90, 100))));
-        assert_eq!(parse_range("bytes=95-200", 100), Some(Ok((95, 100))));
-        assert_eq!(parse_range("bytes=100-", 100), Some(Err(())));
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
-        assert_eq!(parse_range("items=0-1", 100), None);
-    }
 
     #[test]
     fn disposition_escapes_quotes_and_paths() {

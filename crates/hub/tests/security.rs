@@ -433,3 +433,41 @@ async fn malformed_and_oversize_requests_get_clear_errors_and_store_nothing() {
         .unwrap();
     assert!(page.entries.is_empty());
 }
+
+/// `bytes=0-18446744073709551615` once overflowed the hub's own Range parser (a panic in
+/// debug builds, a wrapped range in release): it is the whole blob, like any range past
+/// the end.
+#[tokio::test]
+async fn a_range_up_to_the_largest_number_is_the_whole_blob() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let doc: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    let blob = upload_attachment(&s.store(0), dir.path(), &doc).await;
+    for (header, start) in [
+        ("bytes=0-18446744073709551615", 0usize),
+        ("bytes=4990-18446744073709551615", 4990),
+        ("bytes=-18446744073709551615", 0),
+    ] {
+        let resp = s
+            .get(&format!("/v1/blobs/{}", blob.id), Some(&s.tokens[0]))
+            .header("Range", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT, "{header}");
+        assert_eq!(
+            resp.headers()["content-range"],
+            format!("bytes {start}-4999/5000").as_str(),
+            "{header}"
+        );
+        assert_eq!(resp.bytes().await.unwrap(), &doc[start..], "{header}");
+    }
+    let resp = s
+        .get(&format!("/v1/blobs/{}", blob.id), Some(&s.tokens[0]))
+        .header("Range", "bytes=18446744073709551615-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(resp.headers()["content-range"], "bytes */5000");
+}

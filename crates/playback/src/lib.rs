@@ -16,7 +16,6 @@
 //! is in the path). A wrong secret, an unknown number or a wrong `Host` all get an empty 404.
 
 mod body;
-mod range;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -34,7 +33,7 @@ use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
 use body::Source;
-use range::Wanted;
+use pigeon_protocol::range::{self, Wanted};
 
 /// The content type of Pigeon's clips.
 pub const MP4: &str = "video/mp4";

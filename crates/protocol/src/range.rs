@@ -1,8 +1,12 @@
-//! The `Range` request header, for the one form a video element sends: a single byte range.
+//! The `Range` request header, for the one form clients send: a single byte range. The
+//! hub's downloads and the playback server both read it here. All arithmetic is
+//! checked: no header, however large its numbers, can overflow.
+
+use crate::{ApiError, ErrorCode};
 
 /// What a request asks for out of a resource of a known size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Wanted {
+pub enum Wanted {
     /// No usable `Range` header: the whole resource, with 200. A header in another unit, one
     /// that does not parse, or one asking for several ranges lands here too (RFC 9110 lets a
     /// server ignore `Range`); video elements ask for one range at a time.
@@ -14,7 +18,7 @@ pub(crate) enum Wanted {
 }
 
 /// Reads a `Range` header value (`bytes=a-b`, `bytes=a-`, `bytes=-n`) against `size` bytes.
-pub(crate) fn parse(header: Option<&str>, size: u64) -> Wanted {
+pub fn parse(header: Option<&str>, size: u64) -> Wanted {
     let Some(header) = header else {
         return Wanted::Whole;
     };
@@ -63,6 +67,36 @@ pub(crate) fn parse(header: Option<&str>, size: u64) -> Wanted {
         start,
         end: end.min(size - 1),
     }
+}
+
+impl Wanted {
+    /// The bytes to send as `start..end` (end exclusive) out of `size`, or `None` for a
+    /// range outside the resource.
+    pub fn bounds(self, size: u64) -> Option<(u64, u64)> {
+        match self {
+            Wanted::Whole => Some((0, size)),
+            Wanted::Part { start, end } => Some((start, end.saturating_add(1).min(size))),
+            Wanted::Unsatisfiable => None,
+        }
+    }
+}
+
+/// A byte range `start..end` of a resource of `size` bytes asked for by value (the
+/// store API's form, `end` exclusive, `None` = to the end), checked like a header.
+pub fn check_bounds(start: u64, end: Option<u64>, size: u64) -> Result<(u64, u64), ApiError> {
+    let end = end.unwrap_or(size).min(size);
+    if start >= size || start >= end {
+        return Err(unsatisfiable(size));
+    }
+    Ok((start, end))
+}
+
+/// The refusal of a range outside a resource of `size` bytes.
+pub fn unsatisfiable(size: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::RangeNotSatisfiable,
+        format!("the blob has {size} bytes: ask for a range inside it"),
+    )
 }
 
 /// Decimal digits only (no sign, no spaces); a number too large for `u64` saturates, which
@@ -130,5 +164,27 @@ mod tests {
             assert_eq!(parse(Some(header), 10), Wanted::Whole, "{header}");
         }
         assert_eq!(parse(Some("bytes=0-1,"), 10), part(0, 1));
+    }
+
+    #[test]
+    fn the_largest_numbers_do_not_overflow() {
+        let max = u64::MAX;
+        assert_eq!(parse(Some("bytes=0-18446744073709551615"), 10), part(0, 9));
+        assert_eq!(
+            parse(Some("bytes=0-18446744073709551615"), 10).bounds(10),
+            Some((0, 10))
+        );
+        assert_eq!(
+            parse(Some("bytes=18446744073709551615-"), max),
+            Wanted::Unsatisfiable
+        );
+        assert_eq!(
+            parse(Some("bytes=0-18446744073709551615"), max).bounds(max),
+            Some((0, max))
+        );
+        assert_eq!(parse(Some("bytes=-18446744073709551615"), 10), part(0, 9));
+        assert_eq!(check_bounds(5, Some(max), 10), Ok((5, 10)));
+        assert!(check_bounds(10, None, 10).is_err());
+        assert!(check_bounds(5, Some(5), 10).is_err());
     }
 }

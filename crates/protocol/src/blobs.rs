@@ -1,0 +1,146 @@
+//! Blobs: what they are for, how an upload starts, stands and is sealed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, BlobId, ErrorCode, Invalid};
+
+/// What a blob is for; decides its size limit and whether it must be video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlobKind {
+    /// The message's video clip (must be an MP4 with a video track).
+    Clip,
+    /// An agenda document.
+    Attachment,
+    /// A small still image of the clip (JPEG or PNG) that the recipient's inbox shows
+    /// before anyone downloads the clip.
+    Poster,
+}
+
+impl BlobKind {
+    /// The stable text form used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlobKind::Clip => "clip",
+            BlobKind::Attachment => "attachment",
+            BlobKind::Poster => "poster",
+        }
+    }
+    /// Parses [`Self::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "clip" => Some(BlobKind::Clip),
+            "attachment" => Some(BlobKind::Attachment),
+            "poster" => Some(BlobKind::Poster),
+            _ => None,
+        }
+    }
+}
+
+/// Starts a blob upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewBlob {
+    pub kind: BlobKind,
+    /// MIME type served on download, e.g. `video/mp4`, `application/pdf`.
+    pub content_type: String,
+}
+
+/// The image types a poster may have: the recipient's app shows it as is.
+pub const POSTER_CONTENT_TYPES: [&str; 2] = ["image/jpeg", "image/png"];
+
+/// Checks a new blob's content type, and that a poster declares an image type.
+pub fn check_new_blob(blob: &NewBlob) -> Result<(), ApiError> {
+    validate_content_type(&blob.content_type).map_err(|e| ApiError::invalid(e.0))?;
+    if blob.kind == BlobKind::Poster && !POSTER_CONTENT_TYPES.contains(&blob.content_type.as_str())
+    {
+        return Err(ApiError::new(
+            ErrorCode::NotImage,
+            format!(
+                "a poster must be image/jpeg or image/png (got {:?}): save the poster as JPEG",
+                blob.content_type
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// How many leading bytes [`check_poster_bytes`] looks at.
+pub const POSTER_MAGIC_LEN: u64 = 8;
+
+/// Checks, at seal, that a poster's first bytes are the signature of the image type it
+/// declared, so a recipient's app never gets anything but an image from a poster.
+pub fn check_poster_bytes(content_type: &str, head: &[u8]) -> Result<(), ApiError> {
+    let ok = match content_type {
+        "image/jpeg" => head.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "image/png" => head.starts_with(b"\x89PNG\r\n\x1a\n"),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::NotImage,
+            format!("the poster is not a {content_type} image: upload a JPEG still of the clip as a new blob"),
+        ))
+    }
+}
+
+/// Checks that a content type is a plain `type/subtype` token (it ends up in a header).
+pub fn validate_content_type(ct: &str) -> Result<(), Invalid> {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+    };
+    match ct.split_once('/') {
+        Some((a, b)) if token(a) && token(b) => Ok(()),
+        _ => Err(Invalid(format!(
+            "the content type must look like type/subtype, e.g. application/pdf (got {ct:?})"
+        ))),
+    }
+}
+
+/// Where an upload stands: how many bytes the store has durably acknowledged, and the
+/// sealed reference once sealed. Resume an upload from `acknowledged`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobStatus {
+    pub id: BlobId,
+    pub kind: BlobKind,
+    pub content_type: String,
+    pub acknowledged: u64,
+    pub sealed: Option<BlobRef>,
+}
+
+/// Seals a blob: the store verifies both before anything can reference it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealBlob {
+    pub size: u64,
+    /// Lowercase hex sha256 of the whole blob.
+    pub sha256: String,
+}
+
+/// A sealed, verified blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    pub id: BlobId,
+    pub kind: BlobKind,
+    pub size: u64,
+    pub sha256: String,
+    pub content_type: String,
+}
+
+/// Hex sha256 must be 64 lowercase hex digits.
+pub fn validate_sha256(hex: &str) -> Result<(), ApiError> {
+    if hex.len() == 64
+        && hex
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "sha256 must be 64 lowercase hex digits of the whole blob",
+        ))
+    }
+}

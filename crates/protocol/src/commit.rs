@@ -1,0 +1,259 @@
+//! The rules of a commit, without I/O: the store reads the records a [`Commit`] asks
+//! for (the stored message of the same id, the recipients, the blobs, the parent) and
+//! the commit decides. The hub and the folder store both drive it.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    access, ApiError, Attachment, BlobId, BlobKind, BlobRef, Committed, ErrorCode, Limits, Message,
+    MessageId, NewMessage, UserName,
+};
+
+/// The fingerprint of a message as its sender committed it: the sha256 of its JSON.
+/// A retry with the same fingerprint is the same message. Fields left out of the JSON
+/// when absent keep old messages' fingerprints unchanged.
+pub fn fingerprint(m: &NewMessage) -> Result<String, ApiError> {
+    let bytes = serde_json::to_vec(m).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("cannot encode the message: {e}"),
+        )
+    })?;
+    Ok(hex::encode(Sha256::digest(bytes)))
+}
+
+/// A blob as the store has it, for a commit that references it.
+#[derive(Debug, Clone)]
+pub struct StoredBlob {
+    pub owner: UserName,
+    pub kind: BlobKind,
+    /// The sealed reference, once sealed.
+    pub sealed: Option<BlobRef>,
+}
+
+/// What the store read for a commit, in the order [`Commit`] listed it.
+#[derive(Debug, Clone, Default)]
+pub struct CommitFacts {
+    /// The recipients of [`Commit::recipients`] that are not users of the store.
+    pub unknown_recipients: Vec<UserName>,
+    /// For each blob of [`Commit::blobs`], in order: the stored blob, if any.
+    pub blobs: Vec<Option<StoredBlob>>,
+    /// The message [`Commit::parent`] names, if it exists.
+    pub parent: Option<Message>,
+}
+
+/// One commit of `message` by `sender`.
+#[derive(Debug)]
+pub struct Commit<'a> {
+    message: &'a NewMessage,
+    sender: &'a UserName,
+    fingerprint: String,
+}
+
+impl<'a> Commit<'a> {
+    pub fn new(message: &'a NewMessage, sender: &'a UserName) -> Result<Self, ApiError> {
+        Ok(Self {
+            fingerprint: fingerprint(message)?,
+            message,
+            sender,
+        })
+    }
+
+    /// The message's fingerprint, to store beside it.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The id is already stored, by `stored_sender` with `stored_fingerprint`: `Ok` when
+    /// it is this very message (a retry: answer with the stored one), a conflict
+    /// otherwise. Checked before anything else, so a retry succeeds even after, say, its
+    /// respond-by has passed.
+    pub fn retry_of(&self, stored_sender: &str, stored_fingerprint: &str) -> Result<(), ApiError> {
+        if stored_sender == self.sender.as_str() && stored_fingerprint == self.fingerprint {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::Conflict,
+                "this message id is already used for a different message: pick a new random id",
+            ))
+        }
+    }
+
+    /// Every rule that needs no stored state.
+    pub fn check(&self, limits: &Limits, now: DateTime<Utc>) -> Result<(), ApiError> {
+        limits.check_message(self.message, now)
+    }
+
+    /// The recipients whose existence the store must look up.
+    pub fn recipients(&self) -> &[UserName] {
+        &self.message.recipients
+    }
+
+    /// The blobs the store must look up, in order: the clip, each attachment, the poster.
+    pub fn blobs(&self) -> Vec<&BlobId> {
+        std::iter::once(&self.message.clip)
+            .chain(self.message.attachments.iter().map(|a| &a.blob))
+            .chain(self.message.poster.iter())
+            .collect()
+    }
+
+    /// The message this one answers, for the store to look up.
+    pub fn parent(&self) -> Option<&MessageId> {
+        self.message.in_reply_to.as_ref()
+    }
+
+    /// Decides the commit from what the store read: the message to store, sent `now`.
+    pub fn resolve(&self, facts: CommitFacts, now: DateTime<Utc>) -> Result<Message, ApiError> {
+        if let Some(r) = facts.unknown_recipients.first() {
+            return Err(ApiError::new(
+                ErrorCode::UnknownRecipient,
+                format!(
+                    "{r} is not a user of this store: check the name against the list of people"
+                ),
+            ));
+        }
+        let m = self.message;
+        let mut blobs = facts.blobs.into_iter();
+        let mut next = |id: &BlobId, kind: BlobKind, what: &str| {
+            let stored = blobs.next().flatten();
+            self.sealed_blob(id, kind, what, stored)
+        };
+        let clip = next(&m.clip, BlobKind::Clip, "clip blob")?;
+        let mut attachments = Vec::with_capacity(m.attachments.len());
+        for a in &m.attachments {
+            attachments.push(Attachment {
+                blob: next(&a.blob, BlobKind::Attachment, "attachment blob")?,
+                name: a.name.clone(),
+            });
+        }
+        let poster = match &m.poster {
+            Some(id) => Some(next(id, BlobKind::Poster, "poster blob")?),
+            None => None,
+        };
+        let thread = match &m.in_reply_to {
+            None => m.id.clone(),
+            Some(_) => match facts.parent {
+                Some(p) if access::may_read(&p, self.sender) => p.thread,
+                _ => return Err(ApiError::not_found("in_reply_to message")),
+            },
+        };
+        Ok(m.committed(Committed {
+            sender: self.sender.clone(),
+            clip,
+            attachments,
+            poster,
+            thread,
+            sent_at: now,
+        }))
+    }
+
+    /// A referenced blob must be the sender's own, of the right kind, and sealed.
+    fn sealed_blob(
+        &self,
+        id: &BlobId,
+        kind: BlobKind,
+        what: &str,
+        stored: Option<StoredBlob>,
+    ) -> Result<BlobRef, ApiError> {
+        let stored = stored
+            .filter(|b| &b.owner == self.sender)
+            .ok_or_else(|| ApiError::not_found(what))?;
+        if stored.kind != kind {
+            return Err(ApiError::invalid(format!(
+                "blob {id} was uploaded as {}, not as {}",
+                stored.kind.as_str(),
+                kind.as_str()
+            )));
+        }
+        stored.sealed.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotSealed,
+                format!("{what} {id} is not sealed: finish its upload and seal it first"),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_message() -> NewMessage {
+        serde_json::from_str(
+            r#"{"id":"0123456789abcdef","recipients":["bob"],"subject":"s","text":null,
+            "clip":"0123456789abcdef0","attachments":[],"respond_by":"2030-01-01T00:00:00Z",
+            "respond_by_tz":"UTC","in_reply_to":null}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_old_message_keeps_its_fingerprint() {
+        // The fingerprint of this JSON as stored before posters and lengths existed.
+        let m = new_message();
+        let json = serde_json::to_vec(&m).unwrap();
+        assert_eq!(fingerprint(&m).unwrap(), hex::encode(Sha256::digest(json)));
+        assert!(!String::from_utf8(serde_json::to_vec(&m).unwrap())
+            .unwrap()
+            .contains("duration_ms"));
+    }
+
+    #[test]
+    fn a_retry_is_the_same_sender_and_fingerprint() {
+        let m = new_message();
+        let ann = UserName::parse("ann").unwrap();
+        let c = Commit::new(&m, &ann).unwrap();
+        assert!(c.retry_of("ann", c.fingerprint()).is_ok());
+        assert_eq!(
+            c.retry_of("eve", c.fingerprint()).unwrap_err().code,
+            ErrorCode::Conflict
+        );
+        assert_eq!(
+            c.retry_of("ann", "other").unwrap_err().code,
+            ErrorCode::Conflict
+        );
+    }
+
+    #[test]
+    fn blobs_must_be_own_sealed_and_of_their_kind() {
+        let m = new_message();
+        let ann = UserName::parse("ann").unwrap();
+        let c = Commit::new(&m, &ann).unwrap();
+        let sealed = BlobRef {
+            id: m.clip.clone(),
+            kind: BlobKind::Clip,
+            size: 1,
+            sha256: "0".repeat(64),
+            content_type: "video/mp4".into(),
+        };
+        let blob = |owner: &str, kind, sealed: Option<BlobRef>| CommitFacts {
+            blobs: vec![Some(StoredBlob {
+                owner: UserName::parse(owner).unwrap(),
+                kind,
+                sealed,
+            })],
+            ..CommitFacts::default()
+        };
+        let now = Utc::now();
+        let code = |f| c.resolve(f, now).unwrap_err().code;
+        assert_eq!(
+            code(blob("eve", BlobKind::Clip, Some(sealed.clone()))),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            code(blob("ann", BlobKind::Poster, Some(sealed.clone()))),
+            ErrorCode::Invalid
+        );
+        assert_eq!(
+            code(blob("ann", BlobKind::Clip, None)),
+            ErrorCode::NotSealed
+        );
+        assert_eq!(code(CommitFacts::default()), ErrorCode::NotFound);
+        let ok = c
+            .resolve(blob("ann", BlobKind::Clip, Some(sealed)), now)
+            .unwrap();
+        assert_eq!(ok.thread, m.id);
+        assert_eq!(ok.sender, ann);
+    }
+}

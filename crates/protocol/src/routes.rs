@@ -1,0 +1,204 @@
+//! The HTTP routes, listed once so the hub, its client and the tests cannot drift apart.
+//! [`TABLE`] is every route with its method and path pattern (`{id}` marks the one path
+//! parameter); the hub builds its router from the same patterns.
+
+/// `GET` unauthenticated liveness/readiness probe.
+pub const HEALTHZ: &str = "/healthz";
+/// `GET` the calling user.
+pub const ME: &str = "/v1/me";
+/// `GET` every active user (recipient completion).
+pub const USERS: &str = "/v1/users";
+/// `GET` the hub's limits.
+pub const LIMITS: &str = "/v1/limits";
+/// `POST` [`crate::NewBlob`] -> [`crate::BlobStatus`].
+pub const BLOBS: &str = "/v1/blobs";
+/// `POST` [`crate::NewMessage`] -> [`crate::Message`] (idempotent by id).
+pub const MESSAGES: &str = "/v1/messages";
+/// `GET` [`crate::InboxPage`]; query: `order`, `after`, `limit`.
+pub const INBOX: &str = "/v1/inbox";
+/// `GET` long-poll; query: `after`, `timeout_ms`, `limit`.
+pub const INBOX_WAIT: &str = "/v1/inbox/wait";
+
+/// `GET` the blob's bytes (HTTP Range, ETag).
+pub fn blob(id: &crate::BlobId) -> String {
+    format!("/v1/blobs/{id}")
+}
+/// `PUT` raw bytes appended at `?offset=N` -> [`crate::BlobStatus`].
+pub fn blob_chunks(id: &crate::BlobId) -> String {
+    format!("/v1/blobs/{id}/chunks")
+}
+/// `GET` -> [`crate::BlobStatus`].
+pub fn blob_status(id: &crate::BlobId) -> String {
+    format!("/v1/blobs/{id}/status")
+}
+/// `POST` [`crate::SealBlob`] -> [`crate::BlobRef`].
+pub fn blob_seal(id: &crate::BlobId) -> String {
+    format!("/v1/blobs/{id}/seal")
+}
+/// `GET` -> [`crate::Message`].
+pub fn message(id: &crate::MessageId) -> String {
+    format!("/v1/messages/{id}")
+}
+/// `GET` -> [`crate::MessageStatus`] (sender only).
+pub fn message_status(id: &crate::MessageId) -> String {
+    format!("/v1/messages/{id}/status")
+}
+/// `POST` (recipient only) marks the message viewed.
+pub fn message_viewed(id: &crate::MessageId) -> String {
+    format!("/v1/messages/{id}/viewed")
+}
+/// `POST` (recipient only) marks the message done.
+pub fn message_done(id: &crate::MessageId) -> String {
+    format!("/v1/messages/{id}/done")
+}
+
+/// `GET` a blob's bytes, pattern of [`blob`].
+pub const BLOB: &str = "/v1/blobs/{id}";
+/// `PUT` pattern of [`blob_chunks`].
+pub const BLOB_CHUNKS: &str = "/v1/blobs/{id}/chunks";
+/// `GET` pattern of [`blob_status`].
+pub const BLOB_STATUS: &str = "/v1/blobs/{id}/status";
+/// `POST` pattern of [`blob_seal`].
+pub const BLOB_SEAL: &str = "/v1/blobs/{id}/seal";
+/// `GET` pattern of [`message`].
+pub const MESSAGE: &str = "/v1/messages/{id}";
+/// `GET` pattern of [`message_status`].
+pub const MESSAGE_STATUS: &str = "/v1/messages/{id}/status";
+/// `POST` pattern of [`message_viewed`].
+pub const MESSAGE_VIEWED: &str = "/v1/messages/{id}/viewed";
+/// `POST` pattern of [`message_done`].
+pub const MESSAGE_DONE: &str = "/v1/messages/{id}/done";
+
+/// Every route under [`PREFIX`] needs a bearer token; only [`HEALTHZ`] does not.
+pub const PREFIX: &str = "/v1";
+
+/// HTTP method of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+}
+
+impl Method {
+    /// The method's name as HTTP spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+        }
+    }
+}
+
+/// One route of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: Method,
+    /// Path pattern; `{id}` is a blob or message id.
+    pub path: &'static str,
+}
+
+impl Route {
+    /// Whether the route needs a bearer token (everything under [`PREFIX`]).
+    pub fn needs_token(&self) -> bool {
+        self.path.starts_with(PREFIX)
+    }
+}
+
+/// Every route the hub serves.
+pub const TABLE: &[Route] = &[
+    Route {
+        method: Method::Get,
+        path: HEALTHZ,
+    },
+    Route {
+        method: Method::Get,
+        path: ME,
+    },
+    Route {
+        method: Method::Get,
+        path: USERS,
+    },
+    Route {
+        method: Method::Get,
+        path: LIMITS,
+    },
+    Route {
+        method: Method::Post,
+        path: BLOBS,
+    },
+    Route {
+        method: Method::Get,
+        path: BLOB,
+    },
+    Route {
+        method: Method::Get,
+        path: BLOB_STATUS,
+    },
+    Route {
+        method: Method::Put,
+        path: BLOB_CHUNKS,
+    },
+    Route {
+        method: Method::Post,
+        path: BLOB_SEAL,
+    },
+    Route {
+        method: Method::Post,
+        path: MESSAGES,
+    },
+    Route {
+        method: Method::Get,
+        path: MESSAGE,
+    },
+    Route {
+        method: Method::Get,
+        path: MESSAGE_STATUS,
+    },
+    Route {
+        method: Method::Post,
+        path: MESSAGE_VIEWED,
+    },
+    Route {
+        method: Method::Post,
+        path: MESSAGE_DONE,
+    },
+    Route {
+        method: Method::Get,
+        path: INBOX,
+    },
+    Route {
+        method: Method::Get,
+        path: INBOX_WAIT,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_the_path_builders() {
+        let id = crate::BlobId::parse("0123456789abcdef").unwrap();
+        let m = crate::MessageId::parse("0123456789abcdef").unwrap();
+        for (pattern, path) in [
+            (BLOB, blob(&id)),
+            (BLOB_CHUNKS, blob_chunks(&id)),
+            (BLOB_STATUS, blob_status(&id)),
+            (BLOB_SEAL, blob_seal(&id)),
+            (MESSAGE, message(&m)),
+            (MESSAGE_STATUS, message_status(&m)),
+            (MESSAGE_VIEWED, message_viewed(&m)),
+            (MESSAGE_DONE, message_done(&m)),
+        ] {
+            assert_eq!(pattern.replace("{id}", "0123456789abcdef"), path);
+            assert!(TABLE.iter().any(|r| r.path == pattern), "{pattern}");
+        }
+        assert!(!TABLE
+            .iter()
+            .find(|r| r.path == HEALTHZ)
+            .unwrap()
+            .needs_token());
+    }
+}
