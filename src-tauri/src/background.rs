@@ -2,13 +2,14 @@
 //! hub, a periodic scan of a folder store), refreshes receipts, gives reminders as
 //! desktop notifications, and keeps the tray's recent items current.
 //!
-//! It never blocks a command: each round runs on the async runtime and can be
-//! woken early (after a send, a settings change). While the store is away it
-//! backs off and says so in the status bar; nothing queued is lost.
+//! It never blocks a command: it runs on the async runtime under a supervisor
+//! (restarted if it panics) and does its SQLite work on the blocking pool. A wake
+//! (after a send, a settings change) delivers the outbox at once without cutting
+//! the long-poll short. While the store is away it backs off and says so in the
+//! status bar; nothing queued is lost.
 
 use std::time::Duration;
 
-use chrono::Utc;
 use pigeon_library::reminders::{give_reminders, ReminderEvent};
 use pigeon_library::{Delivery, ResponseBy};
 use pigeon_store::protocol::MessageId;
@@ -16,8 +17,9 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Manager as _};
 use tauri_plugin_notification::NotificationExt as _;
 
-use crate::messages::library_changed;
 use crate::session::Session;
+use crate::supervise::supervise;
+use crate::windows::library_changed;
 
 /// Emitted with a [`ConnectionView`] whenever reaching the store succeeds or fails.
 pub const CONNECTION_EVENT: &str = "connection";
@@ -55,78 +57,84 @@ fn report(app: &AppHandle, view: ConnectionView) {
     let _ = app.emit(CONNECTION_EVENT, view);
 }
 
-/// Starts the loop; it lives as long as the app.
+/// Starts the loop under a supervisor; it lives as long as the app.
 pub fn spawn(app: AppHandle) {
-    tauri::async_runtime::spawn(async move {
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            let session = app.state::<Session>();
-            let wake = session.wake.clone();
-            match round(&app, &session).await {
-                Ok(incremental) => {
-                    backoff = Duration::from_secs(1);
-                    if !incremental {
-                        // A folder store has no long-poll: scan again soon.
-                        let _ = tokio::time::timeout(FOLDER_SCAN, wake.notified()).await;
-                    }
-                }
-                Err(error) => {
-                    let queued = session.library.queued().map(|q| q.len()).unwrap_or(0);
-                    report(
-                        &app,
-                        ConnectionView {
-                            online: false,
-                            problem: Some(format!(
-                                "{error:#}. Nothing is lost: messages wait in the outbox and go when the store is back."
-                            )),
-                            queued,
-                        },
-                    );
-                    let _ = tokio::time::timeout(backoff, wake.notified()).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+    supervise("sync loop", move || sync_loop(app.clone()));
+}
+
+async fn sync_loop(app: AppHandle) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let session = app.state::<Session>();
+        let wake = session.wake.clone();
+        match round(&app, &session).await {
+            Ok(incremental) => {
+                backoff = Duration::from_secs(1);
+                if !incremental {
+                    // A folder store has no long-poll: scan again soon.
+                    let _ = tokio::time::timeout(FOLDER_SCAN, wake.notified()).await;
                 }
             }
-            give_due_reminders(&app, &session);
+            Err(error) => {
+                let queued = session
+                    .library_call(|library| library.queued())
+                    .await
+                    .map(|q| q.len())
+                    .unwrap_or(0);
+                report(
+                    &app,
+                    ConnectionView {
+                        online: false,
+                        problem: Some(format!(
+                            "{error:#}. Nothing is lost: messages wait in the outbox and go when the store is back."
+                        )),
+                        queued,
+                    },
+                );
+                let _ = tokio::time::timeout(backoff, wake.notified()).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
         }
-    });
+        give_due_reminders(&app, &session).await;
+    }
+}
+
+/// Delivers what waits in the outbox; an error when the store would not take it now.
+async fn deliver(app: &AppHandle, session: &Session) -> anyhow::Result<()> {
+    let outbox = session.outbox().await?;
+    let _one_at_a_time = session.delivering.lock().await;
+    let deliveries = outbox.deliver_queued().await?;
+    if !deliveries.is_empty() {
+        for (id, delivery) in &deliveries {
+            if let Delivery::Failed { reason } = delivery {
+                notify(
+                    app,
+                    "A message could not be sent",
+                    &format!("{reason} (message {id})"),
+                );
+            }
+        }
+        library_changed(app);
+    }
+    // A queued delivery means the store refused to take it now: try later.
+    if let Some(error) = deliveries.iter().find_map(|(_, d)| match d {
+        Delivery::Queued { error } => Some(error.clone()),
+        _ => None,
+    }) {
+        anyhow::bail!("the store is not reachable ({error})");
+    }
+    Ok(())
 }
 
 /// One round; returns whether the store keeps a cursor (a hub).
 async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
     let (_, incremental) = session.store().await?;
-    let outbox = session.outbox().await?;
-    {
-        let _one_at_a_time = session.delivering.lock().await;
-        let deliveries = outbox.deliver_queued().await?;
-        if !deliveries.is_empty() {
-            for (id, delivery) in &deliveries {
-                if let Delivery::Failed { reason } = delivery {
-                    notify(
-                        app,
-                        "A message could not be sent",
-                        &format!("{reason} (message {id})"),
-                    );
-                }
-            }
-            library_changed(app);
-        }
-        if deliveries
-            .iter()
-            .any(|(_, d)| matches!(d, Delivery::Queued { .. }))
-        {
-            // A queued delivery means the store refused to take it now: try later.
-            let error = deliveries
-                .iter()
-                .find_map(|(_, d)| match d {
-                    Delivery::Queued { error } => Some(error.clone()),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            anyhow::bail!("the store is not reachable ({error})");
-        }
-    }
+    deliver(app, session).await?;
     let inbox = session.inbox().await?;
-    let queued = session.library.queued()?.len();
+    let queued = session
+        .library_call(|library| library.queued())
+        .await?
+        .len();
     report(
         app,
         ConnectionView {
@@ -136,48 +144,84 @@ async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
         },
     );
     let found = if incremental {
-        tokio::select! {
-            found = inbox.wait_and_sync(LONG_POLL, Utc::now()) => found?,
-            () = session.wake.notified() => inbox.sync(Utc::now()).await?,
+        // A wake delivers at once while the long-poll stays in flight: cancelling a
+        // sync part-way would lose the notifications of what it had already stored.
+        let poll = inbox.wait_and_sync(LONG_POLL, session.now());
+        tokio::pin!(poll);
+        let mut undelivered = None;
+        let found = loop {
+            tokio::select! {
+                found = &mut poll => break found,
+                () = session.wake.notified() => {
+                    undelivered = deliver(app, session).await.err();
+                }
+            }
+        };
+        let found = found?;
+        announce(app, session, &found.new_messages).await;
+        if let Some(error) = undelivered {
+            return Err(error);
         }
+        found
     } else {
-        inbox.sync(Utc::now()).await?
+        let found = inbox.sync(session.now()).await?;
+        announce(app, session, &found.new_messages).await;
+        found
     };
     if !found.new_messages.is_empty() || found.refreshed_sent > 0 {
-        for id in &found.new_messages {
-            announce_new(app, session, id);
-        }
         library_changed(app);
     }
-    crate::tray::show_recent(app, session);
+    crate::tray::show_recent(app).await;
     Ok(incremental)
 }
 
-fn announce_new(app: &AppHandle, session: &Session, id: &MessageId) {
-    let Ok(received) = session.library.received(id.as_str()) else {
+/// Notifies each new message once.
+async fn announce(app: &AppHandle, session: &Session, ids: &[MessageId]) {
+    if ids.is_empty() {
         return;
+    }
+    let ids = ids.to_vec();
+    let received = session
+        .library_call(move |library| {
+            ids.iter()
+                .map(|id| library.received(id.as_str()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await;
+    let received = match received {
+        Ok(received) => received,
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "new messages could not be read for their notification");
+            return;
+        }
     };
-    let m = &received.message;
-    notify(
-        app,
-        &format!("New message from {}", m.sender),
-        &format!(
-            "{} — respond by {}",
-            m.subject,
-            ResponseBy::from_instant(m.respond_by).display_in(session.zone)
-        ),
-    );
+    for r in received {
+        let m = &r.message;
+        notify(
+            app,
+            &format!("New message from {}", m.sender),
+            &format!(
+                "{} — respond by {}",
+                m.subject,
+                ResponseBy::from_instant(m.respond_by).display_in(session.zone)
+            ),
+        );
+    }
 }
 
-fn give_due_reminders(app: &AppHandle, session: &Session) {
-    let policy = match session.settings() {
+async fn give_due_reminders(app: &AppHandle, session: &Session) {
+    let policy = match session.settings().await {
         Ok(settings) => settings.reminders,
         Err(error) => {
             tracing::warn!(error = %format!("{error:#}"), "no reminders: the settings cannot be read");
             return;
         }
     };
-    let events = match give_reminders(&session.library, Utc::now(), policy) {
+    let now = session.now();
+    let events = match session
+        .library_call(move |library| give_reminders(library, now, policy))
+        .await
+    {
         Ok(events) => events,
         Err(error) => {
             tracing::warn!(%error, "could not work out reminders");

@@ -8,28 +8,11 @@ use pigeon_library::connect::connect;
 use pigeon_library::{DownloadPolicy, PigeonHome, Settings, StoreSettings};
 use pigeon_store::protocol::UserName;
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager as _, State};
 
-use crate::session::Session;
+use crate::error::CommandResult;
+use crate::session::{self, Session};
 use crate::shortcut::{self, ShortcutState, ShortcutStatus};
-
-/// An error as the UI shows it: one sentence that says what to do.
-#[derive(Debug, Serialize)]
-pub struct CommandError {
-    message: String,
-}
-
-impl<E: Into<anyhow::Error>> From<E> for CommandError {
-    fn from(error: E) -> Self {
-        // `{:#}` keeps the context chain on one line: "could not …: because …".
-        let message = format!("{:#}", error.into());
-        // The screen shows it; the log keeps it for whoever reads it later.
-        tracing::warn!(error = %message, "a command failed");
-        Self { message }
-    }
-}
-
-pub type CommandResult<T> = Result<T, CommandError>;
 
 /// When this process started, for the cold-start timing.
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
@@ -102,41 +85,43 @@ fn view(settings: Settings, home: &PigeonHome, shortcut: ShortcutStatus) -> Sett
 }
 
 #[tauri::command]
-pub fn settings(
+pub async fn settings(
     session: State<'_, Session>,
     shortcut: State<'_, ShortcutState>,
 ) -> CommandResult<SettingsView> {
-    let settings = session.settings()?;
+    let settings = session.settings().await?;
     Ok(view(settings, &session.home, shortcut.status()))
 }
 
 /// Moves the quick-record shortcut and remembers it. If the new combination is
 /// taken, nothing changes and the error says so.
 #[tauri::command]
-pub fn set_quick_record_shortcut(
+pub async fn set_quick_record_shortcut(
     app: AppHandle,
-    session: State<'_, Session>,
-    shortcut: State<'_, ShortcutState>,
     accelerator: String,
 ) -> CommandResult<SettingsView> {
-    let home = &session.home;
-    let accelerator = accelerator.trim().to_owned();
-    let mut settings = Settings::load_or_default(home)?;
-    let previous = shortcut.status();
-    let status = shortcut::rebind(&app, &shortcut, &accelerator)?;
-    settings.desktop.quick_record_shortcut = accelerator;
-    if let Err(error) = settings.save(home) {
-        shortcut::restore(&app, &shortcut, &previous);
-        return Err(anyhow::Error::from(error)
-            .context("the new shortcut could not be remembered, so the previous one stays")
-            .into());
-    }
-    Ok(view(settings, home, status))
+    // The settings file and the shortcut grab both block: off the main thread.
+    Ok(session::blocking(app, move |app, session| {
+        let shortcut = app.state::<ShortcutState>();
+        let home = &session.home;
+        let accelerator = accelerator.trim().to_owned();
+        let mut settings = Settings::load_or_default(home)?;
+        let previous = shortcut.status();
+        let status = shortcut::rebind(app, &shortcut, &accelerator)?;
+        settings.desktop.quick_record_shortcut = accelerator;
+        if let Err(error) = settings.save(home) {
+            shortcut::restore(app, &shortcut, &previous);
+            return Err(anyhow::Error::from(error)
+                .context("the new shortcut could not be remembered, so the previous one stays"));
+        }
+        Ok(view(settings, home, status))
+    })
+    .await?)
 }
 
 /// Sets how long before a respond-by the due-soon reminder comes.
 #[tauri::command]
-pub fn set_due_soon_minutes(
+pub async fn set_due_soon_minutes(
     session: State<'_, Session>,
     shortcut: State<'_, ShortcutState>,
     minutes: u32,
@@ -147,26 +132,22 @@ pub fn set_due_soon_minutes(
         )
         .into());
     }
-    let mut settings = session.settings()?;
+    let mut settings = session.settings().await?;
     settings.reminders.due_soon_before = chrono::Duration::minutes(i64::from(minutes));
-    settings
-        .save(&session.home)
-        .context("the reminder setting was not saved")?;
+    let settings = session.save_settings(settings, "reminder").await?;
     Ok(view(settings, &session.home, shortcut.status()))
 }
 
 /// Whether clips and attachments download at once or when opened.
 #[tauri::command]
-pub fn set_download_policy(
+pub async fn set_download_policy(
     session: State<'_, Session>,
     shortcut: State<'_, ShortcutState>,
     policy: String,
 ) -> CommandResult<SettingsView> {
-    let mut settings = session.settings()?;
+    let mut settings = session.settings().await?;
     settings.downloads = DownloadPolicy::parse(&policy)?;
-    settings
-        .save(&session.home)
-        .context("the download setting was not saved")?;
+    let settings = session.save_settings(settings, "download").await?;
     session.wake.notify_one();
     Ok(view(settings, &session.home, shortcut.status()))
 }
@@ -181,7 +162,7 @@ pub enum StoreInput {
 
 /// Opens the store of `input` and asks who the user is there.
 async fn try_store(session: &Session, input: StoreInput) -> anyhow::Result<Settings> {
-    let mut settings = session.settings()?;
+    let mut settings = session.settings().await?;
     match input {
         StoreInput::Hub { url, token } => {
             let url = url.trim().trim_end_matches('/').to_owned();
@@ -210,7 +191,7 @@ async fn try_store(session: &Session, input: StoreInput) -> anyhow::Result<Setti
     }
     let connected = connect(&settings, session.zone.name()).await?;
     let me = connected.store.me().await.context(
-        "the store did not accept you: check the address and the token (a hub administrator makes one with `pigeon-hub user add`)",
+        "the store did not accept you: check the address and the token in Settings › Store (your hub's administrator gives you a token)",
     )?;
     settings.user = me.name.to_string();
     Ok(settings)
@@ -231,9 +212,7 @@ pub async fn set_store(
     store: StoreInput,
 ) -> CommandResult<SettingsView> {
     let settings = try_store(&session, store).await?;
-    settings
-        .save(&session.home)
-        .context("the store setting was not saved")?;
+    let settings = session.save_settings(settings, "store").await?;
     session.reconnect().await;
     Ok(view(settings, &session.home, shortcut.status()))
 }

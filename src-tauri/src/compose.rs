@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context as _};
-use chrono::{NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use pigeon_library::respond_by::ResponseByPreset;
 use pigeon_library::{Attachment, Delivery, NewOutgoing, ResponseBy};
@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager as _, State};
 use tauri_plugin_dialog::DialogExt as _;
 
-use crate::commands::CommandResult;
-use crate::messages::library_changed;
+use crate::blocking;
+use crate::error::{CommandResult, CHECK_STORE};
 use crate::session::Session;
+use crate::windows::library_changed;
 
 /// Someone the user can send to.
 #[derive(Debug, Serialize)]
@@ -33,11 +34,11 @@ pub struct UserView {
 #[tauri::command]
 pub async fn users(session: State<'_, Session>) -> CommandResult<Vec<UserView>> {
     let (store, _) = session.store().await?;
-    let me = session.settings()?.user;
+    let me = session.settings().await?.user;
     let mut users = store
         .users()
         .await
-        .context("the list of people could not be loaded; check the connection in Settings")?;
+        .with_context(|| format!("the list of people could not be loaded; {CHECK_STORE}"))?;
     users.retain(|u| u.name.as_str() != me);
     users.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
     Ok(users
@@ -77,8 +78,7 @@ fn preset_key(preset: &ResponseByPreset) -> String {
     }
 }
 
-fn resolve(choice: &RespondByChoice, zone: Tz) -> anyhow::Result<ResponseBy> {
-    let now = Utc::now();
+fn resolve(choice: &RespondByChoice, now: DateTime<Utc>, zone: Tz) -> anyhow::Result<ResponseBy> {
     let preset = match choice {
         RespondByChoice::Preset { key } => ResponseByPreset::CHOICES
             .into_iter()
@@ -109,7 +109,7 @@ pub struct RespondByView {
     /// The preset key, or "at" for a chosen date.
     pub key: String,
     pub label: String,
-    pub at: chrono::DateTime<Utc>,
+    pub at: DateTime<Utc>,
     /// On the sender's clock.
     pub local: String,
     /// On each recipient's clock, for those in another zone.
@@ -165,7 +165,7 @@ pub async fn respond_by_choices(
     recipients: Vec<String>,
 ) -> CommandResult<Vec<RespondByView>> {
     let zones = zones_of(&session, &recipients).await;
-    let now = Utc::now();
+    let now = session.now();
     ResponseByPreset::CHOICES
         .iter()
         .map(|preset| {
@@ -192,6 +192,7 @@ pub async fn respond_by_at(
         &RespondByChoice::At {
             local: local.clone(),
         },
+        session.now(),
         session.zone,
     )?;
     let zones = zones_of(&session, &recipients).await;
@@ -231,23 +232,23 @@ fn describe(paths: &[PathBuf]) -> anyhow::Result<Vec<AttachmentView>> {
 
 /// Checks dropped files before they are listed (folders and unreadable files are refused).
 #[tauri::command]
-pub fn describe_attachments(paths: Vec<PathBuf>) -> CommandResult<Vec<AttachmentView>> {
-    Ok(describe(&paths)?)
+pub async fn describe_attachments(paths: Vec<PathBuf>) -> CommandResult<Vec<AttachmentView>> {
+    Ok(blocking::run(move || describe(&paths)).await?)
 }
 
 /// Opens the system's file dialog; an empty list when the user cancels.
 #[tauri::command]
 pub async fn pick_attachments(app: AppHandle) -> CommandResult<Vec<AttachmentView>> {
     let dialog = app.dialog().file().set_title("Attach files");
-    let picked = tokio::task::spawn_blocking(move || dialog.blocking_pick_files())
-        .await
-        .context("the file dialog failed")?
-        .unwrap_or_default();
-    let paths: Vec<PathBuf> = picked
-        .into_iter()
-        .filter_map(|f| f.into_path().ok())
-        .collect();
-    Ok(describe(&paths)?)
+    Ok(blocking::run(move || {
+        let picked = dialog.blocking_pick_files().unwrap_or_default();
+        let paths: Vec<PathBuf> = picked
+            .into_iter()
+            .filter_map(|f| f.into_path().ok())
+            .collect();
+        describe(&paths)
+    })
+    .await?)
 }
 
 /// What Send did.
@@ -285,30 +286,37 @@ pub async fn send_message(
     if subject.is_empty() {
         return Err(anyhow!("give the message a subject").into());
     }
-    let respond_by = resolve(&respond_by, session.zone)?;
-    let attachments = attachments
-        .iter()
-        .map(|p| Ok(Attachment::from_path(p)?.into_queued()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let in_reply_to = match in_reply_to {
-        Some(id) => Some(session.library.received(&id)?.message.id),
-        None => None,
-    };
-    let draft = session.library.draft(&draft)?;
+    let now = session.now();
+    let respond_by = resolve(&respond_by, now, session.zone)?;
     let text = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
-    let entry = session.library.queue(
-        &NewOutgoing {
-            draft_id: draft.id,
-            recipients,
-            subject,
-            text,
-            respond_by: respond_by.instant(),
-            respond_by_tz: session.zone.name().to_owned(),
-            in_reply_to,
-            attachments,
-        },
-        Utc::now(),
-    )?;
+    let zone = session.zone;
+    // Attachments are read and the outbox written on the blocking pool.
+    let entry = session
+        .library_call(move |library| {
+            let attachments = attachments
+                .iter()
+                .map(|p| Ok(Attachment::from_path(p)?.into_queued()))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let in_reply_to = match in_reply_to {
+                Some(id) => Some(library.received(&id)?.message.id),
+                None => None,
+            };
+            let draft = library.draft(&draft)?;
+            anyhow::Ok(library.queue(
+                &NewOutgoing {
+                    draft_id: draft.id,
+                    recipients,
+                    subject,
+                    text,
+                    respond_by: respond_by.instant(),
+                    respond_by_tz: zone.name().to_owned(),
+                    in_reply_to,
+                    attachments,
+                },
+                now,
+            )?)
+        })
+        .await?;
     tracing::info!(message = %entry.message_id, "message queued");
     library_changed(&app);
     deliver_in_background(&app, entry.message_id.clone());

@@ -10,19 +10,23 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod background;
+mod blocking;
 mod commands;
 mod compose;
+mod error;
 mod messages;
 mod recording;
 mod session;
 mod shortcut;
+mod supervise;
 mod tray;
 mod trigger;
+mod windows;
 
 use anyhow::Context as _;
 use tauri::Manager as _;
 
-use pigeon_library::{DesktopSettings, PigeonHome, Settings};
+use pigeon_library::{DesktopSettings, PigeonHome};
 use pigeon_playback::{Options, PlaybackServer};
 
 use crate::session::Session;
@@ -47,7 +51,7 @@ fn main() -> anyhow::Result<()> {
         .manage(ShortcutState::default())
         .manage(session)
         .manage(recording::RecorderSlot::default())
-        .manage(messages::Downloads::default())
+        .manage(messages::downloads::Downloads::default())
         .manage(background::LastConnection::default())
         .invoke_handler(tauri::generate_handler![
             commands::shell_status,
@@ -67,16 +71,16 @@ fn main() -> anyhow::Result<()> {
             recording::pause_recording,
             recording::stop_recording,
             recording::discard_recording,
-            messages::inbox,
-            messages::sent,
-            messages::drafts,
-            messages::draft,
-            messages::discard_draft,
-            messages::message,
-            messages::play,
-            messages::mark_done,
-            messages::open_attachment,
-            messages::save_attachment,
+            messages::inbox::inbox,
+            messages::sent::sent,
+            messages::drafts::drafts,
+            messages::drafts::draft,
+            messages::drafts::discard_draft,
+            messages::player::message,
+            messages::player::play,
+            messages::player::mark_done,
+            messages::attachments::open_attachment,
+            messages::attachments::save_attachment,
             compose::users,
             compose::respond_by_choices,
             compose::respond_by_at,
@@ -87,11 +91,9 @@ fn main() -> anyhow::Result<()> {
         .on_window_event(|window, event| {
             // Closing the main window keeps Pigeon in the tray; Quit is in the tray menu.
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-                if window.label() == "main" {
+                if window.label() == windows::MAIN_WINDOW {
                     api.prevent_close();
-                    if let Err(error) = window.hide() {
-                        tracing::warn!(%error, "could not hide the main window");
-                    }
+                    windows::hide(window);
                 }
             }
         })
@@ -101,9 +103,9 @@ fn main() -> anyhow::Result<()> {
             app.manage(server);
             tray::install(app.handle()).context("could not create the tray icon")?;
             let session = app.state::<Session>();
-            tray::show_recent(app.handle(), &session);
             background::spawn(app.handle().clone());
-            let accelerator = match Settings::load_or_default(&session.home) {
+            // Read once before the window shows; the sync loop keeps the tray current.
+            let accelerator = match session.settings_blocking() {
                 Ok(settings) => settings.desktop.quick_record_shortcut,
                 Err(error) => {
                     // The settings screen shows the same error; the app still starts.

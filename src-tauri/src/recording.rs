@@ -19,10 +19,11 @@ use serde::Serialize;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::{AppHandle, Emitter as _, Manager as _, State};
 
-use crate::commands::CommandResult;
-use crate::messages::{draft_view, DraftView};
-use crate::session::Session;
-use crate::trigger::{show_main_window, QUICK_WINDOW};
+use crate::error::CommandResult;
+use crate::messages::drafts::{draft_view, DraftView};
+use crate::session::{self, Session};
+use crate::supervise::{blocking_task, supervise};
+use crate::{blocking, windows};
 
 /// The preview the Record screen shows: small, and fast enough to look live (20 fps
 /// leaves room for a busy machine to still show at least 15).
@@ -33,8 +34,6 @@ const PREVIEW: PreviewSettings = PreviewSettings {
 
 /// Emitted (with the draft id) when a recording starts or ends, for every window.
 pub const RECORDING_CHANGED_EVENT: &str = "recording-changed";
-/// Emitted (with the draft id) to open Compose in the main window after a quick recording.
-pub const COMPOSE_DRAFT_EVENT: &str = "compose-draft";
 
 /// What a watching screen hears about the recording.
 #[derive(Debug, Clone, Serialize)]
@@ -200,11 +199,9 @@ fn sources_for(settings: &DesktopSettings) -> anyhow::Result<Sources> {
 
 #[tauri::command]
 pub async fn devices(session: State<'_, Session>) -> CommandResult<DevicesView> {
-    let settings = session.settings()?.desktop;
+    let settings = session.settings().await?.desktop;
     // Listing devices opens drivers: keep it off the async threads.
-    Ok(tokio::task::spawn_blocking(move || devices_view(&settings))
-        .await
-        .context("listing devices failed")?)
+    Ok(blocking::run(move || Ok(devices_view(&settings))).await?)
 }
 
 /// Remembers the devices, quality and maximum length for the next recordings.
@@ -225,14 +222,12 @@ pub async fn choose_devices(
         )
         .into());
     }
-    let mut settings = session.settings()?;
+    let mut settings = session.settings().await?;
     settings.desktop.camera = Some(camera);
     settings.desktop.microphone = Some(microphone);
     settings.desktop.quality = quality;
     settings.desktop.max_clip_seconds = max_clip_seconds;
-    settings
-        .save(&session.home)
-        .context("the device choice was not saved")?;
+    session.save_settings(settings, "device").await?;
     devices(session).await
 }
 
@@ -262,7 +257,7 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
         .lock()
         .map(|mut at| at.take())
         .unwrap_or(None);
-    let desktop = session.settings()?.desktop;
+    let desktop = session.settings().await?.desktop;
     let quality = QualityPreset::from_label(&desktop.quality).unwrap_or_default();
     let max_length = Duration::from_secs(u64::from(desktop.max_clip_seconds.clamp(
         *DesktopSettings::CLIP_SECONDS.start(),
@@ -282,17 +277,21 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
         }
     };
     let library = session.library.clone();
-    let sources = sources_for(&desktop)?;
-    let recording = Recording::start(library, outbox, &sources, &options).map_err(|e| {
-        let hint = match sources {
-            Sources::Devices {
-                video: VideoChoice::Camera { .. },
-                ..
-            } => " Pick another camera, audio only or the test pattern on the Record screen.",
-            _ => "",
-        };
-        anyhow!("The recording could not start: {e}.{hint}")
-    })?;
+    // Opening devices, the encoder and the draft's row all block.
+    let recording = blocking::run(move || {
+        let sources = sources_for(&desktop)?;
+        Recording::start(library, outbox, &sources, &options).map_err(|e| {
+            let hint = match sources {
+                Sources::Devices {
+                    video: VideoChoice::Camera { .. },
+                    ..
+                } => " Pick another camera, audio only or the test pattern on the Record screen.",
+                _ => "",
+            };
+            anyhow!("The recording could not start: {e}.{hint}")
+        })
+    })
+    .await?;
     let watchers: Watchers = Arc::default();
     forward(&recording, watchers.clone(), requested_at);
     let view = RecordingView {
@@ -309,64 +308,69 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
     Ok(view)
 }
 
-/// Sends previews and progress to the watching screen, on a thread of its own that
-/// ends when the recorder does.
+/// Sends previews and progress to the watching screen, from the blocking pool
+/// under a supervisor (restarted if it panics), until the recorder ends.
 fn forward(recording: &Recording, watchers: Watchers, requested_at: Option<Instant>) {
     let previews = recording.recorder().previews().clone();
     let events = recording.recorder().events().clone();
-    let spawned = std::thread::Builder::new()
-        .name("preview".into())
-        .spawn(move || {
-            let mut first = true;
-            loop {
-                match previews.recv_timeout(Duration::from_millis(100)) {
-                    Ok(frame) => {
-                        if first {
-                            first = false;
-                            if let Some(at) = requested_at {
-                                tracing::info!(
-                                    target: "pigeon_desktop::timing",
-                                    ms = at.elapsed().as_millis() as u64,
-                                    "global shortcut to first recorded frame"
-                                );
-                            }
-                        }
-                        let watching = watchers.lock().ok().and_then(|w| w.clone());
-                        if let Some((preview, _)) = watching {
-                            let _ = preview.send(InvokeResponseBody::Raw(rgba_frame(&frame)));
-                        }
-                    }
-                    Err(e) if e.is_disconnected() => break,
-                    Err(_) => {}
+    // The shortcut-to-first-frame timing is logged by the first run only.
+    let requested_at = Arc::new(Mutex::new(requested_at));
+    supervise("preview forwarder", move || {
+        let (previews, events, watchers) = (previews.clone(), events.clone(), watchers.clone());
+        let requested_at = requested_at.clone();
+        blocking_task(move || forward_until_stopped(&previews, &events, &watchers, &requested_at))
+    });
+}
+
+fn forward_until_stopped(
+    previews: &crossbeam_channel::Receiver<pigeon_media::recorder::PreviewFrame>,
+    events: &crossbeam_channel::Receiver<RecorderEvent>,
+    watchers: &Watchers,
+    requested_at: &Mutex<Option<Instant>>,
+) {
+    loop {
+        match previews.recv_timeout(Duration::from_millis(100)) {
+            Ok(frame) => {
+                let first = requested_at.lock().ok().and_then(|mut at| at.take());
+                if let Some(at) = first {
+                    tracing::info!(
+                        target: "pigeon_desktop::timing",
+                        ms = at.elapsed().as_millis() as u64,
+                        "global shortcut to first recorded frame"
+                    );
                 }
-                while let Ok(event) = events.try_recv() {
-                    let progress = match event {
-                        RecorderEvent::Progress {
-                            elapsed,
-                            remaining,
-                            paused,
-                            level,
-                            ..
-                        } => RecordingProgress::Progress {
-                            elapsed_ms: elapsed.as_millis() as u64,
-                            remaining_ms: remaining.as_millis() as u64,
-                            paused,
-                            rms_dbfs: level.rms_dbfs,
-                            peak_dbfs: level.peak_dbfs,
-                        },
-                        RecorderEvent::Stopped(reason) => RecordingProgress::Ended {
-                            reason: reason.to_string(),
-                        },
-                    };
-                    let watching = watchers.lock().ok().and_then(|w| w.clone());
-                    if let Some((_, channel)) = watching {
-                        let _ = channel.send(progress);
-                    }
+                let watching = watchers.lock().ok().and_then(|w| w.clone());
+                if let Some((preview, _)) = watching {
+                    let _ = preview.send(InvokeResponseBody::Raw(rgba_frame(&frame)));
                 }
             }
-        });
-    if let Err(error) = spawned {
-        tracing::error!(%error, "no preview for this recording");
+            Err(e) if e.is_disconnected() => break,
+            Err(_) => {}
+        }
+        while let Ok(event) = events.try_recv() {
+            let progress = match event {
+                RecorderEvent::Progress {
+                    elapsed,
+                    remaining,
+                    paused,
+                    level,
+                    ..
+                } => RecordingProgress::Progress {
+                    elapsed_ms: elapsed.as_millis() as u64,
+                    remaining_ms: remaining.as_millis() as u64,
+                    paused,
+                    rms_dbfs: level.rms_dbfs,
+                    peak_dbfs: level.peak_dbfs,
+                },
+                RecorderEvent::Stopped(reason) => RecordingProgress::Ended {
+                    reason: reason.to_string(),
+                },
+            };
+            let watching = watchers.lock().ok().and_then(|w| w.clone());
+            if let Some((_, channel)) = watching {
+                let _ = channel.send(progress);
+            }
+        }
     }
 }
 
@@ -456,13 +460,12 @@ pub async fn stop_recording(
     tracing::info!(draft = %recorded.draft.id, reason = %recorded.reason, "recording stopped");
     let _ = app.emit(RECORDING_CHANGED_EVENT, None::<RecordingView>);
     session.wake.notify_one();
-    if window.label() == QUICK_WINDOW {
+    if windows::hide_if_quick(&window) {
         // A quick recording goes on in the main window's Compose.
-        let _ = window.hide();
-        show_main_window(&app);
-        let _ = app.emit(COMPOSE_DRAFT_EVENT, &recorded.draft.id);
+        windows::compose_draft(&app, &recorded.draft.id);
     }
-    Ok(draft_view(&app, &recorded.draft)?)
+    let draft = recorded.draft;
+    Ok(session::blocking(app, move |app, _| draft_view(app, &draft)).await?)
 }
 
 /// Throws the running recording away.
@@ -472,15 +475,11 @@ pub async fn discard_recording(
     window: tauri::WebviewWindow,
     slot: State<'_, RecorderSlot>,
 ) -> CommandResult<()> {
-    if window.label() == QUICK_WINDOW {
-        let _ = window.hide();
-    }
+    windows::hide_if_quick(&window);
     let Some(active) = slot.active.lock().await.take() else {
         return Ok(());
     };
-    tokio::task::spawn_blocking(move || active.recording.discard())
-        .await
-        .context("discarding failed")??;
+    blocking::run(move || Ok(active.recording.discard()?)).await?;
     let _ = app.emit(RECORDING_CHANGED_EVENT, None::<RecordingView>);
     Ok(())
 }

@@ -4,18 +4,24 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use pigeon_library::connect::{connect, recover_unfinished};
 use pigeon_library::respond_by::local_time_zone;
-use pigeon_library::{Inbox, Library, Outbox, PigeonHome, Settings};
+use pigeon_library::{Clock, Inbox, Library, Outbox, PigeonHome, Settings, SystemClock};
 use pigeon_store::SharedStore;
 use tokio::sync::{Mutex, Notify};
+
+use crate::blocking;
+use crate::error::CHECK_STORE;
 
 /// One user's Pigeon, as this app instance sees it.
 pub struct Session {
     pub home: PigeonHome,
     pub library: Arc<Library>,
     pub zone: Tz,
+    /// The one source of "now" for everything the app decides.
+    pub clock: Arc<dyn Clock>,
     /// Opened on first use and again after the store settings change.
     store: Mutex<Option<(SharedStore, bool)>>,
     /// Wakes the background sync (after a send, a settings change, a retry click).
@@ -42,14 +48,53 @@ impl Session {
             home,
             library: Arc::new(library),
             zone: local_time_zone(),
+            clock: Arc::new(SystemClock),
             store: Mutex::new(None),
             wake: Arc::new(Notify::new()),
             delivering: Mutex::new(()),
         })
     }
 
-    pub fn settings(&self) -> anyhow::Result<Settings> {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs `call` on the library from the blocking pool (SQLite blocks).
+    pub async fn library_call<T, E, F>(&self, call: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        E: Into<anyhow::Error>,
+        F: FnOnce(&Library) -> Result<T, E> + Send + 'static,
+    {
+        let library = self.library.clone();
+        blocking::run(move || call(&library).map_err(Into::into)).await
+    }
+
+    /// Reads the settings file; only from the blocking pool (see [`Self::settings`]).
+    pub fn settings_blocking(&self) -> anyhow::Result<Settings> {
         Ok(Settings::load_or_default(&self.home)?)
+    }
+
+    /// Reads the settings file from the blocking pool.
+    pub async fn settings(&self) -> anyhow::Result<Settings> {
+        let home = self.home.clone();
+        blocking::run(move || Ok(Settings::load_or_default(&home)?)).await
+    }
+
+    /// Saves the settings from the blocking pool; `what` names them for the error.
+    pub async fn save_settings(
+        &self,
+        settings: Settings,
+        what: &'static str,
+    ) -> anyhow::Result<Settings> {
+        let home = self.home.clone();
+        blocking::run(move || {
+            settings
+                .save(&home)
+                .with_context(|| format!("the {what} setting was not saved"))?;
+            Ok(settings)
+        })
+        .await
     }
 
     /// The user's store and whether its inbox cursor can be kept between syncs.
@@ -58,10 +103,10 @@ impl Session {
         if let Some(open) = slot.as_ref() {
             return Ok(open.clone());
         }
-        let settings = self.settings()?;
+        let settings = self.settings().await?;
         let connected = connect(&settings, self.zone.name())
             .await
-            .context("could not open the store: check Settings › Store")?;
+            .with_context(|| format!("could not open the store: {CHECK_STORE}"))?;
         let open = (connected.store, connected.incremental);
         *slot = Some(open.clone());
         Ok(open)
@@ -80,7 +125,22 @@ impl Session {
 
     pub async fn inbox(&self) -> anyhow::Result<Inbox> {
         let (store, incremental) = self.store().await?;
-        let downloads = self.settings()?.downloads;
+        let downloads = self.settings().await?.downloads;
         Ok(Inbox::new(self.library.clone(), store, incremental).with_downloads(downloads))
     }
+}
+
+/// Runs `work` with the app's session on the blocking pool: how a command builds
+/// a view from the library and the disk without blocking the window or a worker.
+pub async fn blocking<T, F>(app: tauri::AppHandle, work: F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&tauri::AppHandle, &Session) -> anyhow::Result<T> + Send + 'static,
+{
+    use tauri::Manager as _;
+    blocking::run(move || {
+        let session = app.state::<Session>();
+        work(&app, &session)
+    })
+    .await
 }

@@ -4,7 +4,7 @@
 //! On Linux the tray is an AppIndicator: icon clicks are never delivered, only
 //! menu events, so every action lives in the menu.
 
-use chrono::Utc;
+use pigeon_library::inbox_order;
 use pigeon_library::ResponseBy;
 use tauri::menu::{IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -12,6 +12,7 @@ use tauri::{AppHandle, Wry};
 
 use crate::session::Session;
 use crate::trigger::{self, TriggerSource};
+use crate::windows;
 
 const TRAY_ID: &str = "pigeon";
 /// How many inbox items the tray lists.
@@ -83,15 +84,17 @@ fn menu(app: &AppHandle, recent: &[(String, String)]) -> tauri::Result<Menu<Wry>
     Menu::with_items(app, &refs)
 }
 
-/// Lists the most urgent open inbox items in the tray menu.
-pub fn show_recent(app: &AppHandle, session: &Session) {
-    let now = Utc::now();
-    let Ok(mut received) = session.library.received_all() else {
-        return;
-    };
+/// The most urgent open inbox items, in the Inbox's own order, as (id, label).
+/// Reads the library: only on the blocking pool.
+fn most_urgent(session: &Session) -> anyhow::Result<Vec<(String, String)>> {
+    let now = session.now();
+    let mut received = session.library.received_all()?;
     received.retain(|r| r.responded_at.is_none());
-    received.sort_by_key(|r| r.message.respond_by);
-    let recent: Vec<(String, String)> = received
+    received.sort_by_key(|r| std::cmp::Reverse(r.message.sent_at));
+    inbox_order::sort(&mut received, now, |r| {
+        (ResponseBy::from_instant(r.message.respond_by), false)
+    });
+    Ok(received
         .iter()
         .take(RECENT)
         .map(|r| {
@@ -101,7 +104,20 @@ pub fn show_recent(app: &AppHandle, session: &Session) {
                 format!("{} — {} ({due})", r.message.sender, r.message.subject),
             )
         })
-        .collect();
+        .collect())
+}
+
+/// Lists the most urgent open inbox items in the tray menu.
+pub async fn show_recent(app: &AppHandle) {
+    let recent = match crate::session::blocking(app.clone(), |_, session| most_urgent(session))
+        .await
+    {
+        Ok(recent) => recent,
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "the tray's inbox items could not be read");
+            return;
+        }
+    };
     // Rebuilding re-exports the whole menu over D-Bus: only when it changed.
     static SHOWN: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
     let Ok(mut shown) = SHOWN.lock() else {
@@ -127,12 +143,12 @@ pub fn show_recent(app: &AppHandle, session: &Session) {
 
 fn on_menu_event(app: &AppHandle, event: MenuEvent) {
     if let Some(id) = event.id().as_ref().strip_prefix(item::MESSAGE_PREFIX) {
-        trigger::open_message(app, id);
+        windows::open_message(app, id);
         return;
     }
     match event.id().as_ref() {
         item::QUICK_RECORD => trigger::request_quick_record(app, TriggerSource::TrayMenu),
-        item::OPEN => trigger::show_main_window(app),
+        item::OPEN => windows::show_main(app),
         item::QUIT => {
             tracing::info!("quit from the tray menu");
             app.exit(0);

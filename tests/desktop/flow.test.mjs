@@ -135,6 +135,8 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     assert.deepEqual(size, [1280, 720]);
     await screenshot(bob.driver, "flow-5-bob-player");
 
+    // Carol's next message is recorded now and sent while bob sends his reply.
+    const meanwhile = await pigeon(carolHome, "record", "--source", "synthetic", "--seconds", "1");
     await b.click("player-reply");
     await b.find("record");
     await b.startRecording();
@@ -144,9 +146,19 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     await b.find("recipient-alice");
     assert.equal(await (await b.find("subject-input")).getAttribute("value"), "Re: Budget review");
     await b.waitText("upload-status", "Clip uploaded", 30_000);
-    await b.click("send-button");
+    // Bob's send wakes his sync loop while a message for him arrives: neither the
+    // new message nor the ones before may lose (or repeat) their notification.
+    await Promise.all([
+      b.click("send-button"),
+      pigeon(carolHome, "send", meanwhile.draft, "--to", "bob", "--subject", "Meanwhile", "--respond-by", "48h"),
+    ]);
     await b.until(() => document.querySelector("[data-testid=sent-delivery]")?.dataset.delivery === "sent", 30_000, "the reply to be sent");
     await screenshot(bob.driver, "flow-6-bob-replied");
+    await bob.driver.wait(async () => /Meanwhile — respond by/.test(notifications), 60_000, "the notification of the message that came during the send");
+    for (const subject of ["Budget review", "Quick question", "Meanwhile"]) {
+      const told = notifications.split(`string "${subject} — respond by`).length - 1;
+      assert.equal(told, 1, `bob was told about "${subject}" ${told} times`);
+    }
   });
 
   it("bob's tray lists what is still open and opens it", async () => {

@@ -179,12 +179,19 @@ export function discardRecording(): Promise<void> {
 
 export type Section = "open" | "overdue" | "answered";
 
+export type Urgency = "soon" | "later" | "overdue" | "answered";
+
+/** A respond-by as Rust words it: the UI shows these, it computes none of them. */
 export interface DueView {
   /** RFC 3339 instant. */
   at: string;
   /** In the reader's own time zone. */
   local: string;
   section: Section;
+  /** "soon" within the user's due-soon reminder setting. */
+  urgency: Urgency;
+  /** "due in 3 h", "overdue by 2 d", "answered", as of when the view was made. */
+  relative: string;
 }
 
 export interface DraftView {
@@ -255,6 +262,8 @@ export interface MessageView {
   sender: string;
   recipients: RecipientView[];
   subject: string;
+  /** What a reply's subject starts as ("Re: …"). */
+  replySubject: string;
   text: string | null;
   respondBy: DueView;
   respondBySenderLocal: string | null;

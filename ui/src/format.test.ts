@@ -1,25 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dueUrgency, fileKind, formatBytes, formatDue, formatDuration, groupBySection, toLocalInput } from "./format";
-
-const now = new Date("2026-11-24T12:00:00Z");
-
-describe("formatDue", () => {
-  it("speaks in minutes, hours and days like the CLI", () => {
-    expect(formatDue("2026-11-24T12:45:00Z", now)).toBe("due in 45 min");
-    expect(formatDue("2026-11-24T15:30:00Z", now)).toBe("due in 3 h");
-    expect(formatDue("2026-11-25T18:00:00Z", now)).toBe("due in 30 h");
-    expect(formatDue("2026-11-28T12:00:00Z", now)).toBe("due in 4 d");
-    expect(formatDue("2026-11-24T12:00:30Z", now)).toBe("due now");
-    expect(formatDue("2026-11-22T11:00:00Z", now)).toBe("overdue by 2 d");
-    expect(formatDue("2026-11-24T11:50:00Z", now)).toBe("overdue by 10 min");
-  });
-
-  it("marks overdue and soon", () => {
-    expect(dueUrgency("2026-11-24T11:00:00Z", now)).toBe("overdue");
-    expect(dueUrgency("2026-11-24T13:00:00Z", now)).toBe("soon");
-    expect(dueUrgency("2026-11-25T13:00:00Z", now)).toBe("later");
-  });
-});
+import { fileKind, formatBytes, formatDuration, groupBySection, toLocalInput } from "./format";
 
 describe("sizes and lengths", () => {
   it("formats bytes", () => {

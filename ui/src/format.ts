@@ -1,32 +1,8 @@
-// Formatting shared by the screens: relative due times, sizes, lengths, and the
-// grouping of already-ordered lists into sections. Order itself comes from Rust.
+// Formatting shared by the screens: sizes, lengths, and the grouping of
+// already-ordered lists into sections. Order, urgency and the relative due text
+// ("due in 3 h") come from Rust with each view; the screens re-fetch to move on.
 
 import type { Section } from "./api";
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-
-function span(ms: number): string {
-  const minutes = Math.max(1, Math.floor(ms / MINUTE));
-  if (minutes < 60) return `${minutes} min`;
-  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)} h`;
-  return `${Math.floor(ms / DAY)} d`;
-}
-
-/** "due in 3 h", "due now", "overdue by 2 d" — the same words the CLI uses. */
-export function formatDue(at: string | Date, now: Date = new Date()): string {
-  const left = new Date(at).getTime() - now.getTime();
-  if (Math.abs(left) < MINUTE) return "due now";
-  return left > 0 ? `due in ${span(left)}` : `overdue by ${span(-left)}`;
-}
-
-/** How urgent a respond-by looks: "overdue", "soon" (within `soonMs`), or "later". */
-export function dueUrgency(at: string | Date, now: Date = new Date(), soonMs = 2 * HOUR): "overdue" | "soon" | "later" {
-  const left = new Date(at).getTime() - now.getTime();
-  if (left <= 0) return "overdue";
-  return left <= soonMs ? "soon" : "later";
-}
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;

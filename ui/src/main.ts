@@ -238,9 +238,10 @@ function startMainWindow(): void {
       navigate({ screen: "record", origin: request.source, replyTo: null });
     }
   });
-  // Relative due times move on by themselves.
+  // Relative due times and urgency come from Rust: re-fetch the lists to move them on.
   window.setInterval(() => {
-    if (parseRoute(window.location.hash).screen === "inbox") render();
+    const screen = parseRoute(window.location.hash).screen;
+    if (screen === "inbox" || screen === "sent") render();
   }, 60_000);
   settings().then(showIdentity, (error: unknown) => {
     mount(identityCard, h("span", { class: "identity-problem", role: "alert" }, errorMessage(error)));

@@ -286,7 +286,7 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
   if (replyTo) {
     loadMessage(replyTo)
       .then((m) => {
-        subject.value = m.subject.startsWith("Re: ") ? m.subject : `Re: ${m.subject}`;
+        subject.value = m.replySubject;
         addRecipient(m.sender);
       })
       .catch(() => {});

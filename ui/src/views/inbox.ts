@@ -1,6 +1,6 @@
 import { type InboxItem } from "../api";
 import { h } from "../dom";
-import { dueUrgency, formatDue, formatDuration, groupBySection, SECTION_TITLES } from "../format";
+import { formatDuration, groupBySection, SECTION_TITLES } from "../format";
 import { button, screen } from "./screen";
 
 export interface InboxActions {
@@ -8,8 +8,12 @@ export interface InboxActions {
   open(id: string): void;
 }
 
-/** The inbox: open messages by respond-by (due soon first), then overdue, then answered. */
-export function inboxView(items: InboxItem[], actions: InboxActions, now: Date = new Date()): HTMLElement {
+/**
+ * The inbox: open messages by respond-by (due soon first), then overdue, then
+ * answered. Order, urgency and "due in 3 h" come from Rust; the main window
+ * re-fetches the view every minute so they move on.
+ */
+export function inboxView(items: InboxItem[], actions: InboxActions): HTMLElement {
   const root = screen("inbox", "Inbox", "Ordered by what is due first.", button("Record", "record-button", actions.record, true));
   if (items.length === 0) {
     root.append(
@@ -33,15 +37,14 @@ export function inboxView(items: InboxItem[], actions: InboxActions, now: Date =
         "section",
         { class: `inbox-group ${group.section}`, "aria-label": SECTION_TITLES[group.section] },
         h("h2", { class: "group-title" }, SECTION_TITLES[group.section]),
-        h("ul", { class: "message-list", "data-testid": `inbox-${group.section}` }, ...group.items.map((item) => row(item, actions, now))),
+        h("ul", { class: "message-list", "data-testid": `inbox-${group.section}` }, ...group.items.map((item) => row(item, actions))),
       ),
     );
   }
   return root;
 }
 
-function row(item: InboxItem, actions: InboxActions, now: Date): HTMLElement {
-  const urgency = item.responded ? "answered" : dueUrgency(item.respondBy.at, now);
+function row(item: InboxItem, actions: InboxActions): HTMLElement {
   const meta = [
     item.durationSeconds !== null ? formatDuration(item.durationSeconds) : null,
     item.attachmentCount ? `${item.attachmentCount} attachment${item.attachmentCount > 1 ? "s" : ""}` : null,
@@ -76,8 +79,8 @@ function row(item: InboxItem, actions: InboxActions, now: Date): HTMLElement {
       ),
       h(
         "span",
-        { class: `due ${urgency}`, title: item.respondBy.local, "data-testid": "inbox-due" },
-        item.responded ? "answered" : formatDue(item.respondBy.at, now),
+        { class: `due ${item.respondBy.urgency}`, title: item.respondBy.local, "data-testid": "inbox-due" },
+        item.respondBy.relative,
       ),
     ),
   );

@@ -9,7 +9,7 @@ import {
   type MessageView,
 } from "../api";
 import { h, mount } from "../dom";
-import { fileKind, formatBytes, formatDue, formatDuration } from "../format";
+import { fileKind, formatBytes, formatDuration } from "../format";
 import { button, problem, screen, type Screen } from "./screen";
 
 export interface PlayerActions {
@@ -93,7 +93,6 @@ export function playerView(id: string, actions: PlayerActions): Screen {
 
   const render = (m: MessageView) => {
     total = m.durationSeconds ?? 0;
-    const due = m.responded ? "answered" : formatDue(m.respondBy.at);
     const header = screen(
       "player",
       m.subject,
@@ -117,7 +116,7 @@ export function playerView(id: string, actions: PlayerActions): Screen {
       h(
         "p",
         { class: `due-line ${m.respondBy.section}`, "data-testid": "player-due" },
-        `Respond by ${m.respondBy.local} (${due})`,
+        `Respond by ${m.respondBy.local} (${m.respondBy.relative})`,
         m.respondBySenderLocal ? h("span", { class: "muted" }, ` — ${m.sender}'s time: ${m.respondBySenderLocal}`) : null,
       ),
       m.text ? h("p", { class: "message-text" }, m.text) : null,
@@ -185,6 +184,16 @@ export function playerView(id: string, actions: PlayerActions): Screen {
     showTime();
   };
 
+  // "due in 3 h" comes from Rust: re-fetch it every minute so it moves on.
+  const dueTimer = window.setInterval(() => {
+    loadMessage(id).then((m) => {
+      const line = root.querySelector("[data-testid=player-due]");
+      if (disposed || !line?.firstChild) return;
+      line.className = `due-line ${m.respondBy.section}`;
+      line.firstChild.textContent = `Respond by ${m.respondBy.local} (${m.respondBy.relative})`;
+    }, () => {});
+  }, 60_000);
+
   loadMessage(id)
     .then((m) => {
       render(m);
@@ -201,6 +210,7 @@ export function playerView(id: string, actions: PlayerActions): Screen {
     el: root,
     dispose: () => {
       disposed = true;
+      window.clearInterval(dueTimer);
       document.removeEventListener("keydown", onKey);
       video.pause();
       video.removeAttribute("src");

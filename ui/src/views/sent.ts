@@ -1,12 +1,12 @@
 import { type DraftView, type SentItem } from "../api";
 import { h } from "../dom";
-import { formatDue, formatDuration } from "../format";
+import { formatDuration } from "../format";
 import { button, screen } from "./screen";
 
 const STATE_LABELS = { responded: "responded", viewed: "viewed", pending: "pending", overdue: "overdue" } as const;
 
 /** Sent: every message that left (or is leaving), with each recipient's state. */
-export function sentView(items: SentItem[], open: (id: string) => void, now: Date = new Date()): HTMLElement {
+export function sentView(items: SentItem[], open: (id: string) => void): HTMLElement {
   const root = screen("sent", "Sent", "Who has watched and answered what you sent.");
   if (items.length === 0) {
     root.append(h("p", { class: "empty-state muted", "data-testid": "sent-empty" }, "Nothing sent yet."));
@@ -47,7 +47,7 @@ export function sentView(items: SentItem[], open: (id: string) => void, now: Dat
                   ? "sending…"
                   : item.respondBy.section === "answered"
                     ? "all answered"
-                    : formatDue(item.respondBy.at, now),
+                    : item.respondBy.relative,
             ),
           ),
         ),

@@ -1,16 +1,20 @@
 import { describe, expect, it, vi } from "vitest";
-import type { DraftView, InboxItem, SentItem } from "../api";
+import type { DraftView, DueView, InboxItem, SentItem } from "../api";
 import { inboxView } from "./inbox";
 import { draftsView, sentView } from "./sent";
 
-const now = new Date("2026-11-24T12:00:00Z");
-
-function item(id: string, subject: string, at: string, section: InboxItem["respondBy"]["section"], extra: Partial<InboxItem> = {}): InboxItem {
+function item(
+  id: string,
+  subject: string,
+  due: Pick<DueView, "section" | "urgency" | "relative">,
+  extra: Partial<InboxItem> = {},
+): InboxItem {
+  const section = due.section;
   return {
     id,
     sender: "alice",
     subject,
-    respondBy: { at, local: at, section },
+    respondBy: { at: "2026-11-24T13:00:00Z", local: "Tue 24 Nov 2026, 14:00 CET", ...due },
     unread: true,
     responded: section === "answered",
     attachmentCount: 0,
@@ -26,7 +30,7 @@ function item(id: string, subject: string, at: string, section: InboxItem["respo
 describe("inbox view", () => {
   it("shows the empty state and a Record button that starts recording", () => {
     const record = vi.fn();
-    const view = inboxView([], { record, open: vi.fn() }, now);
+    const view = inboxView([], { record, open: vi.fn() });
     expect(view.querySelector("[data-testid=inbox-empty]")?.textContent).toContain("Nothing waiting for you");
     const button = view.querySelector<HTMLButtonElement>("[data-testid=record-button]");
     expect(button?.textContent).toBe("Record");
@@ -34,21 +38,21 @@ describe("inbox view", () => {
     expect(record).toHaveBeenCalledOnce();
   });
 
-  it("keeps the given order in sections, with relative due times and urgency", () => {
+  it("keeps the given order in sections, showing Rust's due text and urgency", () => {
     const items = [
-      item("a", "Budget", "2026-11-24T13:00:00Z", "open", { attachmentCount: 2, durationSeconds: 65 }),
-      item("b", "Roadmap", "2026-11-26T12:00:00Z", "open", { unread: false }),
-      item("c", "Hiring", "2026-11-23T12:00:00Z", "overdue"),
-      item("d", "Offsite", "2026-11-20T12:00:00Z", "answered"),
+      item("a", "Budget", { section: "open", urgency: "soon", relative: "due in 1 h" }, { attachmentCount: 2, durationSeconds: 65 }),
+      item("b", "Roadmap", { section: "open", urgency: "later", relative: "due in 2 d" }, { unread: false }),
+      item("c", "Hiring", { section: "overdue", urgency: "overdue", relative: "overdue by 24 h" }),
+      item("d", "Offsite", { section: "answered", urgency: "answered", relative: "answered" }),
     ];
     const open = vi.fn();
-    const view = inboxView(items, { record: vi.fn(), open }, now);
+    const view = inboxView(items, { record: vi.fn(), open });
     const subjects = [...view.querySelectorAll("[data-testid=inbox-subject]")].map((e) => e.textContent);
     expect(subjects).toEqual(["Budget", "Roadmap", "Hiring", "Offsite"]);
     const dues = [...view.querySelectorAll<HTMLElement>("[data-testid=inbox-due]")];
     expect(dues.map((d) => d.textContent)).toEqual(["due in 1 h", "due in 2 d", "overdue by 24 h", "answered"]);
-    expect(dues[0]?.classList.contains("soon")).toBe(true);
-    expect(dues[2]?.classList.contains("overdue")).toBe(true);
+    expect(dues.map((d) => d.className)).toEqual(["due soon", "due later", "due overdue", "due answered"]);
+    expect(dues[0]?.title).toBe("Tue 24 Nov 2026, 14:00 CET");
     expect(view.querySelectorAll(".unread-dot")).toHaveLength(3);
     expect(view.querySelector("[data-testid=inbox-item]")?.textContent).toContain("1:05 · 2 attachments");
     view.querySelector<HTMLButtonElement>("[data-testid=inbox-item]")?.click();
@@ -66,7 +70,7 @@ describe("sent and drafts views", () => {
           { name: "bob", state: "responded" },
           { name: "carol", state: "pending" },
         ],
-        respondBy: { at: "2026-11-25T12:00:00Z", local: "", section: "open" },
+        respondBy: { at: "2026-11-25T12:00:00Z", local: "", section: "open", urgency: "later", relative: "due in 24 h" },
         createdAt: "2026-11-24T11:00:00Z",
         delivery: "sent",
         problem: null,
@@ -76,14 +80,14 @@ describe("sent and drafts views", () => {
         id: "m2",
         subject: "Later",
         recipients: [{ name: "bob", state: "pending" }],
-        respondBy: { at: "2026-11-25T12:00:00Z", local: "", section: "open" },
+        respondBy: { at: "2026-11-25T12:00:00Z", local: "", section: "open", urgency: "later", relative: "due in 24 h" },
         createdAt: "2026-11-24T11:30:00Z",
         delivery: "sending",
         problem: "the hub cannot be reached",
         isReply: false,
       },
     ];
-    const view = sentView(items, vi.fn(), now);
+    const view = sentView(items, vi.fn());
     expect(view.querySelector("[data-testid=recipient-state-bob]")?.getAttribute("data-state")).toBe("responded");
     expect(view.querySelector("[data-testid=recipient-state-carol]")?.textContent).toBe("carol: pending");
     const delivery = [...view.querySelectorAll("[data-testid=sent-delivery]")].map((e) => e.textContent);
