@@ -48,6 +48,18 @@ impl Attachment {
     }
 }
 
+/// The name a received attachment is stored under: its position first, so two
+/// attachments with the same name never overwrite each other.
+pub fn stored_file_name(position: usize, name: &str) -> String {
+    format!("{position}-{}", save_as_name(name))
+}
+
+/// The file name to offer when saving an attachment whose sender named it `name`
+/// (names are display text: anything unsafe in a file name is replaced).
+pub fn save_as_name(name: &str) -> String {
+    crate::inbox::safe_file_name(name)
+}
+
 /// The MIME type recipients' apps open an attachment with, from its extension.
 pub fn content_type_for(path: &Path) -> &'static str {
     let ext = path
@@ -74,6 +86,20 @@ pub fn content_type_for(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn received_attachments_are_stored_and_saved_under_safe_names() {
+        assert_eq!(stored_file_name(0, "Agenda.pdf"), "0-Agenda.pdf");
+        assert_eq!(stored_file_name(2, "a/b:c.txt"), "2-a_b_c.txt");
+        assert_eq!(save_as_name("Agenda.pdf"), "Agenda.pdf");
+        assert_eq!(
+            save_as_name("3-notes.txt"),
+            "3-notes.txt",
+            "a name is never cut"
+        );
+        assert_eq!(save_as_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(save_as_name("..."), "attachment");
+    }
 
     #[test]
     fn a_file_is_described_and_a_folder_refused() {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use pigeon_store::protocol::{MessageId, UserName};
 use pigeon_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,14 +19,39 @@ pub enum LibraryError {
         #[source]
         source: std::io::Error,
     },
-    #[error("no {what} matches {id:?}: list them with `pigeon {list}`")]
+    /// No row of the kind `what` has this id or starts with it.
+    #[error("no {what} matches {id:?}")]
     NotFound {
         what: &'static str,
         id: String,
+        /// Which list shows them ("drafts", "status" for sent messages, "inbox"), for
+        /// the face's advice.
         list: &'static str,
     },
+    /// More than one row starts with the prefix given.
+    #[error("{id:?} matches several {plural}: give more of the id")]
+    Ambiguous {
+        plural: &'static str,
+        id: String,
+        /// As in [`LibraryError::NotFound`].
+        list: &'static str,
+    },
+    /// The draft was handed to the outbox before.
+    #[error("draft {draft} was already sent or queued")]
+    AlreadyQueued { draft: String },
+    /// The id is of a message the user received, where one they sent was asked for.
+    #[error("{id} is a message you received from {sender}, not one you sent")]
+    ReceivedNotSent { id: MessageId, sender: UserName },
+    /// No message sent from this library has this id or starts with it. A message the
+    /// user sent from another computer is known there, or to the store by its whole id.
+    #[error("no message sent from this library matches {id:?}")]
+    UnknownSent { id: String },
+    /// The settings name a user the folder store cannot take.
+    #[error("your user name {name:?} cannot be used: {reason}; log in again with a valid name")]
+    UnusableUserName { name: String, reason: String },
     /// The id names no message sent from this library; the text says what it is and
-    /// what to do instead.
+    /// what to do instead. (Being replaced by [`LibraryError::ReceivedNotSent`] and
+    /// [`LibraryError::UnknownSent`], which leave the advice to each face.)
     #[error("{0}")]
     NotSentHere(String),
     #[error("{0}")]
@@ -37,6 +63,14 @@ pub enum LibraryError {
 }
 
 impl LibraryError {
+    /// The id asked for names no message sent from this library (whatever else it is).
+    pub fn is_not_sent_here(&self) -> bool {
+        matches!(
+            self,
+            Self::NotSentHere(_) | Self::ReceivedNotSent { .. } | Self::UnknownSent { .. }
+        )
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         LibraryError::Io {
             path: path.into(),

@@ -35,12 +35,18 @@ pub mod home;
 pub mod inbox;
 pub mod inbox_order;
 pub mod outbox;
+pub mod people;
+pub mod received_files;
 pub mod recording;
 pub mod reminders;
 pub mod respond_by;
+pub mod sent;
 pub mod settings;
 #[cfg(test)]
+mod test_messages;
+#[cfg(test)]
 mod test_support;
+pub mod thread;
 
 pub use attachment::Attachment;
 pub use clock::{Clock, ManualClock, SystemClock};

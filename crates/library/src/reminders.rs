@@ -7,7 +7,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::inbox_order::InboxSection;
 use crate::respond_by::ResponseBy;
+use crate::sent::RecipientState;
 
 /// How early a "due soon" reminder comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,19 +59,58 @@ pub fn reminders_due<Id: Clone>(
 ) -> Vec<Reminder<Id>> {
     items
         .iter()
-        .filter(|item| !item.responded)
         .filter_map(|item| {
-            let at = item.respond_by.instant();
             let (id, respond_by) = (item.id.clone(), item.respond_by);
-            if now >= at {
-                (!item.reminded.overdue).then_some(Reminder::Overdue { id, respond_by })
-            } else if at - now <= policy.due_soon_before {
-                (!item.reminded.due_soon).then_some(Reminder::DueSoon { id, respond_by })
-            } else {
-                None
+            match Urgency::of(item.respond_by, item.responded, now, &policy) {
+                Urgency::Overdue => {
+                    (!item.reminded.overdue).then_some(Reminder::Overdue { id, respond_by })
+                }
+                Urgency::Soon => {
+                    (!item.reminded.due_soon).then_some(Reminder::DueSoon { id, respond_by })
+                }
+                Urgency::Answered | Urgency::Later => None,
             }
         })
         .collect()
+}
+
+/// How urgent a respond-by is for its reader: "soon" is the window of the user's
+/// due-soon reminder, so what a screen highlights is what the reminder announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Answered,
+    Overdue,
+    /// Due within the policy's window.
+    Soon,
+    Later,
+}
+
+impl Urgency {
+    pub fn of(
+        respond_by: ResponseBy,
+        responded: bool,
+        now: DateTime<Utc>,
+        policy: &ReminderPolicy,
+    ) -> Self {
+        match InboxSection::of(respond_by, responded, now) {
+            InboxSection::Responded => Self::Answered,
+            InboxSection::Overdue => Self::Overdue,
+            InboxSection::Open if respond_by.instant() - now <= policy.due_soon_before => {
+                Self::Soon
+            }
+            InboxSection::Open => Self::Later,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::Overdue => "overdue",
+            Self::Soon => "soon",
+            Self::Later => "later",
+        }
+    }
 }
 
 /// A sent message, as far as the sender's deadline summary cares.
@@ -213,6 +254,52 @@ mod tests {
                 respond_by: items[0].respond_by
             }]
         );
+    }
+
+    #[test]
+    fn urgency_follows_the_users_due_soon_setting() {
+        let due = ResponseBy::from_instant(start() + Duration::hours(1));
+        let half_hour = ReminderPolicy {
+            due_soon_before: Duration::minutes(30),
+        };
+        let three_hours = ReminderPolicy {
+            due_soon_before: Duration::hours(3),
+        };
+        let at = |now, policy: &ReminderPolicy| Urgency::of(due, false, now, policy);
+        assert_eq!(at(start(), &half_hour), Urgency::Later);
+        assert_eq!(at(start(), &three_hours), Urgency::Soon);
+        assert_eq!(
+            at(start() - Duration::hours(2), &three_hours),
+            Urgency::Soon,
+            "3 h ahead is within a 3 h window"
+        );
+        assert_eq!(
+            at(start() + Duration::minutes(31), &half_hour),
+            Urgency::Soon
+        );
+        assert_eq!(at(due.instant(), &half_hour), Urgency::Overdue);
+        assert_eq!(
+            Urgency::of(due, true, due.instant(), &half_hour),
+            Urgency::Answered
+        );
+        // Soon is exactly when the due-soon reminder comes.
+        for minutes in [0, 29, 30, 31, 59, 61, 200] {
+            let now = due.instant() - Duration::minutes(minutes);
+            let reminded = !reminders_due(
+                &[Received {
+                    id: 1,
+                    respond_by: due,
+                    responded: false,
+                    reminded: Reminded::default(),
+                }],
+                now,
+                half_hour,
+            )
+            .is_empty();
+            let urgent = matches!(at(now, &half_hour), Urgency::Soon | Urgency::Overdue);
+            assert_eq!(reminded, urgent, "{minutes} min before");
+        }
+        assert_eq!(Urgency::Soon.as_str(), "soon");
     }
 
     #[test]
@@ -363,7 +450,10 @@ pub fn give_reminders(
                     recipients: s
                         .receipts
                         .iter()
-                        .map(|r| (r.recipient.clone(), r.response.is_some()))
+                        .map(|r| {
+                            let answered = RecipientState::reached(Some(r));
+                            (r.recipient.clone(), answered == RecipientState::Responded)
+                        })
                         .collect(),
                     summarised: library.reminder_given(&id, SUMMARY)?,
                 },
@@ -395,37 +485,9 @@ mod library_tests {
     use crate::clock::{Clock, ManualClock};
     use crate::db::Library;
     use crate::home::PigeonHome;
+    use crate::test_messages::message;
     use chrono::TimeZone as _;
-    use pigeon_store::protocol::{
-        BlobId, BlobKind, BlobRef, Message, MessageId, Receipt, Response, UserName,
-    };
-
-    fn message(id: &str, sender: &str, to: &[&str], respond_by: DateTime<Utc>) -> Message {
-        let blob = BlobRef {
-            id: BlobId::parse("blob0000000000000001").unwrap(),
-            kind: BlobKind::Clip,
-            size: 1,
-            sha256: "00".into(),
-            content_type: "video/mp4".into(),
-        };
-        let id = MessageId::parse(id).unwrap();
-        Message {
-            thread: id.clone(),
-            id,
-            sender: UserName::parse(sender).unwrap(),
-            recipients: to.iter().map(|n| UserName::parse(*n).unwrap()).collect(),
-            subject: "Plan".into(),
-            text: None,
-            clip: blob,
-            attachments: vec![],
-            poster: None,
-            duration_ms: None,
-            respond_by,
-            respond_by_tz: "Europe/Berlin".into(),
-            in_reply_to: None,
-            sent_at: respond_by - Duration::hours(24),
-        }
-    }
+    use pigeon_store::protocol::{Receipt, Response, UserName};
 
     #[test]
     fn due_soon_then_overdue_each_once_with_a_manual_clock() {

@@ -44,6 +44,10 @@ pub enum ResponseByError {
     Unrecognised(String),
     #[error("{local} does not exist in {zone} (the clocks skip it); pick a time an hour later")]
     SkippedLocalTime { local: String, zone: String },
+    #[error("{0:?} is not a respond-by choice; pick one of the offered choices")]
+    UnknownChoice(String),
+    #[error("{0:?} is not a date and time; give one such as 2026-12-01T17:00")]
+    NotADateTime(String),
 }
 
 /// The choices offered when composing.
@@ -71,6 +75,23 @@ impl ResponseByPreset {
         Self::EndOfNextWorkingDay,
     ];
 
+    /// The choice's stable key, as faces send it back: "in4-hours", "in24-hours",
+    /// "in48-hours", "end-of-next-working-day", or "at" for a typed time.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::In4Hours => "in4-hours",
+            Self::In24Hours => "in24-hours",
+            Self::In48Hours => "in48-hours",
+            Self::EndOfNextWorkingDay => "end-of-next-working-day",
+            Self::At(_) => "at",
+        }
+    }
+
+    /// The one-click choice whose [`key`](Self::key) is `key`.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::CHOICES.into_iter().find(|p| p.key() == key)
+    }
+
     pub fn label(&self) -> String {
         match self {
             Self::In4Hours => "In 4 hours".into(),
@@ -94,6 +115,31 @@ impl ResponseByPreset {
             Self::At(local) => local_to_utc(local, zone)?,
         };
         ResponseBy::after(at, now)
+    }
+}
+
+/// How a sender picked the respond-by in a form: a one-click preset by its key, or a
+/// date and time on their own clock. Travels as `{"kind":"Preset","key":"in24-hours"}`
+/// or `{"kind":"At","local":"2026-12-01T17:00"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all_fields = "camelCase")]
+pub enum ResponseByChoice {
+    Preset { key: String },
+    At { local: String },
+}
+
+impl ResponseByChoice {
+    /// The instant this choice means when made at `now` by a sender in `zone`.
+    pub fn resolve(&self, now: DateTime<Utc>, zone: Tz) -> Result<ResponseBy, ResponseByError> {
+        let preset = match self {
+            Self::Preset { key } => ResponseByPreset::from_key(key)
+                .ok_or_else(|| ResponseByError::UnknownChoice(key.clone()))?,
+            Self::At { local } => match parse_typed(local.trim()) {
+                Some(Typed::Preset(at @ ResponseByPreset::At(_))) => at,
+                _ => return Err(ResponseByError::NotADateTime(local.clone())),
+            },
+        };
+        preset.resolve(now, zone)
     }
 }
 
@@ -416,6 +462,61 @@ mod tests {
             at(-Duration::days(2) - Duration::hours(1)),
             "overdue by 2 d"
         );
+    }
+
+    #[test]
+    fn a_form_choice_resolves_by_key_or_local_time() {
+        let keys: Vec<&str> = ResponseByPreset::CHOICES.iter().map(|p| p.key()).collect();
+        assert_eq!(
+            keys,
+            [
+                "in4-hours",
+                "in24-hours",
+                "in48-hours",
+                "end-of-next-working-day"
+            ]
+        );
+        for preset in ResponseByPreset::CHOICES {
+            // The key is the serde tag the presets already travel with.
+            assert_eq!(serde_json::to_value(preset).unwrap()["kind"], preset.key());
+            assert_eq!(ResponseByPreset::from_key(preset.key()), Some(preset));
+        }
+        let choice: ResponseByChoice =
+            serde_json::from_str(r#"{"kind":"Preset","key":"in4-hours"}"#).unwrap();
+        assert_eq!(
+            choice.resolve(now(), Berlin).map(|b| b.instant()),
+            Ok(now() + Duration::hours(4))
+        );
+        let choice: ResponseByChoice =
+            serde_json::from_str(r#"{"kind":"At","local":"2026-12-01T17:00"}"#).unwrap();
+        assert_eq!(
+            choice.resolve(now(), Berlin).map(|b| b.instant()),
+            Ok(utc(2026, 12, 1, 16, 0))
+        );
+        let unknown = ResponseByChoice::Preset {
+            key: "soonish".into(),
+        };
+        assert_eq!(
+            unknown.resolve(now(), Berlin),
+            Err(ResponseByError::UnknownChoice("soonish".into()))
+        );
+        for local in ["24h", "tomorrow", "2026-12-01T17:00:00Z"] {
+            let typed = ResponseByChoice::At {
+                local: local.into(),
+            };
+            assert_eq!(
+                typed.resolve(now(), Berlin),
+                Err(ResponseByError::NotADateTime(local.into())),
+                "{local}"
+            );
+        }
+        let past = ResponseByChoice::At {
+            local: "2026-11-24T08:00".into(),
+        };
+        assert!(matches!(
+            past.resolve(now(), Berlin),
+            Err(ResponseByError::InPast { .. })
+        ));
     }
 
     #[test]
