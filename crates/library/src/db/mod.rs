@@ -445,6 +445,49 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn reads_never_wait_behind_a_write_that_waits_for_another_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        let lib = std::sync::Arc::new(Library::open(&home).unwrap());
+        let m = crate::test_messages::message("0123456789abcdef", "alice", &["bob"], Utc::now());
+        lib.store_received(&m, &Receipt::new(m.recipients[0].clone()), Utc::now())
+            .unwrap();
+
+        // Another process takes the write lock and keeps it until told to let go.
+        let (locked_tx, locked) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let path = home.database_file();
+        let holder = std::thread::spawn(move || {
+            let other = Connection::open(path).unwrap();
+            other.execute_batch("BEGIN IMMEDIATE").unwrap();
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            other.execute_batch("COMMIT").unwrap();
+        });
+        locked.recv().unwrap();
+        // A write of this process waits for that lock (busy_timeout) ...
+        let writing = lib.clone();
+        let writer = std::thread::spawn(move || writing.set_sync_value("k", "v"));
+        while lib.conn.try_lock().is_ok() && !writer.is_finished() {
+            std::thread::yield_now();
+        }
+        // ... while the views still read.
+        let started = std::time::Instant::now();
+        let all = lib.received_all().unwrap();
+        let took = started.elapsed();
+        assert_eq!(all.len(), 1);
+        assert!(took < Duration::from_secs(1), "a read waited {took:?}");
+        assert!(
+            !writer.is_finished(),
+            "the write waits for the other process"
+        );
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        writer.join().unwrap().unwrap();
+        assert_eq!(lib.sync_value("k").unwrap().as_deref(), Some("v"));
+    }
+
+    #[test]
     fn ids_resolve_exactly_and_by_a_case_sensitive_prefix() {
         let (_dir, lib) = library();
         let store = |id: &str| {
