@@ -1,0 +1,153 @@
+//! The command line as clap reads it: every command, its arguments and their help.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "pigeon",
+    version,
+    about = "Asynchronous video messages with a respond-by time"
+)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Choose the store and who you are in it.
+    Login {
+        /// A hub server's address, e.g. https://pigeon.example.com
+        #[arg(long, requires = "token", conflicts_with = "folder")]
+        hub: Option<String>,
+        /// Your access token (printed once by `pigeon-hub user add`).
+        #[arg(long)]
+        token: Option<String>,
+        /// A shared folder used as the store (no server).
+        #[arg(long, requires = "name")]
+        folder: Option<PathBuf>,
+        /// Your user name in the shared folder.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Record a clip into a new draft (Ctrl-C stops cleanly).
+    Record(RecordArgs),
+    /// Send a draft.
+    Send {
+        /// The draft's id (or the start of it), see `pigeon drafts`.
+        draft: String,
+        #[command(flatten)]
+        compose: ComposeArgs,
+        /// Recipients, comma separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        #[arg(long)]
+        subject: String,
+    },
+    /// List received messages, what is due first on top.
+    Inbox,
+    /// Show one received message.
+    Show { message: String },
+    /// Download a received message's clip and attachments.
+    Fetch { message: String },
+    /// Answer a received message with a new clip.
+    Reply {
+        message: String,
+        #[command(flatten)]
+        record: RecordArgs,
+        #[command(flatten)]
+        compose: ComposeArgs,
+        /// Send this existing draft instead of recording a new clip.
+        #[arg(long)]
+        draft: Option<String>,
+    },
+    /// Mark a received message done without replying.
+    Done { message: String },
+    /// Who has viewed and answered a message you sent; without an id, every message
+    /// sent from here.
+    Status { message: Option<String> },
+    /// Deliver queued messages and pull new ones (and their posters; under
+    /// `pigeon config download background`, their clips and attachments too).
+    Sync {
+        /// Wait up to this many seconds for new messages before syncing.
+        #[arg(long)]
+        wait: Option<u64>,
+    },
+    /// List drafts and messages that are not delivered yet.
+    Drafts,
+    /// Show the settings, or change one.
+    Config {
+        #[command(subcommand)]
+        setting: Option<ConfigSetting>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ConfigSetting {
+    /// When received clips and attachments are downloaded: on-demand (at `pigeon fetch`,
+    /// the default) or background (at every `pigeon sync`).
+    Download {
+        #[arg(value_parser = ["on-demand", "background"])]
+        policy: String,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+pub struct RecordArgs {
+    /// camera, synthetic (a test pattern and tone), or a media file.
+    #[arg(long, default_value = "camera")]
+    pub source: String,
+    /// Stop after this many seconds (default: at Ctrl-C, at most 5 minutes).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// 480p, 720p or 1080p.
+    #[arg(long, default_value = "720p")]
+    pub quality: String,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ComposeArgs {
+    /// When an answer is expected: 4h, 24h, 48h, next-working-day, 2026-12-01T17:00 ...
+    #[arg(long, default_value = "24h")]
+    pub respond_by: String,
+    /// A note that goes with the clip.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Files to attach (repeat the option for several).
+    #[arg(long)]
+    pub attach: Vec<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn recipients_are_comma_separated() {
+        let cli = Cli::parse_from([
+            "pigeon",
+            "send",
+            "d1",
+            "--to",
+            "bob,carol",
+            "--subject",
+            "x",
+        ]);
+        let Command::Send { to, .. } = cli.command else {
+            panic!("send");
+        };
+        assert_eq!(to, ["bob", "carol"]);
+    }
+}

@@ -1,0 +1,253 @@
+//! `pigeon inbox`, `show`, `fetch`, `done` and `sync`: what was received, in the
+//! library's order, its downloads, and the sync that delivers and pulls.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use pigeon_library::reminders::{give_reminders, ReminderEvent};
+use pigeon_library::{inbox_order, Delivery, DownloadPolicy, ResponseBy};
+use serde_json::json;
+
+use crate::output::{self, short};
+use crate::App;
+
+impl App {
+    pub fn inbox(&self) -> Result<()> {
+        let now = self.now();
+        let messages = inbox_order::inbox(&self.library, now)?;
+        if self.out.json {
+            let list: Vec<_> = messages
+                .iter()
+                .map(|m| {
+                    json!({
+                        "id": m.message.id,
+                        "sender": m.message.sender,
+                        "subject": m.message.subject,
+                        "respond_by": m.message.respond_by,
+                        "viewed": m.viewed_at.is_some(),
+                        "responded": m.responded_at.is_some(),
+                        "in_reply_to": m.message.in_reply_to,
+                        "poster": m.poster_path,
+                        "downloaded": m.downloaded_at.is_some(),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(list));
+            return Ok(());
+        }
+        if messages.is_empty() {
+            println!("the inbox is empty (`pigeon sync` pulls new messages)");
+        }
+        for m in &messages {
+            let state = if m.responded_at.is_some() {
+                "answered".to_owned()
+            } else {
+                ResponseBy::from_instant(m.message.respond_by)
+                    .due(now)
+                    .to_string()
+            };
+            println!(
+                "{}  {:<12} {:<40} {}",
+                short(m.message.id.as_str()),
+                m.message.sender.as_str(),
+                m.message.subject,
+                state
+            );
+        }
+        Ok(())
+    }
+
+    pub fn show(&self, id: &str) -> Result<()> {
+        let m = self.library.received(id)?;
+        let respond_by = ResponseBy::from_instant(m.message.respond_by);
+        if self.out.json {
+            println!("{}", serde_json::to_string(&m)?);
+            return Ok(());
+        }
+        println!("{}", m.message.subject);
+        println!("from       {}", m.message.sender);
+        println!(
+            "respond by {} ({})",
+            respond_by.display_in(self.zone()),
+            respond_by.due(self.now())
+        );
+        if let Some(text) = &m.message.text {
+            println!("\n{text}\n");
+        }
+        if let Some(poster) = &m.poster_path {
+            println!("poster     {}", poster.display());
+        }
+        match &m.playable_path {
+            Some(p) => println!("clip       {}", p.display()),
+            None => println!(
+                "clip       {} bytes, not downloaded (`pigeon fetch {}`)",
+                m.message.clip.size,
+                short(m.message.id.as_str())
+            ),
+        }
+        for (a, path) in m.message.attachments.iter().zip(&m.attachment_paths) {
+            match path {
+                Some(p) => println!("attached   {}  {}", a.name, p.display()),
+                None => println!("attached   {}  ({} bytes)", a.name, a.blob.size),
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn fetch(&self, id: &str) -> Result<()> {
+        let m = self.library.received(id)?;
+        let inbox = self.inbox_over_store().await?;
+        let bar = self.out.progress_bar("downloading");
+        let fetched = inbox
+            .fetch(
+                &m.message.id,
+                bar.as_ref().map(output::progress),
+                self.now(),
+            )
+            .await?;
+        output::finish(bar);
+        let attachments: Vec<_> = fetched.attachment_paths.iter().flatten().collect();
+        self.out.say(
+            json!({
+                "message": fetched.message.id,
+                "clip": fetched.clip_path,
+                "playable": fetched.playable_path,
+                "poster": fetched.poster_path,
+                "attachments": attachments,
+            }),
+            format!(
+                "clip: {}\n{}",
+                fetched
+                    .playable_path
+                    .as_deref()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                attachments
+                    .iter()
+                    .map(|p| format!("attachment: {}", p.display()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        );
+        Ok(())
+    }
+
+    pub async fn done(&self, id: &str) -> Result<()> {
+        let received = self.library.received(id)?;
+        let inbox = self.inbox_over_store().await?;
+        inbox.done(&received.message.id, self.now()).await?;
+        self.out.say(
+            json!({"message": received.message.id, "done": true}),
+            format!("marked {} done", short(received.message.id.as_str())),
+        );
+        Ok(())
+    }
+
+    pub async fn sync(&self, wait: Option<u64>) -> Result<()> {
+        let outbox = self.outbox().await?;
+        let deliveries = outbox.deliver_queued().await?;
+        let bar = match self.settings.downloads {
+            DownloadPolicy::Background => self.out.progress_bar("downloading"),
+            DownloadPolicy::OnDemand => None,
+        };
+        let mut inbox = self
+            .inbox_over_store()
+            .await?
+            .with_downloads(self.settings.downloads);
+        if let Some(bar) = &bar {
+            inbox = inbox.with_progress(output::progress(bar));
+        }
+        let report = match wait {
+            Some(s) => {
+                inbox
+                    .wait_and_sync(Duration::from_secs(s), self.now())
+                    .await?
+            }
+            None => inbox.sync(self.now()).await?,
+        };
+        output::finish(bar);
+        let reminders = give_reminders(&self.library, self.now(), self.settings.reminders)?;
+        if !self.out.json {
+            for r in &reminders {
+                println!("{}", reminder_text(r, self.zone()));
+            }
+        }
+        let delivered: Vec<_> = deliveries
+            .iter()
+            .map(|(id, d)| {
+                let state = match d {
+                    Delivery::Sent(_) => "sent".to_owned(),
+                    Delivery::Queued { error } => format!("queued ({error})"),
+                    Delivery::Failed { reason } => format!("failed: {reason}"),
+                };
+                json!({"message": id, "state": state})
+            })
+            .collect();
+        self.out.say(
+            json!({
+                "outbox": delivered,
+                "new_messages": report.new_messages,
+                "posters": report.posters,
+                "downloaded": report.downloaded,
+                "deferred": report.deferred,
+                "reminders": reminders,
+            }),
+            format!(
+                "{} new message(s), {} downloaded{}; outbox: {}",
+                report.new_messages.len(),
+                report.downloaded.len(),
+                report
+                    .deferred
+                    .as_deref()
+                    .map(|d| format!(" (left for the next sync: {d})"))
+                    .unwrap_or_default(),
+                if delivered.is_empty() {
+                    "empty".to_owned()
+                } else {
+                    delivered
+                        .iter()
+                        .map(|d| format!("{} {}", d["message"], d["state"]))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        );
+        Ok(())
+    }
+}
+
+fn reminder_text(r: &ReminderEvent, zone: chrono_tz::Tz) -> String {
+    match r {
+        ReminderEvent::DueSoon {
+            message,
+            subject,
+            respond_by,
+        } => format!(
+            "reminder: {subject:?} ({}) is due soon, by {}",
+            short(message.as_str()),
+            ResponseBy::from_instant(*respond_by).display_in(zone)
+        ),
+        ReminderEvent::Overdue {
+            message, subject, ..
+        } => format!(
+            "reminder: {subject:?} ({}) is overdue: answer with `pigeon reply` or `pigeon done`",
+            short(message.as_str())
+        ),
+        ReminderEvent::DeadlinePassed {
+            message,
+            subject,
+            answered,
+            unanswered,
+        } => format!(
+            "deadline passed for {subject:?} ({}): {answered} answered, waiting for {}",
+            short(message.as_str()),
+            unanswered
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}

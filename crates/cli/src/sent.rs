@@ -1,0 +1,264 @@
+//! `pigeon send`, `reply`, and `status`: queueing a draft as a message, delivering
+//! it with a progress bar, and who has answered what was sent from here.
+
+use anyhow::{bail, Context as _, Result};
+use pigeon_library::sent::{RecipientState, SentLine};
+use pigeon_library::thread::reply_subject;
+use pigeon_library::{people, Attachment, Delivery, Draft, NewOutgoing, OutboxState, ResponseBy};
+use pigeon_store::protocol::{ErrorCode, MessageId, Receipt, UserName};
+use serde_json::json;
+
+use crate::flags::ComposeArgs;
+use crate::output::{self, short};
+use crate::App;
+
+impl App {
+    /// `pigeon send DRAFT --to bob,carol --subject ...`
+    pub async fn send_draft(
+        &self,
+        draft: &str,
+        to: &[String],
+        subject: String,
+        compose: &ComposeArgs,
+    ) -> Result<()> {
+        let draft = self.library.draft(draft)?;
+        let recipients = people::recipients(to)?;
+        self.send(&draft, recipients, subject, compose, None).await
+    }
+
+    /// `pigeon reply MESSAGE`: a new clip (or `--draft`) to the sender, in the thread.
+    pub async fn reply(
+        &self,
+        message: &str,
+        record: &crate::flags::RecordArgs,
+        compose: &ComposeArgs,
+        draft: Option<&str>,
+    ) -> Result<()> {
+        let original = self.library.received(message)?;
+        let draft = match draft {
+            Some(d) => self.library.draft(d)?,
+            None => self.record(record).await?,
+        };
+        self.send(
+            &draft,
+            vec![original.message.sender.clone()],
+            reply_subject(&original.message.subject),
+            compose,
+            Some(original.message.id.clone()),
+        )
+        .await
+    }
+
+    async fn send(
+        &self,
+        draft: &Draft,
+        recipients: Vec<UserName>,
+        subject: String,
+        compose: &ComposeArgs,
+        in_reply_to: Option<MessageId>,
+    ) -> Result<()> {
+        let zone = self.zone();
+        let now = self.now();
+        let respond_by = ResponseBy::parse(&compose.respond_by, now, zone)?;
+        let attachments = compose
+            .attach
+            .iter()
+            .map(|path| Ok(Attachment::from_path(path)?.into_queued()))
+            .collect::<Result<Vec<_>>>()
+            .context("check the files given to --attach")?;
+        let entry = self.library.queue(
+            &NewOutgoing {
+                draft_id: draft.id.clone(),
+                recipients,
+                subject,
+                text: compose.text.clone(),
+                respond_by: respond_by.instant(),
+                respond_by_tz: zone.name().to_owned(),
+                in_reply_to,
+                attachments,
+            },
+            now,
+        )?;
+        let delivery = match self.outbox().await {
+            Ok(outbox) => {
+                let bar = self.out.progress_bar("uploading");
+                let outbox = match &bar {
+                    Some(bar) => outbox.with_progress(output::progress(bar)),
+                    None => outbox,
+                };
+                let delivery = outbox.deliver(&entry.message_id).await?;
+                output::finish(bar);
+                delivery
+            }
+            Err(e) => Delivery::Queued {
+                error: format!("{e:#}"),
+            },
+        };
+        self.report_delivery(&entry.message_id, &delivery, &respond_by)
+    }
+
+    fn report_delivery(
+        &self,
+        id: &MessageId,
+        delivery: &Delivery,
+        respond_by: &ResponseBy,
+    ) -> Result<()> {
+        match delivery {
+            Delivery::Sent(_) => {
+                self.out.say(
+                    json!({"message": id, "state": "sent", "respond_by": respond_by.instant()}),
+                    format!(
+                        "sent {id}, respond by {}",
+                        respond_by.display_in(self.zone())
+                    ),
+                );
+                Ok(())
+            }
+            Delivery::Queued { error } => {
+                self.out.say(
+                    json!({"message": id, "state": "queued", "error": error}),
+                    format!("queued {id}: not delivered yet ({error}); `pigeon sync` tries again"),
+                );
+                Ok(())
+            }
+            Delivery::Failed { reason } => {
+                bail!("message {id} was not sent: {reason}. Fix it and send the draft again")
+            }
+        }
+    }
+
+    /// `pigeon status MESSAGE`: receipts asked afresh from the store.
+    pub async fn status(&self, id: &str) -> Result<()> {
+        let entry = match self.library.sent_from_here(id) {
+            Ok(entry) => entry,
+            Err(not_here) if not_here.is_not_sent_here() => {
+                // A whole id may name a message this user sent from another library:
+                // the store knows its receipts.
+                let Ok(full) = MessageId::parse(id) else {
+                    return Err(not_here.into());
+                };
+                let connected = self.connect().await?;
+                return match connected.store.message_status(&full).await {
+                    Ok(status) => {
+                        self.print_receipts(&full, "(sent from elsewhere)", &status.receipts, None)
+                    }
+                    Err(e) if e.code() == Some(ErrorCode::NotFound) => Err(not_here.into()),
+                    Err(e) => Err(anyhow::Error::new(e).context(not_here)),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if entry.state != OutboxState::Sent {
+            let why = entry.problem().unwrap_or("not tried yet");
+            self.out.say(
+                json!({"message": entry.message_id, "state": entry.state.as_str(), "error": why}),
+                format!("{} is {}: {why}", entry.message_id, entry.state.as_str()),
+            );
+            return Ok(());
+        }
+        let inbox = self.inbox_over_store().await?;
+        let receipts = inbox.status(&entry.message_id).await?;
+        let respond_by = ResponseBy::from_instant(entry.respond_by);
+        self.print_receipts(
+            &entry.message_id,
+            &entry.subject,
+            &receipts,
+            Some(respond_by),
+        )
+    }
+
+    /// Each recipient's receipt; `respond_by` (when known) tells who is overdue.
+    fn print_receipts(
+        &self,
+        id: &MessageId,
+        subject: &str,
+        receipts: &[Receipt],
+        respond_by: Option<ResponseBy>,
+    ) -> Result<()> {
+        if self.out.json {
+            let list: Vec<_> = receipts
+                .iter()
+                .map(|r| {
+                    json!({
+                        "recipient": r.recipient,
+                        "state": r.state(),
+                        "viewed_at": r.viewed_at,
+                        "responded_at": r.responded_at,
+                        "response": r.response,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                json!({"message": id, "state": "sent", "recipients": list})
+            );
+            return Ok(());
+        }
+        println!("{id}  {subject}");
+        let now = self.now();
+        for r in receipts {
+            let state = match respond_by {
+                Some(by) => RecipientState::of(Some(r), by, now),
+                None => RecipientState::reached(Some(r)),
+            };
+            println!(
+                "  {:<16} {}",
+                r.recipient.as_str(),
+                recipient_text(state, r)
+            );
+        }
+        Ok(())
+    }
+
+    /// `pigeon status`: every message sent from this library, newest first, with each
+    /// recipient's state as last synced (`pigeon status MSG` asks the store afresh).
+    pub fn sent_list(&self) -> Result<()> {
+        let list = self.library.sent_list(self.now())?;
+        if self.out.json {
+            let list: Vec<_> = list.iter().map(sent_line_json).collect();
+            println!("{}", serde_json::Value::Array(list));
+            return Ok(());
+        }
+        if list.is_empty() {
+            println!("nothing was sent from here yet (`pigeon send` sends a draft)");
+        }
+        for line in &list {
+            println!(
+                "{}  {:<40} {}  {}/{} answered",
+                short(line.message_id.as_str()),
+                line.subject,
+                line.state.as_str(),
+                line.answered(),
+                line.recipients.len()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A recipient's state in words; "pending" says whether the message reached them.
+fn recipient_text(state: RecipientState, receipt: &Receipt) -> &'static str {
+    match state {
+        RecipientState::Responded => "responded",
+        RecipientState::Overdue => "overdue",
+        RecipientState::Viewed => "viewed, pending",
+        RecipientState::Pending if receipt.delivered_at.is_some() => "delivered, pending",
+        RecipientState::Pending => "pending",
+    }
+}
+
+/// A sent-list line as `pigeon --json status` prints it: the receipts as synced.
+fn sent_line_json(line: &SentLine) -> serde_json::Value {
+    let recipients: Vec<_> = line
+        .recipients
+        .iter()
+        .filter_map(|r| r.receipt.as_ref())
+        .map(|r| json!({"recipient": r.recipient, "state": r.state()}))
+        .collect();
+    json!({
+        "message": line.message_id,
+        "subject": line.subject,
+        "state": line.state.as_str(),
+        "recipients": recipients,
+    })
+}
