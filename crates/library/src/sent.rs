@@ -11,7 +11,7 @@ use pigeon_store::protocol::{MessageId, Receipt, UserName};
 use rusqlite::params;
 use serde::Serialize;
 
-use crate::db::{Library, OutboxEntry, OutboxState};
+use crate::db::{from_json, id_from_sql, parse_ts, Library, OutboxEntry, OutboxState};
 use crate::error::Result;
 use crate::respond_by::ResponseBy;
 
@@ -216,7 +216,7 @@ impl Library {
 
     fn sent_lines(&self, only: Option<&MessageId>, now: DateTime<Utc>) -> Result<Vec<SentLine>> {
         let only = only.map(MessageId::as_str);
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare(
             "SELECT message_id, subject, recipients, respond_by, state, last_error, failure,
                     created_at, in_reply_to
@@ -225,22 +225,34 @@ impl Library {
         )?;
         let rows = stmt
             .query_map(params![only], |r| {
-                Ok(OutboxRow {
-                    id: sql::message_id(r.get(0)?)?,
-                    subject: r.get(1)?,
-                    recipients: sql::from_json(&r.get::<_, String>(2)?)?,
-                    respond_by: sql::instant(&r.get::<_, String>(3)?)?,
-                    state: sql::outbox_state(&r.get::<_, String>(4)?)?,
-                    last_error: r.get(5)?,
-                    failure: r.get(6)?,
-                    created_at: sql::instant(&r.get::<_, String>(7)?)?,
-                    in_reply_to: r
-                        .get::<_, Option<String>>(8)?
-                        .map(sql::message_id)
-                        .transpose()?,
-                })
+                Ok((
+                    OutboxRow {
+                        id: id_from_sql(MessageId::parse, r.get(0)?)?,
+                        subject: r.get(1)?,
+                        recipients: from_json(&r.get::<_, String>(2)?)?,
+                        respond_by: parse_ts(&r.get::<_, String>(3)?)?,
+                        state: OutboxState::Queued,
+                        last_error: r.get(5)?,
+                        failure: r.get(6)?,
+                        created_at: parse_ts(&r.get::<_, String>(7)?)?,
+                        in_reply_to: r
+                            .get::<_, Option<String>>(8)?
+                            .map(|t| id_from_sql(MessageId::parse, t))
+                            .transpose()?,
+                    },
+                    r.get::<_, String>(4)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = rows
+            .into_iter()
+            .map(|(row, state)| {
+                Ok(OutboxRow {
+                    state: OutboxState::parse(&state)?,
+                    ..row
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut stmt = conn.prepare(
             "SELECT message_id, receipt FROM sent_recipients WHERE ?1 IS NULL OR message_id = ?1",
         )?;
@@ -248,7 +260,7 @@ impl Library {
         for row in stmt.query_map(params![only], |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                sql::from_json::<Receipt>(&r.get::<_, String>(1)?)?,
+                from_json::<Receipt>(&r.get::<_, String>(1)?)?,
             ))
         })? {
             let (id, receipt) = row?;
@@ -258,38 +270,6 @@ impl Library {
             .into_iter()
             .map(|row| SentLine::new(row, &mut receipts, now))
             .collect())
-    }
-}
-
-/// Reading the library's stored text forms back (timestamps, JSON, ids) in queries
-/// that live outside `db`.
-pub(crate) mod sql {
-    use chrono::{DateTime, Utc};
-    use pigeon_store::protocol::MessageId;
-    use serde::Deserialize;
-
-    use crate::db::OutboxState;
-
-    fn unreadable(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    }
-
-    pub fn instant(text: &str) -> rusqlite::Result<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(unreadable)
-    }
-
-    pub fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> rusqlite::Result<T> {
-        serde_json::from_str(text).map_err(unreadable)
-    }
-
-    pub fn message_id(text: String) -> rusqlite::Result<MessageId> {
-        MessageId::parse(text).map_err(unreadable)
-    }
-
-    pub fn outbox_state(text: &str) -> rusqlite::Result<OutboxState> {
-        serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(unreadable)
     }
 }
 

@@ -8,9 +8,8 @@ use pigeon_store::protocol::{Message, MessageId, UserName};
 use rusqlite::params;
 use serde::Serialize;
 
-use crate::db::Library;
+use crate::db::{from_json, Library};
 use crate::error::Result;
-use crate::sent::sql;
 
 /// One message of a thread, received or sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,7 +26,7 @@ impl Library {
     /// The messages of `thread`, received and sent, oldest first; `me` is the user's
     /// name (to tell their own messages). One query over the stored thread ids.
     pub fn thread(&self, thread: &MessageId, me: &str) -> Result<Vec<ThreadEntry>> {
-        let conn = self.conn();
+        let conn = self.read();
         let mut stmt = conn.prepare(
             "SELECT message FROM received WHERE thread = ?1
              UNION ALL
@@ -35,7 +34,7 @@ impl Library {
         )?;
         let messages = stmt
             .query_map(params![thread.as_str()], |r| {
-                sql::from_json::<Message>(&r.get::<_, String>(0)?)
+                from_json::<Message>(&r.get::<_, String>(0)?)
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         // A message to oneself is both sent and received: list it once.
