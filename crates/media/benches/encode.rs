@@ -16,6 +16,15 @@
 //!
 //! `PIGEON_BENCH_SECONDS` shortens both runs (default 60); `PIGEON_BENCH_PARTS`
 //! = `live` or `offline` runs only one part.
+//!
+//! The exact numbers live here: the tests hold tolerant bounds (2 % of frames
+//! dropped, A/V median within 20 ms) so a busy CI machine does not fail them;
+//! this prints each number beside its goal.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a benchmark, not a test: a failed step ends the run with its message"
+)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -231,14 +240,20 @@ fn live(dir: &Path, seconds: u64) {
     let gst = common::gstreamer_duration(&playable);
     println!("live recording ({seconds} s):");
     println!("  frames encoded        {}", outcome.video_frames);
-    println!("  dropped frames        {}", outcome.dropped_frames);
-    println!("  repeated frame slots  {}", outcome.repeated_frames);
+    println!(
+        "  dropped frames        {} (goal 0)",
+        outcome.dropped_frames
+    );
+    println!(
+        "  repeated frame slots  {} (goal 0)",
+        outcome.repeated_frames
+    );
     println!(
         "  frame jitter p99      {:.1} ms",
         outcome.frame_jitter_p99.as_secs_f64() * 1000.0
     );
     println!(
-        "  A/V offset            mean {:+.1} ms, worst {:.1} ms over {} markers",
+        "  A/V offset            mean {:+.1} ms, worst {:.1} ms over {} markers (goal: worst <= 20 ms)",
         mean * 1000.0,
         worst * 1000.0,
         offsets.len()

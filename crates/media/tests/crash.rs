@@ -3,12 +3,13 @@
 
 mod common;
 
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pigeon_media::synthetic::{SyntheticAudio, SyntheticVideo};
-use pigeon_media::{Pacing, Recorder, RecorderConfig};
+use pigeon_media::{Pacing, Recorder, RecorderConfig, RecorderEvent};
 
 const CHILD_ENV: &str = "PIGEON_CRASH_CHILD_CLIP";
 
@@ -24,10 +25,11 @@ fn crash_child_records_until_killed() {
         Box::new(SyntheticVideo::new(640, 360, 30, Pacing::RealTime, None).expect("settings"));
     let audio = Box::new(SyntheticAudio::new(48_000, Pacing::RealTime, None).expect("settings"));
     let recorder = Recorder::start(RecorderConfig::new(&out), video, Some(audio)).expect("start");
-    println!("RECORDING");
-    loop {
-        std::thread::sleep(Duration::from_millis(100));
-        let _ = recorder.events().try_recv();
+    // Tells the parent how much is recorded, until it kills this process.
+    for event in recorder.events() {
+        if let RecorderEvent::Progress { elapsed, .. } = event {
+            println!("RECORDED {}", elapsed.as_millis());
+        }
     }
 }
 
@@ -48,28 +50,32 @@ fn sigkill_mid_recording_recovers_all_but_the_last_seconds() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the recording process");
-    // Wait for "RECORDING" on the child's stdout.
-    let mut stdout = child.stdout.take().expect("stdout");
-    let started = {
-        use std::io::Read;
-        let mut seen = String::new();
-        let mut buf = [0u8; 256];
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !seen.contains("RECORDING") {
-            assert!(
-                Instant::now() < deadline,
-                "the child never started recording: {seen}"
-            );
-            let n = stdout.read(&mut buf).expect("read child");
-            assert!(n > 0, "the child exited: {seen}");
-            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    // The child's reports arrive on a thread, so waiting for them has a deadline.
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if lines_tx.send(line).is_err() {
+                return;
+            }
         }
-        Instant::now()
-    };
-    std::thread::sleep(Duration::from_millis(4500));
+    });
+    let mut recorded = Duration::ZERO;
+    while recorded < Duration::from_millis(4500) {
+        let line = match lines.recv_timeout(common::PATIENCE) {
+            Ok(line) => line,
+            Err(e) => panic!(
+                "the child reported no progress within {:?}: {e}",
+                common::PATIENCE
+            ),
+        };
+        if let Some(ms) = line.strip_prefix("RECORDED ") {
+            recorded = Duration::from_millis(ms.trim().parse().expect("milliseconds"));
+        }
+    }
     // SIGKILL: no destructor, no trailer, no cleanup.
     child.kill().expect("kill -9 the recorder");
-    let recorded = started.elapsed();
     let _ = child.wait();
 
     let unfinished = pigeon_media::find_unfinished(dir.path()).expect("scan");

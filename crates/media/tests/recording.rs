@@ -1,11 +1,22 @@
-//! Recording synthetic and file sources, decoded back and measured.
+//! Recording synthetic and file sources, decoded back and measured. Live
+//! recordings wait on what the recorder reports, never on sleeps, and hold
+//! tolerant bounds for a loaded machine; the exact numbers are the
+//! benchmark's (`benches/encode.rs`).
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers outside #[test] functions: a panic is the test failing"
+)]
 
 mod common;
 
-use std::time::Duration;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use pigeon_media::synthetic::{SyntheticAudio, SyntheticVideo, VanishingVideo};
-use pigeon_media::{Pacing, Recorder, RecorderConfig, RecorderEvent, StopReason};
+use pigeon_media::source::{Sink, SourceContext, SourceEnd};
+use pigeon_media::synthetic::{PatternPainter, SyntheticAudio, SyntheticVideo, VanishingVideo};
+use pigeon_media::{
+    AudioChunk, AudioSource, Pacing, PixelFormat, Recorder, RecorderConfig, StopReason, VideoFrame,
+};
 
 fn synthetic(
     w: u32,
@@ -26,30 +37,42 @@ fn live_720p30_clip_is_complete_and_in_sync() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("live.mp4");
     let (video, audio) = synthetic(1280, 720, 30, Pacing::RealTime, None);
+    let started = Instant::now();
     let recorder = Recorder::start(RecorderConfig::new(&out), video, Some(audio)).expect("start");
-    // What an uploader would send while recording goes on.
-    std::thread::sleep(Duration::from_millis(2_500));
-    let early: Vec<_> = recorder.fragments().try_iter().collect();
-    assert!(
-        early.len() >= 2,
-        "the init segment and a fragment are announced while recording"
-    );
+    // What an uploader would send while recording goes on: the init segment
+    // and a first fragment, announced while recording.
+    let early: Vec<_> = (0..2)
+        .map(|_| {
+            recorder
+                .fragments()
+                .recv_timeout(common::PATIENCE)
+                .expect("a fragment is announced while recording")
+        })
+        .collect();
     let early_end = early.last().map_or(0, |f| f.offset + f.length) as usize;
     let early_bytes = std::fs::read(&out).expect("read the growing clip");
     assert!(early_bytes.len() >= early_end);
-    std::thread::sleep(Duration::from_millis(1_500));
-    let mut previews = 0;
-    while recorder.previews().try_recv().is_ok() {
-        previews += 1;
-    }
+    let preview = recorder
+        .previews()
+        .recv_timeout(common::PATIENCE)
+        .expect("preview frames arrive while recording");
+    assert_eq!((preview.width, preview.height), (320, 180));
+    common::record_until(&recorder, Duration::from_secs(4));
+    let asked_to_stop = started.elapsed();
     let outcome = recorder.stop().expect("stop");
     println!("{outcome:?}");
     assert_eq!(outcome.stop_reason, StopReason::Requested);
-    assert_eq!(
-        outcome.dropped_frames, 0,
-        "no frame may be dropped at 720p30"
+    let slots = outcome.video_frames + outcome.repeated_frames;
+    assert!(
+        outcome.dropped_frames <= common::tolerated_drops(slots),
+        "{} of {slots} frames dropped at 720p30",
+        outcome.dropped_frames
     );
-    assert!(previews > 0, "preview frames arrive while recording");
+    assert!(
+        outcome.repeated_frames <= common::tolerated_drops(slots),
+        "{} of {slots} frame slots repeated at 720p30",
+        outcome.repeated_frames
+    );
 
     // The fragments announced while recording are exactly the final file.
     let bytes = std::fs::read(&out).expect("read clip");
@@ -82,7 +105,12 @@ fn live_720p30_clip_is_complete_and_in_sync() {
     assert_eq!((audio.codec.as_str(), audio.sample_rate), ("aac", 48_000));
     let frame = 1.0 / 30.0;
     let secs = info.duration.as_secs_f64();
-    assert!((secs - 4.0).abs() < 0.25, "about 4 s recorded, got {secs}");
+    // At least what was reported recorded; never more than the time between
+    // the start and the stop, plus the last picture's time on screen and the
+    // last AAC frame's padding.
+    assert!(secs >= 4.0 - frame, "4 s recorded, got {secs}");
+    let most = asked_to_stop.as_secs_f64() + frame + 0.025;
+    assert!(secs <= most, "{secs} s recorded in {most} s");
     assert!((secs - outcome.duration.as_secs_f64()).abs() <= frame + 1e-6);
 
     let frames = common::decode_video(&playable);
@@ -96,11 +124,11 @@ fn live_720p30_clip_is_complete_and_in_sync() {
         outcome.video_frames,
         "every encoded frame decodes"
     );
-    let expected_frames = (last_video * 30.0).round() as usize;
+    // Every slot up to the end shows a picture: a new one or the one before.
+    let expected_slots = (last_video * 30.0).round() as u64;
     assert!(
-        frames.len() + 1 >= expected_frames,
-        "{} frames for {last_video} s",
-        frames.len()
+        slots + 1 >= expected_slots,
+        "{slots} slots for {last_video} s"
     );
 
     let offsets = common::av_offsets(&playable);
@@ -109,9 +137,7 @@ fn live_720p30_clip_is_complete_and_in_sync() {
         offsets.len() >= 3,
         "a flash and a beep every second: {offsets:?}"
     );
-    for o in offsets {
-        assert!(o.abs() <= 0.020, "A/V offset {o} s is over 20 ms");
-    }
+    common::assert_in_sync(&offsets, 30);
 
     // What the desktop player will show as the length.
     if let Some(gst) = common::gstreamer_duration(&playable) {
@@ -176,7 +202,7 @@ fn fast_synthetic_has_every_frame_and_the_exact_length() {
     let outcome = Recorder::start(
         RecorderConfig::new(&again),
         Box::new(fv),
-        fa.map(|a| Box::new(a) as Box<dyn pigeon_media::AudioSource>),
+        fa.map(|a| Box::new(a) as Box<dyn AudioSource>),
     )
     .expect("start from file")
     .wait()
@@ -201,26 +227,28 @@ fn pause_resume_and_max_length() {
     let mut config = RecorderConfig::new(&out);
     config.max_length = Duration::from_millis(2500);
     let recorder = Recorder::start(config, video, Some(audio)).expect("start");
-    std::thread::sleep(Duration::from_millis(1000));
+    common::record_until(&recorder, Duration::from_secs(1));
     recorder.pause();
-    std::thread::sleep(Duration::from_millis(1000));
+    let paused_at =
+        common::wait_for_progress(&recorder, "a report while paused", |_, paused| paused);
     assert!(recorder.is_paused());
-    let paused_at = recorder.elapsed();
+    // Four more reports while paused, a second of the clock: elapsed stands
+    // still (but for frames captured before the pause, still queued).
+    let mut still = paused_at;
+    for _ in 0..4 {
+        still = common::wait_for_progress(&recorder, "a report while paused", |_, paused| paused);
+    }
     assert!(
-        paused_at < Duration::from_millis(1300),
-        "elapsed stops while paused: {paused_at:?}"
+        still.saturating_sub(paused_at) <= Duration::from_millis(100),
+        "elapsed stops while paused: {paused_at:?}, then {still:?}"
     );
     recorder.resume();
-    std::thread::sleep(Duration::from_millis(2500));
-    assert!(recorder.is_finished(), "max length stops the recording");
-    let mut saw_stop = false;
-    while let Ok(event) = recorder.events().try_recv() {
-        if let RecorderEvent::Stopped(reason) = event {
-            assert_eq!(reason, StopReason::MaxLength);
-            saw_stop = true;
-        }
-    }
-    assert!(saw_stop);
+    assert_eq!(
+        common::wait_for_stop(&recorder),
+        StopReason::MaxLength,
+        "max length stops the recording"
+    );
+    common::wait_until("the recorder thread ends", || recorder.is_finished());
     assert_eq!(recorder.remaining(), Duration::ZERO);
     let outcome = recorder.wait().expect("finish");
     assert_eq!(outcome.stop_reason, StopReason::MaxLength);
@@ -230,10 +258,13 @@ fn pause_resume_and_max_length() {
         "max length 2.5 s with a pause, got {secs}"
     );
     let frames = common::decode_video(outcome.playable.as_ref().expect("playable"));
+    assert_eq!(frames.len() as u64, outcome.video_frames);
+    let slots = outcome.video_frames + outcome.repeated_frames;
+    assert!((slots as i64 - 75).abs() <= 2, "{slots} frame slots");
     assert!(
-        (frames.len() as i64 - 75).abs() <= 2,
-        "{} frames",
-        frames.len()
+        outcome.dropped_frames <= common::tolerated_drops(slots),
+        "{} of {slots} frames dropped",
+        outcome.dropped_frames
     );
 }
 
@@ -272,7 +303,13 @@ fn cancel_leaves_nothing_behind() {
     let out = dir.path().join("cancelled.mp4");
     let (video, audio) = synthetic(320, 240, 30, Pacing::RealTime, None);
     let recorder = Recorder::start(RecorderConfig::new(&out), video, Some(audio)).expect("start");
-    std::thread::sleep(Duration::from_millis(500));
+    // Cancelled once there is something on disk: the init segment and a fragment.
+    for _ in 0..2 {
+        recorder
+            .fragments()
+            .recv_timeout(common::PATIENCE)
+            .expect("a fragment is written");
+    }
     recorder.cancel().expect("cancel");
     assert_eq!(
         std::fs::read_dir(dir.path()).expect("list").count(),
@@ -281,12 +318,11 @@ fn cancel_leaves_nothing_behind() {
     );
 }
 
-/// A camera whose driver stops delivering without an error: frames for a
-/// while, then nothing, while the stream stays open.
+/// A camera whose driver stops delivering without an error: a second of
+/// frames, then nothing, while the stream stays open.
 struct SilentlyStalling {
-    inner: SyntheticVideo,
-    stop_inner: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    keep_open: Option<pigeon_media::source::Sink<pigeon_media::VideoFrame>>,
+    keep_open: Option<Sink<VideoFrame>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl pigeon_media::VideoSource for SilentlyStalling {
@@ -299,28 +335,31 @@ impl pigeon_media::VideoSource for SilentlyStalling {
     fn frame_rate(&self) -> u32 {
         30
     }
-    fn start(
-        &mut self,
-        ctx: pigeon_media::source::SourceContext,
-        sink: pigeon_media::source::Sink<pigeon_media::VideoFrame>,
-    ) -> pigeon_media::Result<()> {
-        let stop_inner = self.stop_inner.clone();
-        let inner_ctx = pigeon_media::source::SourceContext {
-            stop: stop_inner.clone(),
-            ..ctx.clone()
-        };
+    fn start(&mut self, ctx: SourceContext, sink: Sink<VideoFrame>) -> pigeon_media::Result<()> {
         self.keep_open = Some(sink.clone());
-        self.inner.start(inner_ctx, sink)?;
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(1000));
-            stop_inner.store(true, std::sync::atomic::Ordering::Relaxed);
-        });
+        self.thread = Some(std::thread::spawn(move || {
+            let painter = PatternPainter::new(320, 240);
+            for index in 0..30u32 {
+                let at = ctx.epoch + Duration::from_secs_f64(f64::from(index) / 30.0);
+                ctx.clock.sleep_until(at);
+                let frame = VideoFrame {
+                    width: 320,
+                    height: 240,
+                    format: PixelFormat::Yuv420p,
+                    data: painter.paint(u64::from(index), 30),
+                    captured_at: ctx.clock.now(),
+                };
+                if sink.deliver(frame).is_err() || ctx.should_stop() {
+                    return;
+                }
+            }
+        }));
         Ok(())
     }
     fn join(&mut self) {
-        self.stop_inner
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        self.inner.join();
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the stalling camera's thread");
+        }
         self.keep_open = None;
     }
 }
@@ -330,9 +369,8 @@ fn a_device_that_goes_quiet_ends_the_recording() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("stalled.mp4");
     let video = Box::new(SilentlyStalling {
-        inner: SyntheticVideo::new(320, 240, 30, Pacing::RealTime, None).expect("settings"),
-        stop_inner: Default::default(),
         keep_open: None,
+        thread: None,
     });
     let audio = Box::new(SyntheticAudio::new(48_000, Pacing::RealTime, None).expect("settings"));
     let outcome = Recorder::start(RecorderConfig::new(&out), video, Some(audio))
@@ -352,4 +390,88 @@ fn a_device_that_goes_quiet_ends_the_recording() {
         "{:?}",
         outcome.duration
     );
+}
+
+/// Sound at chosen media times, handed over as fast as the recorder takes it.
+struct ScriptedSound {
+    /// (media time, samples of mono 48 kHz) of each chunk.
+    chunks: Vec<(Duration, usize)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl AudioSource for ScriptedSound {
+    fn name(&self) -> String {
+        "scripted sound".into()
+    }
+    fn is_live(&self) -> bool {
+        false
+    }
+    fn start(&mut self, ctx: SourceContext, sink: Sink<AudioChunk>) -> pigeon_media::Result<()> {
+        let chunks = self.chunks.clone();
+        self.thread = Some(std::thread::spawn(move || {
+            for (at, len) in chunks {
+                let chunk = AudioChunk {
+                    sample_rate: 48_000,
+                    channels: 1,
+                    samples: vec![0.25; len],
+                    captured_at: ctx.epoch + at,
+                };
+                if sink.deliver(chunk).is_err() {
+                    return;
+                }
+            }
+            sink.end(SourceEnd::Finished);
+        }));
+        Ok(())
+    }
+    fn join(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the scripted sound's thread");
+        }
+    }
+}
+
+#[test]
+fn sound_after_a_hole_past_the_max_length_does_not_lengthen_the_clip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("hole.mp4");
+    let video = Box::new(
+        SyntheticVideo::new(
+            320,
+            240,
+            30,
+            Pacing::AsFastAsPossible,
+            Some(Duration::from_secs(1)),
+        )
+        .expect("settings"),
+    );
+    // Half a second of sound, then a chunk at 5 s: the hole before it is
+    // filled with silence, but only up to the max length.
+    let audio = Box::new(ScriptedSound {
+        chunks: vec![(Duration::ZERO, 24_000), (Duration::from_secs(5), 480)],
+        thread: None,
+    });
+    let mut config = RecorderConfig::new(&out);
+    config.max_length = Duration::from_secs(2);
+    let outcome = Recorder::start(config, video, Some(audio))
+        .expect("start")
+        .wait()
+        .expect("finish");
+    println!("{outcome:?}");
+    assert_eq!(outcome.stop_reason, StopReason::SourcesFinished);
+    let most = Duration::from_millis(2_025);
+    assert!(
+        outcome.duration <= most,
+        "a 2 s max length, a {:?} clip",
+        outcome.duration
+    );
+    assert!(
+        outcome.audio_gap_filled <= Duration::from_millis(1_500),
+        "silence only up to the max length: {:?}",
+        outcome.audio_gap_filled
+    );
+    let playable = outcome.playable.expect("playable");
+    let (rate, _, samples) = common::decode_audio(&playable);
+    let secs = samples.len() as f64 / f64::from(rate);
+    assert!(secs <= most.as_secs_f64(), "{secs} s of sound");
 }
