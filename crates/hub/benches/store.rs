@@ -5,6 +5,8 @@
 //! 2. 50 clients sending 20 MB messages at once: all delivered exactly once, p50/p99
 //!    commit latency.
 //! 3. Inbox listing of a user with 10,000 messages: p50 page latency.
+// A benchmark, not a test: a failed step aborts the run with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::path::Path;
@@ -62,8 +64,9 @@ fn cpu_secs(pid: &str) -> f64 {
 
 /// CPU seconds (user + system) used so far by this process's waited-for children.
 fn children_cpu_secs() -> f64 {
-    // SAFETY: getrusage only writes into the struct it is given.
+    // SAFETY: rusage is plain integers, for which all-zero bytes are a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only writes into the struct it is given, which outlives the call.
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     secs(usage.ru_utime) + secs(usage.ru_stime)

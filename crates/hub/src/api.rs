@@ -1,7 +1,6 @@
 //! The HTTP API: routes, bearer authentication, JSON and query extraction that answers
 //! with Pigeon's error body, and the handlers.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,12 +14,13 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use futures_util::StreamExt;
-use pigeon_protocol::mp4::{ProbeStep, VideoProbe};
+use pigeon_protocol::commit::{Commit, CommitFacts, StoredBlob};
 use pigeon_protocol::range::{self, Wanted};
+use pigeon_protocol::seal::{Seal, SealStep};
 use pigeon_protocol::{
-    check_new_blob, check_poster_bytes, routes, validate_sha256, ApiError, Attachment, BlobId,
-    BlobKind, BlobStatus, ErrorCode, InboxCursor, InboxOrder, InboxPage, Message, MessageId,
-    MessageStatus, NewBlob, NewMessage, SealBlob, User, UserName,
+    access, append, check_new_blob, not_sealed_yet, routes, ApiError, BlobId, BlobStatus,
+    ErrorCode, InboxCursor, InboxOrder, InboxPage, Message, MessageId, MessageStatus, NewBlob,
+    NewMessage, SealBlob, User, UserName,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -237,36 +237,15 @@ async fn put_chunk(
 ) -> Result<Json<BlobStatus>, HubError> {
     let id = parse_blob_id(&id)?;
     let row = owned_blob(&hub, &id, &user).await?;
-    if row.sealed.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "the blob is already sealed: start a new blob",
-        )
-        .into());
-    }
-    if q.offset != row.acknowledged {
-        return Err(db::offset_mismatch(row.acknowledged, q.offset).into());
-    }
+    append::check_start(row.sealed.is_some(), row.acknowledged, q.offset)?;
     let limits = &hub.config.limits;
-    let (limit_name, max_total) = limits.blob_limit(row.kind);
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let mut stream = body.into_data_stream();
     if let Some(len) = declared {
-        let early = if len > limits.max_chunk_bytes {
-            Some(ApiError::limit(
-                "max_chunk_bytes",
-                limits.max_chunk_bytes,
-                len,
-            ))
-        } else if q.offset + len > max_total {
-            Some(ApiError::limit(limit_name, max_total, q.offset + len))
-        } else {
-            None
-        };
-        if let Some(err) = early {
+        if let Err(err) = append::check_len(limits, row.kind, q.offset, len) {
             drain(&mut stream).await;
             return Err(err.into());
         }
@@ -304,18 +283,7 @@ async fn put_chunk(
             }
         };
         received += chunk.len() as u64;
-        let over = if received > limits.max_chunk_bytes {
-            Some(ApiError::limit(
-                "max_chunk_bytes",
-                limits.max_chunk_bytes,
-                received,
-            ))
-        } else if q.offset + received > max_total {
-            Some(ApiError::limit(limit_name, max_total, q.offset + received))
-        } else {
-            None
-        };
-        if let Some(err) = over {
+        if let Err(err) = append::check_len(limits, row.kind, q.offset, received) {
             if let Some(w) = writer.take() {
                 w.abort().await;
             }
@@ -391,79 +359,47 @@ async fn seal(
     ApiJson(req): ApiJson<SealBlob>,
 ) -> Result<Json<pigeon_protocol::BlobRef>, HubError> {
     let id = parse_blob_id(&id)?;
-    validate_sha256(&req.sha256)?;
     let row = owned_blob(&hub, &id, &user).await?;
-    if let Some(sealed) = row.sealed_ref() {
-        return if sealed.size == req.size && sealed.sha256 == req.sha256 {
-            Ok(Json(sealed))
-        } else {
-            Err(ApiError::new(
-                ErrorCode::Conflict,
-                "the blob is already sealed with another size or sha256",
-            )
-            .into())
-        };
-    }
-    if req.size != row.acknowledged {
-        return Err(ApiError::new(
-            ErrorCode::ChecksumMismatch,
-            format!(
-                "seal says {} bytes but the hub has {} acknowledged: upload the missing bytes from {} first",
-                req.size, row.acknowledged, row.acknowledged
-            ),
-        )
-        .into());
-    }
     let id2 = id.clone();
     let parts = hub.db.call(move |c| db::parts(c, &id2)).await?;
-    let actual = match hub.take_hasher(&id, row.acknowledged) {
-        Some(h) => hex::encode(h.finalize()),
-        None => {
-            // After a restart the running hash is gone: hash the stored bytes.
-            let mut h = Sha256::new();
-            let mut s = hub.storage.read(parts.clone(), 0, row.acknowledged);
-            while let Some(chunk) = s.next().await {
-                h.update(&chunk?);
+    let mut check = Seal::begin(
+        &id,
+        row.kind,
+        &row.content_type,
+        row.acknowledged,
+        row.sealed_ref(),
+        &req,
+    );
+    loop {
+        match check.next_step() {
+            SealStep::Hash { size } => {
+                let actual = match hub.take_hasher(&id, size) {
+                    Some(h) => hex::encode(h.finalize()),
+                    None => {
+                        // The running hash is gone (a restart, an abandoned upload):
+                        // hash the stored bytes.
+                        let mut h = Sha256::new();
+                        let mut s = hub.storage.read(parts.clone(), 0, size);
+                        while let Some(chunk) = s.next().await {
+                            h.update(&chunk?);
+                        }
+                        hex::encode(h.finalize())
+                    }
+                };
+                check.hashed(&actual);
             }
-            hex::encode(h.finalize())
-        }
-    };
-    if actual != req.sha256 {
-        return Err(ApiError::new(
-            ErrorCode::ChecksumMismatch,
-            format!(
-                "the uploaded bytes have sha256 {actual}, not {}: upload the file again as a new blob",
-                req.sha256
-            ),
-        )
-        .into());
-    }
-    if row.kind == BlobKind::Clip {
-        let mut probe = VideoProbe::new(row.acknowledged);
-        let verdict = loop {
-            match probe.next_step() {
-                ProbeStep::Done(v) => break v,
-                ProbeStep::Read { offset, len } => {
-                    let data = hub
-                        .storage
-                        .read_to_vec(parts.clone(), offset, offset + len)
-                        .await?;
-                    probe.feed(&data);
-                }
+            SealStep::Read { offset, len } => {
+                let end = offset.saturating_add(len).min(row.acknowledged);
+                let data = hub
+                    .storage
+                    .read_to_vec(parts.clone(), offset.min(end), end)
+                    .await?;
+                check.feed(&data);
             }
-        };
-        if let Err(reason) = verdict {
-            return Err(ApiError::new(
-                ErrorCode::NotVideo,
-                format!("the clip is not an MP4 video ({reason}): record or export the clip as MP4 and upload it as a new blob"),
-            )
-            .into());
+            SealStep::AlreadySealed(sealed) => return Ok(Json(sealed)),
+            SealStep::Refused(e) => return Err(e.into()),
+            SealStep::Seal(_) => break,
         }
-    }
-    if row.kind == BlobKind::Poster {
-        let head = pigeon_protocol::POSTER_MAGIC_LEN.min(row.acknowledged);
-        let data = hub.storage.read_to_vec(parts.clone(), 0, head).await?;
-        check_poster_bytes(&row.content_type, &data)?;
     }
     let (id2, sha) = (id.clone(), req.sha256.clone());
     hub.db
@@ -515,11 +451,7 @@ async fn download(
         return Err(HubError::not_found("blob"));
     };
     let Some(sealed) = row.sealed_ref() else {
-        return Err(ApiError::new(
-            ErrorCode::NotSealed,
-            "the blob is not sealed yet: finish the upload first",
-        )
-        .into());
+        return Err(not_sealed_yet().into());
     };
     let etag = format!("\"{}\"", sealed.sha256);
     let mut builder = Response::builder()
@@ -534,8 +466,7 @@ async fn download(
             HeaderValue::from_str(&sealed.content_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream")),
         );
-    if sealed.kind == BlobKind::Attachment {
-        let name = attachment_name.unwrap_or_else(|| "attachment".to_string());
+    if let Some(name) = access::download_name(sealed.kind, attachment_name) {
         if let Ok(v) = HeaderValue::from_str(&content_disposition(&name)) {
             builder = builder.header(header::CONTENT_DISPOSITION, v);
         }
@@ -590,29 +521,15 @@ async fn download(
 
 // ---- messages ----
 
-fn fingerprint(m: &NewMessage) -> Result<String, HubError> {
-    let bytes = serde_json::to_vec(m).map_err(|e| HubError::Internal(e.to_string()))?;
-    Ok(hex::encode(Sha256::digest(bytes)))
-}
-
-fn conflict_id() -> HubError {
-    ApiError::new(
-        ErrorCode::Conflict,
-        "this message id is already used for a different message: pick a new random id",
-    )
-    .into()
-}
-
 async fn commit(
     State(hub): State<Arc<Hub>>,
     AuthUser(user): AuthUser,
     ApiJson(req): ApiJson<NewMessage>,
 ) -> Result<(StatusCode, Json<Message>), HubError> {
-    let fp = fingerprint(&req)?;
     let limits = hub.config.limits.clone();
     let outcome = hub
         .db
-        .call(move |c| commit_blocking(c, &user, &req, &fp, &limits))
+        .call(move |c| commit_blocking(c, &user, &req, &limits))
         .await?;
     match outcome {
         Committed::New(seq, message) => {
@@ -629,95 +546,51 @@ enum Committed {
     Existing(Message),
 }
 
+/// Drives the protocol's commit inside one SQLite transaction.
 fn commit_blocking(
     c: &mut rusqlite::Connection,
     user: &User,
     req: &NewMessage,
-    fp: &str,
     limits: &pigeon_protocol::Limits,
 ) -> Result<Committed, HubError> {
+    let commit = Commit::new(req, &user.name)?;
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    // Idempotency first: a retry of a committed message succeeds even if, say, its
-    // respond-by has passed since.
     if let Some(existing) = db::message_by_id(&tx, &req.id)? {
-        return if existing.sender == user.name.as_str() && existing.fingerprint == fp {
-            Ok(Committed::Existing(existing.message))
-        } else {
-            Err(conflict_id())
-        };
+        commit.retry_of(&existing.sender, &existing.fingerprint)?;
+        return Ok(Committed::Existing(existing.message));
     }
     let now = Utc::now();
-    limits.check_message(req, now)?;
-    let mut seen = HashSet::new();
-    for r in &req.recipients {
-        if !seen.insert(r) {
-            return Err(ApiError::invalid(format!(
-                "recipient {r} is listed twice: list each recipient once"
-            ))
-            .into());
-        }
+    commit.check(limits, now)?;
+    let mut unknown_recipients = Vec::new();
+    for r in commit.recipients() {
         if !db::active_user_exists(&tx, r)? {
-            return Err(ApiError::new(
-                ErrorCode::UnknownRecipient,
-                format!("{r} is not a user of this hub: check the name (GET /v1/users lists them)"),
-            )
-            .into());
+            unknown_recipients.push(r.clone());
         }
     }
-    let sealed_blob =
-        |id: &BlobId, kind: BlobKind, what: &str| -> Result<pigeon_protocol::BlobRef, HubError> {
-            let row = db::blob(&tx, id)?
-                .filter(|r| r.owner == user.name.as_str())
-                .ok_or_else(|| HubError::not_found(what))?;
-            if row.kind != kind {
-                return Err(ApiError::invalid(format!(
-                    "blob {id} was uploaded as {}, not as {}",
-                    row.kind.as_str(),
-                    kind.as_str()
-                ))
-                .into());
-            }
-            row.sealed_ref().ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::NotSealed,
-                    format!("{what} {id} is not sealed: finish its upload and seal it first"),
-                )
-                .into()
-            })
-        };
-    let clip = sealed_blob(&req.clip, BlobKind::Clip, "clip blob")?;
-    let mut attachments = Vec::new();
-    for a in &req.attachments {
-        attachments.push(Attachment {
-            blob: sealed_blob(&a.blob, BlobKind::Attachment, "attachment blob")?,
-            name: a.name.clone(),
+    let mut blobs = Vec::new();
+    for id in commit.blobs() {
+        blobs.push(match db::blob(&tx, id)? {
+            Some(row) => Some(StoredBlob {
+                owner: UserName::parse(row.owner.as_str()).map_err(|e| HubError::Internal(e.0))?,
+                kind: row.kind,
+                sealed: row.sealed_ref(),
+            }),
+            None => None,
         });
     }
-    let poster = req
-        .poster
-        .as_ref()
-        .map(|id| sealed_blob(id, BlobKind::Poster, "poster blob"))
-        .transpose()?;
-    let thread = match &req.in_reply_to {
-        None => req.id.clone(),
-        Some(parent) => {
-            let p = db::message_by_id(&tx, parent)?
-                .ok_or_else(|| HubError::not_found("in_reply_to message"))?;
-            if !db::is_participant(&tx, p.seq, &p.sender, &user.name)? {
-                return Err(HubError::not_found("in_reply_to message"));
-            }
-            p.message.thread
-        }
+    let parent = match commit.parent() {
+        Some(parent) => db::message_by_id(&tx, parent)?.map(|p| p.message),
+        None => None,
     };
-    let message = req.committed(pigeon_protocol::Committed {
-        sender: user.name.clone(),
-        clip,
-        attachments,
-        poster,
-        thread,
-        sent_at: now,
-    });
-    let seq = db::insert_message(&tx, &message, fp)?;
+    let message = commit.resolve(
+        CommitFacts {
+            unknown_recipients,
+            blobs,
+            parent,
+        },
+        now,
+    )?;
+    let seq = db::insert_message(&tx, &message, commit.fingerprint())?;
     tx.commit()?;
     Ok(Committed::New(seq, message))
 }
@@ -731,10 +604,10 @@ async fn visible_message(
     hub.db
         .call(move |c| {
             let m = db::message_by_id(c, &id)?.ok_or_else(|| HubError::not_found("message"))?;
-            if !db::is_participant(c, m.seq, &m.sender, &user)? {
+            if !access::may_read(&m.message, &user) {
                 return Err(HubError::not_found("message"));
             }
-            if m.message.recipients.contains(&user) {
+            if access::may_mark(&m.message, &user) {
                 db::mark_delivered(c, &[m.seq], &user)?;
             }
             Ok(m)
@@ -761,7 +634,7 @@ async fn message_status(
         .db
         .call(move |c| {
             let m = db::message_by_id(c, &id)?.ok_or_else(|| HubError::not_found("message"))?;
-            if m.sender != user.name.as_str() {
+            if !access::may_see_status(&m.message, &user.name) {
                 return Err(HubError::not_found("message"));
             }
             Ok(MessageStatus {
@@ -819,10 +692,7 @@ struct InboxParams {
 }
 
 fn bad_cursor() -> HubError {
-    ApiError::invalid(
-        "the inbox cursor is not one this hub returned for this order: start again without `after`",
-    )
-    .into()
+    pigeon_protocol::bad_cursor().into()
 }
 
 fn position(order: InboxOrder, after: Option<&str>) -> Result<InboxPosition, HubError> {
@@ -860,10 +730,11 @@ async fn inbox_page(
     after: Option<String>,
     limit: Option<u64>,
 ) -> Result<InboxPage, HubError> {
+    if let Some(after) = &after {
+        InboxCursor(after.clone()).check()?;
+    }
     let pos = position(order, after.as_deref())?;
-    let limit = limit
-        .unwrap_or(50)
-        .clamp(1, hub.config.limits.max_inbox_page);
+    let limit = hub.config.limits.page_size(limit);
     let user = user.clone();
     hub.db
         .call(move |c| {

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use pigeon_protocol::{
-    ApiError, BlobId, BlobKind, BlobRef, ErrorCode, InboxEntry, Message, MessageId, Receipt,
-    Response, User, UserName,
+    ApiError, BlobId, BlobKind, BlobRef, ErrorCode, InboxEntry, Message, MessageId, Receipt, User,
+    UserName,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
@@ -319,16 +319,8 @@ pub fn add_part(conn: &mut Connection, id: &BlobId, part: &Part) -> Result<u64, 
         [id.as_str()],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    if sealed.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "the blob is already sealed: start a new blob",
-        )
-        .into());
-    }
-    if ack as u64 != part.start {
-        return Err(offset_mismatch(ack as u64, part.start).into());
-    }
+    // Checked again inside the transaction: another request may have moved on.
+    pigeon_protocol::append::check_start(sealed.is_some(), ack as u64, part.start)?;
     tx.execute(
         "INSERT INTO blob_parts (blob_id, start, length, object_key) VALUES (?1, ?2, ?3, ?4)",
         params![
@@ -345,16 +337,6 @@ pub fn add_part(conn: &mut Connection, id: &BlobId, part: &Part) -> Result<u64, 
     )?;
     tx.commit()?;
     Ok(new_ack)
-}
-
-/// The error for a chunk that does not start where the blob ends.
-pub fn offset_mismatch(acknowledged: u64, offset: u64) -> ApiError {
-    ApiError::new(
-        ErrorCode::OffsetMismatch,
-        format!(
-            "this chunk starts at byte {offset} but the hub has acknowledged {acknowledged} bytes: resume from {acknowledged}"
-        ),
-    )
 }
 
 pub fn parts(conn: &Connection, id: &BlobId) -> Result<Vec<Part>, HubError> {
@@ -399,11 +381,11 @@ pub fn readable_blob(
             |r| r.get(0),
         )
         .optional()?;
-    match via_message {
-        Some(name) => Ok(Some((row, name))),
-        None if row.owner == user.as_str() => Ok(Some((row, None))),
-        None => Ok(None),
+    let owner = UserName::parse(row.owner.as_str()).map_err(|e| HubError::Internal(e.0))?;
+    if !pigeon_protocol::access::may_read_blob(&owner, user, via_message.is_some()) {
+        return Ok(None);
     }
+    Ok(Some((row, via_message.flatten())))
 }
 
 // ---- messages ----
@@ -514,37 +496,24 @@ fn receipt_from_row(
 fn build_receipt(raw: (String, [Option<i64>; 3], Option<String>)) -> Result<Receipt, HubError> {
     let (name, [delivered, viewed, responded], reply) = raw;
     let recipient = UserName::parse(name).map_err(|e| HubError::Internal(e.0))?;
-    let response = match (responded, reply) {
-        (None, _) => None,
-        (Some(_), Some(id)) => Some(Response::Reply {
-            message: MessageId::parse(id).map_err(|e| HubError::Internal(e.0))?,
-        }),
-        (Some(_), None) => Some(Response::Done),
+    // The hub keeps only the first response: a reply id, or none for "done".
+    let (done, first_reply) = match (from_ms(responded), reply) {
+        (Some(at), Some(id)) => (
+            None,
+            Some((
+                at,
+                MessageId::parse(id).map_err(|e| HubError::Internal(e.0))?,
+            )),
+        ),
+        (at, _) => (at, None),
     };
-    Ok(Receipt {
+    Ok(Receipt::assemble(
         recipient,
-        delivered_at: from_ms(delivered),
-        viewed_at: from_ms(viewed),
-        responded_at: from_ms(responded),
-        response,
-    })
-}
-
-/// Whether `user` is the sender or a recipient of the message.
-pub fn is_participant(
-    conn: &Connection,
-    seq: i64,
-    sender: &str,
-    user: &UserName,
-) -> Result<bool, HubError> {
-    if sender == user.as_str() {
-        return Ok(true);
-    }
-    Ok(conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM receipts WHERE message_seq = ?1 AND recipient = ?2)",
-        params![seq, user.as_str()],
-        |r| r.get(0),
-    )?)
+        from_ms(delivered),
+        from_ms(viewed),
+        done,
+        first_reply,
+    ))
 }
 
 /// Marks the recipient's copies delivered (first fetch).

@@ -148,7 +148,7 @@ impl Hub {
 
 /// Adds a user and returns their token (shown once; only its hash is stored).
 pub fn add_user(config: &HubConfig, user: &User) -> Result<String, HubError> {
-    pigeon_protocol::validate_time_zone(&user.time_zone).map_err(|e| HubError::Config(e.0))?;
+    pigeon_protocol::check_user(user).map_err(|e| HubError::Config(e.message))?;
     std::fs::create_dir_all(&config.data)?;
     let db = Db::open(&config.database_path())?;
     let token = new_token();

@@ -1,6 +1,8 @@
 //! Fault tests: the hub killed mid-upload and restarted; injected 503s and dropped
 //! connections through a fault-injecting TCP proxy; graceful shutdown finishing an
 //! in-flight chunk.
+// Helpers of the tests below: a failed step stops the test at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Security tests against a real hub process, over raw HTTP where the client would
 //! refuse to send something bad.
+// Helpers of the tests below: a failed step stops the test at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -230,7 +230,7 @@ async fn wrong_secret_unknown_number_or_other_paths_are_404() {
     // The same URL under another host name (as a page rebinding its DNS name would send).
     let response = client()
         .get(&url)
-        .header(reqwest::header::HOST, "evil.example")
+        .header(header::HOST, "evil.example")
         .send()
         .await
         .expect("response");

@@ -144,3 +144,11 @@ pub fn validate_sha256(hex: &str) -> Result<(), ApiError> {
         ))
     }
 }
+
+/// The refusal of a download of a blob whose upload is not finished.
+pub fn not_sealed_yet() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotSealed,
+        "the blob is not sealed yet: finish the upload first",
+    )
+}

@@ -18,7 +18,6 @@
 //! anyone who can read the directory can read every file. The API still enforces who may
 //! see what, so the app behaves the same as with a hub.
 
-use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,12 +27,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use pigeon_protocol::mp4::{ProbeStep, VideoProbe};
+use pigeon_protocol::commit::{Commit, CommitFacts, StoredBlob};
+use pigeon_protocol::seal::{Seal, SealStep};
 use pigeon_protocol::{
-    check_new_blob, check_poster_bytes, validate_sha256, ApiError, Attachment, BlobId, BlobKind,
-    BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxEntry, InboxOrder, InboxPage, InboxQuery,
-    Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage, Receipt, Response, SealBlob,
-    User, UserName,
+    access, append, bad_cursor, check_new_blob, check_user, not_sealed_yet, range, ApiError,
+    BlobId, BlobKind, BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxEntry, InboxOrder,
+    InboxPage, InboxQuery, Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage, Receipt,
+    SealBlob, User, UserName,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -168,11 +168,6 @@ fn list_names(dir: &Path) -> Result<Vec<String>, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(StoreError::io(dir, e)),
     }
-}
-
-fn fingerprint(m: &NewMessage) -> Result<String, StoreError> {
-    let bytes = serde_json::to_vec(m).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(hex::encode(Sha256::digest(bytes)))
 }
 
 fn not_found(what: &str) -> StoreError {
@@ -351,31 +346,10 @@ impl Folder {
 
     fn append(&self, id: &BlobId, offset: u64, bytes: &[u8]) -> Result<BlobStatus, StoreError> {
         let meta = self.owned_blob(id)?;
-        if self.sealed(id)?.is_some() {
-            return Err(ApiError::new(
-                ErrorCode::Conflict,
-                "the blob is already sealed: start a new blob",
-            )
-            .into());
-        }
-        let len = bytes.len() as u64;
-        if len > self.limits.max_chunk_bytes {
-            return Err(
-                ApiError::limit("max_chunk_bytes", self.limits.max_chunk_bytes, len).into(),
-            );
-        }
-        let (name, max) = self.limits.blob_limit(meta.kind);
-        if offset + len > max {
-            return Err(ApiError::limit(name, max, offset + len).into());
-        }
         let (ack, _) = self.parts(id)?;
-        if offset != ack {
-            return Err(ApiError::new(
-                ErrorCode::OffsetMismatch,
-                format!("this chunk starts at byte {offset} but the folder has {ack} bytes: resume from {ack}"),
-            )
-            .into());
-        }
+        append::check_start(self.sealed(id)?.is_some(), ack, offset)?;
+        let len = bytes.len() as u64;
+        append::check_len(&self.limits, meta.kind, offset, len)?;
         if len > 0 {
             let path = self
                 .blob_dir(id)
@@ -401,33 +375,15 @@ impl Folder {
         Ok(out)
     }
 
-    fn seal(&self, id: &BlobId, req: &SealBlob) -> Result<BlobRef, StoreError> {
-        validate_sha256(&req.sha256)?;
-        let meta = self.owned_blob(id)?;
-        if let Some(sealed) = self.sealed(id)? {
-            return if sealed.size == req.size && sealed.sha256 == req.sha256 {
-                Ok(sealed)
-            } else {
-                Err(ApiError::new(
-                    ErrorCode::Conflict,
-                    "the blob is already sealed with another size or sha256",
-                )
-                .into())
-            };
-        }
-        let (ack, parts) = self.parts(id)?;
-        if req.size != ack {
-            return Err(ApiError::new(
-                ErrorCode::ChecksumMismatch,
-                format!("seal says {} bytes but the folder has {ack}: upload the missing bytes from {ack} first", req.size),
-            )
-            .into());
-        }
+    /// The sha256 (hex) of the first `size` bytes of `parts`.
+    fn hash_parts(parts: &[PartFile], size: u64) -> Result<String, StoreError> {
         let mut h = Sha256::new();
         let mut buf = vec![0u8; 1024 * 1024];
-        for p in &parts {
+        let mut left_total = size;
+        for p in parts {
             let mut f = std::fs::File::open(&p.path).map_err(io(&p.path))?;
-            let mut left = p.len;
+            let mut left = p.len.min(left_total);
+            left_total -= left;
             while left > 0 {
                 let want = left.min(buf.len() as u64) as usize;
                 let n = f.read(&mut buf[..want]).map_err(io(&p.path))?;
@@ -441,47 +397,39 @@ impl Folder {
                 left -= n as u64;
             }
         }
-        let actual = hex::encode(h.finalize());
-        if actual != req.sha256 {
-            return Err(ApiError::new(
-                ErrorCode::ChecksumMismatch,
-                format!("the uploaded bytes have sha256 {actual}, not {}: upload the file again as a new blob", req.sha256),
-            )
-            .into());
-        }
-        if meta.kind == BlobKind::Clip {
-            let mut probe = VideoProbe::new(ack);
-            let verdict = loop {
-                match probe.next_step() {
-                    ProbeStep::Done(v) => break v,
-                    ProbeStep::Read { offset, len } => {
-                        probe.feed(&Self::read_range(&parts, offset, offset + len)?)
-                    }
+        Ok(hex::encode(h.finalize()))
+    }
+
+    /// Drives the protocol's seal over the blob's part files.
+    fn seal(&self, id: &BlobId, req: &SealBlob) -> Result<BlobRef, StoreError> {
+        let meta = self.owned_blob(id)?;
+        let (ack, parts) = self.parts(id)?;
+        let mut seal = Seal::begin(
+            id,
+            meta.kind,
+            &meta.content_type,
+            ack,
+            self.sealed(id)?,
+            req,
+        );
+        loop {
+            match seal.next_step() {
+                SealStep::Hash { size } => seal.hashed(&Self::hash_parts(&parts, size)?),
+                SealStep::Read { offset, len } => {
+                    let end = offset.saturating_add(len).min(ack);
+                    seal.feed(&Self::read_range(&parts, offset.min(end), end)?)
                 }
-            };
-            if let Err(reason) = verdict {
-                return Err(ApiError::new(
-                    ErrorCode::NotVideo,
-                    format!("the clip is not an MP4 video ({reason}): record or export the clip as MP4 and upload it as a new blob"),
-                )
-                .into());
+                SealStep::AlreadySealed(sealed) => return Ok(sealed),
+                SealStep::Refused(e) => return Err(e.into()),
+                SealStep::Seal(sealed) => {
+                    write_json_new(&self.blob_dir(id).join("sealed.json"), &sealed)?;
+                    // Another writer may have sealed first: report what is stored.
+                    return self
+                        .sealed(id)?
+                        .ok_or_else(|| StoreError::Corrupt("the seal did not persist".into()));
+                }
             }
         }
-        if meta.kind == BlobKind::Poster {
-            let head = pigeon_protocol::POSTER_MAGIC_LEN.min(ack);
-            check_poster_bytes(&meta.content_type, &Self::read_range(&parts, 0, head)?)?;
-        }
-        let sealed = BlobRef {
-            id: id.clone(),
-            kind: meta.kind,
-            size: req.size,
-            sha256: req.sha256.clone(),
-            content_type: meta.content_type,
-        };
-        write_json_new(&self.blob_dir(id).join("sealed.json"), &sealed)?;
-        // Another writer may have sealed first: report what is stored.
-        self.sealed(id)?
-            .ok_or_else(|| StoreError::Corrupt("the seal did not persist".into()))
     }
 
     // ---- messages ----
@@ -495,29 +443,22 @@ impl Folder {
             .stored(id)?
             .ok_or_else(|| not_found("message"))?
             .message;
-        if m.sender == self.me.name || m.recipients.contains(&self.me.name) {
+        if access::may_read(&m, &self.me.name) {
             Ok(m)
         } else {
             Err(not_found("message"))
         }
     }
 
-    fn sealed_blob(&self, id: &BlobId, kind: BlobKind, what: &str) -> Result<BlobRef, StoreError> {
-        let meta = self.owned_blob(id).map_err(|_| not_found(what))?;
-        if meta.kind != kind {
-            return Err(ApiError::invalid(format!(
-                "blob {id} was uploaded as {}, not as {}",
-                meta.kind.as_str(),
-                kind.as_str()
-            ))
-            .into());
-        }
-        self.sealed(id)?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotSealed,
-                format!("{what} {id} is not sealed: finish its upload and seal it first"),
-            )
-            .into()
+    /// A blob as a commit needs to know it.
+    fn stored_blob(&self, id: &BlobId) -> Result<Option<StoredBlob>, StoreError> {
+        Ok(match self.blob_meta(id)? {
+            Some(meta) => Some(StoredBlob {
+                owner: meta.owner,
+                kind: meta.kind,
+                sealed: self.sealed(id)?,
+            }),
+            None => None,
         })
     }
 
@@ -541,70 +482,37 @@ impl Folder {
         Ok(())
     }
 
+    /// Drives the protocol's commit over the folder's files.
     fn commit(&self, req: &NewMessage) -> Result<Message, StoreError> {
-        let fp = fingerprint(req)?;
+        let commit = Commit::new(req, &self.me.name)?;
         let existing = |stored: StoredMessage| -> Result<Message, StoreError> {
-            if stored.message.sender == self.me.name && stored.fingerprint == fp {
-                self.deliver(&stored.message)?;
-                Ok(stored.message)
-            } else {
-                Err(ApiError::new(
-                    ErrorCode::Conflict,
-                    "this message id is already used for a different message: pick a new random id",
-                )
-                .into())
-            }
+            commit.retry_of(stored.message.sender.as_str(), &stored.fingerprint)?;
+            self.deliver(&stored.message)?;
+            Ok(stored.message)
         };
         if let Some(stored) = self.stored(&req.id)? {
             return existing(stored);
         }
         let at = now();
-        self.limits.check_message(req, at)?;
-        let mut seen = HashSet::new();
-        for r in &req.recipients {
-            if !seen.insert(r) {
-                return Err(ApiError::invalid(format!(
-                    "recipient {r} is listed twice: list each recipient once"
-                ))
-                .into());
-            }
-            if !self.user_path(r).exists() {
-                return Err(ApiError::new(
-                    ErrorCode::UnknownRecipient,
-                    format!("{r} is not a user of this shared folder: check the name"),
-                )
-                .into());
-            }
-        }
-        let clip = self.sealed_blob(&req.clip, BlobKind::Clip, "clip blob")?;
-        let mut attachments = Vec::new();
-        for a in &req.attachments {
-            attachments.push(Attachment {
-                blob: self.sealed_blob(&a.blob, BlobKind::Attachment, "attachment blob")?,
-                name: a.name.clone(),
-            });
-        }
-        let poster = req
-            .poster
-            .as_ref()
-            .map(|id| self.sealed_blob(id, BlobKind::Poster, "poster blob"))
-            .transpose()?;
-        let thread = match &req.in_reply_to {
-            None => req.id.clone(),
-            Some(parent) => {
-                self.visible(parent)
-                    .map_err(|_| not_found("in_reply_to message"))?
-                    .thread
-            }
+        commit.check(&self.limits, at)?;
+        let facts = CommitFacts {
+            unknown_recipients: commit
+                .recipients()
+                .iter()
+                .filter(|r| !self.user_path(r).exists())
+                .cloned()
+                .collect(),
+            blobs: commit
+                .blobs()
+                .into_iter()
+                .map(|id| self.stored_blob(id))
+                .collect::<Result<_, _>>()?,
+            parent: match commit.parent() {
+                Some(parent) => self.stored(parent)?.map(|p| p.message),
+                None => None,
+            },
         };
-        let message = req.committed(pigeon_protocol::Committed {
-            sender: self.me.name.clone(),
-            clip,
-            attachments,
-            poster,
-            thread,
-            sent_at: at,
-        });
+        let message = commit.resolve(facts, at)?;
         // Blob references first, so recipients can download as soon as they see it.
         for blob in std::iter::once(&message.clip.id)
             .chain(message.attachments.iter().map(|a| &a.blob.id))
@@ -616,7 +524,7 @@ impl Folder {
             )?;
         }
         let stored = StoredMessage {
-            fingerprint: fp.clone(),
+            fingerprint: commit.fingerprint().to_string(),
             message,
         };
         if !write_json_new(&self.message_path(&req.id), &stored)? {
@@ -632,42 +540,39 @@ impl Folder {
 
     fn receipt(&self, id: &MessageId, user: &UserName) -> Result<Receipt, StoreError> {
         let dir = self.receipt_dir(id, user);
-        let mut r = Receipt::new(user.clone());
         let read_ms = |name: &str| -> Option<DateTime<Utc>> {
             let text = std::fs::read_to_string(dir.join(name)).ok()?;
             DateTime::from_timestamp_millis(text.trim().parse().ok()?)
         };
-        let mut replies: Vec<(DateTime<Utc>, MessageId)> = Vec::new();
+        let (mut delivered, mut viewed, mut done) = (None, None, None);
+        let mut first_reply: Option<(DateTime<Utc>, MessageId)> = None;
         for name in list_names(&dir)? {
             match name.as_str() {
-                "delivered" => r.delivered_at = read_ms(&name),
-                "viewed" => r.viewed_at = read_ms(&name),
-                "done" => {
-                    if let Some(t) = read_ms(&name) {
-                        if r.response.is_none() {
-                            r.response = Some(Response::Done);
-                            r.responded_at = Some(t);
-                        }
-                    }
-                }
+                "delivered" => delivered = read_ms(&name),
+                "viewed" => viewed = read_ms(&name),
+                "done" => done = read_ms(&name),
                 other => {
-                    if let (Some(reply), Some(t)) = (other.strip_prefix("reply-"), read_ms(&name)) {
-                        if let Ok(reply) = MessageId::parse(reply) {
-                            replies.push((t, reply));
+                    let reply = other
+                        .strip_prefix("reply-")
+                        .and_then(|r| MessageId::parse(r).ok());
+                    if let (Some(reply), Some(t)) = (reply, read_ms(&name)) {
+                        if first_reply
+                            .as_ref()
+                            .is_none_or(|first| (t, &reply) < (first.0, &first.1))
+                        {
+                            first_reply = Some((t, reply));
                         }
                     }
                 }
             }
         }
-        // The first response counts, as on the hub.
-        replies.sort();
-        if let Some((t, reply)) = replies.into_iter().next() {
-            if r.responded_at.is_none_or(|done| t < done) {
-                r.responded_at = Some(t);
-                r.response = Some(Response::Reply { message: reply });
-            }
-        }
-        Ok(r)
+        Ok(Receipt::assemble(
+            user.clone(),
+            delivered,
+            viewed,
+            done,
+            first_reply,
+        ))
     }
 
     fn mark_receipt(&self, id: &MessageId, user: &UserName, name: &str) -> Result<(), StoreError> {
@@ -678,7 +583,7 @@ impl Folder {
 
     fn message(&self, id: &MessageId) -> Result<Message, StoreError> {
         let m = self.visible(id)?;
-        if m.recipients.contains(&self.me.name) {
+        if access::may_mark(&m, &self.me.name) {
             self.mark_receipt(id, &self.me.name, "delivered")?;
         }
         Ok(m)
@@ -686,7 +591,7 @@ impl Folder {
 
     fn mark(&self, id: &MessageId, what: &str) -> Result<(), StoreError> {
         let m = self.visible(id)?;
-        if !m.recipients.contains(&self.me.name) {
+        if !access::may_mark(&m, &self.me.name) {
             return Err(not_found("message"));
         }
         self.mark_receipt(id, &self.me.name, "delivered")?;
@@ -695,7 +600,7 @@ impl Folder {
 
     fn message_status(&self, id: &MessageId) -> Result<MessageStatus, StoreError> {
         let m = self.visible(id)?;
-        if m.sender != self.me.name {
+        if !access::may_see_status(&m, &self.me.name) {
             return Err(not_found("message"));
         }
         let mut receipts = Vec::new();
@@ -714,13 +619,10 @@ impl Folder {
         let prefix = cursor_prefix(order);
         let after = match &q.after {
             None => None,
-            Some(c) => Some(
-                c.0.strip_prefix(prefix)
-                    .ok_or_else(|| {
-                        ApiError::invalid("the inbox cursor is not one this folder returned for this order: start again without `after`")
-                    })?
-                    .to_string(),
-            ),
+            Some(c) => {
+                c.check()?;
+                Some(c.0.strip_prefix(prefix).ok_or_else(bad_cursor)?.to_string())
+            }
         };
         let mut markers: Vec<(String, Marker)> = list_names(&self.inbox_dir(&self.me.name))?
             .iter()
@@ -736,8 +638,7 @@ impl Folder {
         if order == InboxOrder::Newest {
             markers.reverse();
         }
-        let requested = if q.limit == 0 { 50 } else { q.limit as u64 };
-        let limit = requested.clamp(1, self.limits.max_inbox_page) as usize;
+        let limit = self.limits.page_size(Some(u64::from(q.limit))) as usize;
         let more = markers.len() > limit;
         markers.truncate(limit);
         let mut entries = Vec::new();
@@ -774,52 +675,31 @@ impl Folder {
     ) -> Result<DownloadPlan, StoreError> {
         let meta = self.blob_meta(id)?.ok_or_else(|| not_found("blob"))?;
         let mut name = None;
-        let mut readable = meta.owner == self.me.name;
+        let mut referenced_visibly = false;
         for mid in list_names(&self.blob_dir(id).join("refs"))? {
             let Ok(mid) = MessageId::parse(mid) else {
                 continue;
             };
             if let Ok(m) = self.visible(&mid) {
-                readable = true;
+                referenced_visibly = true;
                 if let Some(a) = m.attachments.iter().find(|a| &a.blob.id == id) {
                     name = Some(a.name.clone());
                     break;
                 }
             }
         }
-        if !readable {
+        if !access::may_read_blob(&meta.owner, &self.me.name, referenced_visibly) {
             return Err(not_found("blob"));
         }
-        let sealed = self.sealed(id)?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotSealed,
-                "the blob is not sealed yet: finish the upload first",
-            )
-        })?;
+        let sealed = self.sealed(id)?.ok_or_else(not_sealed_yet)?;
         let (start, end) = match range {
             None => (0, sealed.size),
-            Some(r) => (r.start, r.end.unwrap_or(sealed.size).min(sealed.size)),
+            Some(r) => range::check_bounds(r.start, r.end, sealed.size)?,
         };
-        if start >= sealed.size || start >= end {
-            return Err(ApiError::new(
-                ErrorCode::RangeNotSatisfiable,
-                format!(
-                    "the blob has {} bytes: ask for a range inside it",
-                    sealed.size
-                ),
-            )
-            .into());
-        }
         let (_, parts) = self.parts(id)?;
-        match sealed.kind {
-            BlobKind::Clip | BlobKind::Poster => name = None,
-            BlobKind::Attachment => {
-                name.get_or_insert_with(|| "attachment".to_string());
-            }
-        }
         Ok(DownloadPlan {
+            file_name: access::download_name(sealed.kind, name),
             sealed,
-            file_name: name,
             start,
             end,
             parts,
@@ -850,7 +730,7 @@ impl FolderStore {
 
     /// Adds a user to the folder (fails with [`ErrorCode::Conflict`] if the name is taken).
     pub async fn add_user(root: &Path, user: &User) -> Result<(), StoreError> {
-        pigeon_protocol::validate_time_zone(&user.time_zone).map_err(|e| ApiError::invalid(e.0))?;
+        check_user(user)?;
         let path = root.join("users").join(format!("{}.json", user.name));
         let user = user.clone();
         blocking(move || {

@@ -1,6 +1,8 @@
 //! Shared test fixtures: a real `pigeon-hub` process on a loopback port, users, a folder
 //! store, and test media.
 #![allow(dead_code)]
+// Test fixtures: a failed setup step should stop the test at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
