@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use pigeon_library::reminders::{give_reminders, ReminderEvent};
 use pigeon_library::{Delivery, ResponseBy};
-use pigeon_store::protocol::MessageId;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Manager as _};
 use tauri_plugin_notification::NotificationExt as _;
@@ -67,7 +66,11 @@ async fn sync_loop(app: AppHandle) {
     loop {
         let session = app.state::<Session>();
         let wake = session.wake.clone();
-        match round(&app, &session).await {
+        let outcome = round(&app, &session).await;
+        // Whatever the round did, also when it failed part-way: what it stored is
+        // announced once, here, from what the library has not announced yet.
+        announce_new(&app, &session).await;
+        match outcome {
             Ok(incremental) => {
                 backoff = Duration::from_secs(1);
                 if !incremental {
@@ -158,15 +161,12 @@ async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
             }
         };
         let found = found?;
-        announce(app, session, &found.new_messages).await;
         if let Some(error) = undelivered {
             return Err(error);
         }
         found
     } else {
-        let found = inbox.sync(session.now()).await?;
-        announce(app, session, &found.new_messages).await;
-        found
+        inbox.sync(session.now()).await?
     };
     if !found.new_messages.is_empty() || found.refreshed_sent > 0 {
         library_changed(app);
@@ -175,22 +175,15 @@ async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
     Ok(incremental)
 }
 
-/// Notifies each new message once.
-async fn announce(app: &AppHandle, session: &Session, ids: &[MessageId]) {
-    if ids.is_empty() {
-        return;
-    }
-    let ids = ids.to_vec();
-    let received = session
-        .library_call(move |library| {
-            ids.iter()
-                .map(|id| library.received(id.as_str()))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await;
-    let received = match received {
+/// Notifies each message the library has not announced yet, exactly once.
+async fn announce_new(app: &AppHandle, session: &Session) {
+    let received = match session
+        .library_call(|library| library.take_unannounced())
+        .await
+    {
         Ok(received) => received,
         Err(error) => {
+            // They stay unannounced: the next round tells them.
             tracing::warn!(error = %format!("{error:#}"), "new messages could not be read for their notification");
             return;
         }

@@ -8,12 +8,13 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context as _};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use pigeon_library::respond_by::ResponseByPreset;
+use pigeon_library::people;
+use pigeon_library::respond_by::{ResponseByChoice, ResponseByPreset};
 use pigeon_library::{Attachment, Delivery, NewOutgoing, ResponseBy};
-use pigeon_store::protocol::{MessageId, User, UserName};
-use serde::{Deserialize, Serialize};
+use pigeon_store::protocol::{MessageId, User};
+use serde::Serialize;
 use tauri::{AppHandle, Manager as _, State};
 use tauri_plugin_dialog::DialogExt as _;
 
@@ -35,13 +36,11 @@ pub struct UserView {
 pub async fn users(session: State<'_, Session>) -> CommandResult<Vec<UserView>> {
     let (store, _) = session.store().await?;
     let me = session.settings().await?.user;
-    let mut users = store
+    let users = store
         .users()
         .await
         .with_context(|| format!("the list of people could not be loaded; {CHECK_STORE}"))?;
-    users.retain(|u| u.name.as_str() != me);
-    users.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
-    Ok(users
+    Ok(people::others(users, &me)
         .into_iter()
         .map(
             |User {
@@ -57,41 +56,11 @@ pub async fn users(session: State<'_, Session>) -> CommandResult<Vec<UserView>> 
         .collect())
 }
 
-/// How the sender picked the respond-by.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all_fields = "camelCase")]
-pub enum RespondByChoice {
-    /// One of the presets, by key ("in-4-hours", ...).
-    Preset { key: String },
-    /// A date and time on the sender's clock ("2026-12-01T17:00").
-    At { local: String },
-}
-
-fn preset_key(preset: &ResponseByPreset) -> String {
-    match serde_json::to_value(preset) {
-        Ok(serde_json::Value::Object(map)) => map
-            .get("kind")
-            .and_then(|k| k.as_str())
-            .unwrap_or_default()
-            .to_owned(),
-        _ => String::new(),
-    }
-}
-
-fn resolve(choice: &RespondByChoice, now: DateTime<Utc>, zone: Tz) -> anyhow::Result<ResponseBy> {
-    let preset = match choice {
-        RespondByChoice::Preset { key } => ResponseByPreset::CHOICES
-            .into_iter()
-            .find(|p| &preset_key(p) == key)
-            .ok_or_else(|| anyhow!("unknown respond-by choice {key:?}"))?,
-        RespondByChoice::At { local } => {
-            let at = NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M").with_context(|| {
-                format!("{local:?} is not a date and time: pick one in the calendar")
-            })?;
-            ResponseByPreset::At(at)
-        }
-    };
-    Ok(preset.resolve(now, zone)?)
+/// Resolves the sender's choice now, in their zone; the error says what to do here.
+fn resolve(choice: &ResponseByChoice, now: DateTime<Utc>, zone: Tz) -> anyhow::Result<ResponseBy> {
+    choice
+        .resolve(now, zone)
+        .map_err(|e| anyhow!("{e}; pick another respond-by in Compose"))
 }
 
 /// The same respond-by on a recipient's clock.
@@ -142,7 +111,7 @@ fn respond_by_view(
     zones: &[(String, Tz)],
 ) -> RespondByView {
     RespondByView {
-        is_default: key == preset_key(&ResponseByPreset::DEFAULT),
+        is_default: key == ResponseByPreset::DEFAULT.key(),
         key,
         label,
         at: at.instant(),
@@ -171,7 +140,7 @@ pub async fn respond_by_choices(
         .map(|preset| {
             let at = preset.resolve(now, session.zone)?;
             Ok(respond_by_view(
-                preset_key(preset),
+                preset.key().to_owned(),
                 preset.label(),
                 at,
                 session.zone,
@@ -189,7 +158,7 @@ pub async fn respond_by_at(
     recipients: Vec<String>,
 ) -> CommandResult<RespondByView> {
     let at = resolve(
-        &RespondByChoice::At {
+        &ResponseByChoice::At {
             local: local.clone(),
         },
         session.now(),
@@ -268,20 +237,12 @@ pub async fn send_message(
     recipients: Vec<String>,
     subject: String,
     text: String,
-    respond_by: RespondByChoice,
+    respond_by: ResponseByChoice,
     attachments: Vec<PathBuf>,
     in_reply_to: Option<String>,
 ) -> CommandResult<SendView> {
-    let recipients = recipients
-        .iter()
-        .map(|r| {
-            UserName::parse(r.trim().to_lowercase())
-                .map_err(|e| anyhow!("{r:?} is not a user name ({e}); pick people from the list"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    if recipients.is_empty() {
-        return Err(anyhow!("add at least one recipient").into());
-    }
+    let recipients =
+        people::recipients(&recipients).map_err(|e| anyhow!("{e}; pick people from the list"))?;
     let subject = subject.trim().to_owned();
     if subject.is_empty() {
         return Err(anyhow!("give the message a subject").into());
@@ -358,16 +319,16 @@ fn deliver_in_background(app: &AppHandle, id: MessageId) {
 mod tests {
     use super::*;
 
-    /// The shapes ui/src/api.ts sends.
+    /// The shapes ui/src/api.ts sends, and the keys it shows.
     #[test]
     fn choices_read_what_the_ui_sends() {
-        let preset: RespondByChoice =
+        let preset: ResponseByChoice =
             serde_json::from_str(r#"{"kind":"Preset","key":"in24-hours"}"#).unwrap();
-        assert!(matches!(preset, RespondByChoice::Preset { key } if key == "in24-hours"));
-        let at: RespondByChoice =
+        assert!(matches!(preset, ResponseByChoice::Preset { key } if key == "in24-hours"));
+        let at: ResponseByChoice =
             serde_json::from_str(r#"{"kind":"At","local":"2026-12-01T17:00"}"#).unwrap();
-        assert!(matches!(at, RespondByChoice::At { local } if local == "2026-12-01T17:00"));
-        let keys: Vec<String> = ResponseByPreset::CHOICES.iter().map(preset_key).collect();
+        assert!(matches!(at, ResponseByChoice::At { local } if local == "2026-12-01T17:00"));
+        let keys: Vec<&str> = ResponseByPreset::CHOICES.iter().map(|p| p.key()).collect();
         assert_eq!(
             keys,
             [
@@ -376,6 +337,24 @@ mod tests {
                 "in48-hours",
                 "end-of-next-working-day"
             ]
+        );
+    }
+
+    #[test]
+    fn a_wrong_time_says_what_to_do_in_compose() {
+        let error = resolve(
+            &ResponseByChoice::At {
+                local: "tomorrow-ish".into(),
+            },
+            Utc::now(),
+            chrono_tz::Europe::Berlin,
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .ends_with("pick another respond-by in Compose"),
+            "{error}"
         );
     }
 }

@@ -88,15 +88,9 @@ fn menu(app: &AppHandle, recent: &[(String, String)]) -> tauri::Result<Menu<Wry>
 /// Reads the library: only on the blocking pool.
 fn most_urgent(session: &Session) -> anyhow::Result<Vec<(String, String)>> {
     let now = session.now();
-    let mut received = session.library.received_all()?;
-    received.retain(|r| r.responded_at.is_none());
-    received.sort_by_key(|r| std::cmp::Reverse(r.message.sent_at));
-    inbox_order::sort(&mut received, now, |r| {
-        (ResponseBy::from_instant(r.message.respond_by), false)
-    });
+    let received = inbox_order::most_urgent(&session.library, now, RECENT)?;
     Ok(received
         .iter()
-        .take(RECENT)
         .map(|r| {
             let due = ResponseBy::from_instant(r.message.respond_by).due(now);
             (

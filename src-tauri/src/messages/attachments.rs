@@ -12,14 +12,15 @@ use crate::blocking;
 use crate::error::CommandResult;
 use crate::session::{self, Session};
 
-/// The local file of an attachment, downloading the message first if needed.
+/// The local file of an attachment and the name its sender gave it, downloading
+/// the message first if needed.
 async fn attachment_file(
     app: &AppHandle,
     session: &Session,
     id: String,
     position: usize,
-) -> anyhow::Result<PathBuf> {
-    let found = session::blocking(app.clone(), move |_, session| {
+) -> anyhow::Result<(PathBuf, String)> {
+    let (found, local) = session::blocking(app.clone(), move |_, session| {
         let found = find(session, &id)?;
         // Whether the copy on disk is still there, looked at here off the async threads.
         let local = match &found {
@@ -40,9 +41,16 @@ async fn attachment_file(
         Ok((found, local))
     })
     .await?;
-    match found {
-        (_, Some(path)) => Ok(path),
-        (Found::Sent(_), None) => Err(anyhow!("that attachment is not part of the message")),
+    let name = match &found {
+        Found::Sent(entry) => entry.attachments.get(position).map(|a| a.name.clone()),
+        Found::Received(r) => r.message.attachments.get(position).map(|a| a.name.clone()),
+    }
+    .ok_or_else(|| anyhow!("that attachment is not part of the message"))?;
+    let path = match (found, local) {
+        (_, Some(path)) => path,
+        (Found::Sent(_), None) => {
+            return Err(anyhow!("that attachment is not part of the message"))
+        }
         (Found::Received(r), None) => {
             let inbox = session.inbox().await?;
             let fetched = inbox
@@ -56,9 +64,10 @@ async fn attachment_file(
                 .get(position)
                 .cloned()
                 .flatten()
-                .ok_or_else(|| anyhow!("that attachment is not part of the message"))
+                .ok_or_else(|| anyhow!("that attachment is not part of the message"))?
         }
-    }
+    };
+    Ok((path, name))
 }
 
 /// Opens an attachment with the system's default application.
@@ -69,7 +78,7 @@ pub async fn open_attachment(
     id: String,
     position: usize,
 ) -> CommandResult<()> {
-    let path = attachment_file(&app, &session, id, position).await?;
+    let (path, _) = attachment_file(&app, &session, id, position).await?;
     app.opener()
         .open_path(path.to_string_lossy(), None::<&str>)
         .map_err(|e| {
@@ -89,17 +98,8 @@ pub async fn save_attachment(
     id: String,
     position: usize,
 ) -> CommandResult<Option<String>> {
-    let path = attachment_file(&app, &session, id, position).await?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // The received copy is stored as "<position>-<name>": offer the plain name.
-    let suggested = name
-        .split_once('-')
-        .filter(|(n, _)| n.chars().all(|c| c.is_ascii_digit()))
-        .map(|(_, rest)| rest.to_owned())
-        .unwrap_or(name);
+    let (path, name) = attachment_file(&app, &session, id, position).await?;
+    let suggested = pigeon_library::attachment::save_as_name(&name);
     let dialog = app.dialog().file().set_file_name(&suggested);
     let chosen = blocking::run(move || Ok(dialog.blocking_save_file())).await?;
     let Some(target) = chosen.and_then(|c| c.into_path().ok()) else {

@@ -1,9 +1,8 @@
-//! The Inbox list: one query for every received message, ordered by
-//! `pigeon_library::inbox_order`.
+//! The Inbox list: every received message in `pigeon_library::inbox_order`'s
+//! order, loaded in a bounded number of queries however long the inbox.
 
 use chrono::{DateTime, Utc};
 use pigeon_library::inbox_order;
-use pigeon_library::ResponseBy;
 use pigeon_store::protocol::MessageId;
 use serde::Serialize;
 use tauri::AppHandle;
@@ -32,14 +31,7 @@ pub struct InboxItem {
 
 fn items(app: &AppHandle, session: &Session) -> anyhow::Result<Vec<InboxItem>> {
     let context = ViewContext::read(session)?;
-    let mut messages = session.library.received_all()?;
-    messages.sort_by_key(|m| std::cmp::Reverse(m.message.sent_at));
-    inbox_order::sort(&mut messages, context.now, |m| {
-        (
-            ResponseBy::from_instant(m.message.respond_by),
-            m.responded_at.is_some(),
-        )
-    });
+    let messages = inbox_order::inbox(&session.library, context.now)?;
     Ok(messages
         .iter()
         .map(|m| InboxItem {

@@ -22,10 +22,11 @@ pub mod sent;
 use std::path::Path;
 
 use anyhow::{anyhow, Context as _};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use pigeon_library::db::ReceivedMessage;
 use pigeon_library::inbox_order::InboxSection;
+use pigeon_library::reminders::{ReminderPolicy, Urgency};
 use pigeon_library::{OutboxEntry, ResponseBy};
 use pigeon_playback::{Media, PlaybackServer};
 use pigeon_store::protocol::Message;
@@ -38,8 +39,8 @@ use crate::session::Session;
 pub struct ViewContext {
     pub now: DateTime<Utc>,
     pub zone: Tz,
-    /// How early the user wants the due-soon reminder (Settings).
-    pub due_soon_before: Duration,
+    /// The user's reminder setting: "soon" is its due-soon window.
+    pub reminders: ReminderPolicy,
     /// The user's own name.
     pub me: String,
 }
@@ -51,7 +52,7 @@ impl ViewContext {
         Ok(Self {
             now: session.now(),
             zone: session.zone,
-            due_soon_before: settings.reminders.due_soon_before,
+            reminders: settings.reminders,
             me: settings.user,
         })
     }
@@ -84,12 +85,7 @@ pub fn due_view(context: &ViewContext, at: DateTime<Utc>, responded: bool) -> Du
             InboxSection::Overdue => "overdue",
             InboxSection::Responded => "answered",
         },
-        urgency: match section {
-            InboxSection::Responded => "answered",
-            InboxSection::Overdue => "overdue",
-            InboxSection::Open if at - context.now <= context.due_soon_before => "soon",
-            InboxSection::Open => "later",
-        },
+        urgency: Urgency::of(respond_by, responded, context.now, &context.reminders).as_str(),
         relative: if responded {
             "answered".to_owned()
         } else {
@@ -151,7 +147,9 @@ mod tests {
         ViewContext {
             now: Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap(),
             zone: chrono_tz::Europe::Berlin,
-            due_soon_before: Duration::minutes(due_soon_minutes),
+            reminders: ReminderPolicy {
+                due_soon_before: chrono::Duration::minutes(due_soon_minutes),
+            },
             me: "bob".into(),
         }
     }

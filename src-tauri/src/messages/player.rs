@@ -1,11 +1,11 @@
 //! One message as the Player shows it (received or sent, with its thread), and
 //! the actions on it: Play and Mark done.
 
-use std::collections::HashSet;
-
-use anyhow::Context as _;
+use anyhow::{anyhow, Context as _};
 use chrono::{DateTime, Utc};
 use pigeon_library::db::ReceivedMessage;
+use pigeon_library::received_files::ReceivedFiles;
+use pigeon_library::thread::reply_subject;
 use pigeon_library::{OutboxEntry, ResponseBy};
 use pigeon_playback::{Media, MP4};
 use pigeon_store::protocol::{Message, MessageId};
@@ -65,44 +65,26 @@ pub struct MessageView {
     pub poster_url: Option<String>,
 }
 
-fn reply_subject(subject: &str) -> String {
-    if subject.starts_with("Re: ") {
-        subject.to_owned()
-    } else {
-        format!("Re: {subject}")
-    }
-}
-
+/// The thread by its stored id: one query.
 fn thread_of(
     session: &Session,
     context: &ViewContext,
     thread: &MessageId,
     current: &MessageId,
 ) -> anyhow::Result<Vec<ThreadItem>> {
-    let mut items: Vec<ThreadItem> = Vec::new();
-    let mut seen = HashSet::new();
-    let mut push = |m: &Message| {
-        if &m.thread == thread && seen.insert(m.id.clone()) {
-            items.push(ThreadItem {
-                id: m.id.clone(),
-                sender: m.sender.to_string(),
-                subject: m.subject.clone(),
-                sent_at: m.sent_at,
-                mine: m.sender.as_str() == context.me,
-                current: &m.id == current,
-            });
-        }
-    };
-    for r in session.library.received_all()? {
-        push(&r.message);
-    }
-    for id in session.library.sent_ids()? {
-        if let Some(s) = session.library.sent_message(&id)? {
-            push(&s.message);
-        }
-    }
-    items.sort_by_key(|i| i.sent_at);
-    Ok(items)
+    Ok(session
+        .library
+        .thread(thread, &context.me)?
+        .into_iter()
+        .map(|entry| ThreadItem {
+            current: &entry.id == current,
+            id: entry.id,
+            sender: entry.sender.to_string(),
+            subject: entry.subject,
+            sent_at: entry.sent_at,
+            mine: entry.mine,
+        })
+        .collect())
 }
 
 fn sender_local(context: &ViewContext, message: &Message) -> Option<String> {
@@ -156,7 +138,16 @@ fn sent_view(
     entry: &OutboxEntry,
 ) -> anyhow::Result<MessageView> {
     let sent = session.library.sent_message(&entry.message_id)?;
-    let item = sent_item(context, entry, sent.as_ref());
+    let line = session
+        .library
+        .sent_line(&entry.message_id, context.now)?
+        .ok_or_else(|| {
+            anyhow!(
+                "message {} is not in this library; it may have been removed",
+                entry.message_id
+            )
+        })?;
+    let item = sent_item(context, line);
     let draft = session.library.draft(&entry.draft_id).ok();
     let (thread, text) = match &sent {
         Some(s) => (
@@ -231,8 +222,9 @@ fn play_view(app: &AppHandle, session: &Session, id: &str) -> anyhow::Result<Pla
                     complete: true,
                 });
             }
-            let dir = pigeon_library::inbox::received_dir(&session.library, &r.message.id);
-            std::fs::create_dir_all(&dir).with_context(|| {
+            let files = ReceivedFiles::of(&session.library, &r.message.id);
+            let dir = files.dir();
+            std::fs::create_dir_all(dir).with_context(|| {
                 format!(
                     "could not create {}: check the disk has room",
                     dir.display()
@@ -242,12 +234,7 @@ fn play_view(app: &AppHandle, session: &Session, id: &str) -> anyhow::Result<Pla
             Ok(PlayView {
                 url: offer(
                     app,
-                    Media::download(
-                        dir.join("clip.part"),
-                        dir.join("clip.mp4"),
-                        r.message.clip.size,
-                        MP4,
-                    ),
+                    Media::download(files.clip_part(), files.clip(), r.message.clip.size, MP4),
                 )?,
                 complete: false,
             })
@@ -291,15 +278,4 @@ pub async fn mark_done(
         .context("could not mark it done: check the connection and try again")?;
     library_changed(&app);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_reply_subject_starts_with_re_once() {
-        assert_eq!(reply_subject("Budget review"), "Re: Budget review");
-        assert_eq!(reply_subject("Re: Budget review"), "Re: Budget review");
-    }
 }
