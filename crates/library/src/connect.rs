@@ -25,10 +25,10 @@ pub async fn connect(settings: &Settings, time_zone: &str) -> Result<Connected> 
         }),
         StoreSettings::Folder { path } => {
             let name = UserName::parse(settings.user.clone()).map_err(|e| {
-                LibraryError::Invalid(format!(
-                    "your user name {:?} cannot be used: {e}; log in again with `pigeon login --folder PATH --name NAME`",
-                    settings.user
-                ))
+                LibraryError::UnusableUserName {
+                    name: settings.user.clone(),
+                    reason: e.to_string(),
+                }
             })?;
             let user = User {
                 display_name: name.to_string(),

@@ -49,11 +49,6 @@ pub enum LibraryError {
     /// The settings name a user the folder store cannot take.
     #[error("your user name {name:?} cannot be used: {reason}; log in again with a valid name")]
     UnusableUserName { name: String, reason: String },
-    /// The id names no message sent from this library; the text says what it is and
-    /// what to do instead. (Being replaced by [`LibraryError::ReceivedNotSent`] and
-    /// [`LibraryError::UnknownSent`], which leave the advice to each face.)
-    #[error("{0}")]
-    NotSentHere(String),
     #[error("{0}")]
     Invalid(String),
     #[error(
@@ -67,7 +62,7 @@ impl LibraryError {
     pub fn is_not_sent_here(&self) -> bool {
         matches!(
             self,
-            Self::NotSentHere(_) | Self::ReceivedNotSent { .. } | Self::UnknownSent { .. }
+            Self::ReceivedNotSent { .. } | Self::UnknownSent { .. }
         )
     }
 

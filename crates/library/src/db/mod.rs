@@ -318,10 +318,11 @@ impl Library {
         match ids.as_slice() {
             [id] => Ok(id.clone()),
             [] => Err(kind.not_found(id_or_prefix)),
-            _ => Err(LibraryError::Invalid(format!(
-                "{id_or_prefix:?} matches several {}: type more of the id (see `pigeon {}`)",
-                kind.plural, kind.list
-            ))),
+            _ => Err(LibraryError::Ambiguous {
+                plural: kind.plural,
+                id: id_or_prefix.to_owned(),
+                list: kind.list,
+            }),
         }
     }
 }

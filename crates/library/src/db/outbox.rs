@@ -111,10 +111,9 @@ impl Library {
                 )))
             }
             Some(_) => {
-                return Err(LibraryError::Invalid(format!(
-                    "draft {} was already sent or queued: see `pigeon drafts` and `pigeon status`",
-                    new.draft_id
-                )))
+                return Err(LibraryError::AlreadyQueued {
+                    draft: new.draft_id.clone(),
+                })
             }
             None => {
                 return Err(LibraryError::NotFound {
@@ -177,18 +176,14 @@ impl Library {
             found => return found,
         }
         if let Ok(received) = self.received(id_or_prefix) {
-            let id = received.message.id;
-            return Err(LibraryError::NotSentHere(format!(
-                "{id} is a message you received from {}, not one you sent: see it with `pigeon show {id}`; \
-                 `pigeon status` (without an id) lists the messages sent from here",
-                received.message.sender
-            )));
+            return Err(LibraryError::ReceivedNotSent {
+                id: received.message.id,
+                sender: received.message.sender,
+            });
         }
-        Err(LibraryError::NotSentHere(format!(
-            "no message sent from this library matches {id_or_prefix:?}: `pigeon status` (without an id) \
-             lists the messages sent from here; for a message sent from another computer or \
-             PIGEON_HOME, give its whole id or ask for its status there"
-        )))
+        Err(LibraryError::UnknownSent {
+            id: id_or_prefix.to_owned(),
+        })
     }
 
     fn load_outbox_entry(&self, id: &str) -> Result<OutboxEntry> {
@@ -416,8 +411,14 @@ mod tests {
     #[test]
     fn status_of_a_message_not_sent_from_here_says_what_to_do() {
         let (_dir, lib) = library();
-        let error = lib.sent_from_here("0123").unwrap_err().to_string();
-        assert!(error.contains("`pigeon status` (without an id)"), "{error}");
-        assert!(error.contains("whole id"), "{error}");
+        let error = lib.sent_from_here("0123").unwrap_err();
+        assert!(
+            matches!(&error, LibraryError::UnknownSent { id } if id == "0123"),
+            "{error}"
+        );
+        assert!(error.is_not_sent_here());
+        let text = error.to_string();
+        assert!(text.contains("no message sent from this library"), "{text}");
+        assert!(!text.contains("pigeon "), "names no command: {text}");
     }
 }
