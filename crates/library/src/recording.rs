@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use pigeon_media::camera::CameraSource;
 use pigeon_media::file::open_file;
 use pigeon_media::microphone::MicrophoneSource;
@@ -21,9 +21,15 @@ use pigeon_media::{
 };
 use pigeon_store::BlobUpload;
 
+use crate::clock::{Clock, SystemClock};
 use crate::db::{Draft, Library};
 use crate::error::{LibraryError, Result};
 use crate::outbox::Outbox;
+
+/// How long a stop waits for the clip's upload (what is still in flight, the tail, the
+/// seal and the poster) before it returns, whatever the network does; what is left is
+/// sent at delivery, resumed from what the store acknowledged.
+pub const STOP_WAITS_FOR_UPLOAD: Duration = Duration::from_secs(5);
 
 /// Where the picture comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,8 +174,19 @@ impl Recording {
         sources: &Sources,
         options: &RecordingOptions,
     ) -> Result<Self> {
+        Self::start_at(library, outbox, sources, options, SystemClock.now())
+    }
+
+    /// [`Recording::start`], with the draft created at `now` (the caller's [`Clock`]).
+    pub fn start_at(
+        library: Arc<Library>,
+        outbox: Option<Outbox>,
+        sources: &Sources,
+        options: &RecordingOptions,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         let (video, audio) = sources.open(options.quality)?;
-        let draft = library.create_draft(Utc::now())?;
+        let draft = library.create_draft(now)?;
         let mut config = RecorderConfig::new(&draft.clip_path);
         config.quality = options.quality;
         config.max_length = options.max_length;
@@ -207,7 +224,8 @@ impl Recording {
     }
 
     /// Stops, finishes the draft and sends the clip's tail. If the store is away or
-    /// slow, the rest is uploaded at send: a stop never waits more than a few seconds.
+    /// slow, the rest is uploaded at send: a stop waits for the network at most
+    /// [`STOP_WAITS_FOR_UPLOAD`].
     pub async fn stop(self) -> Result<Recorded> {
         let Recording {
             library,
@@ -224,17 +242,23 @@ impl Recording {
             outcome.playable.as_deref(),
             false,
         )?;
-        if let Some((outbox, task)) = upload {
-            let upload = task.await.ok().flatten();
-            match tokio::time::timeout(
-                Duration::from_secs(10),
-                outbox.finish_clip(&draft.id, upload),
-            )
-            .await
-            {
+        if let Some((outbox, mut task)) = upload {
+            // One bound for the whole wait: the upload task may itself be stuck on a
+            // request to a stalling hub, so it is awaited under the same timeout.
+            let finish = async {
+                let upload = (&mut task).await.ok().flatten();
+                outbox.finish_clip(&draft.id, upload).await
+            };
+            match tokio::time::timeout(STOP_WAITS_FOR_UPLOAD, finish).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::info!(error = %e, "the clip will be uploaded at send"),
-                Err(_) => tracing::info!("the store is slow: the clip will be uploaded at send"),
+                Err(_) => {
+                    // Stopped here, not left running: a delivery must not race it on
+                    // the same blob. Nothing is lost, the clip is on disk and the
+                    // delivery resumes from the store's acknowledged offset.
+                    task.abort();
+                    tracing::info!("the store is slow or away: the clip will be uploaded at send");
+                }
             }
         }
         Ok(Recorded {
@@ -279,4 +303,80 @@ pub fn discard_draft(library: &Library, id: &str) -> Result<()> {
     }
     let _ = std::fs::remove_file(pigeon_media::recovery::marker_path(&draft.clip_path));
     library.delete_draft(&draft.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use pigeon_store::protocol::Limits;
+    use pigeon_store::{FolderStore, HubClient};
+
+    use super::*;
+    use crate::db::DraftState;
+    use crate::home::PigeonHome;
+    use crate::outbox::Delivery;
+    use crate::test_support::{queue_to, user};
+
+    /// A hub address that accepts connections and never answers: a hub stalling
+    /// mid-request.
+    fn stalling_hub() -> (std::net::TcpListener, String) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        (listener, url)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_stop_returns_in_seconds_while_the_hub_stalls_and_the_draft_is_sent_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let (_listener, url) = stalling_hub();
+        let hub = Outbox::new(
+            library.clone(),
+            Arc::new(HubClient::new(&url, "token").unwrap()),
+        );
+        let recording = Recording::start(
+            library.clone(),
+            Some(hub),
+            &Sources::synthetic(),
+            &RecordingOptions::default(),
+        )
+        .unwrap();
+        // Stop once a fragment is on disk: there is something to upload.
+        let id = recording.draft_id().to_owned();
+        while library.draft(&id).unwrap().clip_announced == 0 {
+            tokio::task::yield_now().await;
+            std::thread::yield_now();
+        }
+        let started = std::time::Instant::now();
+        let stopped = tokio::time::timeout(Duration::from_secs(60), recording.stop()).await;
+        let took = started.elapsed();
+        let recorded = stopped.expect("stop hung on the stalling hub").unwrap();
+        assert!(
+            took < STOP_WAITS_FOR_UPLOAD + Duration::from_secs(5),
+            "stop took {took:?}"
+        );
+        let draft = recorded.draft;
+        assert_eq!(draft.state, DraftState::Ready);
+        assert!(draft.duration.is_some_and(|d| d > Duration::ZERO));
+        assert!(draft.clip_path.is_file());
+
+        // Later, with a store that answers, the draft is delivered whole.
+        let shared = dir.path().join("shared");
+        let alice = FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
+            .await
+            .unwrap();
+        FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
+            .await
+            .unwrap();
+        let outbox = Outbox::new(library.clone(), Arc::new(alice));
+        let message = queue_to(&library, draft.id.clone(), "bob");
+        match outbox.deliver(&message).await.unwrap() {
+            Delivery::Sent(m) => {
+                assert_eq!(
+                    m.clip.size,
+                    std::fs::metadata(&draft.clip_path).unwrap().len()
+                )
+            }
+            other => panic!("the draft is delivered later: {other:?}"),
+        }
+    }
 }
