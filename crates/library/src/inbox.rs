@@ -202,10 +202,8 @@ impl Inbox {
     /// Refreshes the receipts of sent messages that still wait for someone.
     async fn refresh_sent(&self) -> Result<usize> {
         let mut refreshed = 0;
-        for id in self.library.sent_ids()? {
-            let Some(sent) = self.library.sent_message(&id)? else {
-                continue;
-            };
+        for sent in self.library.sent_all()? {
+            let id = sent.message.id;
             let settled =
                 !sent.receipts.is_empty() && sent.receipts.iter().all(|r| r.response.is_some());
             if settled {

@@ -247,3 +247,49 @@ fn load_received(
     }
     Ok(received.into_iter().map(|(_, m)| m).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use pigeon_store::protocol::Attachment;
+
+    use super::super::tests::library;
+    use super::*;
+
+    #[test]
+    fn every_received_message_comes_with_its_own_attachment_paths() {
+        let (_dir, lib) = library();
+        let mut ids = Vec::new();
+        for (id, attachments) in [
+            ("a000000000000000", 2),
+            ("b000000000000000", 1),
+            ("c000000000000000", 0),
+        ] {
+            let mut m = crate::test_messages::message(id, "alice", &["bob"], Utc::now());
+            m.attachments = (0..attachments)
+                .map(|i| Attachment {
+                    blob: m.clip.clone(),
+                    name: format!("{i}.pdf"),
+                })
+                .collect();
+            lib.store_received(&m, &Receipt::new(m.recipients[0].clone()), Utc::now())
+                .unwrap();
+            ids.push(m.id);
+        }
+        lib.set_received_attachment(&ids[0], 1, Path::new("/a/1.pdf"))
+            .unwrap();
+        lib.set_received_attachment(&ids[1], 0, Path::new("/b/0.pdf"))
+            .unwrap();
+        let mut all = lib.received_all().unwrap();
+        all.sort_by(|a, b| a.message.id.cmp(&b.message.id));
+        let paths: Vec<_> = all.iter().map(|m| m.attachment_paths.clone()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                vec![None, Some(PathBuf::from("/a/1.pdf"))],
+                vec![Some(PathBuf::from("/b/0.pdf"))],
+                vec![],
+            ]
+        );
+        assert_eq!(lib.received("b").unwrap().attachment_paths, paths[1]);
+    }
+}

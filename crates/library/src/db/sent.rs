@@ -1,5 +1,7 @@
 //! Sent messages with each recipient's receipt as last synced.
 
+use std::collections::HashMap;
+
 use pigeon_store::protocol::{Message, MessageId, Receipt};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -36,6 +38,33 @@ impl Library {
         Ok(Some(SentMessage { message, receipts }))
     }
 
+    /// Every sent message with its receipts, newest first: two queries however many
+    /// there are.
+    pub fn sent_all(&self) -> Result<Vec<SentMessage>> {
+        let conn = self.read();
+        let mut stmt =
+            conn.prepare("SELECT message FROM sent ORDER BY sent_at DESC, message_id")?;
+        let messages = stmt
+            .query_map([], |r| from_json::<Message>(&r.get::<_, String>(0)?))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt =
+            conn.prepare("SELECT message_id, receipt FROM sent_recipients ORDER BY recipient")?;
+        let mut receipts: HashMap<String, Vec<Receipt>> = HashMap::new();
+        for row in stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, from_json(&r.get::<_, String>(1)?)?))
+        })? {
+            let (id, receipt) = row?;
+            receipts.entry(id).or_default().push(receipt);
+        }
+        Ok(messages
+            .into_iter()
+            .map(|message| SentMessage {
+                receipts: receipts.remove(message.id.as_str()).unwrap_or_default(),
+                message,
+            })
+            .collect())
+    }
+
     /// Ids of every sent message, newest first.
     pub fn sent_ids(&self) -> Result<Vec<MessageId>> {
         let conn = self.read();
@@ -47,14 +76,16 @@ impl Library {
     }
 
     pub fn update_receipts(&self, id: &MessageId, receipts: &[Receipt]) -> Result<()> {
-        let conn = self.conn();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
         for receipt in receipts {
-            conn.execute(
+            tx.execute(
                 "INSERT INTO sent_recipients (message_id, recipient, receipt) VALUES (?1, ?2, ?3)
                  ON CONFLICT (message_id, recipient) DO UPDATE SET receipt = excluded.receipt",
                 params![id.as_str(), receipt.recipient.as_str(), json(receipt)?],
             )?;
         }
+        tx.commit()?;
         Ok(())
     }
 }
