@@ -57,7 +57,27 @@ pub fn stored_file_name(position: usize, name: &str) -> String {
 /// The file name to offer when saving an attachment whose sender named it `name`
 /// (names are display text: anything unsafe in a file name is replaced).
 pub fn save_as_name(name: &str) -> String {
-    crate::inbox::safe_file_name(name)
+    safe_file_name(name)
+}
+
+/// An attachment's display name made safe as a file name (names are display text only).
+pub fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "._- ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim_start_matches('.').trim();
+    if trimmed.is_empty() {
+        "attachment".to_owned()
+    } else {
+        trimmed.chars().take(100).collect()
+    }
 }
 
 /// The MIME type recipients' apps open an attachment with, from its extension.

@@ -27,6 +27,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::db::{Library, ReceivedMessage};
 use crate::error::{LibraryError, Result};
+use crate::received_files::{self, ReceivedFiles};
 use crate::settings::DownloadPolicy;
 
 const CURSOR_KEY: &str = "inbox_cursor";
@@ -133,11 +134,7 @@ impl Inbox {
             let Some(poster) = &received.message.poster else {
                 continue;
             };
-            let dir = self.message_dir(&id).await?;
-            let path = dir.join(match poster.content_type.as_str() {
-                "image/png" => "poster.png",
-                _ => "poster.jpg",
-            });
+            let path = self.message_files(&id).await?.poster(&poster.content_type);
             match self.download(poster, &path, None).await {
                 Ok(()) => {
                     self.library.set_received_poster(&id, &path)?;
@@ -184,12 +181,12 @@ impl Inbox {
         Ok(())
     }
 
-    async fn message_dir(&self, id: &MessageId) -> Result<PathBuf> {
-        let dir = received_dir(&self.library, id);
-        tokio::fs::create_dir_all(&dir)
+    async fn message_files(&self, id: &MessageId) -> Result<ReceivedFiles> {
+        let files = ReceivedFiles::of(&self.library, id);
+        tokio::fs::create_dir_all(files.dir())
             .await
-            .map_err(|e| LibraryError::io(&dir, e))?;
-        Ok(dir)
+            .map_err(|e| LibraryError::io(files.dir(), e))?;
+        Ok(files)
     }
 
     /// Waits up to `timeout` for new messages (a long-poll on a hub), then syncs.
@@ -272,13 +269,13 @@ impl Inbox {
         if all_there {
             return Ok(received);
         }
-        let dir = self.message_dir(id).await?;
+        let files = self.message_files(id).await?;
         let message = &received.message;
-        let clip = dir.join("clip.mp4");
+        let clip = files.clip();
         self.download(&message.clip, &clip, progress.clone())
             .await?;
-        let playable = dir.join("clip.playable.mp4");
-        let poster = dir.join("poster.jpg");
+        let playable = files.playable();
+        let poster = files.poster("image/jpeg");
         let make_poster = received.poster_path.is_none();
         let (c, p, j) = (clip.clone(), playable.clone(), poster.clone());
         let poster_made = tokio::task::spawn_blocking(move || -> Result<bool> {
@@ -295,7 +292,7 @@ impl Inbox {
             poster_made.then_some(poster.as_path()),
         )?;
         for (position, attachment) in message.attachments.iter().enumerate() {
-            let path = dir.join(format!("{position}-{}", safe_file_name(&attachment.name)));
+            let path = files.attachment(position, &attachment.name);
             self.download(&attachment.blob, &path, progress.clone())
                 .await?;
             self.library
@@ -312,7 +309,7 @@ impl Inbox {
         path: &Path,
         progress: Option<DownloadProgress>,
     ) -> Result<()> {
-        let partial = path.with_extension("part");
+        let partial = received_files::partial(path);
         let mut download = self.store.download(&blob.id, None).await?;
         let mut file = tokio::fs::File::create(&partial)
             .await
@@ -358,25 +355,7 @@ impl Inbox {
     }
 }
 
-/// An attachment's display name made safe as a file name (names are display text only).
-pub fn safe_file_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || "._- ".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let trimmed = cleaned.trim_start_matches('.').trim();
-    if trimmed.is_empty() {
-        "attachment".to_owned()
-    } else {
-        trimmed.chars().take(100).collect()
-    }
-}
+pub use crate::attachment::safe_file_name;
 
 /// Whether a download error may pass by itself (the store is unreachable).
 fn is_retryable(e: &LibraryError) -> bool {
