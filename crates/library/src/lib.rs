@@ -6,7 +6,10 @@
 //!   (by thread id), reminders already given and the inbox sync cursor;
 //! - [`recording`]: a recording into a new draft from the sources a user chose,
 //!   uploaded while it is recorded (the CLI and the desktop app both use it);
-//! - [`attachment`]: files checked and typed before they are queued;
+//! - [`attachment`]: files checked and typed before they are queued, and the safe
+//!   names a received attachment is stored and saved under;
+//! - [`received_files`]: where a received message's clip, poster and attachments are
+//!   kept (the inbox downloads there, the faces play and save from there);
 //! - [`outbox`]: uploads a clip while it is recorded (and its poster at the stop) and
 //!   delivers each message exactly once (the message id is stored before the first
 //!   commit attempt);
@@ -17,14 +20,21 @@
 //!   or typed by the sender, shown in each reader's own time zone and relative to now;
 //! - [`reminders`]: when a received message is due soon or overdue, and when a
 //!   sender should hear that a deadline passed with recipients who did not answer;
-//! - [`inbox_order`]: open items by respond-by, then overdue, then answered;
+//!   the [`Urgency`] a screen shows, by the same due-soon window;
+//! - [`inbox_order`]: open items by respond-by, then overdue, then answered; the
+//!   inbox as every face lists it and its most urgent head (the tray);
+//! - [`sent`]: the sent list, each recipient's [`RecipientState`] and each message's
+//!   delivery;
+//! - [`thread`]: a thread's messages by their stored thread id, and a reply's subject;
+//! - [`people`]: user names as typed, a message's recipients, whom one can send to;
 //! - [`home`]: where a user's state lives (XDG folders, or all under `PIGEON_HOME`);
 //! - [`settings`]: who the user is and which store they use (a folder store by default);
 //! - [`clock`]: the one source of "now", replaceable in tests so no test sleeps.
 //!
 //! It is not a store (messages travel through `pigeon-store`), not a recorder (it
 //! drives `pigeon-media`'s), and holds no UI text beyond short phrases such as
-//! "due in 3 h" and error messages that say what to do.
+//! "due in 3 h" and error messages that say what happened; each face adds what to
+//! type or click.
 
 pub mod attachment;
 pub mod clock;
@@ -56,5 +66,8 @@ pub use home::{HomeError, PigeonHome};
 pub use inbox::{Inbox, SyncReport};
 pub use outbox::{Delivery, Outbox};
 pub use recording::{AudioChoice, Recorded, Recording, RecordingOptions, Sources, VideoChoice};
-pub use respond_by::{ResponseBy, ResponseByError, ResponseByPreset};
+pub use reminders::Urgency;
+pub use respond_by::{ResponseBy, ResponseByChoice, ResponseByError, ResponseByPreset};
+pub use sent::{DeliveryState, RecipientState, SentLine, SentRecipient};
 pub use settings::{DesktopSettings, DownloadPolicy, Settings, SettingsError, StoreSettings};
+pub use thread::ThreadEntry;
