@@ -5,6 +5,9 @@
 //! `cargo build -p pigeon-hub && cargo bench -p pigeon-scenarios --bench stop_to_sent --profile dev`
 //! (`PIGEON_BENCH_SECONDS` shortens the 120 s recording). Numbers: docs/performance.md.
 
+// A benchmark, not a library: a failed setup or run ends it with the error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,10 +1,14 @@
 //! End-to-end scenarios: real `pigeon-hub` processes (or a shared folder) and the
 //! `pigeon` CLI, one `PIGEON_HOME` per user.
 
+// Shared scenario bodies sit outside `#[test]` functions; a failed unwrap in them is
+// the scenario failing, as in a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::time::Duration;
 
-use pigeon_scenarios::{agenda_pdf, sha256_file, Hub, User};
+use pigeon_scenarios::{agenda_pdf, sha256_file, wait_for, Hub, User};
 use serde_json::Value;
 
 #[derive(Clone, Copy)]
@@ -280,14 +284,9 @@ fn a_hub_stopped_mid_upload_of_send_delivers_once_after_it_is_back() {
         .spawn()
         .unwrap();
     // Stop the hub in the middle of the attachment's upload.
-    let started = std::time::Instant::now();
-    while bytes_under(&hub_data.join("blobs")) < before + 20 * 1024 * 1024 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the upload never got going"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for(Duration::from_secs(30), "the upload to get going", || {
+        (bytes_under(&hub_data.join("blobs")) >= before + 20 * 1024 * 1024).then_some(())
+    });
     let port = t.hub.as_ref().unwrap().port;
     t.hub.as_mut().unwrap().kill();
     let out = send.wait_with_output().unwrap();
@@ -440,7 +439,24 @@ fn a_killed_recording_resumes_its_upload_and_is_delivered_once() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(5));
+    // Killed once a fragment was uploaded while recording and a later one recorded.
+    let uploaded = wait_for(
+        Duration::from_secs(30),
+        "a fragment uploaded while recording",
+        || {
+            let draft = t.alice.recording_draft()?;
+            let acknowledged = draft["clip_acknowledged"].as_u64()?;
+            (acknowledged > 0).then_some(acknowledged)
+        },
+    );
+    wait_for(
+        Duration::from_secs(30),
+        "a fragment after the uploaded one",
+        || {
+            let draft = t.alice.recording_draft()?;
+            (draft["clip_announced"].as_u64()? > uploaded).then_some(())
+        },
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -488,7 +504,16 @@ fn ctrl_c_stops_a_recording_cleanly() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    // Interrupted once the recording has a media fragment on disk: the first bytes
+    // announced (the file's header) come at once, the first fragment a second later.
+    let header = wait_for(Duration::from_secs(30), "the recording to start", || {
+        let announced = alice.recording_draft()?["clip_announced"].as_u64()?;
+        (announced > 0).then_some(announced)
+    });
+    wait_for(Duration::from_secs(30), "the first fragment", || {
+        let announced = alice.recording_draft()?["clip_announced"].as_u64()?;
+        (announced > header).then_some(())
+    });
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -4,6 +4,9 @@
 //!
 //! This is test support only: it is not a client library and nothing ships it.
 
+// A fixture that cannot set up fails the test that uses it, as a test's own unwrap does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -176,4 +179,26 @@ pub fn agenda_pdf() -> PathBuf {
         .join("../assets/agenda.pdf")
         .canonicalize()
         .expect("assets/agenda.pdf")
+}
+
+/// Checks `condition` until it answers `Some`, and returns that; fails the test after
+/// `limit`, naming `what` it waited for. The pause between checks is only a polling
+/// interval: every wait ends on the condition, never on a guessed duration.
+pub fn wait_for<T>(limit: Duration, what: &str, mut condition: impl FnMut() -> Option<T>) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(value) = condition() {
+            return value;
+        }
+        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl User {
+    /// The draft being recorded (or the newest draft), as `pigeon drafts` shows it.
+    pub fn recording_draft(&self) -> Option<Value> {
+        let drafts = self.json(&["drafts"]);
+        drafts["drafts"].as_array()?.last().cloned()
+    }
 }
