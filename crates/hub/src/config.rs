@@ -43,6 +43,21 @@ pub struct HubConfig {
     pub long_poll_max_secs: u64,
     /// How long shutdown waits for in-flight requests (chunk writes) to finish.
     pub shutdown_grace_secs: u64,
+    /// How long a request may take to be answered (long-polls, seals and chunk
+    /// uploads have their own bounds).
+    pub request_timeout_secs: u64,
+    /// How long a seal may take: it may hash a whole clip again.
+    pub seal_timeout_secs: u64,
+    /// A chunk upload whose body sends nothing for this long is cut off; its stored
+    /// bytes stay and the client resumes.
+    pub upload_idle_secs: u64,
+    /// Requests handled at once (long-polls not counted); more wait their turn.
+    pub max_concurrent_requests: usize,
+    /// Long-polls waiting at once; more wait their turn.
+    pub max_waiting_polls: usize,
+    /// An upload that saw no chunk for this long loses its in-memory running hash; its
+    /// seal then hashes the stored bytes.
+    pub upload_hash_idle_secs: u64,
 }
 
 impl Default for HubConfig {
@@ -54,6 +69,12 @@ impl Default for HubConfig {
             blobs: BlobStorageConfig::default(),
             long_poll_max_secs: 60,
             shutdown_grace_secs: 30,
+            request_timeout_secs: 30,
+            seal_timeout_secs: 600,
+            upload_idle_secs: 60,
+            max_concurrent_requests: 256,
+            max_waiting_polls: 4096,
+            upload_hash_idle_secs: 600,
         }
     }
 }

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pigeon_protocol::{BlobId, User, UserName};
 use sha2::{Digest, Sha256};
@@ -40,11 +40,87 @@ pub struct Hub {
     storage: BlobStorage,
     /// Latest committed message sequence number; long-polls wait on it.
     new_messages: watch::Sender<i64>,
-    /// Running sha256 of in-progress uploads, keyed by blob: (bytes hashed, state).
-    /// Lost on restart, when seal re-reads the stored bytes instead.
-    hashers: Mutex<HashMap<BlobId, (u64, Sha256)>>,
+    /// Running sha256 of in-progress uploads. Lost on restart or when an upload is
+    /// abandoned, when seal re-reads the stored bytes instead.
+    hashers: Hashers,
     /// Cancelled when shutdown starts, so long-polls return at once.
     shutdown: CancellationToken,
+}
+
+/// The running sha256 of each upload in progress: bytes `0..hashed` of the blob, and
+/// when a chunk last touched it. An upload that saw no chunk for `idle` loses its state
+/// (abandoned uploads must not hold memory forever); it resumes by hashing what is
+/// stored, at seal.
+struct Hashers {
+    idle: Duration,
+    map: Mutex<HashMap<BlobId, RunningHash>>,
+}
+
+struct RunningHash {
+    hashed: u64,
+    hasher: Sha256,
+    touched: Instant,
+}
+
+impl Hashers {
+    fn new(idle: Duration) -> Self {
+        Self {
+            idle,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The state that continues at `offset` (a fresh one at 0), taken out while a chunk
+    /// is hashed; `None` when it is gone or elsewhere.
+    fn take(&self, blob: &BlobId, offset: u64, now: Instant) -> Option<Sha256> {
+        let mut map = self.map.lock().ok()?;
+        Self::evict(&mut map, self.idle, now);
+        match map.remove(blob) {
+            Some(r) if r.hashed == offset => Some(r.hasher),
+            Some(other) => {
+                map.insert(blob.clone(), other);
+                None
+            }
+            None if offset == 0 => Some(Sha256::new()),
+            None => None,
+        }
+    }
+
+    fn put(&self, blob: &BlobId, hashed: u64, hasher: Sha256, now: Instant) {
+        if let Ok(mut map) = self.map.lock() {
+            Self::evict(&mut map, self.idle, now);
+            map.insert(
+                blob.clone(),
+                RunningHash {
+                    hashed,
+                    hasher,
+                    touched: now,
+                },
+            );
+        }
+    }
+
+    /// Drops the state of uploads idle for longer than `idle`.
+    fn evict_idle(&self, now: Instant) {
+        if let Ok(mut map) = self.map.lock() {
+            Self::evict(&mut map, self.idle, now);
+        }
+    }
+
+    fn evict(map: &mut HashMap<BlobId, RunningHash>, idle: Duration, now: Instant) {
+        map.retain(|blob, r| {
+            let keep = now.saturating_duration_since(r.touched) < idle;
+            if !keep {
+                tracing::debug!(%blob, hashed = r.hashed, "upload idle: its running hash is dropped");
+            }
+            keep
+        });
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
 }
 
 /// sha256 hex of a token: tokens are random, so a fast hash is enough and the database
@@ -77,32 +153,21 @@ impl Hub {
         let latest = db.call_sync(|c| db::latest_seq(c))?;
         let (new_messages, _) = watch::channel(latest);
         Ok(Arc::new(Self {
+            hashers: Hashers::new(Duration::from_secs(config.upload_hash_idle_secs)),
             config,
             db,
             storage,
             new_messages,
-            hashers: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
         }))
     }
 
     fn take_hasher(&self, blob: &BlobId, offset: u64) -> Option<Sha256> {
-        let mut map = self.hashers.lock().ok()?;
-        match map.remove(blob) {
-            Some((hashed, h)) if hashed == offset => Some(h),
-            Some(other) => {
-                map.insert(blob.clone(), other);
-                None
-            }
-            None if offset == 0 => Some(Sha256::new()),
-            None => None,
-        }
+        self.hashers.take(blob, offset, Instant::now())
     }
 
     fn put_hasher(&self, blob: &BlobId, hashed: u64, h: Sha256) {
-        if let Ok(mut map) = self.hashers.lock() {
-            map.insert(blob.clone(), (hashed, h));
-        }
+        self.hashers.put(blob, hashed, h, Instant::now());
     }
 
     fn notify_new_message(&self, seq: i64) {
@@ -130,6 +195,20 @@ impl Hub {
             tracing::info!("shutting down: finishing in-flight requests");
             cancel.cancel();
         });
+        // Abandoned uploads send no more chunks: sweep their hashes now and then.
+        let sweeper = {
+            let hub = self.clone();
+            let every = Duration::from_secs(self.config.upload_hash_idle_secs.clamp(1, 60));
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => hub.hashers.evict_idle(Instant::now()),
+                        _ = hub.shutdown.cancelled() => return,
+                    }
+                }
+            })
+        };
         let cancelled = self.shutdown.clone();
         let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
         tokio::select! {
@@ -141,6 +220,7 @@ impl Hub {
                 tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; stopping anyway");
             }
         }
+        sweeper.abort();
         tracing::info!("hub stopped");
         Ok(())
     }
@@ -167,4 +247,45 @@ pub fn list_users(config: &HubConfig) -> Result<Vec<db::UserRow>, HubError> {
 pub fn revoke_user(config: &HubConfig, name: &UserName) -> Result<bool, HubError> {
     let db = Db::open(&config.database_path())?;
     db.call_sync(|c| db::revoke_user(c, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(n: u8) -> BlobId {
+        BlobId::parse(format!("{n:016}")).unwrap()
+    }
+
+    #[test]
+    fn an_idle_upload_loses_its_running_hash_and_resumes_without_it() {
+        let hashers = Hashers::new(Duration::from_secs(600));
+        let t0 = Instant::now();
+        let (a, b) = (blob(1), blob(2));
+        let mut h = hashers.take(&a, 0, t0).unwrap();
+        h.update(b"first chunk");
+        hashers.put(&a, 11, h, t0);
+        hashers.put(&b, 5, Sha256::new(), t0 + Duration::from_secs(500));
+        // Within the idle time the next chunk continues the hash.
+        let h = hashers.take(&a, 11, t0 + Duration::from_secs(599)).unwrap();
+        hashers.put(&a, 11, h, t0 + Duration::from_secs(599));
+        assert_eq!(hashers.len(), 2);
+        // Past it, the state is gone: a late chunk gets none (seal re-reads the bytes).
+        hashers.evict_idle(t0 + Duration::from_secs(1200));
+        assert_eq!(hashers.len(), 0);
+        assert!(hashers
+            .take(&a, 11, t0 + Duration::from_secs(1200))
+            .is_none());
+        // A new upload still starts hashing at 0.
+        assert!(hashers.take(&blob(3), 0, t0).is_some());
+    }
+
+    #[test]
+    fn any_chunk_sweeps_the_abandoned_ones() {
+        let hashers = Hashers::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        hashers.put(&blob(1), 3, Sha256::new(), t0);
+        hashers.put(&blob(2), 3, Sha256::new(), t0 + Duration::from_secs(20));
+        assert_eq!(hashers.len(), 1);
+    }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use common::*;
 use pigeon_store::protocol::{BlobKind, InboxOrder, InboxQuery, Limits};
 use pigeon_store::{BlobUpload, HubClient, RetryPolicy, Store, StoreError, UploadProgress};
+use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -371,4 +372,104 @@ async fn a_file_shorter_than_announced_fails_with_the_files_error_without_retryi
     // A retry would have waited 5 s: the local file's error is not the network's.
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(up.refresh().await.unwrap(), 0);
+}
+
+/// A streamed chunk body that arrives piece by piece every `gap`, `pieces` times.
+fn trickle(pieces: usize, piece: usize, gap: Duration) -> reqwest::Body {
+    let stream = futures_util::stream::unfold(0usize, move |i| async move {
+        if i == pieces {
+            return None;
+        }
+        if i > 0 {
+            // The slow client being simulated, not a wait for the hub.
+            tokio::time::sleep(gap).await;
+        }
+        Some((Ok::<_, std::io::Error>(vec![i as u8; piece]), i + 1))
+    });
+    reqwest::Body::wrap_stream(stream)
+}
+
+/// The request timeout bounds ordinary calls; a long-poll waits its own time and a
+/// chunk upload may take as long as it keeps sending, but one that stalls is cut off and
+/// stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_timeout_spares_long_polls_and_live_uploads_but_not_stalled_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start_with(
+        &dir.path().join("hub"),
+        0,
+        &test_limits(),
+        "request_timeout_secs = 1\nupload_idle_secs = 1\n",
+    );
+    let token = hub.add_user("alice");
+    let store: Arc<dyn Store> = Arc::new(hub.client(&token));
+
+    let started = std::time::Instant::now();
+    let page = store
+        .wait_inbox(None, Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert!(page.entries.is_empty());
+    assert!(
+        started.elapsed() >= Duration::from_millis(2900),
+        "the wait was cut short"
+    );
+
+    let id = hub.create_attachment_blob(&token, "application/pdf").await;
+    let http = reqwest::Client::new();
+    let put = |offset: u64, body: reqwest::Body| {
+        http.put(format!("{}/v1/blobs/{id}/chunks?offset={offset}", hub.url))
+            .bearer_auth(&token)
+            .body(body)
+            .send()
+    };
+    // 2 s of sending in all, never idle for 1 s: accepted.
+    let resp = put(0, trickle(5, 1000, Duration::from_millis(400)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Silent for 3 s in the middle: cut off after 1 s, nothing of it stored.
+    let _ = put(5000, trickle(2, 1000, Duration::from_secs(3))).await;
+    let status = store
+        .blob_status(&pigeon_store::protocol::BlobId::parse(id.as_str()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.acknowledged, 5000);
+}
+
+/// With the running hash of every upload dropped as soon as it is idle, uploads still
+/// seal: the seal hashes the stored bytes, and still refuses a wrong sha256.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_whose_running_hash_was_dropped_seals_from_the_stored_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start_with(
+        &dir.path().join("hub"),
+        0,
+        &big_limits(),
+        "upload_hash_idle_secs = 0\n",
+    );
+    let token = hub.add_user("alice");
+    let store: Arc<dyn Store> = Arc::new(hub.client(&token));
+    let bytes = pseudo_random(3 * 1024 * 1024 + 17, 5);
+    let file = write_file(dir.path(), "doc.bin", &bytes);
+    let mut up = BlobUpload::start(store.clone(), BlobKind::Attachment, "application/pdf")
+        .await
+        .unwrap()
+        .with_chunk_bytes(1024 * 1024);
+    let sealed = up.seal_file(&file).await.unwrap();
+    assert_eq!(sealed.sha256, sha256_hex(&bytes));
+
+    let mut up = BlobUpload::start(store, BlobKind::Attachment, "application/pdf")
+        .await
+        .unwrap()
+        .with_chunk_bytes(1024 * 1024);
+    up.send_file_until(&file, bytes.len() as u64).await.unwrap();
+    let err = up
+        .seal(bytes.len() as u64, "0".repeat(64))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(pigeon_store::protocol::ErrorCode::ChecksumMismatch)
+    );
 }

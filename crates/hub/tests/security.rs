@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use pigeon_store::protocol::{ApiError, ErrorCode, InboxOrder, InboxQuery};
+use pigeon_store::protocol::{routes, ApiError, ErrorCode, InboxOrder, InboxQuery};
 use pigeon_store::Store;
 use reqwest::StatusCode;
 
@@ -472,4 +472,59 @@ async fn a_range_up_to_the_largest_number_is_the_whole_blob() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(resp.headers()["content-range"], "bytes */5000");
+}
+
+/// Walks the protocol's route table: every route under `/v1` answers 401 without a token
+/// or with a wrong one, before it reads anything else of the request, and exists (with a
+/// token it is not the router's "no such route").
+#[tokio::test]
+async fn every_route_of_the_table_answers_401_without_a_token() {
+    let s = setup();
+    let mut walked = 0;
+    for route in routes::TABLE {
+        let path = route.path.replace("{id}", "0123456789abcdef0123");
+        // A long-poll with a token should not wait long.
+        let query = if route.path == routes::INBOX_WAIT {
+            "?timeout_ms=10"
+        } else {
+            ""
+        };
+        let url = format!("{}{path}{query}", s.hub.url);
+        let method = reqwest::Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
+        let what = format!("{} {path}", route.method.as_str());
+        if !route.needs_token() {
+            let resp = s.http.request(method, &url).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{what}");
+            continue;
+        }
+        for token in [None, Some("pgn_wrong"), Some("")] {
+            let mut req = s.http.request(method.clone(), &url).body("{}");
+            if let Some(t) = token {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            let (status, err) = api_error(req.send().await.unwrap()).await;
+            assert_eq!(
+                (status, err.code),
+                (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+                "{what} with {token:?}"
+            );
+        }
+        let resp = s
+            .http
+            .request(method, &url)
+            .bearer_auth(&s.tokens[0])
+            .send()
+            .await
+            .unwrap();
+        if !resp.status().is_success() {
+            let (_, err) = api_error(resp).await;
+            assert!(
+                !err.message.starts_with("route not found"),
+                "{what}: {}",
+                err.message
+            );
+        }
+        walked += 1;
+    }
+    assert_eq!(walked, routes::TABLE.len() - 1);
 }

@@ -1,0 +1,61 @@
+//! Bearer authentication, as one layer over every `/v1` route: the layer resolves the
+//! token to a user before any handler runs, and handlers take the [`AuthUser`] it left.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use pigeon_protocol::{ApiError, ErrorCode, User};
+
+use crate::{db, Hub, HubError};
+
+/// The authenticated caller, put in place by [`authenticate`].
+#[derive(Clone)]
+pub struct AuthUser(pub User);
+
+fn unauthorized() -> HubError {
+    HubError::Api(ApiError::new(
+        ErrorCode::Unauthorized,
+        "send `Authorization: Bearer TOKEN` with a token from `pigeon-hub user add`",
+    ))
+}
+
+/// The layer: answers 401 unless the request carries the token of an active user.
+pub(super) async fn authenticate(
+    State(hub): State<Arc<Hub>>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, HubError> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(unauthorized)?;
+    let hash = crate::token_hash(token);
+    let user = hub
+        .db
+        .call(move |c| db::user_by_token(c, &hash))
+        .await?
+        .ok_or_else(unauthorized)?;
+    req.extensions_mut().insert(AuthUser(user));
+    Ok(next.run(req).await)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = HubError;
+
+    /// The user the layer authenticated; a route outside the layer has none (401).
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, HubError> {
+        parts
+            .extensions
+            .get::<AuthUser>()
+            .cloned()
+            .ok_or_else(unauthorized)
+    }
+}
