@@ -132,4 +132,11 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    // A panic anywhere (a short-lived task, a thread) reaches the log at ERROR,
+    // not only stderr; supervised tasks are also restarted (see `supervise`).
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(panic = %info, "Pigeon panicked");
+        default_hook(info);
+    }));
 }

@@ -14,10 +14,23 @@ import { launchApp, screenshot } from "./lib/app.mjs";
 const run = promisify(execFile);
 const WAIT = 20_000;
 
+// Looked up afresh on every poll: a section that saves draws itself again, so an
+// element found before the answer arrived may be gone when it does.
 async function waitForText(driver, selector, expected) {
-  const el = await driver.wait(until.elementLocated(By.css(selector)), WAIT);
-  await driver.wait(until.elementTextContains(el, expected), WAIT);
-  return el.getText();
+  let last = "";
+  await driver.wait(
+    async () => {
+      try {
+        last = await driver.findElement(By.css(selector)).getText();
+      } catch {
+        return false;
+      }
+      return last.includes(expected);
+    },
+    WAIT,
+    `${selector} to say ${JSON.stringify(expected)}`,
+  );
+  return last;
 }
 
 async function openSettings(driver) {
