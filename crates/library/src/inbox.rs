@@ -103,17 +103,29 @@ impl Inbox {
                     limit: 100,
                 })
                 .await?;
-            for entry in &page.entries {
-                if self
-                    .library
-                    .store_received(&entry.message, &entry.receipt, now)?
-                {
-                    report.new_messages.push(entry.message.id.clone());
-                }
-            }
-            if let (true, Some(next)) = (self.incremental, &page.next) {
-                self.library.set_sync_value(CURSOR_KEY, next.as_str())?;
-            }
+            // One transaction per page, with the cursor that follows it: a sync cancelled
+            // between pages keeps every page it stored, and resumes after the last.
+            let entries: Vec<_> = page
+                .entries
+                .iter()
+                .map(|e| (e.message.clone(), e.receipt.clone()))
+                .collect();
+            let next = page
+                .next
+                .as_ref()
+                .filter(|_| self.incremental)
+                .map(|n| n.as_str().to_owned());
+            let new = self
+                .library
+                .blocking(move |l| {
+                    let new = l.store_received_page(&entries, now)?;
+                    if let Some(next) = next {
+                        l.set_sync_value(CURSOR_KEY, &next)?;
+                    }
+                    Ok(new)
+                })
+                .await?;
+            report.new_messages.extend(new);
             if !page.more || page.entries.is_empty() {
                 break;
             }
@@ -137,7 +149,10 @@ impl Inbox {
             let path = self.message_files(&id).await?.poster(&poster.content_type);
             match self.download(poster, &path, None).await {
                 Ok(()) => {
-                    self.library.set_received_poster(&id, &path)?;
+                    let (message, poster) = (id.clone(), path.clone());
+                    self.library
+                        .blocking(move |l| l.set_received_poster(&message, &poster))
+                        .await?;
                     report.posters.push(id);
                 }
                 Err(e) => {
@@ -207,7 +222,9 @@ impl Inbox {
                 continue;
             }
             let status = self.store.message_status(&id).await?;
-            self.library.update_receipts(&id, &status.receipts)?;
+            self.library
+                .blocking(move |l| l.update_receipts(&id, &status.receipts))
+                .await?;
             refreshed += 1;
         }
         Ok(refreshed)
@@ -217,7 +234,10 @@ impl Inbox {
     pub async fn status(&self, id: &MessageId) -> Result<Vec<Receipt>> {
         match self.store.message_status(id).await {
             Ok(status) => {
-                self.library.update_receipts(id, &status.receipts)?;
+                let (id, receipts) = (id.clone(), status.receipts.clone());
+                self.library
+                    .blocking(move |l| l.update_receipts(&id, &receipts))
+                    .await?;
                 Ok(status.receipts)
             }
             Err(e) if e.is_retryable() => {
@@ -244,8 +264,13 @@ impl Inbox {
         if let Err(e) = self.store.mark_viewed(id).await {
             tracing::info!(error = %e, "could not mark viewed on the store yet");
         }
-        self.library.mark_viewed(id, now)?;
-        self.library.received(id.as_str())
+        let id = id.clone();
+        self.library
+            .blocking(move |l| {
+                l.mark_viewed(&id, now)?;
+                l.received(id.as_str())
+            })
+            .await
     }
 
     /// Downloads the clip (plus a playable copy, and a poster made from it when the
@@ -285,21 +310,33 @@ impl Inbox {
         })
         .await
         .map_err(|e| LibraryError::Corrupt(format!("a clip task failed: {e}")))??;
-        self.library.set_received_clip(
-            id,
-            &clip,
-            &playable,
-            poster_made.then_some(poster.as_path()),
-        )?;
+        let message_id = id.clone();
+        self.library
+            .blocking(move |l| {
+                l.set_received_clip(
+                    &message_id,
+                    &clip,
+                    &playable,
+                    poster_made.then_some(poster.as_path()),
+                )
+            })
+            .await?;
         for (position, attachment) in message.attachments.iter().enumerate() {
             let path = files.attachment(position, &attachment.name);
             self.download(&attachment.blob, &path, progress.clone())
                 .await?;
+            let message_id = id.clone();
             self.library
-                .set_received_attachment(id, position as u32, &path)?;
+                .blocking(move |l| l.set_received_attachment(&message_id, position as u32, &path))
+                .await?;
         }
-        self.library.set_received_downloaded(id, now)?;
-        self.library.received(id.as_str())
+        let id = id.clone();
+        self.library
+            .blocking(move |l| {
+                l.set_received_downloaded(&id, now)?;
+                l.received(id.as_str())
+            })
+            .await
     }
 
     /// Downloads one blob to `path` (through a temporary file), checking its sha256.
@@ -351,7 +388,10 @@ impl Inbox {
     /// Marks a received message done (responded without a reply).
     pub async fn done(&self, id: &MessageId, now: DateTime<Utc>) -> Result<()> {
         self.store.mark_done(id).await?;
-        self.library.mark_responded(id, now)
+        let id = id.clone();
+        self.library
+            .blocking(move |l| l.mark_responded(&id, now))
+            .await
     }
 }
 

@@ -236,12 +236,11 @@ impl Recording {
         let outcome = tokio::task::spawn_blocking(move || recorder.stop())
             .await
             .map_err(|e| LibraryError::Corrupt(format!("the recorder thread failed: {e}")))??;
-        library.finish_draft(
-            &draft.id,
-            outcome.duration,
-            outcome.playable.as_deref(),
-            false,
-        )?;
+        let (id, duration, playable) =
+            (draft.id.clone(), outcome.duration, outcome.playable.clone());
+        library
+            .blocking(move |l| l.finish_draft(&id, duration, playable.as_deref(), false))
+            .await?;
         if let Some((outbox, mut task)) = upload {
             // One bound for the whole wait: the upload task may itself be stuck on a
             // request to a stalling hub, so it is awaited under the same timeout.

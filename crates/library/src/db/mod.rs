@@ -18,7 +18,7 @@ mod sent;
 mod sync;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -295,6 +295,24 @@ impl Library {
         &self.files_dir
     }
 
+    /// Runs `work` with the library on tokio's blocking pool. Async code writes through
+    /// it: a write may wait for another process's lock (up to 10 s), and must not hold a
+    /// runtime thread meanwhile.
+    pub async fn blocking<T, F>(self: &Arc<Self>, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Library) -> Result<T> + Send + 'static,
+    {
+        let library = self.clone();
+        match tokio::task::spawn_blocking(move || work(&library)).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(LibraryError::Invalid(format!(
+                "a database task was stopped ({e}): try again"
+            ))),
+        }
+    }
+
     /// The full id that `id_or_prefix` names in `kind`'s table: the id itself, or the
     /// one id that starts with it. Ids are compared byte for byte: `_` and `%` are
     /// ordinary characters and case matters.
@@ -449,7 +467,7 @@ pub(crate) mod tests {
     fn reads_never_wait_behind_a_write_that_waits_for_another_process() {
         let dir = tempfile::tempdir().unwrap();
         let home = PigeonHome::at(dir.path());
-        let lib = std::sync::Arc::new(Library::open(&home).unwrap());
+        let lib = Arc::new(Library::open(&home).unwrap());
         let m = crate::test_messages::message("0123456789abcdef", "alice", &["bob"], Utc::now());
         lib.store_received(&m, &Receipt::new(m.recipients[0].clone()), Utc::now())
             .unwrap();

@@ -33,6 +33,25 @@ pub struct ReceivedMessage {
 }
 
 impl Library {
+    /// Stores (or refreshes) a page of received messages with the state the store knows
+    /// of each, in one transaction; returns the ids seen for the first time.
+    pub fn store_received_page(
+        &self,
+        page: &[(Message, Receipt)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MessageId>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut new = Vec::new();
+        for (message, receipt) in page {
+            if store_one(&tx, message, receipt, now)? {
+                new.push(message.id.clone());
+            }
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
     /// Stores (or refreshes) a received message and the state the store knows of it.
     pub fn store_received(
         &self,
@@ -40,29 +59,7 @@ impl Library {
         receipt: &Receipt,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let conn = self.conn();
-        let inserted = conn.execute(
-            "INSERT OR IGNORE INTO received (message_id, message, thread, respond_by, arrived_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                message.id.as_str(),
-                json(message)?,
-                message.thread.as_str(),
-                ts(message.respond_by),
-                ts(now)
-            ],
-        )? == 1;
-        conn.execute(
-            "UPDATE received SET viewed_at = COALESCE(viewed_at, ?2),
-                                 responded_at = COALESCE(responded_at, ?3)
-             WHERE message_id = ?1",
-            params![
-                message.id.as_str(),
-                receipt.viewed_at.map(ts),
-                receipt.responded_at.map(ts)
-            ],
-        )?;
-        Ok(inserted)
+        store_one(&self.conn(), message, receipt, now)
     }
 
     /// A received message by id or a unique prefix of it.
@@ -178,6 +175,37 @@ impl Library {
     pub fn mark_responded(&self, id: &MessageId, now: DateTime<Utc>) -> Result<()> {
         record_first(&self.conn(), id, Milestone::Responded, now)
     }
+}
+
+/// Stores (or refreshes) one received message; true if it was new.
+fn store_one(
+    conn: &Connection,
+    message: &Message,
+    receipt: &Receipt,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO received (message_id, message, thread, respond_by, arrived_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            message.id.as_str(),
+            json(message)?,
+            message.thread.as_str(),
+            ts(message.respond_by),
+            ts(now)
+        ],
+    )? == 1;
+    conn.execute(
+        "UPDATE received SET viewed_at = COALESCE(viewed_at, ?2),
+                                 responded_at = COALESCE(responded_at, ?3)
+             WHERE message_id = ?1",
+        params![
+            message.id.as_str(),
+            receipt.viewed_at.map(ts),
+            receipt.responded_at.map(ts)
+        ],
+    )?;
+    Ok(inserted)
 }
 
 /// Received messages with their attachment paths: `only` one, or every one (`only`

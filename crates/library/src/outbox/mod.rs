@@ -89,11 +89,14 @@ impl Outbox {
         let draft = self.library.draft(&entry.draft_id)?;
         // Checked before anything is uploaded: no blob is started for a file that is gone.
         if let Some(reason) = missing_local_file(&draft, &entry).await {
-            return self.fail(message, reason);
+            return self.fail(message, reason).await;
         }
         match self.try_deliver(&entry, &draft).await {
             Ok(sent) => {
-                self.library.record_sent(&sent)?;
+                let message = sent.clone();
+                self.library
+                    .blocking(move |l| l.record_sent(&message))
+                    .await?;
                 tracing::info!(message = %sent.id, "delivered");
                 Ok(Delivery::Sent(Box::new(sent)))
             }
@@ -105,25 +108,36 @@ impl Outbox {
                 } else {
                     LocalFile::Attachment.reason(path, &source)
                 };
-                self.fail(message, reason)
+                self.fail(message, reason).await
             }
             Err(LibraryError::Store(e)) if e.is_retryable() => {
                 let error = e.to_string();
-                self.library.record_attempt_error(message, &error)?;
+                self.attempt_failed(message, &error).await?;
                 Ok(Delivery::Queued { error })
             }
-            Err(LibraryError::Store(e)) => self.fail(message, refusal_text(&e)),
+            Err(LibraryError::Store(e)) => self.fail(message, refusal_text(&e)).await,
             Err(LibraryError::Io { path, source }) => {
                 self.fail(message, LocalFile::Attachment.reason(&path, &source))
+                    .await
             }
             Err(other) => Err(other),
         }
     }
 
-    fn fail(&self, message: &MessageId, reason: String) -> Result<Delivery> {
+    async fn fail(&self, message: &MessageId, reason: String) -> Result<Delivery> {
         tracing::warn!(%message, reason, "the message cannot be sent");
-        self.library.record_failure(message, &reason)?;
+        let (id, failure) = (message.clone(), reason.clone());
+        self.library
+            .blocking(move |l| l.record_failure(&id, &failure))
+            .await?;
         Ok(Delivery::Failed { reason })
+    }
+
+    async fn attempt_failed(&self, message: &MessageId, error: &str) -> Result<()> {
+        let (id, error) = (message.clone(), error.to_owned());
+        self.library
+            .blocking(move |l| l.record_attempt_error(&id, &error))
+            .await
     }
 
     async fn try_deliver(&self, entry: &OutboxEntry, draft: &Draft) -> Result<Message> {
@@ -177,7 +191,7 @@ impl Outbox {
                     // Left queued with its error; the next run tries again.
                     let error = e.to_string();
                     tracing::warn!(message = %id, error, "delivery attempt failed");
-                    self.library.record_attempt_error(&id, &error)?;
+                    self.attempt_failed(&id, &error).await?;
                     Delivery::Queued { error }
                 }
             };

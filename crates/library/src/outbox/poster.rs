@@ -27,13 +27,16 @@ impl Outbox {
             Some(path) => path,
             None => match make_poster(&d).await {
                 Ok(path) => {
-                    self.library.set_draft_poster(draft, &path)?;
+                    let (id, poster) = (draft.to_owned(), path.clone());
+                    self.library
+                        .blocking(move |l| l.set_draft_poster(&id, &poster))
+                        .await?;
                     path
                 }
                 Err(e) => {
                     tracing::warn!(draft, error = %e, "no poster could be made: sending without one");
-                    self.library
-                        .set_poster_skipped(draft, &format!("no poster could be made: {e}"))?;
+                    self.skip_poster(draft, format!("no poster could be made: {e}"))
+                        .await?;
                     return Ok(None);
                 }
             },
@@ -48,7 +51,10 @@ impl Outbox {
         .await
         {
             Ok(sealed) => {
-                self.library.set_poster_sealed(draft, &sealed)?;
+                let (id, poster) = (draft.to_owned(), sealed.clone());
+                self.library
+                    .blocking(move |l| l.set_poster_sealed(&id, &poster))
+                    .await?;
                 Ok(Some(sealed))
             }
             Err(e) if e.is_retryable() => Err(e.into()),
@@ -59,11 +65,19 @@ impl Outbox {
                     reason,
                     "the store refused the poster: sending without one"
                 );
-                self.library
-                    .set_poster_skipped(draft, &format!("the store refused it: {reason}"))?;
+                self.skip_poster(draft, format!("the store refused it: {reason}"))
+                    .await?;
                 Ok(None)
             }
         }
+    }
+
+    /// The message of `draft` goes without a poster, for `reason`.
+    async fn skip_poster(&self, draft: &str, reason: String) -> Result<()> {
+        let id = draft.to_owned();
+        self.library
+            .blocking(move |l| l.set_poster_skipped(&id, &reason))
+            .await
     }
 }
 

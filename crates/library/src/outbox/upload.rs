@@ -62,9 +62,15 @@ impl Outbox {
                 .await;
                 match result {
                     Ok(acknowledged) => {
-                        let _ = outbox
+                        let id = draft_id.clone();
+                        let recorded = outbox
                             .library
-                            .set_clip_acknowledged(&draft_id, acknowledged);
+                            .blocking(move |l| l.set_clip_acknowledged(&id, acknowledged))
+                            .await;
+                        if let Err(e) = recorded {
+                            // Only a resume hint: the store's own offset is the truth.
+                            tracing::info!(error = %e, "could not record the acknowledged bytes");
+                        }
                     }
                     Err(e) => {
                         // The rest is sent by `deliver`, resuming from the store's offset.
@@ -94,7 +100,7 @@ impl Outbox {
             };
             let d = self.library.draft(draft)?;
             let sealed = upload.seal_file(&d.clip_path).await?;
-            self.library.set_clip_sealed(draft, &sealed)?;
+            self.clip_sealed(draft, &sealed).await?;
             Ok(sealed)
         };
         let (clip, poster) = tokio::join!(clip, self.seal_poster(draft));
@@ -123,7 +129,10 @@ impl Outbox {
 
     async fn start_clip(&self, draft: &str) -> Result<BlobUpload, LibraryError> {
         let upload = BlobUpload::start(self.store.clone(), BlobKind::Clip, "video/mp4").await?;
-        self.library.set_clip_blob(draft, upload.id())?;
+        let (id, blob) = (draft.to_owned(), upload.id().clone());
+        self.library
+            .blocking(move |l| l.set_clip_blob(&id, &blob))
+            .await?;
         Ok(upload)
     }
 
@@ -135,8 +144,15 @@ impl Outbox {
         }
         let mut upload = self.clip_upload(draft).await?;
         let sealed = upload.seal_file(&d.clip_path).await?;
-        self.library.set_clip_sealed(draft, &sealed)?;
+        self.clip_sealed(draft, &sealed).await?;
         Ok(sealed)
+    }
+
+    async fn clip_sealed(&self, draft: &str, sealed: &BlobRef) -> Result<()> {
+        let (id, sealed) = (draft.to_owned(), sealed.clone());
+        self.library
+            .blocking(move |l| l.set_clip_sealed(&id, &sealed))
+            .await
     }
 
     pub(super) async fn seal_attachment(
@@ -158,8 +174,10 @@ impl Outbox {
         if upload.is_none() {
             let u =
                 BlobUpload::start(self.store.clone(), BlobKind::Attachment, content_type).await?;
+            let (id, blob) = (message.clone(), u.id().clone());
             self.library
-                .set_attachment_blob(message, position, u.id())?;
+                .blocking(move |l| l.set_attachment_blob(&id, position, &blob))
+                .await?;
             upload = Some(u);
         }
         let Some(mut upload) = upload else {
@@ -169,8 +187,10 @@ impl Outbox {
             upload = upload.with_progress(p.clone());
         }
         let sealed = upload.seal_file(path).await?;
+        let (id, attachment) = (message.clone(), sealed.clone());
         self.library
-            .set_attachment_sealed(message, position, &sealed)?;
+            .blocking(move |l| l.set_attachment_sealed(&id, position, &attachment))
+            .await?;
         Ok(sealed)
     }
 }
