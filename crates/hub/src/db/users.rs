@@ -1,0 +1,97 @@
+//! Users and their token hashes.
+
+use chrono::{DateTime, Utc};
+use pigeon_protocol::{ApiError, ErrorCode, User, UserName};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::HubError;
+
+use super::{from_ms, ms};
+
+/// A user row as the CLI lists it.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub user: User,
+    pub created: DateTime<Utc>,
+    pub revoked: Option<DateTime<Utc>>,
+}
+
+pub fn add_user(conn: &Connection, user: &User, token_sha256: &str) -> Result<(), HubError> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
+        [user.name.as_str()],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("user {} already exists: pick another name", user.name),
+        )
+        .into());
+    }
+    conn.execute(
+        "INSERT INTO users (name, display_name, time_zone, token_sha256, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user.name.as_str(), user.display_name, user.time_zone, token_sha256, ms(Utc::now())],
+    )?;
+    Ok(())
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<User, String>> {
+    let name: String = r.get(0)?;
+    Ok(UserName::parse(name).map_err(|e| e.0).map(|name| User {
+        name,
+        display_name: r.get(1).unwrap_or_default(),
+        time_zone: r.get(2).unwrap_or_default(),
+    }))
+}
+
+pub fn list_users(conn: &Connection, include_revoked: bool) -> Result<Vec<UserRow>, HubError> {
+    let mut stmt = conn.prepare(
+        "SELECT name, display_name, time_zone, created_ms, revoked_ms FROM users
+         WHERE ?1 OR revoked_ms IS NULL ORDER BY name",
+    )?;
+    let rows = stmt.query_map([include_revoked], |r| {
+        Ok((
+            user_from_row(r)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (user, created, revoked) = row?;
+        out.push(UserRow {
+            user: user.map_err(HubError::Internal)?,
+            created: from_ms(Some(created)).unwrap_or_default(),
+            revoked: from_ms(revoked),
+        });
+    }
+    Ok(out)
+}
+
+pub fn revoke_user(conn: &Connection, name: &UserName) -> Result<bool, HubError> {
+    let n = conn.execute(
+        "UPDATE users SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL",
+        params![name.as_str(), ms(Utc::now())],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn user_by_token(conn: &Connection, token_sha256: &str) -> Result<Option<User>, HubError> {
+    let row = conn
+        .query_row(
+            "SELECT name, display_name, time_zone FROM users WHERE token_sha256 = ?1 AND revoked_ms IS NULL",
+            [token_sha256],
+            user_from_row,
+        )
+        .optional()?;
+    row.transpose().map_err(HubError::Internal)
+}
+
+pub fn active_user_exists(conn: &Connection, name: &UserName) -> Result<bool, HubError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1 AND revoked_ms IS NULL)",
+        [name.as_str()],
+        |r| r.get(0),
+    )?)
+}
