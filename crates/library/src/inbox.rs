@@ -587,6 +587,39 @@ mod tests {
         assert!(p.bob_library.take_unannounced().unwrap().is_empty());
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_sync_waiting_for_the_database_lock_leaves_the_runtime_free() {
+        let p = pair().await;
+        let id = send(&p).await;
+        // Another process holds bob's write lock until told to let go.
+        let (locked_tx, locked) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let path = p._dir.path().join("bob");
+        let holder = std::thread::spawn(move || {
+            let other = rusqlite::Connection::open(PigeonHome::at(path).database_file()).unwrap();
+            other.execute_batch("BEGIN IMMEDIATE").unwrap();
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            other.execute_batch("COMMIT").unwrap();
+        });
+        locked.recv().unwrap();
+        let inbox = Inbox::new(p.bob_library.clone(), p.bob_store.clone(), false);
+        let sync = tokio::spawn(async move { inbox.sync(Utc::now()).await });
+        // The one runtime thread still runs other tasks while the sync waits to write.
+        let started = std::time::Instant::now();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(2),
+            "the runtime was held for {took:?}"
+        );
+        assert!(!sync.is_finished(), "the sync waits for the lock");
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        let report = sync.await.unwrap().unwrap();
+        assert_eq!(report.new_messages, vec![id]);
+    }
+
     #[test]
     fn attachment_names_cannot_escape_the_folder() {
         assert_eq!(safe_file_name("../../etc/passwd"), "_.._etc_passwd");
