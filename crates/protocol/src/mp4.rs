@@ -213,23 +213,30 @@ pub fn check_video_bytes(file: &[u8]) -> Result<(), String> {
     }
 }
 
+/// Box builders for tests of the checks that walk MP4 files.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mp4_box(t: &[u8; 4], body: &[u8]) -> Vec<u8> {
+pub(crate) mod fixtures {
+    /// A box of type `t` around `body`.
+    pub(crate) fn mp4_box(t: &[u8; 4], body: &[u8]) -> Vec<u8> {
         let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
         v.extend_from_slice(t);
         v.extend_from_slice(body);
         v
     }
 
-    fn hdlr(handler: &[u8; 4]) -> Vec<u8> {
+    /// An `hdlr` box with this handler type.
+    pub(crate) fn hdlr(handler: &[u8; 4]) -> Vec<u8> {
         let mut body = vec![0u8; 8];
         body.extend_from_slice(handler);
         body.extend_from_slice(&[0u8; 13]);
         mp4_box(b"hdlr", &body)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{hdlr, mp4_box};
+    use super::*;
 
     fn file_with(handler: &[u8; 4]) -> Vec<u8> {
         let mdia = mp4_box(b"mdia", &hdlr(handler));

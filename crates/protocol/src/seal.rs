@@ -238,27 +238,29 @@ fn not_video(reason: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mp4::fixtures::{hdlr, mp4_box};
     use sha2::{Digest, Sha256};
 
-    fn n_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-        let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        b.extend_from_slice(kind);
-        b.extend_from_slice(body);
-        b
+    /// ftyp, `tiny` empty `free` boxes, then a moov with one video track.
+    fn many_tiny_boxes(tiny: usize) -> Vec<u8> {
+        let mut f = mp4_box(b"ftyp", b"isom\0\0\0\0isom");
+        for _ in 0..tiny {
+            f.extend(mp4_box(b"free", b""));
+        }
+        let mdia = mp4_box(b"mdia", &hdlr(b"vide"));
+        f.extend(mp4_box(b"moov", &mp4_box(b"trak", &mdia)));
+        f
     }
 
-    /// ftyp, `tiny` empty `free` boxes, then a moov with one video track.
-    pub(crate) fn many_tiny_boxes(tiny: usize) -> Vec<u8> {
-        let mut f = n_box(b"ftyp", b"isom\0\0\0\0isom");
-        for _ in 0..tiny {
-            f.extend(n_box(b"free", b""));
-        }
-        let mut hdlr = vec![0u8; 8];
-        hdlr.extend_from_slice(b"vide");
-        hdlr.extend_from_slice(&[0u8; 12]);
-        let mdia = n_box(b"mdia", &n_box(b"hdlr", &hdlr));
-        f.extend(n_box(b"moov", &n_box(b"trak", &mdia)));
-        f
+    fn clip_seal(data: &[u8]) -> Seal {
+        Seal::begin(
+            &id(),
+            BlobKind::Clip,
+            "video/mp4",
+            data.len() as u64,
+            None,
+            &req(data),
+        )
     }
 
     /// Drives a seal over bytes in memory, as a store would over its storage.
@@ -291,15 +293,7 @@ mod tests {
     #[test]
     fn a_clip_of_many_tiny_boxes_is_walked_in_a_few_reads() {
         let data = many_tiny_boxes(100_000);
-        let seal = Seal::begin(
-            &id(),
-            BlobKind::Clip,
-            "video/mp4",
-            data.len() as u64,
-            None,
-            &req(&data),
-        );
-        let (step, reads) = drive(seal, &data);
+        let (step, reads) = drive(clip_seal(&data), &data);
         assert!(matches!(step, SealStep::Seal(_)), "{step:?}");
         // 800 KB of 8-byte boxes: a handful of windows instead of 100 000 reads.
         assert!(reads <= 5, "{reads} reads");
@@ -308,16 +302,7 @@ mod tests {
     #[test]
     fn a_clip_needing_too_many_reads_is_refused() {
         let data = many_tiny_boxes(10_000);
-        let seal = Seal::begin(
-            &id(),
-            BlobKind::Clip,
-            "video/mp4",
-            data.len() as u64,
-            None,
-            &req(&data),
-        )
-        .with_read_bounds(16, 100);
-        let (step, reads) = drive(seal, &data);
+        let (step, reads) = drive(clip_seal(&data).with_read_bounds(16, 100), &data);
         let SealStep::Refused(e) = step else {
             panic!("{step:?}")
         };
