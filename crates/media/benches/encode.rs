@@ -39,8 +39,7 @@ use pigeon_media::encode::{x264_cli_args, AUDIO_BITRATE};
 use pigeon_media::source::{Sink, SourceContext, SourceEnd};
 use pigeon_media::synthetic::{tone_sample, PatternPainter, SyntheticAudio, SyntheticVideo};
 use pigeon_media::{
-    AudioChunk, AudioSource, Pacing, PixelFormat, QualityPreset, Recorder, RecorderConfig,
-    VideoFrame, VideoSource,
+    Pacing, PixelFormat, QualityPreset, Recorder, RecorderConfig, VideoFrame, VideoSource,
 };
 
 const WIDTH: u32 = 1280;
@@ -130,50 +129,21 @@ impl VideoSource for RawVideoFile {
     }
 }
 
-/// Raw mono f32 48 kHz samples read from a file in 10 ms chunks.
-struct RawAudioFile {
-    path: PathBuf,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl AudioSource for RawAudioFile {
-    fn name(&self) -> String {
-        format!("raw {}", self.path.display())
-    }
-    fn is_live(&self) -> bool {
-        false
-    }
-    fn start(&mut self, ctx: SourceContext, sink: Sink<AudioChunk>) -> pigeon_media::Result<()> {
-        let bytes = std::fs::read(&self.path).map_err(|e| pigeon_media::MediaError::NotMedia {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
-        self.thread = Some(std::thread::spawn(move || {
-            let samples: Vec<f32> = bytes
+/// Raw mono f32 48 kHz samples of a file, as 10 ms chunks at their media times.
+fn raw_sound(path: &Path) -> common::ScriptedSound {
+    let bytes = std::fs::read(path).expect("read raw audio");
+    let chunks = bytes
+        .chunks(480 * 4)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let samples = chunk
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect();
-            for (i, chunk) in samples.chunks(480).enumerate() {
-                let captured_at = ctx.epoch + Duration::from_millis(i as u64 * 10);
-                let chunk = AudioChunk {
-                    sample_rate: 48_000,
-                    channels: 1,
-                    samples: chunk.to_vec(),
-                    captured_at,
-                };
-                if sink.deliver(chunk).is_err() {
-                    return;
-                }
-            }
-            sink.end(SourceEnd::Finished);
-        }));
-        Ok(())
-    }
-    fn join(&mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+            (Duration::from_millis(i as u64 * 10), samples)
+        })
+        .collect();
+    common::ScriptedSound::new(chunks)
 }
 
 fn write_raw_input(dir: &Path, seconds: u64) -> (PathBuf, PathBuf) {
@@ -324,10 +294,7 @@ fn encode_with_recorder(raw_video: &Path, raw_audio: &Path, out: &Path, seconds:
             path: raw_video.to_path_buf(),
             thread: None,
         }),
-        Some(Box::new(RawAudioFile {
-            path: raw_audio.to_path_buf(),
-            thread: None,
-        })),
+        Some(Box::new(raw_sound(raw_audio))),
     )
     .expect("start offline encode")
     .wait()

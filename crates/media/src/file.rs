@@ -1,16 +1,18 @@
 //! A media file as a virtual camera and microphone: lets a user send a
 //! prepared clip through the same recorder, and gives tests real decoded input.
 
+use std::ops::DerefMut;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ffmpeg::format::{sample, Sample};
 use ffmpeg::software::resampling;
+use ffmpeg::util::frame;
 use ffmpeg::{codec, media, Packet};
 use ffmpeg_next as ffmpeg;
 
-use crate::encode::frame_to_packed;
+use crate::encode::{frame_to_packed, FrameConverter};
 use crate::error::{MediaError, Result};
 use crate::source::{
     join_thread, AudioChunk, AudioSource, Pacing, PixelFormat, Sink, SourceContext, SourceEnd,
@@ -86,64 +88,40 @@ impl VideoSource for FileVideo {
     }
 
     fn start(&mut self, ctx: SourceContext, sink: Sink<VideoFrame>) -> Result<()> {
-        let (mut input, DecodableStream { index, tb, start }, decoder) =
-            open_stream(&self.path, media::Type::Video, "video")?;
+        let (input, stream, decoder) = open_stream(&self.path, media::Type::Video, "video")?;
         let mut decoder = decoder.video().map_err(|e| MediaError::NotMedia {
             path: self.path.clone(),
             reason: format!("its video cannot be decoded ({e})"),
         })?;
-        let pacing = self.pacing;
+        let decoding = Decoding {
+            input,
+            stream,
+            pacing: self.pacing,
+        };
         let name = self.name();
         let handle = std::thread::Builder::new()
             .name("file-video".into())
             .spawn(move || {
-                let mut frame = ffmpeg::util::frame::Video::empty();
-                let mut converter: Option<crate::encode::FrameConverter> = None;
-                let mut packet = Packet::empty();
-                let mut eof = false;
-                loop {
-                    if ctx.should_stop() {
-                        return;
-                    }
-                    if !eof && !feed(&mut input, &mut packet, index, &mut decoder, &mut eof) {
-                        continue;
-                    }
-                    let mut got = false;
-                    while decoder.receive_frame(&mut frame).is_ok() {
-                        got = true;
-                        let media =
-                            (frame.timestamp().or(frame.pts()).unwrap_or(0) - start) as f64 * tb;
-                        let conv = converter.get_or_insert_with(|| {
-                            crate::encode::FrameConverter::new(
-                                ffmpeg::format::Pixel::YUV420P,
-                                frame.width() & !1,
-                                frame.height() & !1,
-                            )
-                        });
-                        let picture = match conv.convert_frame(&frame) {
-                            Ok(p) => p,
-                            Err(e) => {
-                                sink.end(SourceEnd::Lost(format!("{name}: {e}")));
-                                return;
-                            }
-                        };
-                        let captured_at = stamp(&ctx, pacing, media);
-                        let out = VideoFrame {
-                            width: picture.width(),
-                            height: picture.height(),
-                            format: PixelFormat::Yuv420p,
-                            data: frame_to_packed(&picture),
-                            captured_at,
-                        };
-                        if sink.deliver(out).is_err() {
-                            return;
-                        }
-                    }
-                    if eof && !got {
-                        sink.end(SourceEnd::Finished);
-                        return;
-                    }
-                }
+                let mut converter: Option<FrameConverter> = None;
+                decoding.run(&mut decoder, frame::Video::empty(), &ctx, &sink, |frame| {
+                    let conv = converter.get_or_insert_with(|| {
+                        FrameConverter::new(
+                            ffmpeg::format::Pixel::YUV420P,
+                            frame.width() & !1,
+                            frame.height() & !1,
+                        )
+                    });
+                    let picture = conv
+                        .convert_frame(frame)
+                        .map_err(|e| format!("{name}: {e}"))?;
+                    Ok(Some(VideoFrame {
+                        width: picture.width(),
+                        height: picture.height(),
+                        format: PixelFormat::Yuv420p,
+                        data: frame_to_packed(&picture),
+                        captured_at: Duration::ZERO,
+                    }))
+                });
             })
             .map_err(|e| MediaError::io("start a thread for", &self.path, e))?;
         self.thread = Some(handle);
@@ -165,89 +143,66 @@ impl AudioSource for FileAudio {
     }
 
     fn start(&mut self, ctx: SourceContext, sink: Sink<AudioChunk>) -> Result<()> {
-        let (mut input, DecodableStream { index, tb, start }, decoder) =
-            open_stream(&self.path, media::Type::Audio, "audio")?;
+        let (input, stream, decoder) = open_stream(&self.path, media::Type::Audio, "audio")?;
         let mut decoder = decoder.audio().map_err(|e| MediaError::NotMedia {
             path: self.path.clone(),
             reason: format!("its audio cannot be decoded ({e})"),
         })?;
-        let pacing = self.pacing;
+        let decoding = Decoding {
+            input,
+            stream,
+            pacing: self.pacing,
+        };
         let handle = std::thread::Builder::new()
             .name("file-audio".into())
             .spawn(move || {
-                let mut frame = ffmpeg::util::frame::Audio::empty();
-                let mut packet = Packet::empty();
                 let mut resampler: Option<resampling::Context> = None;
-                let mut eof = false;
-                loop {
-                    if ctx.should_stop() {
-                        return;
-                    }
-                    if !eof && !feed(&mut input, &mut packet, index, &mut decoder, &mut eof) {
-                        continue;
-                    }
-                    let mut got = false;
-                    while decoder.receive_frame(&mut frame).is_ok() {
-                        got = true;
-                        let media =
-                            (frame.timestamp().or(frame.pts()).unwrap_or(0) - start) as f64 * tb;
-                        let channels = frame.channels().max(1);
-                        let layout = if frame.channel_layout().is_empty() {
-                            ffmpeg::ChannelLayout::default(i32::from(channels))
-                        } else {
-                            frame.channel_layout()
-                        };
-                        frame.set_channel_layout(layout);
-                        // Interleaved f32 at the file's own rate; the recorder resamples.
-                        let ctx_r = match resampler.as_mut() {
-                            Some(r) => r,
-                            None => match resampling::Context::get(
+                decoding.run(&mut decoder, frame::Audio::empty(), &ctx, &sink, |frame| {
+                    let channels = frame.channels().max(1);
+                    let layout = if frame.channel_layout().is_empty() {
+                        ffmpeg::ChannelLayout::default(i32::from(channels))
+                    } else {
+                        frame.channel_layout()
+                    };
+                    frame.set_channel_layout(layout);
+                    // Interleaved f32 at the file's own rate; the recorder resamples.
+                    let converter = match resampler.as_mut() {
+                        Some(r) => r,
+                        None => resampler.insert(
+                            resampling::Context::get(
                                 frame.format(),
                                 layout,
                                 frame.rate(),
                                 Sample::F32(sample::Type::Packed),
                                 layout,
                                 frame.rate(),
-                            ) {
-                                Ok(r) => resampler.insert(r),
-                                Err(e) => {
-                                    sink.end(SourceEnd::Lost(format!(
-                                        "audio conversion failed: {e}"
-                                    )));
-                                    return;
-                                }
-                            },
-                        };
-                        let mut out = ffmpeg::util::frame::Audio::new(
-                            Sample::F32(sample::Type::Packed),
-                            frame.samples() + 64,
-                            layout,
-                        );
-                        if ctx_r.run(&frame, &mut out).is_err() {
-                            continue;
-                        }
-                        let count = out.samples() * usize::from(channels);
-                        let bytes = &out.data(0)[..count * 4];
-                        let samples = bytes
-                            .chunks_exact(4)
-                            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                            .collect();
-                        let captured_at = stamp(&ctx, pacing, media);
-                        let chunk = AudioChunk {
-                            sample_rate: frame.rate(),
-                            channels,
-                            samples,
-                            captured_at,
-                        };
-                        if sink.deliver(chunk).is_err() {
-                            return;
-                        }
+                            )
+                            .map_err(|e| format!("audio conversion failed: {e}"))?,
+                        ),
+                    };
+                    let mut out = frame::Audio::new(
+                        Sample::F32(sample::Type::Packed),
+                        frame.samples() + 64,
+                        layout,
+                    );
+                    if converter.run(frame, &mut out).is_err() {
+                        // One frame that does not convert is skipped.
+                        return Ok(None);
                     }
-                    if eof && !got {
-                        sink.end(SourceEnd::Finished);
-                        return;
-                    }
-                }
+                    let count = out.samples() * usize::from(channels);
+                    let samples = out
+                        .data(0)
+                        .chunks_exact(4)
+                        .take(count)
+                        .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect();
+                    Ok(Some(AudioChunk {
+                        sample_rate: frame.rate(),
+                        channels,
+                        samples,
+                        captured_at: Duration::ZERO,
+                    }))
+                });
             })
             .map_err(|e| MediaError::io("start a thread for", &self.path, e))?;
         self.thread = Some(handle);
@@ -256,6 +211,88 @@ impl AudioSource for FileAudio {
 
     fn join(&mut self) {
         join_thread(&mut self.thread, "file audio");
+    }
+}
+
+/// What a file source delivers, stamped once it is due.
+trait Stamped {
+    fn stamped(self, captured_at: Duration) -> Self;
+}
+
+impl Stamped for VideoFrame {
+    fn stamped(self, captured_at: Duration) -> Self {
+        VideoFrame {
+            captured_at,
+            ..self
+        }
+    }
+}
+
+impl Stamped for AudioChunk {
+    fn stamped(self, captured_at: Duration) -> Self {
+        AudioChunk {
+            captured_at,
+            ..self
+        }
+    }
+}
+
+/// One stream of a file being decoded on its source's thread.
+struct Decoding {
+    input: ffmpeg::format::context::Input,
+    stream: DecodableStream,
+    pacing: Pacing,
+}
+
+impl Decoding {
+    /// Decodes until the end of the stream, the stop, or a failure. `make`
+    /// turns each decoded frame into an item (None skips the frame; an error
+    /// loses the source, saying why); each item is stamped with its media
+    /// time, paced by `pacing`, and delivered.
+    fn run<F, T>(
+        mut self,
+        decoder: &mut codec::decoder::Opened,
+        mut frame: F,
+        ctx: &SourceContext,
+        sink: &Sink<T>,
+        mut make: impl FnMut(&mut F) -> std::result::Result<Option<T>, String>,
+    ) where
+        F: DerefMut<Target = ffmpeg::Frame>,
+        T: Stamped,
+    {
+        let mut packet = Packet::empty();
+        let mut eof = false;
+        loop {
+            if ctx.should_stop() {
+                return;
+            }
+            let index = self.stream.index;
+            if !eof && !feed(&mut self.input, &mut packet, index, decoder, &mut eof) {
+                continue;
+            }
+            let mut got = false;
+            while decoder.receive_frame(&mut frame).is_ok() {
+                got = true;
+                let pts = frame.timestamp().or(frame.pts()).unwrap_or(0);
+                let media = (pts - self.stream.start) as f64 * self.stream.tb;
+                let item = match make(&mut frame) {
+                    Ok(Some(item)) => item,
+                    Ok(None) => continue,
+                    Err(why) => {
+                        sink.end(SourceEnd::Lost(why));
+                        return;
+                    }
+                };
+                let captured_at = stamp(ctx, self.pacing, media);
+                if sink.deliver(item.stamped(captured_at)).is_err() {
+                    return;
+                }
+            }
+            if eof && !got {
+                sink.end(SourceEnd::Finished);
+                return;
+            }
+        }
     }
 }
 

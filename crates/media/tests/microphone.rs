@@ -80,7 +80,7 @@ fn microphone_speech_ends_up_in_the_clip() {
     let (rate, _, samples) = common::decode_audio(&playable);
     assert_eq!(rate, 48_000);
     assert!(
-        samples.len() > 48_000 * 3,
+        samples.len() >= 96_000 + 72_000,
         "about 4 s of audio: {}",
         samples.len()
     );
@@ -88,12 +88,22 @@ fn microphone_speech_ends_up_in_the_clip() {
     println!("recorded rms {rms}");
     assert!(rms > 0.01, "the clip is not silent (rms {rms})");
 
-    // A 1.5 s window from the middle matches the fed speech somewhere.
-    let window = &samples[48_000..48_000 + 72_000];
-    let ncc = best_ncc(&decimate(window, 4), &decimate(&speech, 4));
-    println!("normalised cross-correlation with the fed speech: {ncc:.3}");
+    // A 1.5 s window of the clip matches the fed speech somewhere. On a loaded
+    // machine PulseAudio may miss a period (a glitch the recorder fills with
+    // silence), so each of three windows gets its chance.
+    let decimated_speech = decimate(&speech, 4);
+    let mut nccs = Vec::new();
+    for start in [48_000, 24_000, 96_000] {
+        let window = &samples[start..start + 72_000];
+        let ncc = best_ncc(&decimate(window, 4), &decimated_speech);
+        nccs.push(ncc);
+        if ncc > 0.8 {
+            break;
+        }
+    }
+    println!("normalised cross-correlation with the fed speech: {nccs:.3?}");
     assert!(
-        ncc > 0.8,
-        "the recorded sound is the fed speech (ncc {ncc:.3})"
+        nccs.iter().any(|&ncc| ncc > 0.8),
+        "the recorded sound is the fed speech (ncc {nccs:.3?})"
     );
 }

@@ -12,10 +12,11 @@ mod common;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pigeon_media::source::{Sink, SourceContext, SourceEnd};
+use pigeon_media::source::{Sink, SourceContext};
 use pigeon_media::synthetic::{PatternPainter, SyntheticAudio, SyntheticVideo, VanishingVideo};
 use pigeon_media::{
-    AudioChunk, AudioSource, Pacing, PixelFormat, Recorder, RecorderConfig, StopReason, VideoFrame,
+    AudioSource, Pacing, PixelFormat, Recorder, RecorderConfig, RecordingOutcome, StopReason,
+    VideoFrame,
 };
 
 fn synthetic(
@@ -106,10 +107,11 @@ fn live_720p30_clip_is_complete_and_in_sync() {
     let frame = 1.0 / 30.0;
     let secs = info.duration.as_secs_f64();
     // At least what was reported recorded; never more than the time between
-    // the start and the stop, plus the last picture's time on screen and the
-    // last AAC frame's padding.
+    // the start and the stop, plus the last picture's slot (rounded, or the
+    // next one for a late picture) and time on screen, and the last AAC
+    // frame's padding.
     assert!(secs >= 4.0 - frame, "4 s recorded, got {secs}");
-    let most = asked_to_stop.as_secs_f64() + frame + 0.025;
+    let most = asked_to_stop.as_secs_f64() + 2.5 * frame + 0.025;
     assert!(secs <= most, "{secs} s recorded in {most} s");
     assert!((secs - outcome.duration.as_secs_f64()).abs() <= frame + 1e-6);
 
@@ -260,12 +262,33 @@ fn pause_resume_and_max_length() {
     let frames = common::decode_video(outcome.playable.as_ref().expect("playable"));
     assert_eq!(frames.len() as u64, outcome.video_frames);
     let slots = outcome.video_frames + outcome.repeated_frames;
-    assert!((slots as i64 - 75).abs() <= 2, "{slots} frame slots");
+    // 2.5 s of slots, less the last few when their pictures came too late.
+    assert!(
+        slots <= 77 && slots + common::tolerated_drops(75) >= 75,
+        "{slots} frame slots"
+    );
     assert!(
         outcome.dropped_frames <= common::tolerated_drops(slots),
         "{} of {slots} frames dropped",
         outcome.dropped_frames
     );
+}
+
+/// Records `video` with the live test tone until the recording ends by
+/// itself, which must be a lost source: the outcome, the source and why.
+fn record_until_a_source_is_lost(
+    out: &std::path::Path,
+    video: Box<dyn pigeon_media::VideoSource>,
+) -> (RecordingOutcome, String, String) {
+    let audio = Box::new(SyntheticAudio::new(48_000, Pacing::RealTime, None).expect("settings"));
+    let outcome = Recorder::start(RecorderConfig::new(out), video, Some(audio))
+        .expect("start")
+        .wait()
+        .expect("finish");
+    match outcome.stop_reason.clone() {
+        StopReason::SourceLost { source, reason } => (outcome, source, reason),
+        other => panic!("expected a lost source, got {other:?}"),
+    }
 }
 
 #[test]
@@ -274,18 +297,9 @@ fn a_device_that_disappears_ends_the_recording_with_what_it_has() {
     let out = dir.path().join("vanished.mp4");
     let inner = SyntheticVideo::new(320, 240, 30, Pacing::RealTime, None).expect("settings");
     let video = Box::new(VanishingVideo::new(inner, Duration::from_millis(1500)));
-    let audio = Box::new(SyntheticAudio::new(48_000, Pacing::RealTime, None).expect("settings"));
-    let outcome = Recorder::start(RecorderConfig::new(&out), video, Some(audio))
-        .expect("start")
-        .wait()
-        .expect("finish");
-    match &outcome.stop_reason {
-        StopReason::SourceLost { source, reason } => {
-            assert!(source.contains("synthetic"), "{source}");
-            assert!(reason.contains("disconnected"), "{reason}");
-        }
-        other => panic!("expected the source to be lost, got {other:?}"),
-    }
+    let (outcome, source, reason) = record_until_a_source_is_lost(&out, video);
+    assert!(source.contains("synthetic"), "{source}");
+    assert!(reason.contains("disconnected"), "{reason}");
     assert!(outcome
         .stop_reason
         .to_string()
@@ -372,63 +386,15 @@ fn a_device_that_goes_quiet_ends_the_recording() {
         keep_open: None,
         thread: None,
     });
-    let audio = Box::new(SyntheticAudio::new(48_000, Pacing::RealTime, None).expect("settings"));
-    let outcome = Recorder::start(RecorderConfig::new(&out), video, Some(audio))
-        .expect("start")
-        .wait()
-        .expect("finish");
-    match &outcome.stop_reason {
-        StopReason::SourceLost { source, reason } => {
-            assert_eq!(source, "stalling camera");
-            assert!(reason.contains("no picture"), "{reason}");
-        }
-        other => panic!("expected a lost source, got {other:?}"),
-    }
+    let (outcome, source, reason) = record_until_a_source_is_lost(&out, video);
+    assert_eq!(source, "stalling camera");
+    assert!(reason.contains("no picture"), "{reason}");
     assert!(outcome.playable.is_some(), "what was recorded is kept");
     assert!(
         outcome.duration > Duration::from_millis(900),
         "{:?}",
         outcome.duration
     );
-}
-
-/// Sound at chosen media times, handed over as fast as the recorder takes it.
-struct ScriptedSound {
-    /// (media time, samples of mono 48 kHz) of each chunk.
-    chunks: Vec<(Duration, usize)>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl AudioSource for ScriptedSound {
-    fn name(&self) -> String {
-        "scripted sound".into()
-    }
-    fn is_live(&self) -> bool {
-        false
-    }
-    fn start(&mut self, ctx: SourceContext, sink: Sink<AudioChunk>) -> pigeon_media::Result<()> {
-        let chunks = self.chunks.clone();
-        self.thread = Some(std::thread::spawn(move || {
-            for (at, len) in chunks {
-                let chunk = AudioChunk {
-                    sample_rate: 48_000,
-                    channels: 1,
-                    samples: vec![0.25; len],
-                    captured_at: ctx.epoch + at,
-                };
-                if sink.deliver(chunk).is_err() {
-                    return;
-                }
-            }
-            sink.end(SourceEnd::Finished);
-        }));
-        Ok(())
-    }
-    fn join(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("the scripted sound's thread");
-        }
-    }
 }
 
 #[test]
@@ -447,10 +413,10 @@ fn sound_after_a_hole_past_the_max_length_does_not_lengthen_the_clip() {
     );
     // Half a second of sound, then a chunk at 5 s: the hole before it is
     // filled with silence, but only up to the max length.
-    let audio = Box::new(ScriptedSound {
-        chunks: vec![(Duration::ZERO, 24_000), (Duration::from_secs(5), 480)],
-        thread: None,
-    });
+    let audio = Box::new(common::ScriptedSound::new(vec![
+        (Duration::ZERO, vec![0.25; 24_000]),
+        (Duration::from_secs(5), vec![0.25; 480]),
+    ]));
     let mut config = RecorderConfig::new(&out);
     config.max_length = Duration::from_secs(2);
     let outcome = Recorder::start(config, video, Some(audio))
