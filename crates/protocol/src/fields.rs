@@ -88,11 +88,11 @@ pub fn each_once<'a, T: Eq + std::hash::Hash + Display + 'a>(
 
 /// A user's display name.
 pub fn display_name(display_name: &str) -> Result<(), ApiError> {
-    chars_within(
-        "max_display_name_chars",
-        MAX_DISPLAY_NAME_CHARS,
-        display_name,
-    )?;
+    if display_name.chars().count() as u64 > MAX_DISPLAY_NAME_CHARS {
+        return Err(ApiError::invalid(format!(
+            "the display name is longer than {MAX_DISPLAY_NAME_CHARS} characters: shorten it"
+        )));
+    }
     name("the display name", display_name)
 }
 
