@@ -374,6 +374,18 @@ async fn a_file_shorter_than_announced_fails_with_the_files_error_without_retryi
     assert_eq!(up.refresh().await.unwrap(), 0);
 }
 
+/// A hub with this configuration and alice's token and store on it.
+fn alice_on_hub(
+    dir: &std::path::Path,
+    limits: &Limits,
+    toml: &str,
+) -> (HubProcess, String, Arc<dyn Store>) {
+    let hub = HubProcess::start_with(&dir.join("hub"), 0, limits, toml);
+    let token = hub.add_user("alice");
+    let store: Arc<dyn Store> = Arc::new(hub.client(&token));
+    (hub, token, store)
+}
+
 /// A streamed chunk body that arrives piece by piece every `gap`, `pieces` times.
 fn trickle(pieces: usize, piece: usize, gap: Duration) -> reqwest::Body {
     let stream = futures_util::stream::unfold(0usize, move |i| async move {
@@ -395,14 +407,11 @@ fn trickle(pieces: usize, piece: usize, gap: Duration) -> reqwest::Body {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_timeout_spares_long_polls_and_live_uploads_but_not_stalled_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProcess::start_with(
-        &dir.path().join("hub"),
-        0,
+    let (hub, token, store) = alice_on_hub(
+        dir.path(),
         &test_limits(),
         "request_timeout_secs = 1\nupload_idle_secs = 1\n",
     );
-    let token = hub.add_user("alice");
-    let store: Arc<dyn Store> = Arc::new(hub.client(&token));
 
     let started = std::time::Instant::now();
     let page = store
@@ -442,14 +451,7 @@ async fn the_request_timeout_spares_long_polls_and_live_uploads_but_not_stalled_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_whose_running_hash_was_dropped_seals_from_the_stored_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProcess::start_with(
-        &dir.path().join("hub"),
-        0,
-        &big_limits(),
-        "upload_hash_idle_secs = 0\n",
-    );
-    let token = hub.add_user("alice");
-    let store: Arc<dyn Store> = Arc::new(hub.client(&token));
+    let (_hub, _, store) = alice_on_hub(dir.path(), &big_limits(), "upload_hash_idle_secs = 0\n");
     let bytes = pseudo_random(3 * 1024 * 1024 + 17, 5);
     let file = write_file(dir.path(), "doc.bin", &bytes);
     let mut up = BlobUpload::start(store.clone(), BlobKind::Attachment, "application/pdf")

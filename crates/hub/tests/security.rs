@@ -42,6 +42,20 @@ impl Setup {
             None => b,
         }
     }
+    /// GETs a blob as user `i` with one extra header.
+    async fn blob_with(
+        &self,
+        blob: &pigeon_store::protocol::BlobId,
+        i: usize,
+        name: &str,
+        value: impl AsRef<str>,
+    ) -> reqwest::Response {
+        self.get(&format!("/v1/blobs/{blob}"), Some(&self.tokens[i]))
+            .header(name, value.as_ref())
+            .send()
+            .await
+            .unwrap()
+    }
     fn post(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
         self.http
             .post(format!("{}{path}", self.hub.url))
@@ -204,18 +218,10 @@ async fn others_cannot_list_read_or_guess() {
         .starts_with("attachment; filename=\"agenda.pdf\""));
     // ETag revalidation and ranges.
     let resp = s
-        .get(&format!("/v1/blobs/{}", clip.id), Some(&s.tokens[1]))
-        .header("if-none-match", format!("\"{}\"", clip.sha256))
-        .send()
-        .await
-        .unwrap();
+        .blob_with(&clip.id, 1, "if-none-match", format!("\"{}\"", clip.sha256))
+        .await;
     assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
-    let resp = s
-        .get(&format!("/v1/blobs/{}", clip.id), Some(&s.tokens[1]))
-        .header("range", "bytes=0-7")
-        .send()
-        .await
-        .unwrap();
+    let resp = s.blob_with(&clip.id, 1, "range", "bytes=0-7").await;
     assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(resp.headers()["content-type"], "video/mp4");
     assert_eq!(resp.headers()["accept-ranges"], "bytes");
@@ -226,11 +232,8 @@ async fn others_cannot_list_read_or_guess() {
     assert!(resp.headers().get("content-disposition").is_none());
     assert_eq!(&resp.bytes().await.unwrap()[4..8], b"ftyp");
     let resp = s
-        .get(&format!("/v1/blobs/{}", clip.id), Some(&s.tokens[1]))
-        .header("range", format!("bytes={}-", clip.size))
-        .send()
-        .await
-        .unwrap();
+        .blob_with(&clip.id, 1, "range", format!("bytes={}-", clip.size))
+        .await;
     assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(
         resp.headers()["content-range"],
@@ -450,12 +453,7 @@ async fn a_range_up_to_the_largest_number_is_the_whole_blob() {
         ("bytes=4990-18446744073709551615", 4990),
         ("bytes=-18446744073709551615", 0),
     ] {
-        let resp = s
-            .get(&format!("/v1/blobs/{}", blob.id), Some(&s.tokens[0]))
-            .header("Range", header)
-            .send()
-            .await
-            .unwrap();
+        let resp = s.blob_with(&blob.id, 0, "Range", header).await;
         assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT, "{header}");
         assert_eq!(
             resp.headers()["content-range"],
@@ -465,11 +463,8 @@ async fn a_range_up_to_the_largest_number_is_the_whole_blob() {
         assert_eq!(resp.bytes().await.unwrap(), &doc[start..], "{header}");
     }
     let resp = s
-        .get(&format!("/v1/blobs/{}", blob.id), Some(&s.tokens[0]))
-        .header("Range", "bytes=18446744073709551615-")
-        .send()
-        .await
-        .unwrap();
+        .blob_with(&blob.id, 0, "Range", "bytes=18446744073709551615-")
+        .await;
     assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(resp.headers()["content-range"], "bytes */5000");
 }
