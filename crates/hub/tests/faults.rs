@@ -475,3 +475,56 @@ async fn an_upload_whose_running_hash_was_dropped_seals_from_the_stored_bytes() 
         Some(pigeon_store::protocol::ErrorCode::ChecksumMismatch)
     );
 }
+
+/// With room for one request at a time, a second request waits until the first (a
+/// chunk upload still sending) is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_concurrency_limit_makes_requests_wait_their_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, token, store) =
+        alice_on_hub(dir.path(), &test_limits(), "max_concurrent_requests = 1\n");
+    let id = hub.create_attachment_blob(&token, "application/pdf").await;
+    let (sent_tx, sent_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut sent_tx = Some(sent_tx);
+    let pieces = futures_util::stream::unfold(0usize, move |i| {
+        if i == 2 {
+            // The hub has been reading this request for a while: it holds the one slot.
+            if let Some(tx) = sent_tx.take() {
+                let _ = tx.send(());
+            }
+        }
+        async move {
+            if i == 5 {
+                return None;
+            }
+            if i > 0 {
+                // The slow client being simulated.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Some((Ok::<_, std::io::Error>(vec![1u8; 1000]), i + 1))
+        }
+    });
+    let url = format!("{}/v1/blobs/{id}/chunks?offset=0", hub.url);
+    let upload = tokio::spawn({
+        let token = token.clone();
+        async move {
+            let resp = reqwest::Client::new()
+                .put(url)
+                .bearer_auth(token)
+                .body(reqwest::Body::wrap_stream(pieces))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            std::time::Instant::now()
+        }
+    });
+    sent_rx.await.unwrap();
+    store.me().await.unwrap();
+    let me_answered = std::time::Instant::now();
+    let upload_answered = upload.await.unwrap();
+    assert!(
+        me_answered >= upload_answered,
+        "the second request was answered while the first held the only slot"
+    );
+}
