@@ -228,7 +228,7 @@ impl Hub {
 
 /// Adds a user and returns their token (shown once; only its hash is stored).
 pub fn add_user(config: &HubConfig, user: &User) -> Result<String, HubError> {
-    pigeon_protocol::check_user(user).map_err(|e| HubError::Config(e.message))?;
+    pigeon_protocol::check_user(user)?;
     std::fs::create_dir_all(&config.data)?;
     let db = Db::open(&config.database_path())?;
     let token = new_token();
