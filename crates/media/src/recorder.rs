@@ -1,15 +1,18 @@
 //! [`Recorder`]: one recording session, from start to a finished clip. This
 //! file is the public face (the handle, its options and events); the work is
-//! done in:
-//! - [`session`]: the recorder thread. It fits video into frame slots, lays
-//!   audio down, drives the encoder and [`ClipWriter`](crate::ClipWriter), and
-//!   reports progress, fragments and previews back to the handle;
-//! - [`timeline`]: the timing rules it follows, without I/O (media time and
-//!   pauses, frame slots, the audio line, frame jitter);
-//! - [`resample`]: any device rate and channel count to mono 48 kHz, the
+//! done in its private modules:
+//! - `capture`: both sources started on one [`Clock`], the bounded channels
+//!   they deliver into, and their stop;
+//! - `session`: the recorder thread. It fits video into frame slots, lays
+//!   audio down, drives the encoder and [`ClipWriter`](crate::ClipWriter),
+//!   reports progress, fragments and previews back to the handle, and at the
+//!   stop finishes the clip and its player-ready copy;
+//! - `timeline`: the timing rules the session follows, without I/O (media
+//!   time and pauses, frame slots, the audio line, frame jitter);
+//! - `resample`: any device rate and channel count to mono 48 kHz, with the
 //!   recorder's one `unsafe`;
-//! - [`preview`]: a few small RGB frames a second for the UI, on their own
-//!   thread.
+//! - `preview`: a few small RGB frames a second for the UI ([`PreviewFrame`]),
+//!   paced on the source's frame grid and scaled on their own thread.
 //!
 //! Threads: each source captures on its own thread into a bounded channel;
 //! one encoder thread converts, encodes and muxes; one preview thread scales
