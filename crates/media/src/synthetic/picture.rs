@@ -185,32 +185,24 @@ mod tests {
         assert_eq!(flashes, vec![0, 1, 2, 30, 31, 32, 60, 61, 62]);
     }
 
+    /// Mean of the Y plane of a 320x240 picture.
+    fn mean_luma(frame: &[u8]) -> f64 {
+        let y = &frame[..320 * 240];
+        y.iter().map(|&v| f64::from(v)).sum::<f64>() / y.len() as f64
+    }
+
     #[test]
     fn painted_frame_has_the_planes_of_yuv420p() {
         let painter = PatternPainter::new(320, 240);
         let frame = painter.paint(5, 30);
         assert_eq!(frame.len(), 320 * 240 * 3 / 2);
-        let flash = painter.paint(30, 30);
-        let mean: f64 = flash[..320 * 240]
-            .iter()
-            .map(|&v| f64::from(v))
-            .sum::<f64>()
-            / (320.0 * 240.0);
+        let mean = mean_luma(&painter.paint(30, 30));
         assert!(mean > FLASH_LUMA_THRESHOLD, "flash mean luma {mean}");
-        let mean: f64 = frame[..320 * 240]
-            .iter()
-            .map(|&v| f64::from(v))
-            .sum::<f64>()
-            / (320.0 * 240.0);
+        let mean = mean_luma(&frame);
         assert!(mean < FLASH_LUMA_THRESHOLD, "normal mean luma {mean}");
         let noisy = PatternPainter::new(320, 240).with_sensor_noise(true);
         assert_ne!(noisy.paint(5, 30), frame, "noise changes pixels");
-        let flash = noisy.paint(30, 30);
-        let mean: f64 = flash[..320 * 240]
-            .iter()
-            .map(|&v| f64::from(v))
-            .sum::<f64>()
-            / (320.0 * 240.0);
+        let mean = mean_luma(&noisy.paint(30, 30));
         assert!(mean > FLASH_LUMA_THRESHOLD, "noisy flash mean luma {mean}");
     }
 }
