@@ -376,12 +376,11 @@ fn forward_until_stopped(
 
 /// Width and height (u32 little-endian) then RGBA pixels: what a canvas takes.
 fn rgba_frame(frame: &pigeon_media::recorder::PreviewFrame) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + frame.rgb.len() / 3 * 4);
+    let rgba = frame.to_rgba();
+    let mut out = Vec::with_capacity(8 + rgba.len());
     out.extend_from_slice(&frame.width.to_le_bytes());
     out.extend_from_slice(&frame.height.to_le_bytes());
-    for px in frame.rgb.chunks_exact(3) {
-        out.extend_from_slice(&[px[0], px[1], px[2], 255]);
-    }
+    out.extend_from_slice(&rgba);
     out
 }
 
