@@ -49,6 +49,8 @@ pub enum RecordingProgress {
     /// The recorder ended by itself (maximum length, device lost, disk full); the
     /// screen then calls `stop_recording` to finish the draft.
     Ended { reason: String },
+    /// Something the user should know while recording goes on (a window closed).
+    Notice { text: String },
 }
 
 type Watchers = Arc<Mutex<Option<(Channel<InvokeResponseBody>, Channel<RecordingProgress>)>>>;
@@ -362,6 +364,7 @@ fn forward_until_stopped(
                     rms_dbfs: level.rms_dbfs,
                     peak_dbfs: level.peak_dbfs,
                 },
+                RecorderEvent::Notice(text) => RecordingProgress::Notice { text },
                 RecorderEvent::Stopped(reason) => RecordingProgress::Ended {
                     reason: reason.to_string(),
                 },

@@ -109,7 +109,8 @@ export interface RecordingView {
 
 export type RecordingProgress =
   | { kind: "Progress"; elapsedMs: number; remainingMs: number; paused: boolean; rmsDbfs: number; peakDbfs: number }
-  | { kind: "Ended"; reason: string };
+  | { kind: "Ended"; reason: string }
+  | { kind: "Notice"; text: string };
 
 /** A preview frame: width and height (u32 little-endian) then RGBA pixels. */
 export interface PreviewFrame {

@@ -119,6 +119,7 @@ fn ffmpeg_pixel(format: PixelFormat) -> Option<Pixel> {
         PixelFormat::Yuyv422 => Pixel::YUYV422,
         PixelFormat::Rgb24 => Pixel::RGB24,
         PixelFormat::Bgr24 => Pixel::BGR24,
+        PixelFormat::Bgr0 => Pixel::BGRZ,
         PixelFormat::Gray8 => Pixel::GRAY8,
         PixelFormat::Mjpeg => return None,
     })
@@ -132,6 +133,7 @@ fn plane_layout(format: Pixel, width: usize, height: usize) -> Vec<(usize, usize
         Pixel::NV12 => vec![(width, height), (cw * 2, ch)],
         Pixel::YUYV422 => vec![(cw * 4, height)],
         Pixel::RGB24 | Pixel::BGR24 => vec![(width * 3, height)],
+        Pixel::BGRZ | Pixel::BGRA | Pixel::RGBA | Pixel::RGBZ => vec![(width * 4, height)],
         _ => vec![(width, height)],
     }
 }

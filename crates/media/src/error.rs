@@ -37,6 +37,16 @@ pub enum MediaError {
     },
     #[error("the encoder {name} is missing from this FFmpeg build: install FFmpeg with {name} (Debian: libavcodec59 with libx264)")]
     MissingEncoder { name: &'static str },
+    /// The screen cannot be recorded here; the text says what is missing and what
+    /// to choose instead (one sentence).
+    #[error("{0}")]
+    ScreenUnavailable(String),
+    /// Computer sound cannot be recorded here; the text says why and what to do.
+    #[error("{0}")]
+    ComputerSoundUnavailable(String),
+    /// A trim that cannot be done (a range outside the clip, an unreadable clip).
+    #[error("{0}")]
+    Trim(String),
     #[error("invalid recording settings: {0}")]
     InvalidSettings(String),
     #[error(

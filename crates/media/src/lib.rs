@@ -82,6 +82,7 @@
 
 pub mod camera;
 pub mod clip;
+pub mod composite;
 pub mod encode;
 pub mod error;
 pub mod file;
@@ -89,6 +90,7 @@ pub mod microphone;
 pub mod mux;
 pub mod recorder;
 pub mod recovery;
+pub mod screen;
 pub mod source;
 pub mod synthetic;
 

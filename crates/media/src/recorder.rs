@@ -120,6 +120,9 @@ pub enum RecorderEvent {
         dropped_frames: u64,
         level: AudioLevel,
     },
+    /// A source has something to tell while the recording goes on (a window
+    /// closed, the screen changed size). Never dropped when the queue has room.
+    Notice(String),
     Stopped(StopReason),
 }
 

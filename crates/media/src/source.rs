@@ -66,6 +66,9 @@ pub enum PixelFormat {
     Yuyv422,
     Rgb24,
     Bgr24,
+    /// Packed 32-bit B G R X (what an X server or PipeWire gives for a screen);
+    /// the fourth byte is ignored.
+    Bgr0,
     Gray8,
     /// One compressed JPEG picture.
     Mjpeg,
@@ -115,6 +118,9 @@ pub enum SourceEnd {
 #[derive(Debug)]
 pub enum SourceMessage<T> {
     Item(T),
+    /// Something the user should know while the recording goes on (a recorded
+    /// window closed, the screen changed size): one sentence, shown as is.
+    Notice(String),
     Ended(SourceEnd),
 }
 
@@ -152,6 +158,14 @@ impl<T> Sink<T> {
                 .send(SourceMessage::Item(item))
                 .map_err(|_| RecorderGone)
         }
+    }
+
+    /// Tells the user something while recording goes on. Waits for room: a
+    /// notice is rare and must arrive.
+    pub fn notice(&self, text: impl Into<String>) -> Result<(), RecorderGone> {
+        self.tx
+            .send(SourceMessage::Notice(text.into()))
+            .map_err(|_| RecorderGone)
     }
 
     /// Says why the source stops. Waits for room: this message must arrive.

@@ -233,6 +233,11 @@ impl Session {
                 self.on_item(item.into(), None);
                 true
             }
+            Ok(SourceMessage::Notice(text)) => {
+                tracing::info!(source = %self.source_name(stream), notice = %text, "source notice");
+                let _ = self.reports.events.try_send(RecorderEvent::Notice(text));
+                true
+            }
             Ok(SourceMessage::Ended(end)) => {
                 self.on_source_end(stream, end);
                 false
