@@ -22,7 +22,7 @@
 
 mod capture;
 mod preview;
-mod resample;
+pub(crate) mod resample;
 mod session;
 mod timeline;
 

@@ -15,7 +15,7 @@ use crate::source::AudioChunk;
 
 /// Turns interleaved `f32` chunks of one rate and channel count into mono
 /// 48 kHz samples (channels mixed down).
-pub(super) struct Resampler {
+pub(crate) struct Resampler {
     rate: u32,
     channels: u16,
     /// None when the input is mono 48 kHz already.
@@ -30,7 +30,7 @@ pub(super) struct Resampler {
 unsafe impl Send for Resampler {}
 
 impl Resampler {
-    pub(super) fn new(rate: u32, channels: u16) -> Result<Self> {
+    pub(crate) fn new(rate: u32, channels: u16) -> Result<Self> {
         let channels = channels.max(1);
         let context = if rate == AUDIO_RATE && channels == 1 {
             None
@@ -59,11 +59,11 @@ impl Resampler {
     }
 
     /// True when chunks of this rate and channel count need no new resampler.
-    pub(super) fn takes(&self, rate: u32, channels: u16) -> bool {
+    pub(crate) fn takes(&self, rate: u32, channels: u16) -> bool {
         self.rate == rate && self.channels == channels.max(1)
     }
 
-    pub(super) fn run(&mut self, chunk: &AudioChunk) -> Result<Vec<f32>> {
+    pub(crate) fn run(&mut self, chunk: &AudioChunk) -> Result<Vec<f32>> {
         let Some(context) = self.context.as_mut() else {
             return Ok(chunk.samples.clone());
         };
