@@ -37,6 +37,8 @@ pub fn wait_for_progress(
                 elapsed, paused, ..
             }) if accept(elapsed, paused) => return elapsed,
             Ok(RecorderEvent::Progress { .. }) => {}
+            // A notice does not end the recording; the test log shows it.
+            Ok(RecorderEvent::Notice(text)) => println!("recorder notice: {text}"),
             Ok(RecorderEvent::Stopped(reason)) => {
                 panic!("the recording stopped ({reason}) while waiting for {what}")
             }
