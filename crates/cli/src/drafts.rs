@@ -138,6 +138,7 @@ fn sources_for(source: &str) -> Result<Sources> {
         "camera" => Sources::Devices {
             video: VideoChoice::Camera { id: "0".into() },
             audio: AudioChoice::Microphone { id: None },
+            computer_sound: false,
         },
         path => {
             if !Path::new(path).is_file() {

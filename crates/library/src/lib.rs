@@ -65,9 +65,13 @@ pub use error::LibraryError;
 pub use home::{HomeError, PigeonHome};
 pub use inbox::{Inbox, SyncReport};
 pub use outbox::{Delivery, Outbox};
-pub use recording::{AudioChoice, Recorded, Recording, RecordingOptions, Sources, VideoChoice};
+pub use recording::{
+    AudioChoice, Bubble, Recorded, Recording, RecordingOptions, Sources, VideoChoice,
+};
 pub use reminders::Urgency;
 pub use respond_by::{ResponseBy, ResponseByChoice, ResponseByError, ResponseByPreset};
 pub use sent::{DeliveryState, RecipientState, SentLine, SentRecipient};
-pub use settings::{DesktopSettings, DownloadPolicy, Settings, SettingsError, StoreSettings};
+pub use settings::{
+    DesktopSettings, DownloadPolicy, Layout, Settings, SettingsError, StoreSettings,
+};
 pub use thread::ThreadEntry;

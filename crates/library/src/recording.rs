@@ -4,22 +4,23 @@
 //! the user chose and, when the store is reachable, hands the recorder's fragment
 //! announcements to the [`Outbox`] so the clip travels while it is recorded. Capture
 //! never waits for the network: offline, the clip is simply uploaded at send.
-//! The CLI and the desktop app both record through this type.
+//! The CLI and the desktop app both record through this type; what it records
+//! ([`Sources`]) is chosen and opened in the `sources` submodule.
 
-use std::path::PathBuf;
+mod sources;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pigeon_media::camera::CameraSource;
-use pigeon_media::file::open_file;
-use pigeon_media::microphone::MicrophoneSource;
-use pigeon_media::synthetic::{SyntheticAudio, SyntheticVideo};
-use pigeon_media::{
-    AudioSource, Pacing, PreviewSettings, QualityPreset, Recorder, RecorderConfig, StopReason,
-    VideoSource,
-};
+use pigeon_media::composite::BubbleControl;
+use pigeon_media::mix::MixLevels;
+use pigeon_media::{PreviewSettings, QualityPreset, Recorder, RecorderConfig, StopReason};
 use pigeon_store::BlobUpload;
+
+pub use sources::{
+    AudioChoice, Bubble, OpenedSources, Sources, VideoChoice, SCREEN_FPS, SCREEN_QUALITY,
+};
 
 use crate::clock::{Clock, SystemClock};
 use crate::db::{Draft, Library};
@@ -31,108 +32,10 @@ use crate::outbox::Outbox;
 /// sent at delivery, resumed from what the store acknowledged.
 pub const STOP_WAITS_FOR_UPLOAD: Duration = Duration::from_secs(5);
 
-/// Where the picture comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VideoChoice {
-    /// A camera by id (an index such as "0", or a device path).
-    Camera { id: String },
-    /// The moving test pattern: checks the microphone without a camera.
-    TestPattern,
-    /// No camera: an unchanging card, so the message is audio only.
-    Still,
-}
-
-/// Where the sound comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AudioChoice {
-    /// The default input (`None`) or the one with this id or name.
-    Microphone { id: Option<String> },
-    /// The test tone (a beep every second).
-    TestTone,
-    /// No microphone: a video-only message.
-    Silent,
-}
-
-/// What a recording captures.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sources {
-    Devices {
-        video: VideoChoice,
-        audio: AudioChoice,
-    },
-    /// A media file played in real time, as if it were a camera and microphone.
-    File(PathBuf),
-}
-
-type Opened = (Box<dyn VideoSource>, Option<Box<dyn AudioSource>>);
-
-impl Sources {
-    /// The test pattern and tone: works on every machine.
-    pub fn synthetic() -> Self {
-        Sources::Devices {
-            video: VideoChoice::TestPattern,
-            audio: AudioChoice::TestTone,
-        }
-    }
-
-    /// Opens the sources for a recording of `quality`. A camera opens when the
-    /// recording starts, so its error (naming the device) comes from the start.
-    pub fn open(&self, quality: QualityPreset) -> Result<Opened> {
-        let height = quality.max_height();
-        let width = height * 16 / 9;
-        match self {
-            Sources::Devices { video, audio } => {
-                let video: Box<dyn VideoSource> = match video {
-                    VideoChoice::Camera { id } => {
-                        Box::new(CameraSource::new(id, width, height, 30))
-                    }
-                    VideoChoice::TestPattern => Box::new(SyntheticVideo::new(
-                        width,
-                        height,
-                        30,
-                        Pacing::RealTime,
-                        None,
-                    )?),
-                    VideoChoice::Still => Box::new(SyntheticVideo::still(width, height, 30)?),
-                };
-                let audio: Option<Box<dyn AudioSource>> = match audio {
-                    AudioChoice::Microphone { id } => {
-                        let mic = MicrophoneSource::open(id.as_deref()).map_err(|e| {
-                            LibraryError::Invalid(format!(
-                                "{e}; pick another microphone, or record without sound"
-                            ))
-                        })?;
-                        Some(Box::new(mic))
-                    }
-                    AudioChoice::TestTone => Some(Box::new(SyntheticAudio::new(
-                        48_000,
-                        Pacing::RealTime,
-                        None,
-                    )?)),
-                    AudioChoice::Silent => None,
-                };
-                Ok((video, audio))
-            }
-            Sources::File(path) => {
-                if !path.is_file() {
-                    return Err(LibraryError::Invalid(format!(
-                        "{} is not a media file: check the path",
-                        path.display()
-                    )));
-                }
-                let (video, audio) = open_file(path, Pacing::RealTime)?;
-                Ok((
-                    Box::new(video),
-                    audio.map(|a| Box::new(a) as Box<dyn AudioSource>),
-                ))
-            }
-        }
-    }
-}
-
 /// How a recording is set up, beyond its sources.
 #[derive(Debug, Clone)]
 pub struct RecordingOptions {
+    /// The quality of a camera recording; a screen is recorded at [`SCREEN_QUALITY`].
     pub quality: QualityPreset,
     pub max_length: Duration,
     /// Preview frames for a screen; None when nobody watches (the CLI).
@@ -162,6 +65,8 @@ pub struct Recording {
     draft: Draft,
     recorder: Recorder,
     upload: Option<(Outbox, tokio::task::JoinHandle<Option<BlobUpload>>)>,
+    bubble: Option<BubbleControl>,
+    mix: Option<MixLevels>,
 }
 
 impl Recording {
@@ -185,10 +90,16 @@ impl Recording {
         options: &RecordingOptions,
         now: DateTime<Utc>,
     ) -> Result<Self> {
-        let (video, audio) = sources.open(options.quality)?;
+        let quality = sources.quality(options.quality);
+        let OpenedSources {
+            video,
+            audio,
+            bubble,
+            mix,
+        } = sources.open(quality)?;
         let draft = library.create_draft(now)?;
         let mut config = RecorderConfig::new(&draft.clip_path);
-        config.quality = options.quality;
+        config.quality = quality;
         config.max_length = options.max_length;
         config.preview = options.preview;
         let recorder = match Recorder::start(config, video, audio) {
@@ -211,6 +122,8 @@ impl Recording {
             draft,
             recorder,
             upload,
+            bubble,
+            mix,
         })
     }
 
@@ -223,6 +136,17 @@ impl Recording {
         &self.recorder
     }
 
+    /// Moves the camera bubble while recording (a screen recording with the camera).
+    pub fn bubble(&self) -> Option<BubbleControl> {
+        self.bubble.clone()
+    }
+
+    /// The microphone's and the computer sound's levels while recording (when both
+    /// are mixed).
+    pub fn mix_levels(&self) -> Option<MixLevels> {
+        self.mix.clone()
+    }
+
     /// Stops, finishes the draft and sends the clip's tail. If the store is away or
     /// slow, the rest is uploaded at send: a stop waits for the network at most
     /// [`STOP_WAITS_FOR_UPLOAD`].
@@ -232,6 +156,7 @@ impl Recording {
             draft,
             recorder,
             upload,
+            ..
         } = self;
         let outcome = tokio::task::spawn_blocking(move || recorder.stop())
             .await

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use pigeon_media::composite::{BubbleShape, BubbleSize, BubbleStyle, Corner};
+use pigeon_media::screen::ScreenTarget;
 use serde::{Deserialize, Serialize};
 
 use crate::home::PigeonHome;
@@ -76,6 +78,56 @@ pub struct DesktopSettings {
     pub quality: String,
     /// The longest clip, in seconds.
     pub max_clip_seconds: u32,
+    /// What the last recording showed: a [`Layout`] label.
+    pub layout: String,
+    /// The screen last chosen: a [`ScreenTarget`] id (`screen`, `monitor:N`, `window:0xID`).
+    pub screen: String,
+    /// The bubble's shape, size and corner: [`BubbleShape`], [`BubbleSize`] and
+    /// [`Corner`] labels.
+    pub bubble_shape: String,
+    pub bubble_size: String,
+    pub bubble_corner: String,
+    /// Whether what the computer plays is recorded with the microphone.
+    pub computer_sound: bool,
+}
+
+/// What a recording shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The camera (or the test pattern, or the still card of an audio-only message).
+    #[default]
+    Camera,
+    /// The screen alone.
+    Screen,
+    /// The screen with the camera in a bubble.
+    ScreenCamera,
+}
+
+impl Layout {
+    /// Every layout, in the order a picker shows them.
+    pub const ALL: &'static [Layout] = &[Layout::Camera, Layout::Screen, Layout::ScreenCamera];
+
+    /// The name the settings file and the UI use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Layout::Camera => "camera",
+            Layout::Screen => "screen",
+            Layout::ScreenCamera => "screen-camera",
+        }
+    }
+
+    /// Parses [`Self::label`].
+    pub fn parse(text: &str) -> Result<Self, SettingsError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|l| l.label() == text)
+            .ok_or_else(|| {
+                SettingsError::UnknownValue(format!(
+                    "{text:?} is not a layout: use camera, screen or screen-camera"
+                ))
+            })
+    }
 }
 
 impl DesktopSettings {
@@ -84,8 +136,74 @@ impl DesktopSettings {
     pub const TEST_PATTERN: &str = "test-pattern";
     /// The device choice "none": audio-only (camera) or video-only (microphone).
     pub const NO_DEVICE: &str = "none";
+    /// The microphone choice that records the system's default input.
+    pub const DEFAULT_MICROPHONE: &str = "default";
     /// Clips can be 10 seconds to 10 minutes long.
     pub const CLIP_SECONDS: std::ops::RangeInclusive<u32> = 10..=600;
+
+    /// The remembered [`Layout`].
+    pub fn layout(&self) -> Result<Layout, SettingsError> {
+        Layout::parse(&self.layout)
+    }
+
+    /// The remembered screen.
+    pub fn screen_target(&self) -> Result<ScreenTarget, SettingsError> {
+        self.screen.parse().map_err(|_| {
+            SettingsError::UnknownValue(format!(
+                "{:?} is not a screen: choose the screen again on the Record screen",
+                self.screen
+            ))
+        })
+    }
+
+    /// The remembered bubble.
+    pub fn bubble_style(&self) -> Result<BubbleStyle, SettingsError> {
+        fn read<T>(
+            label: &str,
+            what: &str,
+            from_label: fn(&str) -> Option<T>,
+            all: &[T],
+            label_of: fn(&T) -> &'static str,
+        ) -> Result<T, SettingsError> {
+            from_label(label).ok_or_else(|| {
+                let known: Vec<_> = all.iter().map(label_of).collect();
+                SettingsError::UnknownValue(format!(
+                    "{label:?} is not a bubble {what}: use {}",
+                    known.join(", ")
+                ))
+            })
+        }
+        Ok(BubbleStyle {
+            shape: read(
+                &self.bubble_shape,
+                "shape",
+                BubbleShape::from_label,
+                BubbleShape::ALL,
+                |s| s.label(),
+            )?,
+            size: read(
+                &self.bubble_size,
+                "size",
+                BubbleSize::from_label,
+                BubbleSize::ALL,
+                |s| s.label(),
+            )?,
+            corner: read(
+                &self.bubble_corner,
+                "corner",
+                Corner::from_label,
+                Corner::ALL,
+                |c| c.label(),
+            )?,
+        })
+    }
+
+    /// Remembers `style` for the next recordings.
+    pub fn set_bubble_style(&mut self, style: BubbleStyle) {
+        self.bubble_shape = style.shape.label().to_owned();
+        self.bubble_size = style.size.label().to_owned();
+        self.bubble_corner = style.corner.label().to_owned();
+    }
 }
 
 impl Default for DesktopSettings {
@@ -96,6 +214,12 @@ impl Default for DesktopSettings {
             microphone: None,
             quality: "720p".to_owned(),
             max_clip_seconds: 300,
+            layout: Layout::default().label().to_owned(),
+            screen: ScreenTarget::Screen.to_string(),
+            bubble_shape: BubbleShape::default().label().to_owned(),
+            bubble_size: BubbleSize::default().label().to_owned(),
+            bubble_corner: Corner::default().label().to_owned(),
+            computer_sound: false,
         }
     }
 }
@@ -237,6 +361,12 @@ mod tests {
                 microphone: None,
                 quality: "1080p".into(),
                 max_clip_seconds: 120,
+                layout: Layout::ScreenCamera.label().into(),
+                screen: "monitor:1".into(),
+                bubble_shape: "rounded-square".into(),
+                bubble_size: "small".into(),
+                bubble_corner: "top-right".into(),
+                computer_sound: true,
             },
         };
         settings.save(&home).unwrap();
@@ -259,6 +389,52 @@ mod tests {
         assert_eq!(settings.desktop.quick_record_shortcut, "Ctrl+Shift+Alt+R");
         assert_eq!(settings.reminders, ReminderPolicy::default());
         assert_eq!(settings.downloads, DownloadPolicy::OnDemand);
+    }
+
+    #[test]
+    fn a_settings_file_from_before_screen_recording_records_the_camera() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        std::fs::create_dir_all(home.config_dir()).unwrap();
+        std::fs::write(
+            home.settings_file(),
+            "user = \"carol\"\n[store]\nkind = \"folder\"\npath = \"/srv/pigeon\"\n\
+             [desktop]\ncamera = \"test-pattern\"\nquality = \"480p\"\n",
+        )
+        .unwrap();
+        let desktop = Settings::load_or_default(&home).unwrap().desktop;
+        assert_eq!(desktop.camera.as_deref(), Some("test-pattern"));
+        assert_eq!(desktop.layout().unwrap(), Layout::Camera);
+        assert_eq!(desktop.screen_target().unwrap(), ScreenTarget::Screen);
+        assert_eq!(desktop.bubble_style().unwrap(), BubbleStyle::default());
+        assert!(!desktop.computer_sound);
+    }
+
+    #[test]
+    fn a_bubble_style_is_remembered_by_its_labels() {
+        let mut desktop = DesktopSettings::default();
+        let style = BubbleStyle {
+            shape: BubbleShape::RoundedSquare,
+            size: BubbleSize::Large,
+            corner: Corner::BottomLeft,
+        };
+        desktop.set_bubble_style(style);
+        assert_eq!(desktop.bubble_corner, "bottom-left");
+        assert_eq!(desktop.bubble_style().unwrap(), style);
+        desktop.bubble_size = "huge".into();
+        let error = desktop.bubble_style().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "\"huge\" is not a bubble size: use small, medium, large"
+        );
+    }
+
+    #[test]
+    fn layouts_read_as_they_are_written() {
+        for layout in Layout::ALL {
+            assert_eq!(Layout::parse(layout.label()).unwrap(), *layout);
+        }
+        assert!(Layout::parse("pip").is_err());
     }
 
     #[test]
