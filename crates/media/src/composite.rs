@@ -5,7 +5,15 @@
 //! source itself wraps a screen source and a camera source behind the same
 //! [`crate::VideoSource`] trait, so the recorder sees one picture.
 
+mod bubble;
+mod compositor;
+mod picture;
+
 use std::sync::{Arc, Mutex};
+
+pub use bubble::{bubble_rect, BubbleMask, BUBBLE_MARGIN};
+pub use compositor::ScreenWithBubble;
+pub use picture::composite_size;
 
 /// The bubble's outline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

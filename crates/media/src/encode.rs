@@ -60,15 +60,20 @@ impl QualityPreset {
     /// The encoded size for a source of `width`x`height`: at most the preset's
     /// height, aspect kept, both sides even (4:2:0).
     pub fn output_size(self, width: u32, height: u32) -> (u32, u32) {
-        let max_h = self.max_height();
-        let (w, h) = if height > max_h {
-            let w = (u64::from(width) * u64::from(max_h) / u64::from(height.max(1))) as u32;
-            (w, max_h)
-        } else {
-            (width, height)
-        };
-        ((w & !1).max(2), (h & !1).max(2))
+        fit_height(width, height, self.max_height())
     }
+}
+
+/// `width`x`height` scaled down to at most `max_height` lines (never up),
+/// aspect kept, both sides even (4:2:0).
+pub fn fit_height(width: u32, height: u32, max_height: u32) -> (u32, u32) {
+    let (w, h) = if height > max_height {
+        let w = (u64::from(width) * u64::from(max_height) / u64::from(height.max(1))) as u32;
+        (w, max_height)
+    } else {
+        (width, height)
+    };
+    ((w & !1).max(2), (h & !1).max(2))
 }
 
 /// x264 settings shared by the recorder and the benchmark's ffmpeg CLI run.

@@ -160,6 +160,13 @@ impl<T> Sink<T> {
         }
     }
 
+    /// Counts `n` items lost before they reached this sink: a source that
+    /// wraps others (the screen-with-bubble composite) reports what its own
+    /// inner queues dropped, so the recording's count stays true.
+    pub fn count_dropped(&self, n: u64) {
+        self.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Tells the user something while recording goes on. Waits for room: a
     /// notice is rare and must arrive.
     pub fn notice(&self, text: impl Into<String>) -> Result<(), RecorderGone> {

@@ -1,0 +1,530 @@
+//! The screen with the camera in a bubble: known pictures composited and
+//! checked pixel by pixel, the bubble moved, reshaped and lost, the screen
+//! resized, and a whole recording decoded back.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "tests: a panic is the test failing"
+)]
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver};
+use ffmpeg::{codec, media, Packet};
+use ffmpeg_next as ffmpeg;
+use pigeon_media::composite::{
+    bubble_rect, BubbleControl, BubbleShape, BubbleSize, BubbleStyle, Corner, ScreenWithBubble,
+};
+use pigeon_media::source::{Sink, SourceContext, SourceMessage};
+use pigeon_media::synthetic::{SyntheticAudio, SyntheticVideo};
+use pigeon_media::{
+    Clock, Pacing, PixelFormat, Recorder, RecorderConfig, SourceEnd, StopReason, VideoFrame,
+    VideoSource,
+};
+
+/// A source of given pictures: `count` frames of `pictures` (cycled in
+/// runs of `run` frames each), stamped on a `fps` grid, then `end`.
+struct Pictures {
+    pictures: Vec<VideoFrame>,
+    run: u64,
+    count: u64,
+    fps: u32,
+    pacing: Pacing,
+    end: SourceEnd,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Pictures {
+    fn new(pictures: Vec<VideoFrame>, count: u64, fps: u32, pacing: Pacing) -> Self {
+        Pictures {
+            pictures,
+            run: u64::MAX,
+            count,
+            fps,
+            pacing,
+            end: SourceEnd::Finished,
+            thread: None,
+        }
+    }
+}
+
+impl VideoSource for Pictures {
+    fn name(&self) -> String {
+        "test pictures".into()
+    }
+
+    fn is_live(&self) -> bool {
+        self.pacing == Pacing::RealTime
+    }
+
+    fn frame_rate(&self) -> u32 {
+        self.fps
+    }
+
+    fn start(&mut self, ctx: SourceContext, sink: Sink<VideoFrame>) -> pigeon_media::Result<()> {
+        let (pictures, run, count, fps, pacing, end) = (
+            self.pictures.clone(),
+            self.run,
+            self.count,
+            self.fps,
+            self.pacing,
+            self.end.clone(),
+        );
+        self.thread = Some(std::thread::spawn(move || {
+            for i in 0..count {
+                if ctx.should_stop() {
+                    return;
+                }
+                let at = ctx.epoch + Duration::from_secs_f64(i as f64 / f64::from(fps));
+                if pacing == Pacing::RealTime {
+                    ctx.clock.sleep_until(at);
+                }
+                let which = ((i / run) as usize).min(pictures.len() - 1);
+                let frame = VideoFrame {
+                    captured_at: at,
+                    ..pictures[which].clone()
+                };
+                if sink.deliver(frame).is_err() {
+                    return;
+                }
+            }
+            sink.end(end);
+        }));
+        Ok(())
+    }
+
+    fn join(&mut self) {
+        if let Some(t) = self.thread.take() {
+            t.join().expect("test source thread");
+        }
+    }
+}
+
+/// A solid BGRX picture, as a screen delivers.
+fn bgr0(width: u32, height: u32, [b, g, r]: [u8; 3]) -> VideoFrame {
+    VideoFrame {
+        width,
+        height,
+        format: PixelFormat::Bgr0,
+        data: [b, g, r, 0].repeat((width * height) as usize),
+        captured_at: Duration::ZERO,
+    }
+}
+
+/// A YUV 4:2:0 camera picture: luma `centre` in its centred square, `sides`
+/// in the bands left and right of it (which the bubble must crop away).
+fn camera_picture(width: u32, height: u32, centre: u8, sides: u8) -> VideoFrame {
+    let band = (width - height) / 2;
+    let mut data = Vec::new();
+    for _ in 0..height {
+        for x in 0..width {
+            data.push(if x < band || x >= width - band {
+                sides
+            } else {
+                centre
+            });
+        }
+    }
+    data.extend(std::iter::repeat_n(128u8, (width * height / 2) as usize));
+    VideoFrame {
+        width,
+        height,
+        format: PixelFormat::Yuv420p,
+        data,
+        captured_at: Duration::ZERO,
+    }
+}
+
+/// Runs `source` and returns its messages as they come.
+struct Running {
+    source: ScreenWithBubble,
+    rx: Receiver<SourceMessage<VideoFrame>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Running {
+    fn start(mut source: ScreenWithBubble) -> Self {
+        pigeon_media::init();
+        let clock = Clock::new();
+        let stop = Arc::new(AtomicBool::new(false));
+        let ctx = SourceContext {
+            clock,
+            epoch: clock.now(),
+            stop: stop.clone(),
+        };
+        let (tx, rx) = bounded(4);
+        let live = source.is_live();
+        source
+            .start(ctx, Sink::new(tx, live, Arc::new(AtomicU64::new(0))))
+            .expect("composite starts");
+        Running { source, rx, stop }
+    }
+
+    fn next(&self) -> SourceMessage<VideoFrame> {
+        self.rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the composite delivers")
+    }
+
+    fn next_frame(&self) -> VideoFrame {
+        loop {
+            match self.next() {
+                SourceMessage::Item(frame) => return frame,
+                SourceMessage::Notice(text) => panic!("unexpected notice: {text}"),
+                SourceMessage::Ended(why) => panic!("ended early: {why:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        while self.rx.try_recv().is_ok() {}
+        drop(std::mem::replace(&mut self.rx, bounded(1).1));
+        self.source.join();
+    }
+}
+
+fn luma(frame: &VideoFrame, x: u32, y: u32) -> u8 {
+    frame.data[(y * frame.width + x) as usize]
+}
+
+fn near(a: u8, b: u8, tolerance: u8) -> bool {
+    a.abs_diff(b) <= tolerance
+}
+
+const SCREEN_BGR: [u8; 3] = [60, 90, 200];
+const CAMERA_LUMA: u8 = 200;
+
+fn style(shape: BubbleShape, corner: Corner) -> BubbleStyle {
+    BubbleStyle {
+        shape,
+        size: BubbleSize::Medium,
+        corner,
+    }
+}
+
+fn composite(
+    screen: Vec<VideoFrame>,
+    camera: Option<Pictures>,
+    control: &BubbleControl,
+    frames: u64,
+) -> Running {
+    let screen = Pictures::new(screen, frames, 30, Pacing::AsFastAsPossible);
+    Running::start(ScreenWithBubble::new(
+        Box::new(screen),
+        camera.map(|c| Box::new(c) as Box<dyn VideoSource>),
+        control.clone(),
+        720,
+    ))
+}
+
+fn camera(frames: u64) -> Pictures {
+    Pictures::new(
+        vec![camera_picture(640, 480, CAMERA_LUMA, 30)],
+        frames,
+        30,
+        Pacing::AsFastAsPossible,
+    )
+}
+
+#[test]
+fn the_bubble_shows_the_cropped_camera_inside_its_circle_and_the_desktop_around_it() {
+    let control = BubbleControl::new(style(BubbleShape::Circle, Corner::BottomRight));
+    let run = composite(
+        vec![bgr0(1280, 720, SCREEN_BGR)],
+        Some(camera(100)),
+        &control,
+        10,
+    );
+    let frame = run.next_frame();
+    assert_eq!(
+        (frame.width, frame.height, frame.format),
+        (1280, 720, PixelFormat::Yuv420p)
+    );
+    let screen = luma(&frame, 100, 100);
+    assert!(
+        !near(screen, CAMERA_LUMA, 40),
+        "the screen's luma {screen} must differ from the camera's"
+    );
+    let (x, y, d) = bubble_rect(control.style(), 1280, 720);
+    assert_eq!(
+        (x + d, y + d),
+        (1280 - 22, 720 - 22),
+        "medium bubble, 3% margin"
+    );
+    let (cx, cy, r) = (x + d / 2, y + d / 2, d / 2);
+    // Inside the circle, well clear of the ring: the camera's centre square
+    // everywhere (its side bands are cropped away).
+    let inner = r * 8 / 10;
+    for (px, py) in [
+        (cx, cy),
+        (cx - inner, cy),
+        (cx + inner, cy),
+        (cx, cy - inner),
+        (cx, cy + inner),
+    ] {
+        let v = luma(&frame, px, py);
+        assert!(near(v, CAMERA_LUMA, 3), "camera luma at ({px},{py}): {v}");
+    }
+    // The corners of the bubble's square lie outside the circle: screen.
+    for (px, py) in [(x + 2, y + 2), (x + d - 3, y + 2), (x + 2, y + d - 3)] {
+        let v = luma(&frame, px, py);
+        assert!(
+            near(v, screen, 2),
+            "screen luma at ({px},{py}): {v} vs {screen}"
+        );
+    }
+    // The ring: brighter than both, just inside the edge.
+    let ring = (0..8).map(|i| luma(&frame, cx, y + i)).max().unwrap();
+    assert!(ring > CAMERA_LUMA + 10, "ring luma {ring}");
+    // The rest of the picture is the screen.
+    assert!(near(luma(&frame, 10, 10), screen, 1));
+    assert!(near(luma(&frame, 640, 360), screen, 1));
+}
+
+#[test]
+fn moving_the_corner_moves_the_bubble() {
+    let control = BubbleControl::new(style(BubbleShape::Circle, Corner::TopLeft));
+    let run = composite(
+        vec![bgr0(1280, 720, SCREEN_BGR)],
+        Some(camera(400)),
+        &control,
+        300,
+    );
+    let (tl_x, tl_y, d) = bubble_rect(control.style(), 1280, 720);
+    let frame = run.next_frame();
+    assert!(near(
+        luma(&frame, tl_x + d / 2, tl_y + d / 2),
+        CAMERA_LUMA,
+        3
+    ));
+    control.set_corner(Corner::BottomRight);
+    let (br_x, br_y, _) = bubble_rect(control.style(), 1280, 720);
+    // Pictures composited before the move may still be queued (a handful).
+    let mut moved = None;
+    for _ in 0..20 {
+        let frame = run.next_frame();
+        if near(luma(&frame, br_x + d / 2, br_y + d / 2), CAMERA_LUMA, 3) {
+            moved = Some(frame);
+            break;
+        }
+    }
+    let frame = moved.expect("the bubble reached the bottom right within 20 frames");
+    let screen = luma(&frame, 640, 360);
+    assert!(
+        near(luma(&frame, tl_x + d / 2, tl_y + d / 2), screen, 1),
+        "the top left is screen again"
+    );
+}
+
+#[test]
+fn rounded_square_and_circle_differ_at_the_corners() {
+    let corner_pixel = |shape| {
+        let control = BubbleControl::new(style(shape, Corner::BottomLeft));
+        let run = composite(
+            vec![bgr0(1280, 720, SCREEN_BGR)],
+            Some(camera(100)),
+            &control,
+            5,
+        );
+        let frame = run.next_frame();
+        let (x, y, d) = bubble_rect(control.style(), 1280, 720);
+        // On the square's diagonal, 12% in from its corner.
+        let at = d * 12 / 100;
+        (
+            luma(&frame, x + at, y + at),
+            luma(&frame, x + d / 2, y + d / 2),
+        )
+    };
+    let (circle_corner, circle_centre) = corner_pixel(BubbleShape::Circle);
+    let (square_corner, square_centre) = corner_pixel(BubbleShape::RoundedSquare);
+    assert!(near(circle_centre, CAMERA_LUMA, 3) && near(square_centre, CAMERA_LUMA, 3));
+    assert!(
+        !near(circle_corner, CAMERA_LUMA, 20),
+        "outside the circle: {circle_corner}"
+    );
+    assert!(
+        near(square_corner, CAMERA_LUMA, 3),
+        "inside the rounded square: {square_corner}"
+    );
+}
+
+#[test]
+fn a_resized_desktop_is_letterboxed_into_the_same_frame() {
+    let control = BubbleControl::new(style(BubbleShape::Circle, Corner::BottomRight));
+    let mut first = bgr0(1280, 720, SCREEN_BGR);
+    first.captured_at = Duration::ZERO;
+    let second = bgr0(1024, 768, SCREEN_BGR);
+    let mut screen = Pictures::new(vec![first, second], 10, 30, Pacing::AsFastAsPossible);
+    screen.run = 3;
+    let run = Running::start(ScreenWithBubble::new(Box::new(screen), None, control, 720));
+    let frames: Vec<VideoFrame> = (0..10).map(|_| run.next_frame()).collect();
+    let screen_luma = luma(&frames[0], 640, 360);
+    for (i, frame) in frames.iter().enumerate() {
+        assert_eq!((frame.width, frame.height), (1280, 720), "frame {i}");
+        assert_eq!(frame.data.len(), 1280 * 720 * 3 / 2);
+        assert!(
+            near(luma(frame, 640, 360), screen_luma, 1),
+            "frame {i} centre"
+        );
+    }
+    // 1024x768 into 1280x720 is 960x720 with 160-pixel bars left and right.
+    for frame in &frames[3..] {
+        assert!(near(luma(frame, 80, 360), 16, 1), "black bar");
+        assert!(near(luma(frame, 1200, 360), 16, 1), "black bar");
+        assert!(near(luma(frame, 170, 360), screen_luma, 1), "picture");
+    }
+    assert!(
+        near(luma(&frames[0], 80, 360), screen_luma, 1),
+        "no bar before"
+    );
+}
+
+#[test]
+fn a_lost_camera_takes_the_bubble_away_and_the_recording_goes_on() {
+    let control = BubbleControl::new(style(BubbleShape::Circle, Corner::BottomRight));
+    let mut lost = camera(5);
+    lost.end = SourceEnd::Lost("the device was disconnected".into());
+    let run = composite(vec![bgr0(1280, 720, SCREEN_BGR)], Some(lost), &control, 30);
+    let (x, y, d) = bubble_rect(control.style(), 1280, 720);
+    let (mut frames, mut notices) = (Vec::new(), Vec::new());
+    loop {
+        match run.next() {
+            SourceMessage::Item(frame) => frames.push(frame),
+            SourceMessage::Notice(text) => notices.push(text),
+            SourceMessage::Ended(why) => {
+                assert_eq!(why, SourceEnd::Finished, "the screen's own end");
+                break;
+            }
+        }
+    }
+    assert_eq!(frames.len(), 30, "every screen frame is delivered");
+    assert_eq!(notices.len(), 1, "one notice: {notices:?}");
+    assert!(
+        notices[0].contains("disconnected") && notices[0].contains("goes on"),
+        "{}",
+        notices[0]
+    );
+    let centre = |f: &VideoFrame| luma(f, x + d / 2, y + d / 2);
+    let screen = luma(&frames[0], 640, 360);
+    assert!(near(centre(&frames[0]), CAMERA_LUMA, 3), "bubble before");
+    assert!(near(centre(&frames[29]), screen, 1), "no bubble after");
+}
+
+/// Luma planes (width, height, time in s, data) of every decoded picture.
+fn decode_luma(path: &std::path::Path) -> Vec<(u32, u32, f64, Vec<u8>)> {
+    pigeon_media::init();
+    let mut input = ffmpeg::format::input(path).expect("open clip");
+    let stream = input.streams().best(media::Type::Video).expect("video");
+    let (index, tb) = (stream.index(), f64::from(stream.time_base()));
+    let mut decoder = codec::context::Context::from_parameters(stream.parameters())
+        .and_then(|c| c.decoder().video())
+        .expect("decoder");
+    let mut out = Vec::new();
+    let mut frame = ffmpeg::util::frame::Video::empty();
+    let mut collect = |decoder: &mut ffmpeg::decoder::Video, out: &mut Vec<_>| {
+        while decoder.receive_frame(&mut frame).is_ok() {
+            let (w, h, stride) = (frame.width(), frame.height(), frame.stride(0));
+            let mut data = Vec::with_capacity((w * h) as usize);
+            for row in 0..h as usize {
+                data.extend_from_slice(&frame.data(0)[row * stride..row * stride + w as usize]);
+            }
+            let pts = frame.timestamp().or(frame.pts()).unwrap_or(0) as f64 * tb;
+            out.push((w, h, pts, data));
+        }
+    };
+    let mut packet = Packet::empty();
+    while packet.read(&mut input).is_ok() {
+        if packet.stream() == index {
+            decoder.send_packet(&packet).expect("packet");
+            collect(&mut decoder, &mut out);
+        }
+    }
+    decoder.send_eof().expect("eof");
+    collect(&mut decoder, &mut out);
+    out
+}
+
+#[test]
+fn a_recording_of_desktop_and_camera_has_the_bubble_in_its_corner() {
+    pigeon_media::init();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bubble.mp4");
+    let length = Duration::from_secs(3);
+    let control = BubbleControl::new(style(BubbleShape::Circle, Corner::TopRight));
+    // A flat screen and the moving synthetic camera: inside the bubble the
+    // picture moves and has the camera's bars, outside it is flat.
+    let screen = Pictures::new(vec![bgr0(1280, 720, SCREEN_BGR)], 90, 30, Pacing::RealTime);
+    let camera = SyntheticVideo::new(640, 480, 30, Pacing::RealTime, None).unwrap();
+    let video = ScreenWithBubble::new(
+        Box::new(screen),
+        Some(Box::new(camera)),
+        control.clone(),
+        720,
+    );
+    let audio = SyntheticAudio::new(48_000, Pacing::RealTime, Some(length)).unwrap();
+    let recorder = Recorder::start(
+        RecorderConfig::new(&out),
+        Box::new(video),
+        Some(Box::new(audio)),
+    )
+    .expect("start");
+    let outcome = recorder.wait().expect("recording");
+    assert_eq!(outcome.stop_reason, StopReason::SourcesFinished);
+    let frames = decode_luma(&outcome.clip);
+    assert!(frames.len() >= 80, "{} frames", frames.len());
+    let (w, h, _, _) = frames[0];
+    assert_eq!((w, h), (1280, 720));
+    let (x, y, d) = bubble_rect(control.style(), w, h);
+    assert_eq!((x + d, y), (1280 - 22, 22), "top right");
+    // Frames between the camera's flashes (the first 100 ms of each second).
+    let calm: Vec<_> = frames
+        .iter()
+        .filter(|(_, _, t, _)| (t.fract() - 0.5).abs() < 0.3 && *t > 0.2)
+        .collect();
+    assert!(calm.len() >= 30, "{} calm frames", calm.len());
+    let stats = |data: &[u8], x0: u32, y0: u32, side: u32| {
+        let mut values = Vec::new();
+        for row in y0..y0 + side {
+            for col in x0..x0 + side {
+                values.push(f64::from(data[(row * w + col) as usize]));
+            }
+        }
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
+        (mean, var.sqrt())
+    };
+    let inner = d * 6 / 10;
+    let (bx, by) = (x + d / 2 - inner / 2, y + d / 2 - inner / 2);
+    for (_, _, t, data) in &calm {
+        let (_, spread_bubble) = stats(data, bx, by, inner);
+        let (_, spread_desk) = stats(data, 22, y, inner);
+        assert!(
+            spread_bubble > 10.0,
+            "the camera's bars in the bubble at {t:.2}s: {spread_bubble:.1}"
+        );
+        assert!(
+            spread_desk < 2.0,
+            "the flat screen beside it at {t:.2}s: {spread_desk:.1}"
+        );
+    }
+    // The bubble's picture moves (the camera's bars scroll); the screen does not.
+    let (first, last) = (&calm[0].3, &calm[calm.len() - 1].3);
+    let diff = |x0: u32, y0: u32| {
+        let mut sum = 0f64;
+        for row in y0..y0 + inner {
+            for col in x0..x0 + inner {
+                let i = (row * w + col) as usize;
+                sum += f64::from(first[i].abs_diff(last[i]));
+            }
+        }
+        sum / f64::from(inner * inner)
+    };
+    assert!(diff(bx, by) > 5.0, "bubble changes: {:.1}", diff(bx, by));
+    assert!(diff(22, y) < 1.0, "screen stays: {:.1}", diff(22, y));
+}
