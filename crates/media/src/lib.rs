@@ -83,10 +83,12 @@
 pub mod camera;
 pub mod clip;
 pub mod composite;
+pub mod computer_sound;
 pub mod encode;
 pub mod error;
 pub mod file;
 pub mod microphone;
+pub mod mix;
 pub mod mux;
 pub mod recorder;
 pub mod recovery;
