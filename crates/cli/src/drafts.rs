@@ -1,5 +1,5 @@
 //! `pigeon record` and `pigeon drafts`: clips recorded into drafts (uploaded while
-//! they are recorded) and what is not delivered yet.
+//! they are recorded), of the camera or the screen, and what is not delivered yet.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use pigeon_library::{
-    AudioChoice, Draft, OutboxState, Recording, RecordingOptions, Sources, VideoChoice,
+    AudioChoice, Bubble, Draft, LibraryError, OutboxState, Recording, RecordingOptions, Sources,
+    VideoChoice,
 };
-use pigeon_media::QualityPreset;
+use pigeon_media::composite::BubbleStyle;
+use pigeon_media::screen::ScreenTarget;
+use pigeon_media::{MediaError, QualityPreset, RecorderEvent};
 use serde_json::json;
 
 use crate::flags::RecordArgs;
@@ -31,7 +34,7 @@ impl App {
                 bail!("--seconds {s} is out of range: give a length between 0 and 300 seconds");
             }
         }
-        let sources = sources_for(&args.source)?;
+        let sources = self.sources_for(args)?;
         // Uploading needs the store; offline, the clip is simply sent later.
         let outbox = match self.outbox().await {
             Ok(outbox) => Some(outbox),
@@ -44,8 +47,15 @@ impl App {
             quality,
             ..RecordingOptions::default()
         };
-        let recording = Recording::start(self.library.clone(), outbox, &sources, &options)
-            .context("the recording could not start")?;
+        let recording = match Recording::start(self.library.clone(), outbox, &sources, &options) {
+            Ok(recording) => recording,
+            // The media's sentence says what is missing and what to choose instead.
+            Err(LibraryError::Media(MediaError::ScreenUnavailable(why))) => bail!(
+                "{why} (`pigeon screens` lists what can be recorded; without --screen, \
+                 `pigeon record` records the camera)"
+            ),
+            Err(e) => return Err(anyhow::Error::new(e).context("the recording could not start")),
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         // A second Ctrl-C cannot be handled again: set once, checked below.
@@ -54,7 +64,7 @@ impl App {
             eprintln!(
                 "recording draft {} ({}){}",
                 short(recording.draft_id()),
-                args.source,
+                describe(&sources),
                 if args.seconds.is_some() {
                     ""
                 } else {
@@ -68,6 +78,13 @@ impl App {
             && !recording.recorder().is_finished()
             && limit.is_none_or(|l| started.elapsed() < l)
         {
+            // A window closed, the screen changed size: the recording goes on, the
+            // user is told.
+            for event in recording.recorder().events().try_iter() {
+                if let RecorderEvent::Notice(text) = event {
+                    eprintln!("{text}");
+                }
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let recorded = recording.stop().await.context("the recording failed")?;
@@ -128,6 +145,96 @@ impl App {
             println!("no drafts (`pigeon record` makes one)");
         }
         Ok(())
+    }
+}
+
+impl App {
+    /// The sources the record flags name: `--source` camera (with the default
+    /// microphone), synthetic or a file; with `--screen`, `--window` or `--monitor`
+    /// the screen, its sound from `--source`, and the camera `--bubble` names.
+    fn sources_for(&self, args: &RecordArgs) -> Result<Sources> {
+        let target = match (&args.window, args.monitor) {
+            (Some(id), _) => Some(window_target(id)?),
+            (None, Some(n)) => Some(ScreenTarget::Monitor(n)),
+            (None, None) => args.screen.then_some(ScreenTarget::Screen),
+        };
+        let Some(target) = target else {
+            let sources = sources_for(&args.source)?;
+            return Ok(match sources {
+                Sources::Devices { video, audio, .. } => Sources::Devices {
+                    video,
+                    audio,
+                    computer_sound: args.computer_sound,
+                },
+                Sources::File(_) if args.computer_sound => bail!(
+                    "--computer-sound records with a camera or the screen, not with a file: \
+                     leave out one of them"
+                ),
+                file => file,
+            });
+        };
+        let audio = match args.source.as_str() {
+            "camera" => AudioChoice::Microphone { id: None },
+            "synthetic" => AudioChoice::TestTone,
+            other => bail!(
+                "--source {other} cannot go with --screen: a screen recording takes its sound \
+                 from the microphone (--source camera) or the test tone (--source synthetic)"
+            ),
+        };
+        // The bubble looks as the desktop app last left it.
+        let style = match args.bubble {
+            Some(_) => self.settings.desktop.bubble_style()?,
+            None => BubbleStyle::default(),
+        };
+        let bubble = match args.bubble.as_deref() {
+            None => None,
+            Some("synthetic") => Some(VideoChoice::TestPattern),
+            Some(_) => match VideoChoice::chosen_camera(&self.settings.desktop)? {
+                VideoChoice::Still => bail!(
+                    "--bubble camera: the camera is set to none in the settings; use \
+                     --bubble synthetic, or leave out --bubble to record the screen alone"
+                ),
+                camera => Some(camera),
+            },
+        }
+        .map(|camera| Bubble {
+            camera: Box::new(camera),
+            style,
+        });
+        Ok(Sources::Devices {
+            video: VideoChoice::Screen { target, bubble },
+            audio,
+            computer_sound: args.computer_sound,
+        })
+    }
+}
+
+/// A `--window` id: as `pigeon screens` prints it (`window:0x2a00007`), or just the
+/// number, hex (`0x2a00007`) or decimal.
+fn window_target(id: &str) -> Result<ScreenTarget> {
+    let number = id.strip_prefix("window:").unwrap_or(id);
+    match format!("window:{number}").parse() {
+        Ok(target) => Ok(target),
+        Err(_) => bail!(
+            "--window {id}: not a window id; give the id `pigeon screens` prints, such as 0x2a00007"
+        ),
+    }
+}
+
+/// What is being recorded, in a few words.
+fn describe(sources: &Sources) -> String {
+    match sources {
+        Sources::File(path) => path.display().to_string(),
+        Sources::Devices { video, .. } => match video {
+            VideoChoice::Camera { id } => format!("camera {id}"),
+            VideoChoice::TestPattern => "test pattern".into(),
+            VideoChoice::Still => "sound only".into(),
+            VideoChoice::Screen { target, bubble } => match bubble.as_ref().map(|b| &*b.camera) {
+                None => target.to_string(),
+                Some(VideoChoice::Camera { id }) => format!("{target} with camera {id}"),
+                Some(_) => format!("{target} with the test pattern"),
+            },
+        },
     }
 }
 

@@ -80,6 +80,9 @@ pub enum Command {
     },
     /// List drafts and messages that are not delivered yet.
     Drafts,
+    /// List what `pigeon record --screen` can record: the screen, each monitor and
+    /// each window, with their ids and sizes.
+    Screens,
     /// Show the settings, or change one.
     Config {
         #[command(subcommand)]
@@ -98,16 +101,34 @@ pub enum ConfigSetting {
 }
 
 #[derive(clap::Args, Clone)]
+#[command(group = clap::ArgGroup::new("screen_target").multiple(true).args(["screen", "window", "monitor"]))]
 pub struct RecordArgs {
-    /// camera, synthetic (a test pattern and tone), or a media file.
+    /// camera, synthetic (a test pattern and tone), or a media file. With --screen,
+    /// only the sound is taken from it: the microphone (camera) or the tone (synthetic).
     #[arg(long, default_value = "camera")]
     pub source: String,
     /// Stop after this many seconds (default: at Ctrl-C, at most 5 minutes).
     #[arg(long)]
     pub seconds: Option<f64>,
-    /// 480p, 720p or 1080p.
+    /// 480p, 720p or 1080p (a screen is always recorded at up to 1080p).
     #[arg(long, default_value = "720p")]
     pub quality: String,
+    /// Record the whole screen instead of the camera.
+    #[arg(long)]
+    pub screen: bool,
+    /// Record one window: its id as `pigeon screens` prints it (hex or decimal).
+    #[arg(long, value_name = "ID", conflicts_with = "monitor")]
+    pub window: Option<String>,
+    /// Record one monitor: its number as `pigeon screens` prints it.
+    #[arg(long, value_name = "N")]
+    pub monitor: Option<u32>,
+    /// Show a camera in a bubble over the screen: camera (the chosen or first
+    /// camera) or synthetic (the test pattern).
+    #[arg(long, value_parser = ["camera", "synthetic"], requires = "screen_target")]
+    pub bubble: Option<String>,
+    /// Also record what the computer plays, mixed with the sound.
+    #[arg(long)]
+    pub computer_sound: bool,
 }
 
 #[derive(clap::Args, Clone)]
@@ -149,5 +170,41 @@ mod tests {
             panic!("send");
         };
         assert_eq!(to, ["bob", "carol"]);
+    }
+
+    fn record_args(args: &[&str]) -> Result<RecordArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["pigeon", "record"].iter().chain(args))?;
+        let Command::Record(args) = cli.command else {
+            panic!("record");
+        };
+        Ok(args)
+    }
+
+    #[test]
+    fn a_screen_recording_takes_its_target_bubble_and_computer_sound() {
+        let args = record_args(&["--window", "0x2a00007", "--bubble", "synthetic"]).unwrap();
+        assert!(!args.screen);
+        assert_eq!(args.window.as_deref(), Some("0x2a00007"));
+        assert_eq!(args.bubble.as_deref(), Some("synthetic"));
+        let args = record_args(&["--screen", "--computer-sound"]).unwrap();
+        assert!(args.screen && args.computer_sound);
+        assert_eq!(record_args(&["--monitor", "1"]).unwrap().monitor, Some(1));
+    }
+
+    #[test]
+    fn a_bubble_needs_a_screen_and_one_target_is_recorded() {
+        let error = record_args(&["--bubble", "camera"]).err().unwrap();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+        let error = record_args(&["--window", "7", "--monitor", "0"])
+            .err()
+            .unwrap();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let error = record_args(&["--screen", "--bubble", "face"])
+            .err()
+            .unwrap();
+        assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! - [`flags`]: the commands and their arguments (clap);
 //! - [`output`]: human or JSON output, progress bars, advice added to library errors;
-//! - [`drafts`]: `record`, `drafts`;
+//! - [`drafts`]: `record` (camera, file or screen), `drafts`;
+//! - [`screens`]: `screens`, what a screen recording can show;
 //! - [`sent`]: `send`, `reply`, `status`;
 //! - [`inbox`]: `inbox`, `show`, `fetch`, `done`, `sync`;
 //! - [`account`]: `login`, `config`.
@@ -18,6 +19,7 @@ mod drafts;
 mod flags;
 mod inbox;
 mod output;
+mod screens;
 mod sent;
 
 use std::sync::Arc;
@@ -120,6 +122,7 @@ async fn run(cli: Cli) -> Result<()> {
         },
         Command::Sync { wait } => app.sync(wait).await,
         Command::Drafts => app.drafts(),
+        Command::Screens => app.screens().await,
         Command::Config { setting } => app.config(setting),
     }
 }

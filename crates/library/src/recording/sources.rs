@@ -128,12 +128,7 @@ impl Sources {
     /// With no camera chosen, the first one found; with none at all, an error
     /// rather than a recording without the picture the user expects.
     pub fn last_used(desktop: &DesktopSettings) -> Result<Sources> {
-        sources_from(desktop, || {
-            list_cameras()
-                .ok()
-                .and_then(|cameras| cameras.into_iter().next())
-                .map(|camera| camera.id)
-        })
+        sources_from(desktop, first_camera)
     }
 
     /// Opens the sources for a recording of `quality` (see [`Sources::quality`]). A
@@ -276,6 +271,45 @@ fn open_audio(choice: &AudioChoice, computer_sound: bool) -> Result<OpenedAudio>
     })
 }
 
+impl VideoChoice {
+    /// The camera the user chose last ([`DesktopSettings::camera`]): a camera, the
+    /// test pattern or [`VideoChoice::Still`] for none; with nothing chosen, the
+    /// first camera found, and an error saying what to do when there is none.
+    pub fn chosen_camera(desktop: &DesktopSettings) -> Result<VideoChoice> {
+        chosen_camera(desktop, first_camera)
+    }
+}
+
+/// The first camera the system lists.
+fn first_camera() -> Option<String> {
+    list_cameras()
+        .ok()
+        .and_then(|cameras| cameras.into_iter().next())
+        .map(|camera| camera.id)
+}
+
+/// [`VideoChoice::chosen_camera`], with the first camera found given by `first_camera`.
+fn chosen_camera(
+    desktop: &DesktopSettings,
+    first_camera: impl FnOnce() -> Option<String>,
+) -> Result<VideoChoice> {
+    Ok(match desktop.camera.as_deref() {
+        Some(DesktopSettings::TEST_PATTERN) => VideoChoice::TestPattern,
+        Some(DesktopSettings::NO_DEVICE) => VideoChoice::Still,
+        Some(id) => VideoChoice::Camera { id: id.to_owned() },
+        None => match first_camera() {
+            Some(id) => VideoChoice::Camera { id },
+            None => {
+                return Err(LibraryError::Invalid(
+                    "no camera was found: record audio only, the test pattern or the \
+                     screen alone, or connect a camera"
+                        .into(),
+                ))
+            }
+        },
+    })
+}
+
 /// [`Sources::last_used`], with the first camera found given by `first_camera`
 /// (asked only when no camera was chosen and the layout shows one).
 fn sources_from(
@@ -284,23 +318,7 @@ fn sources_from(
 ) -> Result<Sources> {
     let invalid = |e: crate::settings::SettingsError| LibraryError::Invalid(e.to_string());
     let layout = desktop.layout().map_err(invalid)?;
-    let camera = || -> Result<VideoChoice> {
-        Ok(match desktop.camera.as_deref() {
-            Some(DesktopSettings::TEST_PATTERN) => VideoChoice::TestPattern,
-            Some(DesktopSettings::NO_DEVICE) => VideoChoice::Still,
-            Some(id) => VideoChoice::Camera { id: id.to_owned() },
-            None => match first_camera() {
-                Some(id) => VideoChoice::Camera { id },
-                None => {
-                    return Err(LibraryError::Invalid(
-                        "no camera was found: record audio only, the test pattern or the \
-                         screen alone, or connect a camera"
-                            .into(),
-                    ))
-                }
-            },
-        })
-    };
+    let camera = || chosen_camera(desktop, first_camera);
     let video = match layout {
         Layout::Camera => camera()?,
         Layout::Screen | Layout::ScreenCamera => {
