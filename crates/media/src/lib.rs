@@ -95,6 +95,7 @@ pub mod recovery;
 pub mod screen;
 pub mod source;
 pub mod synthetic;
+pub mod trim;
 
 pub use clip::{make_playable, poster_jpeg, probe, validate, ClipInfo, StreamInfo, StreamKind};
 pub use encode::QualityPreset;

@@ -19,7 +19,7 @@ use crate::source::{
     VideoFrame, VideoSource,
 };
 use picture::still_card;
-pub use picture::{is_flash_frame, PatternPainter};
+pub use picture::{is_flash_frame, read_frame_index, PatternPainter};
 
 /// How long each flash and each beep lasts.
 pub const FLASH_LENGTH: Duration = Duration::from_millis(100);

@@ -55,6 +55,8 @@ impl PatternPainter {
         let (y_plane, chroma) = data.split_at_mut(w * h);
         let (u_plane, v_plane) = chroma.split_at_mut(cw * ch);
         if is_flash_frame(index, fps) {
+            // The code strip is drawn on a flash too: its black blocks cost a
+            // 320x240 flash about 8 of its 235 mean luma, far above the threshold.
             y_plane.fill(FLASH_LUMA);
             u_plane.fill(128);
             v_plane.fill(128);
@@ -110,8 +112,89 @@ impl PatternPainter {
         );
         let scale = (h / 120).max(1);
         draw_text(y_plane, w, h, 8, 8, scale, &text);
+        draw_index_strip(y_plane, w, h, index);
         data
     }
+}
+
+/// Bits of the frame index in the code strip: 2^20 frames is over 9 hours at 30 fps.
+const STRIP_BITS: usize = 20;
+/// A white block, the index bits (most significant first), a black block:
+/// the two fixed ends tell a strip from whatever else is in a picture.
+const STRIP_BLOCKS: usize = STRIP_BITS + 2;
+const STRIP_WHITE: u8 = 235;
+const STRIP_BLACK: u8 = 16;
+
+/// Where the strip sits: (x, y, side of a block). Square blocks of at least
+/// 16 px where the picture is wide enough, along the bottom left, below the
+/// counter and over the moving bars (drawn last, so the square never hides it).
+fn strip_geometry(width: usize, height: usize) -> Option<(usize, usize, usize)> {
+    let side = if width >= STRIP_BLOCKS * 16 + 16 {
+        (width / (STRIP_BLOCKS + 4)).max(16)
+    } else {
+        width / (STRIP_BLOCKS + 1)
+    };
+    let side = side.min(height / 8);
+    if side < 4 {
+        return None;
+    }
+    let margin = side / 2;
+    Some((margin, height - margin - side, side))
+}
+
+/// Draws frame `index` as a row of black (0) and white (1) blocks.
+fn draw_index_strip(y_plane: &mut [u8], width: usize, height: usize, index: u64) {
+    let Some((x0, y0, side)) = strip_geometry(width, height) else {
+        return;
+    };
+    for block in 0..STRIP_BLOCKS {
+        let white = match block {
+            0 => true,
+            b if b == STRIP_BLOCKS - 1 => false,
+            b => (index >> (STRIP_BITS - b)) & 1 == 1,
+        };
+        let x = x0 + block * side;
+        for line in y_plane.chunks_exact_mut(width).skip(y0).take(side) {
+            line[x..x + side].fill(if white { STRIP_WHITE } else { STRIP_BLACK });
+        }
+    }
+}
+
+/// The frame index that [`PatternPainter::paint`] drew into a (decoded)
+/// YUV 4:2:0 picture of `width`x`height`, or `None` when the picture has no
+/// readable strip (a flash frame, the still card, another source). Reads the
+/// middle half of each block, so compression and scaling by a few pixels
+/// do not matter.
+pub fn read_frame_index(yuv420p: &[u8], width: u32, height: u32) -> Option<u64> {
+    let (w, h) = (width as usize, height as usize);
+    if yuv420p.len() < w * h {
+        return None;
+    }
+    let (x0, y0, side) = strip_geometry(w, h)?;
+    let inset = side / 4;
+    let mean = |block: usize| -> f64 {
+        let x = x0 + block * side + inset;
+        let mut sum = 0u64;
+        let mut n = 0u64;
+        for row in y0 + inset..y0 + side - inset {
+            for &v in &yuv420p[row * w + x..row * w + x + side - 2 * inset] {
+                sum += u64::from(v);
+                n += 1;
+            }
+        }
+        sum as f64 / n.max(1) as f64
+    };
+    let middle = f64::from(STRIP_WHITE / 2 + STRIP_BLACK / 2);
+    let (first, last) = (mean(0), mean(STRIP_BLOCKS - 1));
+    // Both ends must be clearly what they are, or this is no strip.
+    if first < middle + 40.0 || last > middle - 40.0 {
+        return None;
+    }
+    let mut index = 0u64;
+    for block in 1..=STRIP_BITS {
+        index = (index << 1) | u64::from(mean(block) > middle);
+    }
+    Some(index)
 }
 
 fn bounce(position: usize, span: usize) -> usize {
@@ -204,5 +287,35 @@ mod tests {
         assert_ne!(noisy.paint(5, 30), frame, "noise changes pixels");
         let mean = mean_luma(&noisy.paint(30, 30));
         assert!(mean > FLASH_LUMA_THRESHOLD, "noisy flash mean luma {mean}");
+    }
+
+    #[test]
+    fn the_code_strip_gives_back_the_frame_index() {
+        for (w, h) in [(160, 120), (320, 240), (640, 480), (1920, 1080)] {
+            let painter = PatternPainter::new(w, h).with_sensor_noise(true);
+            for index in [0u64, 1, 96, 224, 1000, 17_999, (1 << 20) - 1] {
+                let frame = painter.paint(index, 30);
+                assert_eq!(
+                    read_frame_index(&frame, w, h),
+                    Some(index),
+                    "frame {index} at {w}x{h}"
+                );
+            }
+        }
+        // The worst case for the flash: every index bit black.
+        let mean = mean_luma(&PatternPainter::new(320, 240).paint(0, 30));
+        assert!(
+            mean > FLASH_LUMA_THRESHOLD,
+            "flash with a black strip: {mean}"
+        );
+        // The worst case for the other frames: every index bit white.
+        let mean = mean_luma(&PatternPainter::new(320, 240).paint((1 << 20) - 1, 30));
+        assert!(
+            mean < FLASH_LUMA_THRESHOLD,
+            "frame with a white strip: {mean}"
+        );
+        assert_eq!(read_frame_index(&still_card(320, 240), 320, 240), None);
+        let flat = vec![128u8; 320 * 240 * 3 / 2];
+        assert_eq!(read_frame_index(&flat, 320, 240), None);
     }
 }
