@@ -23,7 +23,6 @@
 //! the computer sound ending is told to the user as a notice and the
 //! recording goes on with the microphone alone.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -33,11 +32,14 @@ use crossbeam_channel::{bounded, never, select, Receiver};
 
 use crate::encode::AUDIO_RATE;
 use crate::error::{MediaError, Result};
-use crate::recorder::resample::Resampler;
 use crate::source::{
     join_thread, AudioChunk, AudioLevel, AudioSource, LevelMeter, RecorderGone, Sink,
     SourceContext, SourceEnd, SourceMessage,
 };
+
+mod line;
+
+use line::{continue_line, position, time_of, ComputerLine, MicrophoneLine};
 
 /// How far a chunk's stamp may stray from where its input's line ended and
 /// still continue it (the recorder fills holes past the same 60 ms).
@@ -52,14 +54,6 @@ pub const MAX_GAIN: f32 = 4.0;
 
 /// Each input's queue: two seconds of 10 ms periods, as the recorder's.
 const INPUT_QUEUE: usize = 200;
-
-/// Computer sound kept ahead of the microphone at most (a microphone that
-/// stalls must not make it grow without end).
-const COMPUTER_KEPT: usize = AUDIO_RATE as usize * 2;
-
-/// A hole in the computer sound up to this long is filled with silence;
-/// a longer one starts its line afresh.
-const COMPUTER_FILL: i64 = AUDIO_RATE as i64;
 
 /// How long the mix waits for the microphone to hang up after a stop.
 const STOP_PATIENCE: Duration = Duration::from_secs(1);
@@ -241,134 +235,6 @@ impl AudioSource for AudioMix {
         self.microphone.join();
         self.computer.join();
         join_thread(&mut self.thread, "audio mix");
-    }
-}
-
-/// Sample position on the clock at 48 kHz.
-fn position(at: Duration) -> i64 {
-    (at.as_nanos() * u128::from(AUDIO_RATE) / 1_000_000_000) as i64
-}
-
-/// The clock time of a sample position, rounded up so that
-/// `position(time_of(p)) == p`.
-fn time_of(position: i64) -> Duration {
-    let nanos = (u128::try_from(position.max(0)).unwrap_or(0) * 1_000_000_000)
-        .div_ceil(u128::from(AUDIO_RATE));
-    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-}
-
-fn slack_samples() -> i64 {
-    position(SLACK)
-}
-
-/// Brings one input's chunks to mono 48 kHz, making a new resampler when
-/// the input's format changes.
-#[derive(Default)]
-struct Conversion {
-    resampler: Option<Resampler>,
-}
-
-impl Conversion {
-    fn run(&mut self, chunk: &AudioChunk) -> Result<Vec<f32>> {
-        let resampler = match self.resampler.as_mut() {
-            Some(r) if r.takes(chunk.sample_rate, chunk.channels) => r,
-            _ => self
-                .resampler
-                .insert(Resampler::new(chunk.sample_rate, chunk.channels)?),
-        };
-        resampler.run(chunk)
-    }
-}
-
-/// The microphone's sound not yet mixed, from `start` on.
-#[derive(Default)]
-struct MicrophoneLine {
-    conversion: Conversion,
-    pending: Vec<f32>,
-    start: i64,
-    /// Where the next chunk continues the line.
-    next: Option<i64>,
-}
-
-impl MicrophoneLine {
-    fn end(&self) -> i64 {
-        self.start + self.pending.len() as i64
-    }
-}
-
-/// The computer sound waiting to be mixed, from `start` on.
-#[derive(Default)]
-struct ComputerLine {
-    conversion: Conversion,
-    kept: VecDeque<f32>,
-    start: i64,
-    next: Option<i64>,
-    /// Ended, lost or never started: nothing more will come.
-    done: bool,
-}
-
-impl ComputerLine {
-    fn end(&self) -> i64 {
-        self.start + self.kept.len() as i64
-    }
-
-    /// Lays `samples` down from position `at`.
-    fn place(&mut self, at: i64, samples: &[f32]) {
-        if self.kept.is_empty() {
-            self.start = at;
-        } else if at >= self.end() {
-            let hole = at - self.end();
-            if hole <= COMPUTER_FILL {
-                self.kept.extend(std::iter::repeat_n(0.0, hole as usize));
-            } else {
-                self.kept.clear();
-                self.start = at;
-            }
-        } else if at > self.start {
-            // Overlap: the newer sound replaces what the line held from `at`.
-            self.kept.truncate((at - self.start) as usize);
-        } else {
-            self.kept.clear();
-            self.start = at;
-        }
-        self.kept.extend(samples.iter().copied());
-        self.next = Some(at + samples.len() as i64);
-        if self.kept.len() > COMPUTER_KEPT {
-            let extra = self.kept.len() - COMPUTER_KEPT;
-            self.kept.drain(..extra);
-            self.start += extra as i64;
-        }
-    }
-
-    /// Forgets what lies before `position` (already mixed, or too late).
-    fn forget_before(&mut self, position: i64) {
-        if position > self.start {
-            let gone = ((position - self.start) as usize).min(self.kept.len());
-            self.kept.drain(..gone);
-            self.start = if self.kept.is_empty() {
-                position
-            } else {
-                self.start + gone as i64
-            };
-        }
-    }
-
-    fn at(&self, position: i64) -> f32 {
-        if position < self.start {
-            return 0.0;
-        }
-        self.kept
-            .get((position - self.start) as usize)
-            .copied()
-            .unwrap_or(0.0)
-    }
-}
-
-/// Snaps a stamped position onto the line's continuation when it is close.
-fn continue_line(next: Option<i64>, stamped: i64) -> (i64, bool) {
-    match next {
-        Some(next) if (stamped - next).abs() <= slack_samples() => (next, true),
-        _ => (stamped, false),
     }
 }
 
@@ -591,16 +457,6 @@ mod tests {
     }
 
     #[test]
-    fn positions_and_times_agree() {
-        let at = Duration::from_millis(1500);
-        assert_eq!(position(at), 72_000);
-        assert_eq!(time_of(72_000), at);
-        for p in [1, 7, 47_999, 123_456_789] {
-            assert_eq!(position(time_of(p)), p);
-        }
-    }
-
-    #[test]
     fn levels_are_clamped_and_shared() {
         let levels = MixLevels::new(1.0, 0.5);
         let seen_by_the_mix = levels.clone();
@@ -608,17 +464,5 @@ mod tests {
         levels.set_microphone(f32::NAN);
         assert_eq!(seen_by_the_mix.computer(), MAX_GAIN);
         assert_eq!(seen_by_the_mix.microphone(), 0.0);
-    }
-
-    #[test]
-    fn the_computer_line_fills_short_holes_and_replaces_overlaps() {
-        let mut line = ComputerLine::default();
-        line.place(100, &[1.0; 10]);
-        line.place(120, &[2.0; 10]);
-        assert_eq!((line.at(105), line.at(115), line.at(125)), (1.0, 0.0, 2.0));
-        line.place(125, &[3.0; 10]);
-        assert_eq!((line.at(124), line.at(125), line.end()), (2.0, 3.0, 135));
-        line.forget_before(130);
-        assert_eq!((line.start, line.at(129), line.at(130)), (130, 0.0, 3.0));
     }
 }
