@@ -76,31 +76,93 @@ pub fn fit_height(width: u32, height: u32, max_height: u32) -> (u32, u32) {
     ((w & !1).max(2), (h & !1).max(2))
 }
 
-/// x264 settings shared by the recorder and the benchmark's ffmpeg CLI run.
+/// x264 settings shared by the recorder and the benchmark's ffmpeg CLI run,
+/// for a camera (a talking head).
 pub const X264_PRESET: &str = "veryfast";
 pub const X264_TUNE: &str = "zerolatency";
 pub const X264_CRF: &str = "23";
+/// x264 settings for a recorded screen, chosen so small text stays legible at
+/// 1x: `stillimage` spends bits on fine edges rather than on motion (a screen
+/// is mostly still), combined with `zerolatency` (no frame lookahead, so the
+/// recorder's latency and one-keyframe-a-second fragments stay as they are);
+/// CRF 20 instead of 23 keeps glyph edges crisp; and the VBV cap is 1.6x the
+/// camera's (8 Mbit/s at 1080p), because scrolling a page of text is a burst
+/// a talking head never makes.
+pub const X264_SCREEN_TUNE: &str = "stillimage,zerolatency";
+pub const X264_SCREEN_CRF: &str = "20";
+/// The screen's VBV cap in fifths of the preset's (8/5 = 1.6x).
+const SCREEN_BITRATE_FIFTHS: u32 = 8;
 /// AAC settings.
 pub const AUDIO_RATE: u32 = 48_000;
 pub const AUDIO_BITRATE: usize = 96_000;
 
-/// The ffmpeg CLI arguments equivalent to the recorder's video encoder, for
-/// comparing speed in the benchmark.
+/// What is being recorded, which decides the encoder's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContentKind {
+    /// A face: motion matters more than fine detail.
+    #[default]
+    Camera,
+    /// A screen (with or without a bubble): text must stay legible at 1x.
+    Screen,
+}
+
+/// The x264 settings of one recording: preset, tune, CRF and VBV cap.
+/// Keyframes stay one a second whatever the content: fragments, uploads and
+/// trim rely on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct X264Settings {
+    pub preset: &'static str,
+    pub tune: &'static str,
+    pub crf: &'static str,
+    /// Peak bitrate in bits per second; the VBV buffer holds two seconds of it.
+    pub max_bitrate: u32,
+}
+
+impl X264Settings {
+    pub fn new(quality: QualityPreset, content: ContentKind) -> Self {
+        match content {
+            ContentKind::Camera => X264Settings {
+                preset: X264_PRESET,
+                tune: X264_TUNE,
+                crf: X264_CRF,
+                max_bitrate: quality.max_bitrate(),
+            },
+            ContentKind::Screen => X264Settings {
+                preset: X264_PRESET,
+                tune: X264_SCREEN_TUNE,
+                crf: X264_SCREEN_CRF,
+                max_bitrate: quality.max_bitrate() / 5 * SCREEN_BITRATE_FIFTHS,
+            },
+        }
+    }
+
+    pub fn buffer_size(self) -> u32 {
+        self.max_bitrate * 2
+    }
+}
+
+/// The ffmpeg CLI arguments equivalent to the recorder's video encoder for a
+/// camera, for comparing speed in the benchmark.
 pub fn x264_cli_args(quality: QualityPreset, fps: u32) -> Vec<String> {
-    let max = quality.max_bitrate();
+    x264_cli_args_for(X264Settings::new(quality, ContentKind::Camera), fps)
+}
+
+/// The ffmpeg CLI arguments equivalent to the recorder's video encoder with
+/// `settings` (see [`X264Settings::new`]).
+pub fn x264_cli_args_for(settings: X264Settings, fps: u32) -> Vec<String> {
     [
         "-c:v",
         "libx264",
         "-preset",
-        X264_PRESET,
+        settings.preset,
         "-tune",
-        X264_TUNE,
+        settings.tune,
         "-crf",
-        X264_CRF,
+        settings.crf,
         "-maxrate",
-        &max.to_string(),
+        &settings.max_bitrate.to_string(),
         "-bufsize",
-        &(max * 2).to_string(),
+        &settings.buffer_size().to_string(),
         "-g",
         &fps.to_string(),
         "-keyint_min",

@@ -13,7 +13,7 @@ use ffmpeg::util::frame;
 use ffmpeg::{codec, encoder, ChannelLayout, Dictionary, Packet, Rational};
 use ffmpeg_next as ffmpeg;
 
-use crate::encode::{QualityPreset, AUDIO_BITRATE, AUDIO_RATE, X264_CRF, X264_PRESET, X264_TUNE};
+use crate::encode::{ContentKind, QualityPreset, X264Settings, AUDIO_BITRATE, AUDIO_RATE};
 use crate::error::{is_disk_full, MediaError, Result};
 
 /// A byte range of the clip file that is complete and will never change.
@@ -32,6 +32,8 @@ pub struct VideoSettings {
     pub height: u32,
     pub fps: u32,
     pub quality: QualityPreset,
+    /// Camera or screen: picks the x264 settings ([`X264Settings::new`]).
+    pub content: ContentKind,
 }
 
 struct VideoStream {
@@ -97,15 +99,16 @@ impl ClipWriter {
         // One keyframe a second: one fragment a second, so a crash loses at most ~1 s.
         venc.set_gop(video.fps);
         venc.set_max_b_frames(0);
-        venc.set_max_bit_rate(video.quality.max_bitrate() as usize);
+        let x264 = X264Settings::new(video.quality, video.content);
+        venc.set_max_bit_rate(x264.max_bitrate as usize);
         if global_header {
             venc.set_flags(codec::Flags::GLOBAL_HEADER);
         }
         let mut opts = Dictionary::new();
-        opts.set("preset", X264_PRESET);
-        opts.set("tune", X264_TUNE);
-        opts.set("crf", X264_CRF);
-        opts.set("bufsize", &(video.quality.max_bitrate() * 2).to_string());
+        opts.set("preset", x264.preset);
+        opts.set("tune", x264.tune);
+        opts.set("crf", x264.crf);
+        opts.set("bufsize", &x264.buffer_size().to_string());
         opts.set("keyint_min", &video.fps.to_string());
         // libavcodec defaults to one thread and ffmpeg-next keeps that.
         opts.set("threads", "auto");

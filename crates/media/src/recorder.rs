@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
-use crate::encode::QualityPreset;
+use crate::encode::{ContentKind, QualityPreset};
 use crate::error::{MediaError, Result};
 use crate::mux::Fragment;
 use crate::source::{AudioLevel, AudioSource, Clock, LevelMeter, VideoSource};
@@ -57,6 +57,9 @@ pub struct RecorderConfig {
     /// right duration); None to skip it.
     pub playable_output: Option<PathBuf>,
     pub quality: QualityPreset,
+    /// Camera (default) or screen: the screen gets encoder settings that keep
+    /// text legible ([`crate::encode::X264Settings`]).
+    pub content: ContentKind,
     pub max_length: Duration,
     /// Low-rate preview frames for the UI; None for no preview.
     pub preview: Option<PreviewSettings>,
@@ -71,6 +74,7 @@ impl RecorderConfig {
             playable_output: Some(crate::clip::playable_path_for(&output)),
             output,
             quality: QualityPreset::default(),
+            content: ContentKind::default(),
             max_length: DEFAULT_MAX_LENGTH,
             preview: Some(PreviewSettings::default()),
         }

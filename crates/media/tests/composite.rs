@@ -528,3 +528,133 @@ fn a_recording_of_desktop_and_camera_has_the_bubble_in_its_corner() {
     assert!(diff(bx, by) > 5.0, "bubble changes: {:.1}", diff(bx, by));
     assert!(diff(22, y) < 1.0, "screen stays: {:.1}", diff(22, y));
 }
+
+/// Renders `lines` of 12-pixel DejaVu Sans, black on white, into a
+/// 1920x1080 picture with the ffmpeg CLI, once as BGRX (what a screen
+/// delivers) and once as YUV 4:2:0 (the reference to compare against).
+fn text_page(dir: &std::path::Path, lines: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    let text = dir.join("page.txt");
+    std::fs::write(&text, lines.join("\n")).unwrap();
+    let render = |pix_fmt: &str, name: &str| {
+        let out = dir.join(name);
+        let filter = format!(
+            "drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fontsize=12:\
+             fontcolor=black:line_spacing=4:x=40:y=40:expansion=none:textfile={}",
+            text.display()
+        );
+        let status = std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "color=white:s=1920x1080",
+            ])
+            .args(["-vf", &filter, "-frames:v", "1", "-pix_fmt", pix_fmt])
+            .args(["-f", "rawvideo"])
+            .arg(&out)
+            .status()
+            .expect("ffmpeg runs");
+        assert!(status.success(), "ffmpeg rendered the text");
+        std::fs::read(&out).unwrap()
+    };
+    (render("bgr0", "page.bgr0"), render("yuv420p", "page.yuv"))
+}
+
+/// Luma PSNR (dB) of `decoded` against `reference` inside a rectangle.
+fn psnr(
+    reference: &[u8],
+    decoded: &[u8],
+    width: u32,
+    (x0, y0, x1, y1): (u32, u32, u32, u32),
+) -> f64 {
+    let mut sum = 0f64;
+    for row in y0..y1 {
+        for col in x0..x1 {
+            let i = (row * width + col) as usize;
+            sum += (f64::from(reference[i]) - f64::from(decoded[i])).powi(2);
+        }
+    }
+    let mse = sum / f64::from((x1 - x0) * (y1 - y0));
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
+}
+
+#[test]
+fn small_text_stays_legible_with_the_desktop_encoder_settings() {
+    pigeon_media::init();
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        "Agenda for Thursday: 1. Budget review (Q3 actuals vs. plan, +4.2% travel, -1.1% tools)",
+        "2. Hiring: two backend roles, one designer; interviews start 14 Oct, panel: AK, JS, MR",
+        "3. Release 2.4.1 - blockers: #4411 crash on resume, #4420 tray icon on KDE, #4432 i18n",
+        "4. Office move: boxes by Friday 17:00, desks 3.12-3.18, parking permits from reception",
+        "The quick brown fox jumps over the lazy dog 0123456789 ()[]{}<>=+-*/%&|^~!?.,;:'\"",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz ilI1|O0o rn/m cl/d vv/w",
+    ];
+    let (bgr0_page, reference) = text_page(dir.path(), &lines);
+    let (w, h) = (1920u32, 1080u32);
+    // The text's bounding box in the reference, with a few pixels around it.
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    for row in 0..h {
+        for col in 0..w {
+            if reference[(row * w + col) as usize] < 200 {
+                (x0, y0, x1, y1) = (x0.min(col), y0.min(row), x1.max(col), y1.max(row));
+            }
+        }
+    }
+    assert!(
+        x1 > x0 + 400 && y1 > y0 + 60,
+        "text rendered: {x0},{y0}-{x1},{y1}"
+    );
+    let region = (x0 - 4, y0 - 4, x1 + 5, y1 + 5);
+    let page = VideoFrame {
+        width: w,
+        height: h,
+        format: PixelFormat::Bgr0,
+        data: bgr0_page,
+        captured_at: Duration::ZERO,
+    };
+    let mut measured = Vec::new();
+    for content in [
+        pigeon_media::ContentKind::Camera,
+        pigeon_media::ContentKind::Screen,
+    ] {
+        let out = dir.path().join(format!("{content:?}.mp4"));
+        let source = Pictures::new(vec![page.clone()], 60, 30, Pacing::AsFastAsPossible);
+        let video = ScreenWithBubble::new(Box::new(source), None, BubbleControl::default(), 1080);
+        let mut config = RecorderConfig::new(&out);
+        config.quality = pigeon_media::QualityPreset::High;
+        config.content = content;
+        config.preview = None;
+        let outcome = Recorder::start(config, Box::new(video), None)
+            .expect("start")
+            .wait()
+            .expect("recording");
+        let frames = decode_luma(&outcome.clip);
+        assert_eq!(frames.len(), 60);
+        let worst = frames
+            .iter()
+            .map(|(fw, fh, _, data)| {
+                assert_eq!((*fw, *fh), (w, h));
+                psnr(&reference, data, w, region)
+            })
+            .fold(f64::INFINITY, f64::min);
+        println!(
+            "{content:?}: worst text PSNR {worst:.2} dB over {} frames, {} bytes",
+            frames.len(),
+            outcome.bytes
+        );
+        measured.push(worst);
+    }
+    assert!(
+        measured[1] >= 30.0,
+        "screen settings: text PSNR {:.2} dB",
+        measured[1]
+    );
+    assert!(
+        measured[1] > measured[0],
+        "the screen settings keep text better than the camera's: {measured:?}"
+    );
+}

@@ -325,6 +325,7 @@ impl Session {
             height: h,
             fps: self.capture.fps,
             quality: self.config.quality,
+            content: self.config.content,
         };
         let with_audio = self.capture.audio_rx.is_some();
         let mut writer = ClipWriter::create(&self.config.output, settings, with_audio)?;
