@@ -57,6 +57,7 @@ mod test_messages;
 #[cfg(test)]
 mod test_support;
 pub mod thread;
+pub mod trim;
 
 pub use attachment::Attachment;
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{from_json, id_from_sql, json, parse_ts, ts, Library, DRAFTS};
 use crate::error::{LibraryError, Result};
+use crate::trim::ReplacementClip;
 
 pub(super) const DRAFT_COLUMNS: &str =
     "id, created_at, clip_path, playable_path, duration_ms, state, recovered,
@@ -139,10 +140,14 @@ impl Library {
         Ok(())
     }
 
+    /// The store sealed the clip's blob. Ignored unless it is the draft's current blob:
+    /// an upload of a clip that a trim replaced may still finish, and its blob must
+    /// never become the message's clip.
     pub fn set_clip_sealed(&self, draft: &str, sealed: &BlobRef) -> Result<()> {
         self.conn().execute(
-            "UPDATE drafts SET clip_sealed = ?2, clip_acknowledged = ?3 WHERE id = ?1",
-            params![draft, json(sealed)?, sealed.size as i64],
+            "UPDATE drafts SET clip_sealed = ?2, clip_acknowledged = ?3
+             WHERE id = ?1 AND clip_blob = ?4",
+            params![draft, json(sealed)?, sealed.size as i64, sealed.id.as_str()],
         )?;
         Ok(())
     }
@@ -193,6 +198,36 @@ impl Library {
             ],
         )?;
         Ok(())
+    }
+
+    /// The draft's clip was replaced (a trim) by a complete file of `size` bytes,
+    /// announced whole, with its own playable copy, poster and length. The upload
+    /// starts over (blob, acknowledged bytes and seals cleared; a blob the store holds
+    /// for the old clip is abandoned). Only a ready draft is changed: `Ok(false)` when
+    /// it was recorded, queued or sent meanwhile.
+    pub fn replace_draft_clip(&self, draft: &str, replacement: &ReplacementClip) -> Result<bool> {
+        let changed = self.conn().execute(
+            "UPDATE drafts SET clip_path = ?2, playable_path = ?3, duration_ms = ?4,
+                clip_announced = ?5, clip_blob = NULL, clip_acknowledged = 0,
+                clip_sealed = NULL, poster_path = ?6, poster_sealed = NULL,
+                poster_skipped = NULL
+             WHERE id = ?1 AND state = 'ready'",
+            params![
+                draft,
+                replacement.clip_path.to_string_lossy(),
+                replacement
+                    .playable_path
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned()),
+                replacement.duration.as_millis() as i64,
+                replacement.size as i64,
+                replacement
+                    .poster_path
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned()),
+            ],
+        )?;
+        Ok(changed == 1)
     }
 
     /// Forgets a draft whose recording produced nothing usable.
