@@ -1,11 +1,16 @@
 //! A media file as a virtual camera and microphone: lets a user send a
 //! prepared clip through the same recorder, and gives tests real decoded input.
+//! A file with sound but no picture (a voice memo, a podcast cut) records with
+//! the still card of a microphone-only recording, as long as its sound lasts.
 
 use std::ops::DerefMut;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crossbeam_channel::bounded;
 use ffmpeg::format::{sample, Sample};
 use ffmpeg::software::resampling;
 use ffmpeg::util::frame;
@@ -15,34 +20,56 @@ use ffmpeg_next as ffmpeg;
 use crate::encode::{frame_to_packed, FrameConverter};
 use crate::error::{MediaError, Result};
 use crate::source::{
-    join_thread, AudioChunk, AudioSource, Pacing, PixelFormat, Sink, SourceContext, SourceEnd,
-    VideoFrame, VideoSource,
+    join_thread, AudioChunk, AudioSource, Clock, Pacing, PixelFormat, Sink, SourceContext,
+    SourceEnd, SourceMessage, VideoFrame, VideoSource,
 };
+use crate::synthetic::SyntheticVideo;
+
+/// Size and rate of the still card an audio-only file is recorded with: the
+/// default preset's frame (the recorder scales it, never up).
+const STILL_CARD: (u32, u32, u32) = (1280, 720, 30);
 
 /// Opens `path` and returns its video source and, when it has sound, its audio
-/// source. Each decodes on its own thread; timestamps follow the file's.
+/// source. Each decodes on its own thread; timestamps follow the file's. A file
+/// with sound but no picture gets the still card of a microphone-only
+/// recording as its video, for as long as the sound lasts.
 pub fn open_file(path: &Path, pacing: Pacing) -> Result<(FileVideo, Option<FileAudio>)> {
     let input = crate::clip::open_input(path)?;
-    let video = input
-        .streams()
-        .best(media::Type::Video)
-        .ok_or_else(|| MediaError::NotMedia {
-            path: path.to_path_buf(),
-            reason: "it has no video stream".into(),
-        })?;
-    let rate = video.avg_frame_rate();
-    let fps = if rate.denominator() > 0 && rate.numerator() > 0 {
-        (f64::from(rate.numerator()) / f64::from(rate.denominator()))
-            .round()
-            .clamp(1.0, 120.0) as u32
-    } else {
-        30
-    };
     let has_audio = input.streams().best(media::Type::Audio).is_some();
+    let picture = match input.streams().best(media::Type::Video) {
+        Some(video) => {
+            let rate = video.avg_frame_rate();
+            let fps = if rate.denominator() > 0 && rate.numerator() > 0 {
+                (f64::from(rate.numerator()) / f64::from(rate.denominator()))
+                    .round()
+                    .clamp(1.0, 120.0) as u32
+            } else {
+                30
+            };
+            FilePicture::Decoded { fps }
+        }
+        None if has_audio => {
+            drop(input);
+            let length = crate::clip::probe(path)?.duration;
+            if length.is_zero() {
+                return Err(MediaError::NotMedia {
+                    path: path.to_path_buf(),
+                    reason: "its sound has no length".into(),
+                });
+            }
+            FilePicture::StillCard { length }
+        }
+        None => {
+            return Err(MediaError::NotMedia {
+                path: path.to_path_buf(),
+                reason: "it has no video stream".into(),
+            })
+        }
+    };
     let video = FileVideo {
         path: path.to_path_buf(),
         pacing,
-        fps,
+        picture,
         thread: None,
     };
     let audio = has_audio.then(|| FileAudio {
@@ -56,8 +83,24 @@ pub fn open_file(path: &Path, pacing: Pacing) -> Result<(FileVideo, Option<FileA
 pub struct FileVideo {
     path: PathBuf,
     pacing: Pacing,
-    fps: u32,
+    picture: FilePicture,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Where a file's pictures come from.
+#[derive(Debug, Clone, Copy)]
+enum FilePicture {
+    /// Its own video stream at its frame rate.
+    Decoded { fps: u32 },
+    /// It has only sound: the still card for the sound's length.
+    StillCard { length: Duration },
+}
+
+impl FileVideo {
+    /// True when the file has no picture and the still card stands in.
+    pub fn is_still_card(&self) -> bool {
+        matches!(self.picture, FilePicture::StillCard { .. })
+    }
 }
 
 pub struct FileAudio {
@@ -76,7 +119,12 @@ fn stamp(ctx: &SourceContext, pacing: Pacing, media: f64) -> Duration {
 
 impl VideoSource for FileVideo {
     fn name(&self) -> String {
-        format!("file {}", self.path.display())
+        match self.picture {
+            FilePicture::Decoded { .. } => format!("file {}", self.path.display()),
+            FilePicture::StillCard { .. } => {
+                format!("file {} (sound only, still card)", self.path.display())
+            }
+        }
     }
 
     fn is_live(&self) -> bool {
@@ -84,10 +132,16 @@ impl VideoSource for FileVideo {
     }
 
     fn frame_rate(&self) -> u32 {
-        self.fps
+        match self.picture {
+            FilePicture::Decoded { fps } => fps,
+            FilePicture::StillCard { .. } => STILL_CARD.2,
+        }
     }
 
     fn start(&mut self, ctx: SourceContext, sink: Sink<VideoFrame>) -> Result<()> {
+        if let FilePicture::StillCard { length } = self.picture {
+            return self.start_still_card(ctx, sink, length);
+        }
         let (input, stream, decoder) = open_stream(&self.path, media::Type::Video, "video")?;
         let mut decoder = decoder.video().map_err(|e| MediaError::NotMedia {
             path: self.path.clone(),
@@ -130,6 +184,71 @@ impl VideoSource for FileVideo {
 
     fn join(&mut self) {
         join_thread(&mut self.thread, "file video");
+    }
+}
+
+impl FileVideo {
+    /// Delivers the still card on the frame grid until the sound's `length`.
+    fn start_still_card(
+        &mut self,
+        ctx: SourceContext,
+        sink: Sink<VideoFrame>,
+        length: Duration,
+    ) -> Result<()> {
+        let (width, height, fps) = STILL_CARD;
+        let card = still_card_picture(width, height, fps)?;
+        let pacing = self.pacing;
+        let total = (length.as_secs_f64() * f64::from(fps)).round().max(1.0) as u64;
+        let handle = std::thread::Builder::new()
+            .name("file-still-card".into())
+            .spawn(move || {
+                for index in 0..total {
+                    if ctx.should_stop() {
+                        return;
+                    }
+                    let captured_at = stamp(&ctx, pacing, index as f64 / f64::from(fps));
+                    let frame = VideoFrame {
+                        width,
+                        height,
+                        format: PixelFormat::Yuv420p,
+                        data: card.clone(),
+                        captured_at,
+                    };
+                    if sink.deliver(frame).is_err() {
+                        return;
+                    }
+                }
+                sink.end(SourceEnd::Finished);
+            })
+            .map_err(|e| MediaError::io("start a thread for", &self.path, e))?;
+        self.thread = Some(handle);
+        Ok(())
+    }
+}
+
+/// The still card's picture, taken from [`SyntheticVideo::still`] itself so
+/// an audio-only file and a microphone-only recording show the very same card.
+fn still_card_picture(width: u32, height: u32, fps: u32) -> Result<Vec<u8>> {
+    let mut still = SyntheticVideo::still(width, height, fps)?;
+    let clock = Clock::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let ctx = SourceContext {
+        clock,
+        epoch: clock.now(),
+        stop: stop.clone(),
+    };
+    let (tx, rx) = bounded(1);
+    still.start(ctx, Sink::new(tx, true, Arc::new(AtomicU64::new(0))))?;
+    // Its first picture is due at once.
+    let first = rx.recv_timeout(Duration::from_secs(5));
+    stop.store(true, Ordering::Relaxed);
+    drop(rx);
+    still.join();
+    match first {
+        Ok(SourceMessage::Item(frame)) => Ok(frame.data),
+        _ => Err(MediaError::InvalidSettings(
+            "the still card for a file with sound only was not painted; try again".into(),
+        )),
     }
 }
 

@@ -170,12 +170,10 @@ impl Running {
     }
 
     fn next_frame(&self) -> VideoFrame {
-        loop {
-            match self.next() {
-                SourceMessage::Item(frame) => return frame,
-                SourceMessage::Notice(text) => panic!("unexpected notice: {text}"),
-                SourceMessage::Ended(why) => panic!("ended early: {why:?}"),
-            }
+        match self.next() {
+            SourceMessage::Item(frame) => frame,
+            SourceMessage::Notice(text) => panic!("unexpected notice: {text}"),
+            SourceMessage::Ended(why) => panic!("ended early: {why:?}"),
         }
     }
 }
