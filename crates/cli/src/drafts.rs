@@ -149,6 +149,107 @@ impl App {
 }
 
 impl App {
+    /// `pigeon trim DRAFT --start T --end T`: keeps only that part of the draft's clip
+    /// (to the frame), then uploads the trimmed clip when the store is reachable, so a
+    /// send afterwards only commits.
+    pub async fn trim(&self, draft: &str, start: Option<&str>, end: Option<&str>) -> Result<()> {
+        let time = |flag: &str, text: &str| {
+            pigeon_library::trim::parse_clip_time(text).with_context(|| format!("--{flag} {text}"))
+        };
+        let start = start.map(|t| time("start", t)).transpose()?;
+        let end = end.map(|t| time("end", t)).transpose()?;
+        let current = self.library.draft(draft)?;
+        let end = match end {
+            Some(end) => end,
+            None => {
+                let clip = current.clip_path.clone();
+                tokio::task::spawn_blocking(move || pigeon_media::probe(&clip))
+                    .await
+                    .context("reading the clip's length")??
+                    .duration
+            }
+        };
+        let start = start.unwrap_or_default();
+        let trimmed = match pigeon_library::trim::trim_draft_with_outcome(
+            &self.library,
+            None,
+            &current.id,
+            start,
+            end,
+        )
+        .await
+        {
+            Ok(trimmed) => trimmed,
+            Err(LibraryError::Media(MediaError::Trim(why))) => bail!(
+                "{why} (`pigeon drafts` shows each draft's length; times are seconds, m:ss or h:mm:ss)"
+            ),
+            Err(e) => return Err(anyhow::Error::new(e).context("the draft cannot be trimmed")),
+        };
+        // The trimmed clip is complete: sent whole now, so `pigeon send` only commits.
+        let uploaded = match self.outbox().await {
+            Ok(outbox) => {
+                let bar = self.out.progress_bar("uploading");
+                let outbox = match &bar {
+                    Some(bar) => outbox.with_progress(crate::output::progress(bar)),
+                    None => outbox,
+                };
+                let (clip, poster) = tokio::join!(
+                    outbox.seal_clip(&trimmed.draft.id),
+                    outbox.seal_poster(&trimmed.draft.id)
+                );
+                crate::output::finish(bar);
+                if let Err(e) = &poster {
+                    tracing::info!(error = %e, "the poster will be uploaded at send");
+                }
+                match clip {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::info!(error = %e, "the trimmed clip will be uploaded at send");
+                        false
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "trimmed offline: the clip is uploaded at send");
+                false
+            }
+        };
+        let (d, o) = (&trimmed.draft, &trimmed.outcome);
+        let length = pigeon_library::trim::format_clip_time(o.duration);
+        self.out.say(
+            json!({
+                "draft": d.id,
+                "duration_seconds": o.duration.as_secs_f64(),
+                "start_seconds": start.as_secs_f64(),
+                "end_seconds": end.as_secs_f64(),
+                "frames": o.video_frames,
+                "reencoded_frames": o.reencoded_frames,
+                "copied_frames": o.copied_frames,
+                "full_reencode": o.full_reencode,
+                "bytes": o.bytes,
+                "uploaded": uploaded,
+                "clip": d.clip_path,
+            }),
+            format!(
+                "draft {} trimmed to {length} ({} frames: {} re-encoded, {} copied){}{}",
+                short(&d.id),
+                o.video_frames,
+                o.reencoded_frames,
+                o.copied_frames,
+                o.full_reencode
+                    .as_ref()
+                    .map(|why| format!("; every frame was re-encoded because {why}"))
+                    .unwrap_or_default(),
+                if uploaded {
+                    "; uploaded"
+                } else {
+                    "; it is uploaded when you send it"
+                }
+            ),
+        );
+        Ok(())
+    }
+
     /// The sources the record flags name: `--source` camera (with the default
     /// microphone), synthetic or a file; with `--screen`, `--window` or `--monitor`
     /// the screen, its sound from `--source`, and the camera `--bubble` names.

@@ -80,6 +80,19 @@ pub enum Command {
     },
     /// List drafts and messages that are not delivered yet.
     Drafts,
+    /// Keep only part of a draft's clip before sending it, to the frame: times as
+    /// seconds (80, 3.2), m:ss (1:20, 0:03.2) or h:mm:ss. What is cut off is never
+    /// sent.
+    Trim {
+        /// The draft's id (or the start of it), see `pigeon drafts`.
+        draft: String,
+        /// Where the kept part starts (default: the clip's start).
+        #[arg(long, value_name = "TIME")]
+        start: Option<String>,
+        /// Where the kept part ends (default: the clip's end).
+        #[arg(long, value_name = "TIME")]
+        end: Option<String>,
+    },
     /// List what `pigeon record --screen` can record: the screen, each monitor and
     /// each window, with their ids and sizes.
     Screens,

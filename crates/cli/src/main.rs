@@ -122,6 +122,9 @@ async fn run(cli: Cli) -> Result<()> {
         },
         Command::Sync { wait } => app.sync(wait).await,
         Command::Drafts => app.drafts(),
+        Command::Trim { draft, start, end } => {
+            app.trim(&draft, start.as_deref(), end.as_deref()).await
+        }
         Command::Screens => app.screens().await,
         Command::Config { setting } => app.config(setting),
     }
