@@ -361,6 +361,10 @@ fn refused(e: &impl std::fmt::Display) -> String {
         format!(
             "The screen cannot be recorded: screen sharing was cancelled in the system's dialog; start again and choose a screen to share, {CAMERA_INSTEAD}."
         )
+    } else if text == ashpd::Error::Response(ResponseError::Other).to_string() {
+        format!(
+            "The screen cannot be recorded: the desktop's screen-sharing portal could not start sharing and gave no reason; check that its backend (xdg-desktop-portal-gnome, -kde or -wlr) works on this desktop (its log says why), {CAMERA_INSTEAD}."
+        )
     } else {
         format!(
             "The screen cannot be recorded: the screen-sharing portal refused ({text}); check that your desktop's portal backend (xdg-desktop-portal-gnome, -kde or -wlr) is installed and running, {CAMERA_INSTEAD}."

@@ -565,6 +565,15 @@ mod tests {
 
     impl Producer {
         fn start(session: &WaylandSession, name: &str, format: &str, colour: u32) -> Producer {
+            let inspect = session
+                .command("gst-inspect-1.0")
+                .arg("pipewiresink")
+                .output()
+                .expect("gst-inspect-1.0 (Debian: gstreamer1.0-tools)");
+            assert!(
+                inspect.status.success(),
+                "GStreamer has no pipewiresink: install gstreamer1.0-pipewire (scripts/setup)"
+            );
             let child = session
                 .command("gst-launch-1.0")
                 .args([
