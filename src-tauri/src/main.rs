@@ -16,11 +16,13 @@ mod compose;
 mod error;
 mod messages;
 mod recording;
+mod screen;
 mod session;
 mod shortcut;
 mod supervise;
 mod tray;
 mod trigger;
+mod trim;
 mod windows;
 
 use anyhow::Context as _;
@@ -71,6 +73,13 @@ fn main() -> anyhow::Result<()> {
             recording::pause_recording,
             recording::stop_recording,
             recording::discard_recording,
+            screen::recording_layout,
+            screen::choose_layout,
+            screen::list_screens,
+            screen::screen_thumbnail,
+            screen::set_bubble_corner,
+            screen::set_bubble_style,
+            trim::draft_filmstrip,
             messages::inbox::inbox,
             messages::sent::sent,
             messages::drafts::drafts,

@@ -10,9 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _};
-use pigeon_library::{
-    AudioChoice, DesktopSettings, Recording, RecordingOptions, Sources, VideoChoice,
-};
+use pigeon_library::{DesktopSettings, Recording, RecordingOptions, Sources, VideoChoice};
+use pigeon_media::composite::BubbleControl;
 use pigeon_media::recorder::{PreviewSettings, RecorderEvent};
 use pigeon_media::QualityPreset;
 use serde::Serialize;
@@ -59,6 +58,23 @@ struct Active {
     recording: Recording,
     watchers: Watchers,
     max_ms: u64,
+    /// Moves the camera bubble of a screen recording.
+    bubble: Option<BubbleControl>,
+    /// The screen is recorded: the main window stepped aside.
+    screen: bool,
+    /// The main window was on screen before it stepped aside (it comes back on discard).
+    hid_main: bool,
+}
+
+impl Active {
+    fn view(&self) -> RecordingView {
+        RecordingView {
+            draft_id: self.recording.draft_id().to_owned(),
+            max_ms: self.max_ms,
+            bubble_corner: self.bubble.as_ref().map(|b| b.style().corner.label()),
+            screen: self.screen,
+        }
+    }
 }
 
 /// The one recording this app may be making.
@@ -67,6 +83,17 @@ pub struct RecorderSlot {
     active: tokio::sync::Mutex<Option<Active>>,
     /// When the global shortcut asked for a quick recording (for the timing log).
     requested_at: Mutex<Option<Instant>>,
+}
+
+impl RecorderSlot {
+    /// The running recording's bubble, if it has one.
+    pub async fn bubble(&self) -> Option<BubbleControl> {
+        self.active
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|a| a.bubble.clone())
+    }
 }
 
 /// A camera or microphone the user can pick.
@@ -174,31 +201,6 @@ fn devices_view(settings: &DesktopSettings) -> DevicesView {
     }
 }
 
-/// The sources a recording uses, from the remembered choice. With nothing chosen,
-/// the first camera; with none at all, the user is asked rather than silently
-/// recorded without a picture.
-fn sources_for(settings: &DesktopSettings) -> anyhow::Result<Sources> {
-    let video = match settings.camera.as_deref() {
-        Some(DesktopSettings::TEST_PATTERN) => VideoChoice::TestPattern,
-        Some(DesktopSettings::NO_DEVICE) => VideoChoice::Still,
-        Some(id) => VideoChoice::Camera { id: id.to_owned() },
-        None => match pigeon_media::camera::list_cameras().ok().and_then(|c| c.into_iter().next()) {
-            Some(camera) => VideoChoice::Camera { id: camera.id },
-            None => anyhow::bail!(
-                "No camera was found. On the Record screen, choose “Record audio only” or “Use the test pattern”, or connect a camera."
-            ),
-        },
-    };
-    let audio = match settings.microphone.as_deref() {
-        Some(DesktopSettings::NO_DEVICE) => AudioChoice::Silent,
-        Some(DEFAULT_MICROPHONE) | None => AudioChoice::Microphone { id: None },
-        Some(id) => AudioChoice::Microphone {
-            id: Some(id.to_owned()),
-        },
-    };
-    Ok(Sources::Devices { video, audio })
-}
-
 #[tauri::command]
 pub async fn devices(session: State<'_, Session>) -> CommandResult<DevicesView> {
     let settings = session.settings().await?.desktop;
@@ -239,19 +241,22 @@ pub async fn choose_devices(
 pub struct RecordingView {
     pub draft_id: String,
     pub max_ms: u64,
+    /// The bubble's corner while the screen is recorded with the camera.
+    pub bubble_corner: Option<&'static str>,
+    /// The screen is recorded (the main window stepped aside).
+    pub screen: bool,
 }
 
-/// Starts recording with the remembered devices. Used by the command and by the
-/// global shortcut.
+/// Starts recording with the remembered layout and devices (the library's one
+/// rule, `Sources::last_used`). Used by the command, the global shortcut and the
+/// tray. A screen recording moves the main window out of the way and shows the
+/// small recorder window.
 pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
     let session = app.state::<Session>();
     let slot = app.state::<RecorderSlot>();
     let mut active = slot.active.lock().await;
     if let Some(current) = active.as_ref() {
-        return Ok(RecordingView {
-            draft_id: current.recording.draft_id().to_owned(),
-            max_ms: current.max_ms,
-        });
+        return Ok(current.view());
     }
     // Taken first, so a start that fails does not leave it for a later one.
     let requested_at = slot
@@ -265,8 +270,14 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
         *DesktopSettings::CLIP_SECONDS.start(),
         *DesktopSettings::CLIP_SECONDS.end(),
     )));
+    let sources = Sources::last_used(&desktop).map_err(|e| {
+        anyhow!(
+            "{}. On the Record screen, choose “Record audio only”, “Use the test pattern” or another layout.",
+            sentence(&e.to_string())
+        )
+    })?;
     let options = RecordingOptions {
-        quality,
+        quality: sources.quality(quality),
         max_length,
         preview: Some(PREVIEW),
     };
@@ -280,14 +291,19 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
     };
     let library = session.library.clone();
     // Opening devices, the encoder and the draft's row all block.
+    let screen = sources.is_screen();
+    let recorded_quality = options.quality;
     let recording = blocking::run(move || {
-        let sources = sources_for(&desktop)?;
         Recording::start(library, outbox, &sources, &options).map_err(|e| {
             let hint = match sources {
                 Sources::Devices {
                     video: VideoChoice::Camera { .. },
                     ..
                 } => " Pick another camera, audio only or the test pattern on the Record screen.",
+                Sources::Devices {
+                    video: VideoChoice::Screen { .. },
+                    ..
+                } => " Pick another screen or window, or the camera, on the Record screen.",
                 _ => "",
             };
             anyhow!("The recording could not start: {e}.{hint}")
@@ -296,18 +312,30 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
     .await?;
     let watchers: Watchers = Arc::default();
     forward(&recording, watchers.clone(), requested_at);
-    let view = RecordingView {
-        draft_id: recording.draft_id().to_owned(),
-        max_ms: max_length.as_millis() as u64,
-    };
-    tracing::info!(draft = %view.draft_id, ?quality, "recording started");
-    *active = Some(Active {
+    // The screen is what is recorded: the main window steps aside, the recorder stays.
+    let hid_main = screen && windows::step_aside(app);
+    let started = Active {
+        bubble: recording.bubble(),
         recording,
         watchers,
-        max_ms: view.max_ms,
-    });
+        max_ms: max_length.as_millis() as u64,
+        screen,
+        hid_main,
+    };
+    let view = started.view();
+    tracing::info!(draft = %view.draft_id, quality = ?recorded_quality, screen, "recording started");
+    *active = Some(started);
     let _ = app.emit(RECORDING_CHANGED_EVENT, Some(view.clone()));
     Ok(view)
+}
+
+/// The library's text as the start of a sentence.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Sends previews and progress to the watching screen, from the blocking pool
@@ -378,7 +406,7 @@ fn forward_until_stopped(
 }
 
 /// Width and height (u32 little-endian) then RGBA pixels: what a canvas takes.
-fn rgba_frame(frame: &pigeon_media::recorder::PreviewFrame) -> Vec<u8> {
+pub fn rgba_frame(frame: &pigeon_media::recorder::PreviewFrame) -> Vec<u8> {
     let rgba = frame.to_rgba();
     let mut out = Vec::with_capacity(8 + rgba.len());
     out.extend_from_slice(&frame.width.to_le_bytes());
@@ -404,10 +432,7 @@ pub async fn start_recording(app: AppHandle) -> CommandResult<RecordingView> {
 pub async fn current_recording(
     slot: State<'_, RecorderSlot>,
 ) -> CommandResult<Option<RecordingView>> {
-    Ok(slot.active.lock().await.as_ref().map(|a| RecordingView {
-        draft_id: a.recording.draft_id().to_owned(),
-        max_ms: a.max_ms,
-    }))
+    Ok(slot.active.lock().await.as_ref().map(Active::view))
 }
 
 /// Sends the running recording's preview and progress to these channels (the
@@ -481,6 +506,10 @@ pub async fn discard_recording(
     let Some(active) = slot.active.lock().await.take() else {
         return Ok(());
     };
+    if active.hid_main {
+        // Nothing goes on to Compose: the window that stepped aside comes back.
+        windows::show_main(&app);
+    }
     blocking::run(move || Ok(active.recording.discard()?)).await?;
     let _ = app.emit(RECORDING_CHANGED_EVENT, None::<RecordingView>);
     Ok(())

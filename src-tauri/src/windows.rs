@@ -62,6 +62,24 @@ pub fn hide_if_quick(window: &WebviewWindow) -> bool {
     true
 }
 
+/// While the screen is recorded, the main window gets out of the picture and the
+/// small recorder window stays on top. Says whether the main window was showing
+/// (so a discarded recording can bring it back).
+pub fn step_aside(app: &AppHandle) -> bool {
+    let was_showing = match app.get_webview_window(MAIN_WINDOW) {
+        Some(main) => {
+            let showing = main.is_visible().unwrap_or(false);
+            if let Err(error) = main.hide() {
+                tracing::warn!(%error, "could not hide the main window for a screen recording");
+            }
+            showing
+        }
+        None => false,
+    };
+    show_quick(app);
+    was_showing
+}
+
 /// Shows the quick recorder window, creating it the first time.
 pub fn show_quick(app: &AppHandle) {
     if let Some(window) = app.get_webview_window(QUICK_WINDOW) {
@@ -76,20 +94,37 @@ pub fn show_quick(app: &AppHandle) {
         }
         return;
     }
-    let built = WebviewWindowBuilder::new(
+    let mut builder = WebviewWindowBuilder::new(
         app,
         QUICK_WINDOW,
         WebviewUrl::App("index.html#/quick".into()),
     )
-    .title("Pigeon — quick record")
-    .inner_size(360.0, 330.0)
+    .title("Pigeon — recorder")
+    .inner_size(QUICK_SIZE.0, QUICK_SIZE.1)
     .resizable(false)
     .always_on_top(true)
-    .skip_taskbar(true)
-    .build();
-    if let Err(error) = built {
+    .skip_taskbar(true);
+    if let Some((x, y)) = quick_position(app) {
+        builder = builder.position(x, y);
+    }
+    if let Err(error) = builder.build() {
         tracing::error!(%error, "could not open the quick record window");
     }
+}
+
+/// The recorder window's size (logical pixels).
+const QUICK_SIZE: (f64, f64) = (380.0, 340.0);
+
+/// Bottom centre of the primary monitor: in a screen recording the recorder then
+/// covers none of the corners the camera bubble can sit in.
+fn quick_position(app: &AppHandle) -> Option<(f64, f64)> {
+    let monitor = app.primary_monitor().ok().flatten()?;
+    let scale = monitor.scale_factor();
+    let size = monitor.size().to_logical::<f64>(scale);
+    let origin = monitor.position().to_logical::<f64>(scale);
+    let x = origin.x + (size.width - QUICK_SIZE.0) / 2.0;
+    let y = origin.y + size.height - QUICK_SIZE.1 - 48.0;
+    Some((x.max(origin.x), y.max(origin.y)))
 }
 
 /// Shows the main window on one message (from the tray's recent items).

@@ -105,6 +105,50 @@ export interface DevicesView {
 export interface RecordingView {
   draftId: string;
   maxMs: number;
+  /** The bubble's corner while the screen is recorded with the camera; null without a bubble. */
+  bubbleCorner: string | null;
+  /** The screen is being recorded (the main window steps aside). */
+  screen: boolean;
+}
+
+/** What is recorded: the camera alone, the screen alone, or the screen with the camera in a bubble. */
+export type Layout = "camera" | "screen" | "screen-camera";
+
+/** Mirrors `LayoutView` in src-tauri/src/screen.rs: the remembered layout and what can be chosen. */
+export interface LayoutView {
+  layout: Layout;
+  /** A screen target id: "screen", "monitor:N" or "window:0xHEX". */
+  screen: string;
+  bubbleShape: string;
+  bubbleSize: string;
+  bubbleCorner: string;
+  computerSound: boolean;
+  shapes: string[];
+  sizes: string[];
+  corners: string[];
+}
+
+export interface LayoutChoice {
+  layout: Layout;
+  screen: string;
+  bubbleShape: string;
+  bubbleSize: string;
+  bubbleCorner: string;
+  computerSound: boolean;
+}
+
+/** One screen, monitor or window that can be recorded (`list_screens`). */
+export interface ScreenView {
+  id: string;
+  name: string;
+  width: number;
+  height: number;
+}
+
+/** One picture of a clip for the trim scrubber: when it is, and an image URL for it. */
+export interface FilmstripFrame {
+  atMs: number;
+  url: string;
 }
 
 export type RecordingProgress =
@@ -128,6 +172,28 @@ export function decodePreview(buffer: ArrayBuffer): PreviewFrame | null {
   return { width, height, pixels: new Uint8ClampedArray(buffer, 8) };
 }
 
+/**
+ * Reads a filmstrip as `draft_filmstrip` sends it: a u32 count, then per picture a
+ * u64 time in ms, a u32 length and that many JPEG bytes (all little-endian).
+ */
+export function decodeFilmstrip(buffer: ArrayBuffer): { atMs: number; jpeg: Uint8Array }[] | null {
+  const view = new DataView(buffer);
+  if (buffer.byteLength < 4) return null;
+  const count = view.getUint32(0, true);
+  const frames: { atMs: number; jpeg: Uint8Array }[] = [];
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    if (at + 12 > buffer.byteLength) return null;
+    const atMs = Number(view.getBigUint64(at, true));
+    const length = view.getUint32(at + 8, true);
+    at += 12;
+    if (at + length > buffer.byteLength) return null;
+    frames.push({ atMs, jpeg: new Uint8Array(buffer, at, length) });
+    at += length;
+  }
+  return at === buffer.byteLength ? frames : null;
+}
+
 export function devices(): Promise<DevicesView> {
   return invoke<DevicesView>("devices");
 }
@@ -141,6 +207,34 @@ export function chooseDevices(
   return invoke<DevicesView>("choose_devices", { camera, microphone, quality, maxClipSeconds });
 }
 
+export function recordingLayout(): Promise<LayoutView> {
+  return invoke<LayoutView>("recording_layout");
+}
+
+/** Remembers the layout, screen, bubble and computer sound for the next recordings. */
+export function chooseLayout(choice: LayoutChoice): Promise<LayoutView> {
+  return invoke<LayoutView>("choose_layout", { ...choice });
+}
+
+export function listScreens(): Promise<ScreenView[]> {
+  return invoke<ScreenView[]>("list_screens");
+}
+
+/** One picture of a screen or window for the picker, or null if it came back malformed. */
+export async function screenThumbnail(id: string, maxWidth: number): Promise<PreviewFrame | null> {
+  return decodePreview(await invoke<ArrayBuffer>("screen_thumbnail", { id, maxWidth }));
+}
+
+/** Moves the running recording's bubble (and remembers the corner). */
+export function setBubbleCorner(corner: string): Promise<void> {
+  return invoke<void>("set_bubble_corner", { corner });
+}
+
+export function setBubbleStyle(shape: string, size: string, corner: string): Promise<void> {
+  return invoke<void>("set_bubble_style", { shape, size, corner });
+}
+
+/** Starts recording with the remembered layout and devices (the same rule as the global shortcut). */
 export function startRecording(): Promise<RecordingView> {
   return invoke<RecordingView>("start_recording");
 }
@@ -176,6 +270,25 @@ export function discardRecording(): Promise<void> {
   return invoke<void>("discard_recording");
 }
 
+/** Emitted when a recording starts (its view) or ends (null), to every window. */
+export function onRecordingChanged(handler: (recording: RecordingView | null) => void): Promise<UnlistenFn> {
+  return listen<RecordingView | null>("recording-changed", (event) => handler(event.payload));
+}
+
+// ---- Trim (src-tauri/src/trim.rs) ----
+
+/** `count` pictures spread over the draft's clip, as blob URLs (revoke them when done). */
+export async function draftFilmstrip(draftId: string, count: number): Promise<FilmstripFrame[]> {
+  const frames = decodeFilmstrip(await invoke<ArrayBuffer>("draft_filmstrip", { draftId, count, maxWidth: 160 }));
+  if (!frames) throw { message: "The clip's pictures came back damaged; reopen the draft to try again." } satisfies CommandError;
+  return frames.map((f) => ({ atMs: f.atMs, url: URL.createObjectURL(new Blob([f.jpeg.slice()], { type: "image/jpeg" })) }));
+}
+
+/** Cuts the draft's clip to [startMs, endMs]; resolves to the trimmed draft. */
+export function trimDraft(draftId: string, startMs: number, endMs: number): Promise<DraftView> {
+  return invoke<DraftView>("trim_draft", { draftId, startMs, endMs });
+}
+
 // ---- Messages (src-tauri/src/messages.rs) ----
 
 export type Section = "open" | "overdue" | "answered";
@@ -205,6 +318,7 @@ export interface DraftView {
   clipBytes: number;
   uploaded: boolean;
   playUrl: string | null;
+  posterUrl: string | null;
 }
 
 export interface InboxItem {

@@ -58,3 +58,15 @@ export function toLocalInput(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
+
+/** 3200 ms -> "0:03.2"; 80000 -> "1:20.0": a cut point, to the tenth of a second. */
+export function formatClipTime(ms: number): string {
+  const tenths = Math.max(0, Math.round(ms / 100));
+  return `${formatDuration(Math.floor(tenths / 10))}.${tenths % 10}`;
+}
+
+/** A settings name as words: "rounded-square" -> "Rounded square", "top-left" -> "Top left". */
+export function labelWords(name: string): string {
+  const words = name.replace(/-/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}

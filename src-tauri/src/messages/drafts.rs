@@ -6,7 +6,7 @@ use pigeon_playback::{Media, MP4};
 use serde::Serialize;
 use tauri::AppHandle;
 
-use super::offer;
+use super::{offer, poster_url};
 use crate::error::CommandResult;
 use crate::session;
 use crate::windows::library_changed;
@@ -26,6 +26,8 @@ pub struct DraftView {
     /// The whole clip is on the store (sealed): Send commits at once.
     pub uploaded: bool,
     pub play_url: Option<String>,
+    /// The poster (the first picture), once made at the stop or after a trim.
+    pub poster_url: Option<String>,
 }
 
 /// A draft as the screens show it; looks at the clip on disk, so only on the
@@ -52,6 +54,7 @@ pub fn draft_view(app: &AppHandle, draft: &Draft) -> anyhow::Result<DraftView> {
         clip_bytes,
         uploaded: draft.clip_sealed.is_some(),
         play_url,
+        poster_url: poster_url(app, draft.poster_path.as_deref()),
     })
 }
 

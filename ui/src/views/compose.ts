@@ -20,6 +20,7 @@ import {
 import { h, mount } from "../dom";
 import { fileKind, formatBytes, formatDuration, toLocalInput } from "../format";
 import { button, problem, screen, type Screen } from "./screen";
+import { trimmer } from "./trim";
 
 export interface ComposeActions {
   sent(result: SendView): void;
@@ -256,6 +257,9 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
 
   const showDraft = (d: DraftView) => {
     if (d.playUrl && video.getAttribute("src") !== d.playUrl) video.src = d.playUrl;
+    if (d.posterUrl && video.getAttribute("poster") !== d.posterUrl) video.poster = d.posterUrl;
+    video.dataset.durationMs = String(Math.round((d.durationSeconds ?? 0) * 1000));
+    trim.show(d);
     const fraction = d.clipBytes ? d.uploadedBytes / d.clipBytes : 0;
     uploadBar.value = d.uploaded ? 1 : fraction;
     upload.textContent = d.uploaded
@@ -265,13 +269,34 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
         : `The clip (${formatBytes(d.clipBytes)}) uploads when the store is reachable; you can send now, it waits in the outbox.`;
     return d.uploaded;
   };
-  const poll = window.setInterval(() => {
-    loadDraft(draftId)
-      .then((d) => {
-        if (showDraft(d)) window.clearInterval(poll);
-      })
-      .catch(() => {});
-  }, 700);
+  let poll: number | undefined;
+  const watchUpload = () => {
+    window.clearInterval(poll);
+    poll = window.setInterval(() => {
+      loadDraft(draftId)
+        .then((d) => {
+          if (showDraft(d)) window.clearInterval(poll);
+        })
+        .catch(() => {});
+    }, 700);
+  };
+  const trim = trimmer(
+    draftId,
+    (ms) => {
+      video.pause();
+      video.currentTime = ms / 1000;
+    },
+    (d) => {
+      // The trimmed clip may sit at the same address: load it afresh.
+      video.removeAttribute("src");
+      video.removeAttribute("poster");
+      showDraft(d);
+      video.load();
+      // The trimmed clip uploads again: the status follows it until it is on the store.
+      watchUpload();
+    },
+  );
+  watchUpload();
   loadDraft(draftId)
     .then(showDraft)
     .catch((error: unknown) => mount(feedback, problem(errorMessage(error))));
@@ -298,7 +323,7 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
 
   root.append(
     h("div", { class: "compose-grid" },
-      h("div", { class: "compose-media" }, video, uploadBar, upload),
+      h("div", { class: "compose-media" }, video, uploadBar, upload, trim.el),
       h(
         "div",
         { class: "compose-form" },
@@ -321,6 +346,7 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
     el: root,
     dispose: () => {
       window.clearInterval(poll);
+      trim.dispose();
       video.pause();
       void unlisten.then((stop) => stop());
     },

@@ -1,18 +1,37 @@
-import { currentRecording, discardRecording, errorMessage, onQuickWindowShown, stopRecording, watchRecording } from "../api";
+import {
+  currentRecording,
+  discardRecording,
+  errorMessage,
+  onQuickWindowShown,
+  pauseRecording,
+  setBubbleCorner,
+  stopRecording,
+  watchRecording,
+  type RecordingView,
+} from "../api";
 import { h, mount } from "../dom";
-import { formatDuration } from "../format";
-import { button, drawFrame, meterFraction, problem } from "./screen";
+import { formatDuration, labelWords } from "../format";
+import { button, drawFrame, meterFraction, problem, showNotice } from "./screen";
+
+/** The bubble's corners, in the order a 2×2 grid shows them. */
+export const CORNER_GRID = ["top-left", "top-right", "bottom-left", "bottom-right"] as const;
 
 /**
- * The small always-on-top recorder the global shortcut opens: the recording is
- * already running when it appears; Stop goes on to Compose in the main window.
+ * The small always-on-top recorder (the global shortcut, the tray, and every screen
+ * recording open it): the recording is already running when it appears, with Stop,
+ * Pause, the timer, the level and, with a camera bubble, the bubble's corner. Stop
+ * goes on to Compose in the main window.
  */
 export function quickView(): HTMLElement {
-  const canvas = h("canvas", { class: "preview", width: "320", height: "180", "aria-label": "Camera preview", "data-testid": "quick-preview" });
+  const canvas = h("canvas", { class: "preview", width: "320", height: "180", "aria-label": "Preview of the recording", "data-testid": "quick-preview" });
   const timer = h("span", { class: "timer", "data-testid": "quick-elapsed" }, "0:00");
   const left = h("span", { class: "muted" });
   const meterFill = h("div", { class: "meter-fill" });
+  const meter = h("div", { class: "meter", role: "meter", "aria-label": "Microphone level", "aria-valuemin": "-60", "aria-valuemax": "0", "data-testid": "quick-meter" }, meterFill);
   const feedback = h("div", { "aria-live": "polite" });
+  const notices = h("div", { class: "notices", "aria-live": "polite", "data-testid": "recording-notices" });
+  const recDot = h("span", { class: "rec-dot" }, "REC");
+  let paused = false;
   const stop = button("Stop", "quick-stop", () => {
     stop.disabled = true;
     stopRecording().catch((e: unknown) => {
@@ -20,20 +39,57 @@ export function quickView(): HTMLElement {
       mount(feedback, problem(errorMessage(e)));
     });
   }, true);
+  const pause = button("Pause", "quick-pause", () => {
+    pauseRecording(!paused).catch((e: unknown) => mount(feedback, problem(errorMessage(e))));
+  });
   const discard = button("Discard", "quick-discard", () => {
     discardRecording().catch((e: unknown) => mount(feedback, problem(errorMessage(e))));
   });
+
+  const corners = h("div", { class: "corner-grid", role: "group", "aria-label": "Bubble position", "data-testid": "bubble-corners", hidden: true });
+  const showCorner = (corner: string | null) => {
+    corners.hidden = corner === null;
+    corners.dataset.corner = corner ?? "";
+    mount(
+      corners,
+      ...CORNER_GRID.map((c) =>
+        h(
+          "button",
+          {
+            type: "button",
+            class: `button small corner ${c}`,
+            "aria-pressed": String(c === corner),
+            "aria-label": `Move the bubble to the ${labelWords(c).toLowerCase()} corner`,
+            title: labelWords(c),
+            "data-testid": `bubble-corner-${c}`,
+            onclick: () => {
+              setBubbleCorner(c)
+                .then(() => showCorner(c))
+                .catch((e: unknown) => mount(feedback, problem(errorMessage(e))));
+            },
+          },
+          h("span", { class: "corner-dot", "aria-hidden": "true" }),
+        ),
+      ),
+    );
+  };
+
   const root = h(
     "section",
-    { class: "quick", "aria-label": "Quick record", "data-testid": "quick" },
+    { class: "quick", "aria-label": "Recorder", "data-testid": "quick" },
     canvas,
-    h("div", { class: "record-bar" }, h("span", { class: "rec-dot" }, "REC"), timer, left, h("div", { class: "meter", role: "meter", "aria-label": "Microphone level" }, meterFill)),
-    h("div", { class: "row" }, stop, discard),
+    h("div", { class: "record-bar" }, recDot, timer, left, meter),
+    h("div", { class: "row" }, stop, pause, discard, corners),
+    notices,
     feedback,
   );
-  const attach = () => {
+  const attach = (current: RecordingView) => {
     stop.disabled = false;
+    paused = false;
+    pause.textContent = "Pause";
     mount(feedback);
+    mount(notices);
+    showCorner(current.bubbleCorner);
     void watchRecording(
       (frame) => drawFrame(canvas, frame),
       (p) => {
@@ -41,6 +97,12 @@ export function quickView(): HTMLElement {
           timer.textContent = formatDuration(p.elapsedMs / 1000);
           left.textContent = `${formatDuration(p.remainingMs / 1000)} left`;
           meterFill.style.width = `${Math.round(meterFraction(p.rmsDbfs) * 100)}%`;
+          meter.setAttribute("aria-valuenow", String(Math.round(p.rmsDbfs)));
+          paused = p.paused;
+          pause.textContent = p.paused ? "Resume" : "Pause";
+          recDot.classList.toggle("paused", p.paused);
+        } else if (p.kind === "Notice") {
+          showNotice(notices, p.text);
         } else {
           mount(feedback, h("p", { class: "notice" }, `Recording ended: ${p.reason}.`));
           stopRecording().catch(() => {});
@@ -48,13 +110,15 @@ export function quickView(): HTMLElement {
       },
     );
   };
-  currentRecording()
-    .then((current) => (current ? attach() : mount(feedback, problem("Nothing is being recorded."))))
-    .catch((e: unknown) => mount(feedback, problem(errorMessage(e))));
-  // The window is reused: each new quick recording shows it again.
+  const pickUp = () =>
+    currentRecording()
+      .then((current) => (current ? attach(current) : mount(feedback, problem("Nothing is being recorded."))))
+      .catch((e: unknown) => mount(feedback, problem(errorMessage(e))));
+  void pickUp();
+  // The window is reused: each new recording shows it again.
   void onQuickWindowShown(() => {
     timer.textContent = "0:00";
-    attach();
+    void pickUp();
   });
   return root;
 }

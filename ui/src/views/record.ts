@@ -2,6 +2,7 @@ import {
   currentRecording,
   discardRecording,
   errorMessage,
+  onRecordingChanged,
   pauseRecording,
   startRecording,
   stopRecording,
@@ -13,7 +14,8 @@ import { h, mount } from "../dom";
 import { formatDuration } from "../format";
 import { describeOrigin, type RecordOrigin } from "../routes";
 import { devicePicker } from "./devices";
-import { button, drawFrame, meterFraction, problem, screen, type Screen } from "./screen";
+import { idleText, layoutPicker } from "./layout";
+import { button, drawFrame, meterFraction, problem, screen, showNotice, type Screen } from "./screen";
 
 export interface RecordActions {
   back(): void;
@@ -22,7 +24,7 @@ export interface RecordActions {
 }
 
 /**
- * The Record screen: device pickers, a 3-2-1 countdown, the live preview and level
+ * The Record screen: what to record (camera, screen, screen + camera), device pickers, a 3-2-1 countdown, the live preview and level
  * meter, elapsed and remaining time, pause/resume, stop and discard.
  */
 export function recordView(
@@ -45,10 +47,12 @@ export function recordView(
   let disposed = false;
   let countdownTimer: number | undefined;
 
+  const layoutBox = h("div", { class: "card layout", "data-testid": "layout" }, h("p", { class: "muted" }, "Reading what you recorded last…"));
   const devicesBox = h("div", { class: "card devices", "data-testid": "devices" }, h("p", { class: "muted" }, "Looking for cameras and microphones…"));
-  const canvas = h("canvas", { class: "preview", width: "320", height: "180", "aria-label": "Camera preview", "data-testid": "preview" });
+  const canvas = h("canvas", { class: "preview", width: "320", height: "180", "aria-label": "Preview of the recording", "data-testid": "preview" });
   const overlay = h("div", { class: "countdown", "aria-live": "assertive", "data-testid": "countdown" });
-  const idleNote = h("p", { class: "stage-message", "data-testid": "stage-idle" }, "Press Record: a 3-2-1 countdown starts, then the camera and microphone record.");
+  const idleNote = h("p", { class: "stage-message", "data-testid": "stage-idle" }, idleText("camera"));
+  const notices = h("div", { class: "notices", "aria-live": "polite", "data-testid": "recording-notices" });
   const stage = h("div", { class: "stage", "aria-label": "Recording" }, canvas, overlay, idleNote);
   const elapsed = h("span", { class: "timer", "data-testid": "elapsed" }, "0:00");
   const remaining = h("span", { class: "muted", "data-testid": "remaining" }, "");
@@ -68,12 +72,16 @@ export function recordView(
     pauseButton.hidden = stopButton.hidden = discardButton.hidden = next !== "recording";
     recDot.hidden = next !== "recording";
     idleNote.hidden = next !== "idle";
-    devicesBox.querySelectorAll("select, button").forEach((el) => ((el as HTMLInputElement).disabled = next !== "idle"));
+    for (const box of [layoutBox, devicesBox]) {
+      box.querySelectorAll("select, button, input").forEach((el) => ((el as HTMLInputElement).disabled = next !== "idle"));
+    }
   };
 
   root.append(
     note ? h("p", { class: "notice", role: "status", "data-testid": "record-origin" }, note) : "",
+    layoutBox,
     devicesBox,
+    notices,
     stage,
     h("div", { class: "record-bar" }, recDot, elapsed, remaining, meter),
     h("div", { class: "row" }, recordButton, pauseButton, stopButton, discardButton),
@@ -89,6 +97,8 @@ export function recordView(
       meter.setAttribute("aria-valuenow", String(Math.round(p.rmsDbfs)));
       paused = p.paused;
       pauseButton.textContent = p.paused ? "Resume" : "Pause";
+    } else if (p.kind === "Notice") {
+      showNotice(notices, p.text);
     } else {
       mount(feedback, h("p", { class: "notice", role: "status" }, `Recording ended: ${p.reason}.`));
       void stop();
@@ -104,6 +114,7 @@ export function recordView(
 
   function countdown(): void {
     mount(feedback);
+    mount(notices);
     setState("countdown");
     let n = 3;
     overlay.textContent = String(n);
@@ -116,7 +127,8 @@ export function recordView(
       window.clearInterval(countdownTimer);
       overlay.textContent = "";
       startRecording()
-        .then(() => attach())
+        // A screen recording is watched by the small recorder window, not this one.
+        .then((started) => (started.screen ? true : attach()))
         .then(() => setState("recording"))
         .catch((error: unknown) => {
           setState("idle");
@@ -155,12 +167,25 @@ export function recordView(
     setState("idle");
   }
 
+  layoutPicker(layoutBox, feedback, (layout) => {
+    idleNote.textContent = idleText(layout);
+    setState(state);
+  });
   devicePicker(devicesBox, feedback, () => setState(state));
+
+  // A recording stopped or discarded in the small recorder window ends here too.
+  const unlisten = onRecordingChanged((recording) => {
+    if (!recording && state === "recording" && !disposed) {
+      elapsed.textContent = "0:00";
+      remaining.textContent = "";
+      setState("idle");
+    }
+  });
 
   // A recording started elsewhere (the quick recorder) is picked up, not restarted.
   currentRecording()
     .then((current) => {
-      if (current && state === "idle") return attach().then((ok) => ok && setState("recording"));
+      if (current && !current.screen && state === "idle") return attach().then((ok) => ok && setState("recording"));
     })
     .catch(() => {});
 
@@ -169,6 +194,7 @@ export function recordView(
     dispose: () => {
       disposed = true;
       window.clearInterval(countdownTimer);
+      void unlisten.then((stop) => stop());
     },
   };
 }

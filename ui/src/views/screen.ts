@@ -45,3 +45,13 @@ export function drawFrame(canvas: HTMLCanvasElement, frame: { width: number; hei
 export function meterFraction(dbfs: number): number {
   return Math.min(1, Math.max(0, (dbfs + 60) / 60));
 }
+
+/**
+ * Shows what the recorder says while recording goes on (a window closed, the screen
+ * changed size) as a banner on top of `box`; the newest first, the last three kept.
+ */
+export function showNotice(box: HTMLElement, text: string): void {
+  const banner = h("p", { class: "notice toast", role: "status", "data-testid": "recording-notice" }, text);
+  box.prepend(banner);
+  while (box.children.length > 3) box.lastElementChild?.remove();
+}

@@ -106,6 +106,7 @@ describe("sent and drafts views", () => {
       clipBytes: 10,
       uploaded: false,
       playUrl: null,
+      posterUrl: null,
     };
     const compose = vi.fn();
     const view = draftsView([d], { compose, discard: vi.fn(), record: vi.fn() });
