@@ -100,6 +100,7 @@ impl Recording {
         let draft = library.create_draft(now)?;
         let mut config = RecorderConfig::new(&draft.clip_path);
         config.quality = quality;
+        config.content = sources.content();
         config.max_length = options.max_length;
         config.preview = options.preview;
         let recorder = match Recorder::start(config, video, audio) {
@@ -302,5 +303,56 @@ mod tests {
             }
             other => panic!("the draft is delivered later: {other:?}"),
         }
+    }
+
+    /// Under scripts/test-env: its virtual display and output.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_screen_recording_with_a_bubble_and_computer_sound_hands_out_their_controls() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let sources = Sources::Devices {
+            video: VideoChoice::Screen {
+                target: pigeon_media::screen::ScreenTarget::Screen,
+                bubble: Some(Bubble {
+                    camera: Box::new(VideoChoice::TestPattern),
+                    style: Default::default(),
+                }),
+            },
+            audio: AudioChoice::TestTone,
+            computer_sound: true,
+        };
+        let options = RecordingOptions {
+            quality: QualityPreset::Low,
+            ..RecordingOptions::default()
+        };
+        let recording = Recording::start(library.clone(), None, &sources, &options).unwrap();
+        let bubble = recording.bubble().expect("the bubble can be moved");
+        bubble.set_corner(pigeon_media::composite::Corner::TopLeft);
+        let levels = recording.mix_levels().expect("the mix has levels");
+        levels.set_computer(0.5);
+        assert_eq!(levels.computer(), 0.5);
+        let started = std::time::Instant::now();
+        'recording: loop {
+            for event in recording.recorder().events().try_iter() {
+                if let pigeon_media::RecorderEvent::Progress { elapsed, .. } = event {
+                    if elapsed >= Duration::from_secs(1) {
+                        break 'recording;
+                    }
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "no progress");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let draft = recording.stop().await.unwrap().draft;
+        let clip = pigeon_media::probe(&draft.clip_path).unwrap();
+        let video = clip.video().unwrap();
+        // The screen's quality, not the 480p asked for the camera.
+        assert_eq!((video.width, video.height), (1920, 1080), "{clip:?}");
+        assert!(clip.streams.len() == 2, "{clip:?}");
+
+        let camera = Sources::synthetic();
+        let recording = Recording::start(library, None, &camera, &options).unwrap();
+        assert!(recording.bubble().is_none() && recording.mix_levels().is_none());
+        recording.discard().unwrap();
     }
 }

@@ -17,7 +17,7 @@ use pigeon_media::microphone::MicrophoneSource;
 use pigeon_media::mix::{AudioMix, MixLevels};
 use pigeon_media::screen::{open_screen, ScreenTarget};
 use pigeon_media::synthetic::{SyntheticAudio, SyntheticVideo};
-use pigeon_media::{AudioSource, Pacing, QualityPreset, VideoSource};
+use pigeon_media::{AudioSource, ContentKind, Pacing, QualityPreset, VideoSource};
 
 use crate::error::{LibraryError, Result};
 use crate::settings::{DesktopSettings, Layout};
@@ -122,6 +122,15 @@ impl Sources {
         }
     }
 
+    /// What the encoder is tuned for: a screen keeps its text legible.
+    pub fn content(&self) -> ContentKind {
+        if self.is_screen() {
+            ContentKind::Screen
+        } else {
+            ContentKind::Camera
+        }
+    }
+
     /// The sources the desktop's next recording uses, from what was chosen last
     /// (layout, screen, bubble, camera, microphone, computer sound): the Record
     /// screen, the global shortcut and the tray all start recordings through this.
@@ -136,7 +145,8 @@ impl Sources {
     /// from the start.
     pub fn open(&self, quality: QualityPreset) -> Result<OpenedSources> {
         let height = quality.max_height();
-        let width = height * 16 / 9;
+        // Even, as 4:2:0 pictures must be: 480 lines make 853.3 columns.
+        let width = (height * 16 / 9) & !1;
         match self {
             Sources::Devices {
                 video,
@@ -417,6 +427,7 @@ mod tests {
         );
         assert!(sources.is_screen());
         assert_eq!(sources.quality(QualityPreset::Low), SCREEN_QUALITY);
+        assert_eq!(sources.content(), ContentKind::Screen);
     }
 
     #[test]
@@ -478,5 +489,6 @@ mod tests {
             Sources::synthetic().quality(QualityPreset::Low),
             QualityPreset::Low
         );
+        assert_eq!(Sources::synthetic().content(), ContentKind::Camera);
     }
 }
