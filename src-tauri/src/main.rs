@@ -80,6 +80,7 @@ fn main() -> anyhow::Result<()> {
             screen::set_bubble_corner,
             screen::set_bubble_style,
             trim::draft_filmstrip,
+            trim::trim_draft,
             messages::inbox::inbox,
             messages::sent::sent,
             messages::drafts::drafts,

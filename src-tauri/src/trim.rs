@@ -6,11 +6,14 @@
 
 use std::time::Duration;
 
+use anyhow::anyhow;
 use tauri::ipc::Response;
-use tauri::AppHandle;
+use tauri::{AppHandle, State};
 
 use crate::error::CommandResult;
-use crate::session;
+use crate::messages::drafts::{draft_view, DraftView};
+use crate::session::{self, Session};
+use crate::windows::library_changed;
 
 /// The scrubber shows at most this many pictures.
 const MAX_PICTURES: u32 = 24;
@@ -52,6 +55,38 @@ fn filmstrip_bytes(pictures: &[(Duration, Vec<u8>)]) -> Vec<u8> {
         out.extend_from_slice(jpeg);
     }
     out
+}
+
+/// Cuts the draft's clip to [start, end] (milliseconds); the trimmed clip replaces
+/// the draft's upload and, with a store, starts uploading at once.
+#[tauri::command]
+pub async fn trim_draft(
+    app: AppHandle,
+    session: State<'_, Session>,
+    draft_id: String,
+    start_ms: u64,
+    end_ms: u64,
+) -> CommandResult<DraftView> {
+    if end_ms <= start_ms {
+        return Err(anyhow!(
+            "the end of the trim must come after its start: move the handles apart"
+        )
+        .into());
+    }
+    // Trimming needs no network: without a store the clip uploads at send.
+    let outbox = session.outbox().await.ok();
+    let trimmed = pigeon_library::trim::trim_draft(
+        &session.library,
+        outbox.as_ref(),
+        &draft_id,
+        Duration::from_millis(start_ms),
+        Duration::from_millis(end_ms),
+    )
+    .await?;
+    tracing::info!(draft = %trimmed.id, start_ms, end_ms, "draft trimmed");
+    library_changed(&app);
+    session.wake.notify_one();
+    Ok(session::blocking(app, move |app, _| draft_view(app, &trimmed)).await?)
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ export function trimmer(draftId: string, seek: (ms: number) => void, trimmed: (d
     "section",
     { class: "card trim", "aria-label": "Trim", "data-testid": "trim" },
     h("h2", {}, "Trim"),
-    h("p", { class: "muted" }, "Drag the handles, or focus one and use the arrow keys (Shift for whole seconds), to cut off the start or the end."),
+    h("p", { class: "muted" }, "Drag the handles, or focus one and use the arrow keys (Shift or Page Up/Down for whole seconds), to cut off the start or the end."),
     scrubber,
     summary,
     h("div", { class: "row" }, trimButton, resetButton),
