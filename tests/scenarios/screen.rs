@@ -319,6 +319,34 @@ fn without_a_display_screens_and_record_screen_say_what_is_missing() {
     assert_eq!(drafts["drafts"].as_array().unwrap().len(), 0, "{drafts}");
 }
 
+#[test]
+fn a_screen_bubble_without_a_camera_says_what_to_use_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = user(dir.path());
+    // The test environment has no camera; a machine with one records it.
+    let out = alice.run(&["record", "--screen", "--bubble", "camera", "--seconds", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if pigeon_media::camera::list_cameras()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("no camera was found") && stderr.contains("--bubble synthetic"),
+            "{stderr}"
+        );
+    } else {
+        assert!(out.status.success(), "{stderr}");
+    }
+    let out = alice.run(&["record", "--bubble", "synthetic", "--seconds", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--screen"),
+        "a bubble needs a screen: {stderr}"
+    );
+}
+
 /// A steady 1 kHz tone played into the virtual output for as long as it lives.
 struct Tone {
     child: Child,

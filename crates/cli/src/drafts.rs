@@ -290,12 +290,17 @@ impl App {
         let bubble = match args.bubble.as_deref() {
             None => None,
             Some("synthetic") => Some(VideoChoice::TestPattern),
-            Some(_) => match VideoChoice::chosen_camera(&self.settings.desktop)? {
-                VideoChoice::Still => bail!(
+            Some(_) => match VideoChoice::chosen_camera(&self.settings.desktop) {
+                Ok(VideoChoice::Still) => bail!(
                     "--bubble camera: the camera is set to none in the settings; use \
                      --bubble synthetic, or leave out --bubble to record the screen alone"
                 ),
-                camera => Some(camera),
+                Ok(camera) => Some(camera),
+                // The one way it fails: no camera chosen and none found.
+                Err(_) => bail!(
+                    "--bubble camera: no camera was found; connect one, use --bubble \
+                     synthetic, or leave out --bubble to record the screen alone"
+                ),
             },
         }
         .map(|camera| Bubble {
