@@ -546,6 +546,35 @@ mod tests {
     }
 
     #[test]
+    fn notices_and_recordings_are_what_the_ui_expects() {
+        let json = serde_json::to_value(RecordingProgress::Notice {
+            text: "The window was closed.".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "Notice", "text": "The window was closed."})
+        );
+        let json = serde_json::to_value(RecordingView {
+            draft_id: "d1".into(),
+            max_ms: 300_000,
+            bubble_corner: Some("top-left"),
+            screen: true,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"draftId": "d1", "maxMs": 300000, "bubbleCorner": "top-left", "screen": true})
+        );
+    }
+
+    #[test]
+    fn library_text_starts_a_sentence() {
+        assert_eq!(sentence("no camera was found"), "No camera was found");
+        assert_eq!(sentence(""), "");
+    }
+
+    #[test]
     fn frames_carry_their_size_then_rgba() {
         let frame = pigeon_media::recorder::PreviewFrame {
             width: 2,
