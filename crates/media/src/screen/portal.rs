@@ -136,8 +136,8 @@ fn share_and_stream(
             return;
         }
     };
-    let share = match runtime.block_on(ScreenShare::start()) {
-        Ok(share) => share,
+    let (share, target) = match runtime.block_on(ScreenShare::start()) {
+        Ok(started) => started,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
@@ -148,13 +148,10 @@ fn share_and_stream(
     let pipewire = {
         let (ctx, closed, streaming) = (ctx.clone(), Arc::clone(&closed), Arc::clone(&streaming));
         let ready = ready.clone();
-        let target = share.target_once();
         std::thread::Builder::new()
             .name("screen-pipewire".into())
             .spawn(move || {
-                if let Some(target) = target {
-                    stream::run(target, fps, ctx, sink, ready, closed);
-                }
+                stream::run(target, fps, ctx, sink, ready, closed);
                 streaming.store(false, Ordering::Relaxed);
             })
     };
@@ -176,16 +173,15 @@ fn share_and_stream(
     join_thread(&mut pipewire, "screen PipeWire");
 }
 
-/// A started ScreenCast session and what it shares.
+/// A started ScreenCast session.
 struct ScreenShare {
     session: Session<Screencast>,
-    target: std::sync::Mutex<Option<StreamTarget>>,
 }
 
 impl ScreenShare {
     /// CreateSession, SelectSources (one monitor, cursor drawn in), Start (the
     /// user's choice), OpenPipeWireRemote.
-    async fn start() -> Result<ScreenShare> {
+    async fn start() -> Result<(ScreenShare, StreamTarget)> {
         // A connection of this runtime's own: ashpd's shared one would live on
         // in a runtime that is gone once this recording ends.
         let connection = limited(zbus::Connection::session())
@@ -261,14 +257,7 @@ impl ScreenShare {
                 )));
             }
         };
-        Ok(ScreenShare {
-            session,
-            target: std::sync::Mutex::new(Some(StreamTarget { fd: Some(fd), node })),
-        })
-    }
-
-    fn target_once(&self) -> Option<StreamTarget> {
-        self.target.lock().ok().and_then(|mut t| t.take())
+        Ok((ScreenShare { session }, StreamTarget { fd: Some(fd), node }))
     }
 
     /// Waits until the recording stops, the stream ends, or the portal closes
