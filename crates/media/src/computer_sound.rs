@@ -8,7 +8,9 @@
 //! The stream is mono 48 kHz float (the server mixes down and resamples), read
 //! in 20 ms fragments so what is captured reaches the recording within a few
 //! tens of milliseconds. Each chunk is stamped with the recording's clock:
-//! the time it was read, less the stream's latency and the chunk's length.
+//! the time it was read less the chunk's length. An output that renders in
+//! large blocks (an idle one) delivers in bursts; the mix lays bursts end to
+//! end as the recorder does.
 
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -63,6 +65,8 @@ impl ComputerSound {
         }
         // Opened once to find out now, not when the recording starts, that
         // there is no server or no such device.
+        // (Kept open until the start, an unread stream delayed the first sound
+        // of the recording's own stream by 1.3 s: measured.)
         drop(connect(device)?);
         Ok(ComputerSound {
             device: device.map(str::to_string),
@@ -215,18 +219,17 @@ fn capture(stream: &Simple, ctx: &SourceContext, sink: &Sink<AudioChunk>, meter:
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
         meter.store(AudioLevel::of(&samples));
-        // The latency is how long ago the next sample to read was captured; this
-        // chunk's first sample is its length older still.
-        let waiting = stream
-            .get_latency()
-            .map(|us| Duration::from_micros(us.0))
-            .unwrap_or(Duration::ZERO);
         let length = Duration::from_secs_f64(FRAGMENT as f64 / f64::from(AUDIO_RATE));
         let chunk = AudioChunk {
             sample_rate: AUDIO_RATE,
             channels: 1,
             samples,
-            captured_at: read_at.saturating_sub(waiting + length),
+            // Stamped by arrival, less its length, as the microphone is. The
+            // stream's reported latency is no help for a monitor: it follows
+            // how far ahead the output renders (measured 476 ms for an idle
+            // null sink, 46 ms while a 20 ms player plays), not how old the
+            // sound is, and it threw the stamps half a second into the past.
+            captured_at: read_at.saturating_sub(length),
         };
         if sink.deliver(chunk).is_err() {
             return;

@@ -8,13 +8,15 @@
 //!
 //! ## Alignment
 //! Both inputs are brought to mono 48 kHz and laid on one line of sample
-//! positions (the clock's time × 48 000). A chunk continues its input's line
-//! unless its timestamp is more than [`SLACK`] away from where the line
-//! ended: stamps jitter by a few milliseconds (they are estimates of when a
-//! device captured), sound does not. Microphone sound goes out once the
+//! positions each (the clock's time × 48 000). A chunk continues its input's
+//! line unless its stamp is more than [`SLACK`] ahead of where the line ended
+//! (a hole, kept as one) or more than 200 ms behind it (dropped): stamps are
+//! estimates of when a device captured and jitter, or bunch up after a
+//! stall, while the sound itself is continuous. It is the recorder's own rule
+//! for its sound line, so the two agree. Microphone sound goes out once the
 //! computer sound for its stretch has arrived, or [`LOOKAHEAD`] after it was
 //! captured at the latest, so a late or silent computer never holds the
-//! recording up.
+//! recording up; computer sound arriving later than that is left out.
 //!
 //! ## Levels and ends
 //! [`MixLevels`] are linear gains shared with the UI, read for every chunk,
@@ -39,15 +41,16 @@ use crate::source::{
 
 mod line;
 
-use line::{continue_line, position, time_of, ComputerLine, MicrophoneLine};
+use line::{continue_line, position, time_of, ComputerLine, MicrophoneLine, Placement};
 
-/// How far a chunk's stamp may stray from where its input's line ended and
-/// still continue it (the recorder fills holes past the same 60 ms).
+/// How far ahead of its input's line a chunk's stamp may be and still
+/// continue it (the recorder fills holes past the same 60 ms).
 pub const SLACK: Duration = Duration::from_millis(60);
 
 /// The longest the microphone's sound waits for the computer sound of the
-/// same moment.
-pub const LOOKAHEAD: Duration = Duration::from_millis(120);
+/// same moment. Measured under a load of 12 on two cores, 120 ms lost
+/// computer sound that came late; the recorder's queue holds two seconds.
+pub const LOOKAHEAD: Duration = Duration::from_millis(250);
 
 /// The highest gain a level can be set to (+12 dB).
 pub const MAX_GAIN: f32 = 4.0;
@@ -214,6 +217,7 @@ impl AudioSource for AudioMix {
                 done: start_notice.is_some(),
                 ..ComputerLine::default()
             },
+            counts: MixCounts::default(),
         };
         let spawned = std::thread::Builder::new()
             .name("audio-mix".into())
@@ -247,6 +251,19 @@ struct Mixer {
     computer_meter: LevelMeter,
     microphone: MicrophoneLine,
     computer: ComputerLine,
+    counts: MixCounts,
+}
+
+/// What went less than smoothly, logged when the mix ends.
+#[derive(Debug, Default)]
+struct MixCounts {
+    /// Computer sound that came after its stretch was mixed, in samples.
+    computer_late: u64,
+    /// Chunks whose stamps did not continue their input's line.
+    computer_jumps: u64,
+    microphone_jumps: u64,
+    /// Microphone sound far behind its line, dropped (in samples).
+    microphone_dropped: u64,
 }
 
 impl Mixer {
@@ -321,6 +338,14 @@ impl Mixer {
         if self.emit_ready(true).is_err() {
             return;
         }
+        let counts = &self.counts;
+        tracing::info!(
+            computer_late_ms = counts.computer_late * 1000 / u64::from(AUDIO_RATE),
+            computer_jumps = counts.computer_jumps,
+            microphone_jumps = counts.microphone_jumps,
+            microphone_dropped_ms = counts.microphone_dropped * 1000 / u64::from(AUDIO_RATE),
+            "audio mix ended"
+        );
         if let Some(end) = microphone_end {
             self.sink.end(end);
         }
@@ -370,7 +395,19 @@ impl Mixer {
             &samples.iter().map(|s| s * gain).collect::<Vec<_>>(),
         ));
         let stamped = position(chunk.captured_at);
-        let (at, continues) = continue_line(self.microphone.next, stamped);
+        let (at, continues) = match continue_line(self.microphone.next, stamped) {
+            Placement::Continue(at) => (at, true),
+            Placement::Jump(at) => {
+                if self.microphone.next.is_some() {
+                    self.counts.microphone_jumps += 1;
+                }
+                (at, false)
+            }
+            Placement::Drop => {
+                self.counts.microphone_dropped += samples.len() as u64;
+                return Ok(());
+            }
+        };
         if !continues && !self.microphone.pending.is_empty() {
             // A jump in the microphone's time: what came before goes out as it is.
             let _ = self.emit_until(self.microphone.end());
@@ -392,7 +429,23 @@ impl Mixer {
         self.computer_meter.store(AudioLevel::of(
             &samples.iter().map(|s| s * gain).collect::<Vec<_>>(),
         ));
-        let (at, _) = continue_line(self.computer.next, position(chunk.captured_at));
+        let at = match continue_line(self.computer.next, position(chunk.captured_at)) {
+            Placement::Continue(at) => at,
+            Placement::Jump(at) => {
+                if self.computer.next.is_some() {
+                    self.counts.computer_jumps += 1;
+                }
+                at
+            }
+            Placement::Drop => {
+                self.counts.computer_late += samples.len() as u64;
+                return Ok(());
+            }
+        };
+        if self.microphone.next.is_some() && at < self.microphone.start {
+            let late = (self.microphone.start - at).min(samples.len() as i64);
+            self.counts.computer_late += late as u64;
+        }
         self.computer.place(at, &samples);
         Ok(())
     }

@@ -18,6 +18,10 @@ const COMPUTER_KEPT: usize = AUDIO_RATE as usize * 2;
 /// a longer one starts its line afresh.
 const COMPUTER_FILL: i64 = AUDIO_RATE as i64;
 
+/// Sound further behind its line than this (200 ms, as in the recorder) is
+/// dropped.
+const OVERLAP_LIMIT: i64 = AUDIO_RATE as i64 / 5;
+
 /// Sample position on the clock at 48 kHz.
 pub(super) fn position(at: Duration) -> i64 {
     (at.as_nanos() * u128::from(AUDIO_RATE) / 1_000_000_000) as i64
@@ -138,17 +142,52 @@ impl ComputerLine {
     }
 }
 
-/// Snaps a stamped position onto the line's continuation when it is close.
-pub(super) fn continue_line(next: Option<i64>, stamped: i64) -> (i64, bool) {
+/// Where a chunk goes on its input's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Placement {
+    /// Right after what the line holds (its stamp was close, or a little
+    /// behind: a late callback, a burst after a stall).
+    Continue(i64),
+    /// At its stamp: the first chunk, or one past a hole longer than the slack.
+    Jump(i64),
+    /// So far behind the line that it overlaps what is there: dropped.
+    Drop,
+}
+
+/// The recorder's own rule for its sound line, so the mix and the recorder
+/// agree: a hole past the slack is kept, sound behind the line continues it
+/// up to [`OVERLAP_LIMIT`] and is dropped further back; the line never runs
+/// backwards.
+pub(super) fn continue_line(next: Option<i64>, stamped: i64) -> Placement {
     match next {
-        Some(next) if (stamped - next).abs() <= slack_samples() => (next, true),
-        _ => (stamped, false),
+        None => Placement::Jump(stamped),
+        Some(next) if stamped - next > slack_samples() => Placement::Jump(stamped),
+        Some(next) if next - stamped > OVERLAP_LIMIT => Placement::Drop,
+        Some(next) => Placement::Continue(next),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_keeps_holes_continues_behind_and_drops_far_behind() {
+        assert_eq!(continue_line(None, 500), Placement::Jump(500));
+        assert_eq!(
+            continue_line(Some(1000), 1000 + 2880),
+            Placement::Continue(1000)
+        );
+        assert_eq!(
+            continue_line(Some(1000), 1000 + 2881),
+            Placement::Jump(3881)
+        );
+        assert_eq!(
+            continue_line(Some(20_000), 20_000 - 9600),
+            Placement::Continue(20_000)
+        );
+        assert_eq!(continue_line(Some(20_000), 20_000 - 9601), Placement::Drop);
+    }
 
     #[test]
     fn positions_and_times_agree() {
