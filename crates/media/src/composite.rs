@@ -6,6 +6,7 @@
 //! [`crate::VideoSource`] trait, so the recorder sees one picture.
 
 mod bubble;
+mod composer;
 mod compositor;
 mod picture;
 

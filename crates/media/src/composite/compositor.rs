@@ -9,13 +9,11 @@ use std::time::Duration;
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
 
-use super::bubble::{bubble_rect, BubbleMask};
-use super::picture::{black, composite_size, crop_square, fit, paste, Scaler};
+use super::composer::Composer;
 use super::BubbleControl;
 use crate::error::{MediaError, Result};
 use crate::source::{
-    join_thread, PixelFormat, Sink, SourceContext, SourceEnd, SourceMessage, VideoFrame,
-    VideoSource,
+    join_thread, Sink, SourceContext, SourceEnd, SourceMessage, VideoFrame, VideoSource,
 };
 
 /// How long the compositor waits for a picture before it looks at the stop flag again.
@@ -26,7 +24,7 @@ const CAMERA_PATIENCE: Duration = Duration::from_secs(2);
 /// The screen with the camera in a bubble, as one [`VideoSource`]: frames at
 /// the screen's pace, `captured_at` of the screen frame, packed YUV 4:2:0 of
 /// one size for the whole recording (the first screen frame decides it; see
-/// [`composite_size`]). Later screen sizes are scaled into it with black
+/// [`super::composite_size`]). Later screen sizes are scaled into it with black
 /// bars. The bubble follows its [`BubbleControl`] on every frame. A camera
 /// that is lost takes the bubble away and the user is told; the recording
 /// goes on. The screen ending ends it.
@@ -125,17 +123,8 @@ impl VideoSource for ScreenWithBubble {
             screen_dropped,
             dropped_seen: 0,
             camera,
-            control: self.control.clone(),
-            max_height: self.max_height,
             inner_stop: self.inner_stop.clone(),
-            out: None,
-            screen_scaler: Scaler::default(),
-            camera_latest: None,
-            camera_scaler: Scaler::default(),
-            square_scaler: Scaler::default(),
-            last_square: None,
-            bubble: None,
-            mask: None,
+            composer: Composer::new(self.control.clone(), self.max_height),
         };
         let spawned = std::thread::Builder::new()
             .name("composite".into())
@@ -178,12 +167,6 @@ struct CameraFeed {
     pending: Option<VideoFrame>,
 }
 
-/// The camera picture scaled for the bubble, and what it was made from.
-struct BubblePicture {
-    diameter: u32,
-    data: Vec<u8>,
-}
-
 /// What the compositor thread does after a message.
 enum Next {
     Go,
@@ -195,21 +178,8 @@ struct Compositor {
     screen_dropped: Arc<AtomicU64>,
     dropped_seen: u64,
     camera: Option<CameraFeed>,
-    control: BubbleControl,
-    max_height: u32,
     inner_stop: Arc<AtomicBool>,
-    /// The composite's size, fixed by the first screen frame.
-    out: Option<(u32, u32)>,
-    screen_scaler: Scaler,
-    /// The newest camera picture not yet made into the bubble, as captured.
-    camera_latest: Option<VideoFrame>,
-    camera_scaler: Scaler,
-    square_scaler: Scaler,
-    /// The camera's centred square at its own size, scaled again when the
-    /// bubble's size changes.
-    last_square: Option<VideoFrame>,
-    bubble: Option<BubblePicture>,
-    mask: Option<BubbleMask>,
+    composer: Composer,
 }
 
 impl Compositor {
@@ -250,7 +220,7 @@ impl Compositor {
         match msg {
             Some(SourceMessage::Item(frame)) => {
                 self.catch_up_camera(frame.captured_at, sink);
-                match self.compose(&frame) {
+                match self.composer.compose(&frame) {
                     Ok(picture) => match sink.deliver(picture) {
                         Ok(()) => Next::Go,
                         Err(_) => Next::Stop,
@@ -287,7 +257,7 @@ impl Compositor {
     ) -> Next {
         match msg {
             Some(SourceMessage::Item(frame)) => {
-                self.camera_latest = Some(frame);
+                self.composer.camera_picture(frame);
                 Next::Go
             }
             Some(SourceMessage::Notice(text)) => match sink.notice(text) {
@@ -305,9 +275,7 @@ impl Compositor {
 
     fn drop_camera(&mut self) {
         self.camera = None;
-        self.camera_latest = None;
-        self.last_square = None;
-        self.bubble = None;
+        self.composer.clear_camera();
     }
 
     fn lose_camera(&mut self, why: &str, sink: &Sink<VideoFrame>) -> Next {
@@ -337,7 +305,7 @@ impl Compositor {
                     camera.pending = Some(frame);
                     return;
                 }
-                self.camera_latest = Some(frame);
+                self.composer.camera_picture(frame);
                 continue;
             }
             match camera.rx.recv_timeout(CAMERA_PATIENCE) {
@@ -354,93 +322,5 @@ impl Compositor {
                 }
             }
         }
-    }
-
-    /// The screen frame scaled into the composite, with the bubble on top.
-    fn compose(&mut self, frame: &VideoFrame) -> Result<VideoFrame> {
-        let (width, height) = *self.out.get_or_insert_with(|| {
-            let size = composite_size(frame.width, frame.height, self.max_height);
-            tracing::info!(
-                width = size.0,
-                height = size.1,
-                screen_width = frame.width,
-                screen_height = frame.height,
-                "composite size fixed"
-            );
-            size
-        });
-        let (x, y, w, h) = fit(frame.width, frame.height, width, height);
-        let mut data = if (w, h) == (width, height) {
-            self.screen_scaler.convert(frame, width, height)?
-        } else {
-            let fitted = self.screen_scaler.convert(frame, w, h)?;
-            let mut canvas = black(width, height);
-            paste(&mut canvas, (width, height), &fitted, (w, h), (x, y));
-            canvas
-        };
-        if self.camera.is_some() {
-            self.draw_bubble(&mut data, width, height)?;
-        }
-        Ok(VideoFrame {
-            width,
-            height,
-            format: PixelFormat::Yuv420p,
-            data,
-            captured_at: frame.captured_at,
-        })
-    }
-
-    fn draw_bubble(&mut self, data: &mut [u8], width: u32, height: u32) -> Result<()> {
-        let style = self.control.style();
-        let (x, y, diameter) = bubble_rect(style, width, height);
-        if diameter < 2 {
-            return Ok(());
-        }
-        let stale = self.bubble.as_ref().is_none_or(|b| b.diameter != diameter);
-        if self.camera_latest.is_some() || stale {
-            // A new camera picture, or the bubble's size changed: scale again
-            // from the newest picture (kept for the next size change).
-            if let Some(frame) = self.camera_latest.as_ref() {
-                let (cw, ch) = ((frame.width & !1).max(2), (frame.height & !1).max(2));
-                let full = self.camera_scaler.convert(frame, cw, ch)?;
-                let (square, side) = crop_square(&full, cw, ch);
-                let square = VideoFrame {
-                    width: side,
-                    height: side,
-                    format: PixelFormat::Yuv420p,
-                    data: square,
-                    captured_at: frame.captured_at,
-                };
-                let scaled = self.square_scaler.convert(&square, diameter, diameter)?;
-                self.bubble = Some(BubblePicture {
-                    diameter,
-                    data: scaled,
-                });
-                // Keep the square for a later size change, not the full frame.
-                self.camera_latest = None;
-                self.last_square = Some(square);
-            } else if let Some(square) = self.last_square.as_ref() {
-                let scaled = self.square_scaler.convert(square, diameter, diameter)?;
-                self.bubble = Some(BubblePicture {
-                    diameter,
-                    data: scaled,
-                });
-            }
-        }
-        let Some(bubble) = self.bubble.as_ref() else {
-            // No camera picture yet: nothing to show.
-            return Ok(());
-        };
-        if self
-            .mask
-            .as_ref()
-            .is_none_or(|m| m.shape() != style.shape || m.diameter() != diameter)
-        {
-            self.mask = Some(BubbleMask::new(style.shape, diameter));
-        }
-        if let Some(mask) = self.mask.as_ref() {
-            mask.blend(data, width, height, x, y, Some(&bubble.data));
-        }
-        Ok(())
     }
 }

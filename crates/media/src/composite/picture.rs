@@ -4,6 +4,7 @@
 //! ([`crate::encode::FrameConverter`]); this only moves whole rows.
 
 use ffmpeg::format::Pixel;
+use ffmpeg::software::scaling::Flags;
 use ffmpeg_next as ffmpeg;
 
 use crate::encode::{frame_to_packed, FrameConverter};
@@ -106,10 +107,13 @@ pub(crate) fn crop_square(src: &[u8], width: u32, height: u32) -> (Vec<u8>, u32)
 }
 
 /// Converts pictures of any format and size to packed YUV 4:2:0 of a size
-/// that may change between calls, keeping the swscale context while it does not.
+/// that may change between calls, keeping the swscale context while neither
+/// size changes. Shrinking averages areas (small text stays readable rather
+/// than aliased); a picture of the same size only changes format, with point
+/// sampling (luma is copied exactly, and it is the cheapest path).
 #[derive(Default)]
 pub(crate) struct Scaler {
-    converter: Option<(u32, u32, FrameConverter)>,
+    converter: Option<((u32, u32, u32, u32), FrameConverter)>,
 }
 
 impl Scaler {
@@ -122,16 +126,17 @@ impl Scaler {
         if frame.format == PixelFormat::Yuv420p && frame.width == width && frame.height == height {
             return Ok(frame.data.clone());
         }
+        let key = (frame.width, frame.height, width, height);
         let converter = match &mut self.converter {
-            Some((w, h, c)) if *w == width && *h == height => c,
+            Some((k, c)) if *k == key => c,
             slot => {
-                &mut slot
-                    .insert((
-                        width,
-                        height,
-                        FrameConverter::new(Pixel::YUV420P, width, height),
-                    ))
-                    .2
+                let flags = if (frame.width, frame.height) == (width, height) {
+                    Flags::POINT
+                } else {
+                    Flags::AREA
+                };
+                let converter = FrameConverter::with_flags(Pixel::YUV420P, width, height, flags);
+                &mut slot.insert((key, converter)).1
             }
         };
         let out = converter.convert(frame)?;
