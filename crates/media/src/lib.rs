@@ -98,7 +98,7 @@ pub mod synthetic;
 pub mod trim;
 
 pub use clip::{make_playable, poster_jpeg, probe, validate, ClipInfo, StreamInfo, StreamKind};
-pub use encode::QualityPreset;
+pub use encode::{ContentKind, QualityPreset};
 pub use error::{MediaError, Result};
 pub use mux::{ClipWriter, Fragment};
 pub use recorder::{
