@@ -56,7 +56,7 @@ pub struct TrimRange {
 /// What [`trim`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrimOutcome {
-    /// Length of the kept video (frames / fps).
+    /// Length of the kept video: up to the end of its last frame slot.
     pub duration: Duration,
     /// Size of the written clip.
     pub bytes: u64,
@@ -145,6 +145,9 @@ enum Phase {
 struct VideoIn {
     index: usize,
     time_base: Rational,
+    /// The first picture's timestamp: slot 0 (0 in the recorder's clips; a clip
+    /// muxed elsewhere may start later, e.g. shifted by the AAC priming).
+    origin: i64,
     params: codec::Parameters,
     fps: u32,
     width: u32,
@@ -222,6 +225,7 @@ fn trim_into(input_path: &Path, tmp: &Path, range: TrimRange) -> Result<TrimOutc
         audio_tb: out_tbs.get(1).copied().unwrap_or(Rational(1, 48_000)),
         fps,
         input_tb: video.time_base,
+        origin: video.origin,
         first,
         last,
         smart: full_reencode.is_none(),
@@ -239,12 +243,15 @@ fn trim_into(input_path: &Path, tmp: &Path, range: TrimRange) -> Result<TrimOutc
         reencoded: 0,
         copied: 0,
         last_seen: -1,
+        last_slot: -1,
     };
     let audio_window = audio.as_ref().map(|a| {
         let fps_tb = Rational(1, fps as i32);
         (
-            rescale(first, fps_tb, a.time_base),
-            rescale(last + 1, fps_tb, a.time_base),
+            rescale(first, fps_tb, a.time_base)
+                + rescale(video.origin, video.time_base, a.time_base),
+            rescale(last + 1, fps_tb, a.time_base)
+                + rescale(video.origin, video.time_base, a.time_base),
         )
     });
     let mut audio_done = audio.is_none();
@@ -264,7 +271,7 @@ fn trim_into(input_path: &Path, tmp: &Path, range: TrimRange) -> Result<TrimOutc
             let Some(pts) = packet.pts().or(packet.dts()) else {
                 continue;
             };
-            let index = frame_index(pts, video.time_base, fps);
+            let index = frame_index(pts - video.origin, video.time_base, fps);
             cut.video_packet(&packet, index, &video.params)?;
         } else if let (Some(a), Some((from, to))) = (&audio, audio_window) {
             if packet.stream() != a.index {
@@ -307,7 +314,7 @@ fn trim_into(input_path: &Path, tmp: &Path, range: TrimRange) -> Result<TrimOutc
         )));
     }
     let frames = cut.reencoded + cut.copied;
-    let duration = Duration::from_secs_f64(frames as f64 / f64::from(fps));
+    let duration = Duration::from_secs_f64((cut.last_slot + 1).max(0) as f64 / f64::from(fps));
     if duration < MIN_TRIMMED_LENGTH {
         return Err(MediaError::Trim(format!(
             "The trimmed clip would be {} long (the clip is {} long): keep at least {}.",
@@ -336,12 +343,12 @@ fn video_stream(input: &ffmpeg::format::context::Input, path: &Path) -> Result<V
             path.display()
         ))
     })?;
-    let rate = stream.avg_frame_rate();
-    let rate = if rate.numerator() > 0 && rate.denominator() > 0 {
-        rate
-    } else {
-        stream.rate()
-    };
+    // The nominal rate: the recorder's frame slots. The average rate is lower
+    // when frames were dropped live, and would miscount every slot.
+    let rate = [stream.rate(), stream.avg_frame_rate()]
+        .into_iter()
+        .find(|r| r.numerator() > 0 && r.denominator() > 0)
+        .unwrap_or(Rational(0, 1));
     let fps = if rate.denominator() > 0 {
         (f64::from(rate.numerator()) / f64::from(rate.denominator())).round()
     } else {
@@ -364,6 +371,11 @@ fn video_stream(input: &ffmpeg::format::context::Input, path: &Path) -> Result<V
     Ok(VideoIn {
         index: stream.index(),
         time_base: stream.time_base(),
+        origin: if stream.start_time() == ffmpeg::ffi::AV_NOPTS_VALUE {
+            0
+        } else {
+            stream.start_time()
+        },
         params,
         fps: fps as u32,
         width,
@@ -391,7 +403,7 @@ fn choose_encoder(video: &VideoIn) -> Result<(encoder::SpliceEncoder, Option<Str
         match encoder::matching(w, h, fps, &wanted)? {
             Some(found) => {
                 tracing::debug!(
-                    quality = found.quality.label(),
+                    settings = ?found.settings,
                     "the recorder's H.264 header matches"
                 );
                 return Ok((found, None));
@@ -403,7 +415,9 @@ fn choose_encoder(video: &VideoIn) -> Result<(encoder::SpliceEncoder, Option<Str
         "its H.264 header (SPS/PPS) cannot be read".to_string()
     };
     tracing::warn!(%reason, "re-encoding every kept frame of the trim");
-    Ok((encoder::open(w, h, fps, fallback_quality)?, Some(reason)))
+    let settings =
+        crate::encode::X264Settings::new(fallback_quality, crate::encode::ContentKind::Camera);
+    Ok((encoder::open(w, h, fps, settings)?, Some(reason)))
 }
 
 /// A copy of a stream's codec header (`avcC` for H.264 in MP4).
@@ -449,6 +463,8 @@ struct Cut {
     fps: u32,
     /// The input video's time base (decoded pictures carry their packets' timestamps).
     input_tb: Rational,
+    /// [`VideoIn::origin`].
+    origin: i64,
     /// First and last kept frame slot (inclusive).
     first: i64,
     last: i64,
@@ -466,6 +482,9 @@ struct Cut {
     reencoded: u64,
     copied: u64,
     last_seen: i64,
+    /// The last output frame slot written: the clip's length, also when the
+    /// recorder left a slot empty (a dropped frame keeps the picture before).
+    last_slot: i64,
 }
 
 impl Cut {
@@ -539,7 +558,7 @@ impl Cut {
             let Some(pts) = picture.pts().or(picture.timestamp()) else {
                 continue;
             };
-            let index = frame_index(pts, self.input_tb, self.fps);
+            let index = frame_index(pts - self.origin, self.input_tb, self.fps);
             if index >= self.first && index <= self.last {
                 self.encode(&mut picture, index - self.first)?;
             }
@@ -547,6 +566,11 @@ impl Cut {
     }
 
     fn encode(&mut self, picture: &mut frame::Video, slot: i64) -> Result<()> {
+        if slot <= self.last_slot {
+            // Two pictures in one slot (a clip at another rate than it says): the
+            // first one stays, timestamps keep rising.
+            return Ok(());
+        }
         let fits = picture.format() == ffmpeg::format::Pixel::YUV420P
             && picture.width() == self.encoder.width()
             && picture.height() == self.encoder.height();
@@ -564,6 +588,7 @@ impl Cut {
             .send_frame(picture)
             .map_err(|e| MediaError::ffmpeg("re-encoding a trimmed frame", e))?;
         self.reencoded += 1;
+        self.last_slot = self.last_slot.max(slot);
         self.drain_encoder()
     }
 
@@ -605,8 +630,11 @@ impl Cut {
     }
 
     fn copy(&mut self, packet: &Packet, index: i64) -> Result<()> {
-        let mut packet = packet.clone();
         let slot = index - self.first;
+        if slot <= self.last_slot {
+            return Ok(());
+        }
+        let mut packet = packet.clone();
         packet.set_pts(Some(slot));
         packet.set_dts(Some(slot));
         packet.set_duration(1);
@@ -617,6 +645,7 @@ impl Cut {
             .write_interleaved(&mut self.output)
             .map_err(|e| write_error(&self.path, "writing video", e))?;
         self.copied += 1;
+        self.last_slot = self.last_slot.max(slot);
         Ok(())
     }
 

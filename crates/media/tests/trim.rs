@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use ffmpeg::{codec, media, Packet};
 use ffmpeg_next as ffmpeg;
-use pigeon_media::encode::QualityPreset;
+use pigeon_media::encode::{ContentKind, QualityPreset};
 use pigeon_media::synthetic::{read_frame_index, SyntheticAudio, SyntheticVideo};
 use pigeon_media::trim::{filmstrip, trim, TrimRange};
 use pigeon_media::{make_playable, MediaError, Pacing, Recorder, RecorderConfig};
@@ -25,12 +25,24 @@ const FPS: u32 = 30;
 
 /// Records `seconds` of synthetic picture and tone as fast as it encodes.
 fn record(dir: &Path, name: &str, w: u32, h: u32, seconds: u64, quality: QualityPreset) -> PathBuf {
+    record_as(dir, name, (w, h), seconds, quality, ContentKind::Camera)
+}
+
+fn record_as(
+    dir: &Path,
+    name: &str,
+    (w, h): (u32, u32),
+    seconds: u64,
+    quality: QualityPreset,
+    content: ContentKind,
+) -> PathBuf {
     let out = dir.join(name);
     let length = Some(Duration::from_secs(seconds));
     let video = SyntheticVideo::new(w, h, FPS, Pacing::AsFastAsPossible, length).expect("video");
     let audio = SyntheticAudio::new(48_000, Pacing::AsFastAsPossible, length).expect("audio");
     let mut config = RecorderConfig::new(&out);
     config.quality = quality;
+    config.content = content;
     let outcome = Recorder::start(config, Box::new(video), Some(Box::new(audio)))
         .expect("start")
         .wait()
@@ -205,6 +217,21 @@ fn cuts_inside_one_group_of_pictures_and_on_a_keyframe() {
     assert_eq!((outcome.reencoded_frames, outcome.copied_frames), (0, 90));
     assert_frames(&aligned, 60, 149);
 
+    // A screen recording's encoder settings are matched too.
+    let screen = record_as(
+        dir.path(),
+        "screen.mp4",
+        (640, 360),
+        3,
+        QualityPreset::High,
+        ContentKind::Screen,
+    );
+    let cut = dir.path().join("screen-cut.mp4");
+    let outcome = trim(&screen, &cut, range(0.5, 2.5)).expect("trims a screen recording");
+    assert_eq!(outcome.full_reencode, None, "{outcome:?}");
+    assert_eq!(outcome.reencoded_frames, 15);
+    assert_frames(&cut, 15, 74);
+
     // To the end: an end a little past the last picture means "the end".
     let tail = dir.path().join("tail.mp4");
     let outcome = trim(&clip, &tail, range(4.5, 6.1)).expect("trims to the end");
@@ -289,4 +316,51 @@ fn filmstrip_spreads_pictures_over_the_clip() {
     // More pictures than keyframes: every frame is a candidate.
     let dense = filmstrip(&clip, 20, 160).expect("filmstrip");
     assert_eq!(dense.len(), 20);
+}
+
+/// A clip made elsewhere (the ffmpeg CLI, other x264 settings): its header cannot
+/// be reproduced, so every kept frame is re-encoded, and the outcome says so.
+#[test]
+fn a_clip_from_other_settings_is_re_encoded_whole_and_still_exact() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = dir.path().join("elsewhere.mp4");
+    let mut ffmpeg = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p"])
+        .args(["-s", "320x240", "-r", "30", "-i", "-"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"])
+        .args(["-c:v", "libx264", "-crf", "30", "-g", "30", "-bf", "0"])
+        .args(["-c:a", "aac", "-ac", "1", "-shortest"])
+        .args(["-movflags", "frag_keyframe+empty_moov+default_base_moof"])
+        .arg(&clip)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("ffmpeg runs");
+    {
+        let painter = pigeon_media::synthetic::PatternPainter::new(320, 240);
+        let mut stdin = ffmpeg.stdin.take().expect("stdin");
+        for index in 0..90 {
+            stdin.write_all(&painter.paint(index, FPS)).expect("frame");
+        }
+    }
+    assert!(ffmpeg.wait().expect("ffmpeg ends").success());
+    let out = dir.path().join("trimmed.mp4");
+    let outcome = trim(&clip, &out, range(1.2, 2.5)).expect("trims");
+    assert!(outcome.full_reencode.is_some(), "{outcome:?}");
+    assert_eq!((outcome.reencoded_frames, outcome.copied_frames), (39, 0));
+    // The ffmpeg CLI's first picture lasts longer (its timestamps run 0, 840,
+    // 1352, ... in 1/15360 s), so the pictures in slots 36..=74 are found by
+    // their time in the source, as a player shows them.
+    let wanted: Vec<Option<u64>> = decoded_indices(&clip)
+        .into_iter()
+        .filter(|(t, _)| (36..=74).contains(&((t * 30.0).round() as i64)))
+        .map(|(_, index)| index)
+        .collect();
+    assert_eq!(wanted.len(), 39);
+    let got: Vec<Option<u64>> = decoded_indices(&out).into_iter().map(|f| f.1).collect();
+    assert_eq!(got, wanted);
+    let playable = dir.path().join("trimmed.playable.mp4");
+    make_playable(&out, &playable).expect("playable copy");
+    let probed = ffprobe_duration(&playable);
+    assert!((probed - 1.3).abs() <= 0.05, "ffprobe says {probed} s");
 }

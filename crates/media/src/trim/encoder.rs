@@ -7,22 +7,23 @@ use ffmpeg::{codec, encoder, Dictionary, Rational};
 use ffmpeg_next as ffmpeg;
 
 use super::avc::ParameterSets;
-use crate::encode::{QualityPreset, X264_CRF, X264_PRESET, X264_TUNE};
+use crate::encode::{ContentKind, QualityPreset, X264Settings};
 use crate::error::{MediaError, Result};
 
 /// An opened libx264 encoder and the parameter sets it writes.
 pub(crate) struct SpliceEncoder {
     pub encoder: encoder::Video,
     pub sets: Option<ParameterSets>,
-    pub quality: QualityPreset,
+    pub settings: X264Settings,
 }
 
-/// Opens the recorder's H.264 settings for a picture of `width`x`height`.
+/// Opens the recorder's H.264 encoder with `settings` for a picture of
+/// `width`x`height`, as `mux.rs` does.
 pub(crate) fn open(
     width: u32,
     height: u32,
     fps: u32,
-    quality: QualityPreset,
+    settings: X264Settings,
 ) -> Result<SpliceEncoder> {
     let h264 =
         encoder::find_by_name("libx264").ok_or(MediaError::MissingEncoder { name: "libx264" })?;
@@ -37,14 +38,14 @@ pub(crate) fn open(
     venc.set_frame_rate(Some(Rational(fps as i32, 1)));
     venc.set_gop(fps);
     venc.set_max_b_frames(0);
-    venc.set_max_bit_rate(quality.max_bitrate() as usize);
+    venc.set_max_bit_rate(settings.max_bitrate as usize);
     // MP4 keeps the parameter sets in the header (avcC), as the recorder does.
     venc.set_flags(codec::Flags::GLOBAL_HEADER);
     let mut opts = Dictionary::new();
-    opts.set("preset", X264_PRESET);
-    opts.set("tune", X264_TUNE);
-    opts.set("crf", X264_CRF);
-    opts.set("bufsize", &(quality.max_bitrate() * 2).to_string());
+    opts.set("preset", settings.preset);
+    opts.set("tune", settings.tune);
+    opts.set("crf", settings.crf);
+    opts.set("bufsize", &settings.buffer_size().to_string());
     opts.set("keyint_min", &fps.to_string());
     opts.set("threads", "auto");
     let encoder = venc
@@ -64,23 +65,34 @@ pub(crate) fn open(
     Ok(SpliceEncoder {
         encoder,
         sets,
-        quality,
+        settings,
     })
 }
 
-/// The recorder's encoder whose parameter sets equal `wanted`, trying each
-/// quality preset (the clip does not say which one recorded it).
+/// The recorder's encoder whose parameter sets equal `wanted`, trying the
+/// settings of each quality preset, for a camera and for a screen (the clip does
+/// not say which recorded it).
 pub(crate) fn matching(
     width: u32,
     height: u32,
     fps: u32,
     wanted: &ParameterSets,
 ) -> Result<Option<SpliceEncoder>> {
-    for quality in QualityPreset::ALL {
-        let candidate = open(width, height, fps, quality)?;
+    let every = [ContentKind::Camera, ContentKind::Screen]
+        .into_iter()
+        .flat_map(|content| QualityPreset::ALL.map(|quality| (quality, content)));
+    for (quality, content) in every {
+        let candidate = open(width, height, fps, X264Settings::new(quality, content))?;
         if candidate.sets.as_ref() == Some(wanted) {
             return Ok(Some(candidate));
         }
+        tracing::debug!(
+            quality = quality.label(),
+            ?content,
+            wanted = ?wanted,
+            made = ?candidate.sets,
+            "the cut encoder's parameter sets differ"
+        );
     }
     Ok(None)
 }
