@@ -41,14 +41,14 @@ fn require_test_env() -> Vec<f32> {
         .collect()
 }
 
-/// Plays `seconds` of a 440 Hz tone at amplitude 0.3 to the default output,
+/// Plays `seconds` of an `hz` tone at amplitude 0.3 to the default output,
 /// as any program playing sound would.
 struct Tone {
     player: Child,
 }
 
 impl Tone {
-    fn play(seconds: usize) -> Tone {
+    fn play(seconds: usize, hz: f64) -> Tone {
         let mut player = Command::new("pacat")
             .args([
                 "--playback",
@@ -57,13 +57,14 @@ impl Tone {
                 "--rate=48000",
                 "--channels=1",
                 "--latency-msec=20",
+                &format!("--stream-name=pigeon-test-tone-{hz}"),
             ])
             .stdin(Stdio::piped())
             .spawn()
             .expect("start pacat");
         let bytes: Vec<u8> = (0..seconds * RATE)
             .flat_map(|i| {
-                let v = 0.3 * (2.0 * std::f64::consts::PI * TONE_HZ * i as f64 / RATE as f64).sin();
+                let v = 0.3 * (2.0 * std::f64::consts::PI * hz * i as f64 / RATE as f64).sin();
                 ((v * 32767.0) as i16).to_le_bytes()
             })
             .collect();
@@ -71,6 +72,18 @@ impl Tone {
         // pacat takes the sound at the pace it plays it.
         std::thread::spawn(move || {
             let _ = stdin.write_all(&bytes);
+        });
+        // Playing once the server lists the stream as running, not before.
+        let name = format!("media.name = \"pigeon-test-tone-{hz}\"");
+        common::wait_until("the tone plays", || {
+            Command::new("pactl")
+                .args(["list", "sink-inputs"])
+                .output()
+                .is_ok_and(|out| {
+                    let text = String::from_utf8_lossy(&out.stdout);
+                    text.split("Sink Input #")
+                        .any(|input| input.contains(&name) && input.contains("Corked: no"))
+                })
         });
         Tone { player }
     }
@@ -142,22 +155,40 @@ fn best_ncc(needle: &[f32], haystack: &[f32]) -> f32 {
     best
 }
 
-/// The best match of 1.5 s windows starting at `starts` (s) with the fed
-/// speech, stopping at the first good one: a period PulseAudio missed on a
-/// loaded machine spoils one window, not all.
+/// The best match of half-second windows starting at `starts` (s) with the
+/// fed speech, stopping at the first good one: a period PulseAudio missed on
+/// a loaded machine spoils a window, not all (short windows hold fewer).
 fn speech_match(clip: &[f32], speech: &[f32], starts: &[f64]) -> Vec<f32> {
-    let reference = decimate(&notch(speech), 4);
+    let reference = decimate(&notch(speech), 8);
     let mut nccs = Vec::new();
     for &start in starts {
         let from = (start * RATE as f64) as usize;
-        let window = &clip[from..from + RATE * 3 / 2];
-        let ncc = best_ncc(&decimate(window, 4), &reference);
+        let window = &clip[from..from + RATE / 2];
+        let ncc = best_ncc(&decimate(window, 8), &reference);
         nccs.push(ncc);
         if ncc > 0.8 {
             break;
         }
     }
     nccs
+}
+
+fn window_starts(from: f64, to: f64) -> Vec<f64> {
+    (0..)
+        .map(|k| from + 0.5 * f64::from(k))
+        .take_while(|&t| t + 0.5 <= to)
+        .collect()
+}
+
+/// The median of the `hz` amplitude of 100 ms blocks, and each block's.
+fn block_median(samples: &[f32], hz: f64) -> (f64, Vec<f64>) {
+    let blocks: Vec<f64> = samples
+        .chunks_exact(RATE / 10)
+        .map(|b| amplitude_at(b, hz))
+        .collect();
+    let mut sorted = blocks.clone();
+    sorted.sort_by(f64::total_cmp);
+    (sorted[sorted.len() / 2], blocks)
 }
 
 fn seconds(samples: &[f32], from: f64, to: f64) -> &[f32] {
@@ -174,7 +205,7 @@ fn computer_sound_tone_is_mixed_with_the_microphone_speech_and_follows_its_level
     let mix = AudioMix::new(Box::new(microphone), Box::new(computer), levels.clone());
     let (microphone_meter, computer_meter) = mix.meters();
 
-    let _tone = Tone::play(30);
+    let _tone = Tone::play(30, TONE_HZ);
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("mixed.mp4");
     let video =
@@ -191,7 +222,7 @@ fn computer_sound_tone_is_mixed_with_the_microphone_speech_and_follows_its_level
         "meters: microphone peak {:.1} dBFS, computer peak {:.1} dBFS",
         loudest.0, loudest.1
     );
-    let muted_at = common::record_until(&recorder, Duration::from_secs(4));
+    let muted_at = common::record_until(&recorder, Duration::from_secs(5));
     levels.set_computer(0.0);
     println!("computer level set to 0 at {muted_at:?} of media");
     common::record_until(&recorder, muted_at + Duration::from_secs(4));
@@ -204,25 +235,47 @@ fn computer_sound_tone_is_mixed_with_the_microphone_speech_and_follows_its_level
         "clip: {total:.2} s of audio, {:?} of silence filled",
         outcome.audio_gap_filled
     );
-    assert!(total >= 7.5, "about 8 s of audio: {total:.2} s");
+    assert!(
+        total >= muted_at.as_secs_f64() + 3.5,
+        "about {muted_at:?} + 4 s of audio: {total:.2} s"
+    );
 
     // The tone: loud at 440 Hz while its level is 1, gone after it was set to 0
-    // (the switch itself is left out: when it lands depends on the mix's lookahead).
+    // (the switch itself is left out: when it lands depends on the mix's
+    // lookahead). Measured in 100 ms blocks, by their median: on a loaded
+    // machine a block now and then misses some computer sound that came too
+    // late for the mix, which is allowed.
     let muted = muted_at.as_secs_f64();
-    let with_tone = seconds(&samples, 1.0, muted - 0.5);
-    let without_tone = seconds(&samples, muted + 0.5, total - 0.5);
-    let tone_on = amplitude_at(with_tone, TONE_HZ);
-    let tone_off = amplitude_at(without_tone, TONE_HZ);
-    let beside_on = amplitude_at(with_tone, 523.0);
+    // The computer sound starts when its stream delivers its first sound.
+    // Measured 0.3 s on a quiet machine and 1.0 to 1.9 s with two streams on
+    // the monitor and a load of 4 to 8 on two cores: bounded here, not solved.
+    let onset = samples
+        .chunks_exact(RATE / 20)
+        .position(|b| amplitude_at(b, TONE_HZ) > 0.2)
+        .expect("the tone is somewhere in the clip") as f64
+        / 20.0;
+    println!("the tone starts {onset:.2} s into the clip");
+    assert!(onset <= 2.5, "the computer sound starts late: {onset:.2} s");
+    let with_tone = seconds(&samples, onset + 0.1, muted - 0.3);
+    let without_tone = seconds(&samples, muted + 0.5, total - 0.3);
+    let (tone_on, tone_on_blocks) = block_median(with_tone, TONE_HZ);
+    let (tone_off, _) = block_median(without_tone, TONE_HZ);
+    let (beside_on, _) = block_median(with_tone, 523.0);
+    let whole_blocks = tone_on_blocks.iter().filter(|&&a| a > 0.2).count();
     println!(
-        "440 Hz amplitude: {tone_on:.4} with the tone at level 1 (523 Hz beside it: {beside_on:.4}), {tone_off:.4} at level 0"
+        "440 Hz amplitude, median of 100 ms blocks: {tone_on:.4} at level 1 ({whole_blocks} of {} blocks above 0.2; 523 Hz beside it: {beside_on:.4}), {tone_off:.4} at level 0",
+        tone_on_blocks.len()
     );
     assert!(
         tone_on > 0.2,
         "the tone (amplitude 0.3) is in the clip: {tone_on:.4}"
     );
     assert!(
-        tone_on > 20.0 * beside_on,
+        whole_blocks * 10 >= tone_on_blocks.len() * 7,
+        "the tone is in most of the clip: {tone_on_blocks:.2?}"
+    );
+    assert!(
+        tone_on > 10.0 * beside_on,
         "440 Hz stands out: {tone_on:.4} vs {beside_on:.4}"
     );
     assert!(
@@ -232,8 +285,8 @@ fn computer_sound_tone_is_mixed_with_the_microphone_speech_and_follows_its_level
 
     // The speech: in the clip with the tone (notched out for the comparison) and without.
     let clip = notch(&samples);
-    let nccs_with_tone = speech_match(&clip, &speech, &[1.0, 1.75, 2.5]);
-    let nccs_without = speech_match(&clip, &speech, &[muted + 0.5, muted + 1.25, muted + 2.0]);
+    let nccs_with_tone = speech_match(&clip, &speech, &window_starts(onset + 0.1, muted - 0.3));
+    let nccs_without = speech_match(&clip, &speech, &window_starts(muted + 0.5, total - 0.3));
     println!(
         "normalised cross-correlation with the fed speech: {nccs_with_tone:.3?} while the tone plays, {nccs_without:.3?} after"
     );
@@ -265,5 +318,88 @@ fn computer_sound_from_a_device_that_does_not_exist_says_which() {
         named.name().contains("virt_output.monitor"),
         "{}",
         named.name()
+    );
+}
+
+/// The stamps follow the sound: chunk after chunk they advance by the 20 ms
+/// each holds, nine in ten within the slack the mix accepts, and the first
+/// one lies before the moment it arrived.
+#[test]
+fn computer_sound_stamps_advance_with_the_sound() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use pigeon_media::mix::SLACK;
+    use pigeon_media::source::{Sink, SourceContext, SourceMessage};
+    use pigeon_media::Clock;
+
+    require_test_env();
+    // Something plays, as when computer sound matters (an idle output renders
+    // in large blocks); not at the other test's frequency, which it would beat.
+    let _tone = Tone::play(10, 1000.0);
+    let mut computer = ComputerSound::open(None).expect("open the default output's monitor");
+    let clock = Clock::new();
+    let ctx = SourceContext {
+        clock,
+        epoch: clock.now(),
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let (tx, rx) = crossbeam_channel::bounded(1000);
+    computer
+        .start(
+            ctx.clone(),
+            Sink::new(tx, true, Arc::new(AtomicU64::new(0))),
+        )
+        .expect("start");
+    let mut stamps = Vec::new();
+    let mut samples = 0usize;
+    let mut first_arrival = None;
+    while samples < 3 * RATE {
+        match rx.recv_timeout(common::PATIENCE) {
+            Ok(SourceMessage::Item(chunk)) => {
+                first_arrival.get_or_insert(clock.now());
+                assert_eq!((chunk.sample_rate, chunk.channels), (48_000, 1));
+                stamps.push((samples, chunk.captured_at));
+                samples += chunk.samples.len();
+            }
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(e) => panic!("no computer sound: {e}"),
+        }
+    }
+    ctx.stop.store(true, Ordering::Relaxed);
+    computer.join();
+    let (_, first) = stamps[0];
+    let first_arrival = first_arrival.expect("a chunk arrived");
+    // Each stamp less the time of the sound before it: constant if the stamps
+    // keep the sound's pace. Its median is the reference, so one late first
+    // read does not count against all the others.
+    let offsets: Vec<f64> = stamps
+        .iter()
+        .map(|&(at, stamp)| stamp.as_secs_f64() - at as f64 / RATE as f64)
+        .collect();
+    let mut sorted = offsets.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let mut strays: Vec<f64> = offsets.iter().map(|o| (o - median).abs()).collect();
+    strays.sort_by(f64::total_cmp);
+    let worst = strays[strays.len() - 1];
+    let p90 = strays[strays.len() * 9 / 10];
+    println!(
+        "{} chunks; first stamped {:.1} ms after the start, arrived {:.1} ms after it; stamps stray from the sound's own pace by {:.1} ms (90th percentile), {:.1} ms at most",
+        stamps.len(),
+        (first.as_secs_f64() - ctx.epoch.as_secs_f64()) * 1e3,
+        (first_arrival.as_secs_f64() - ctx.epoch.as_secs_f64()) * 1e3,
+        p90 * 1e3,
+        worst * 1e3
+    );
+    assert!(
+        first <= first_arrival,
+        "a chunk is stamped before it arrives"
+    );
+    // A capture thread starved on a loaded machine reads late now and then
+    // (measured up to 240 ms at a load of 16); most stamps keep the pace.
+    assert!(
+        p90 < SLACK.as_secs_f64(),
+        "stamps stray {p90:.4} s (90th percentile)"
     );
 }
