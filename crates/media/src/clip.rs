@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ffmpeg::format::Pixel;
+use ffmpeg::util::frame;
 use ffmpeg::{codec, media, Dictionary, Packet, Rational};
 use ffmpeg_next as ffmpeg;
 
@@ -174,7 +175,7 @@ pub fn validate(path: &Path) -> Result<ClipInfo> {
 }
 
 /// Decodes the first picture at or after `at`.
-fn first_picture(path: &Path, at: Duration) -> Result<ffmpeg::util::frame::Video> {
+fn first_picture(path: &Path, at: Duration) -> Result<frame::Video> {
     let mut input = open_input(path)?;
     let stream = input
         .streams()
@@ -194,9 +195,9 @@ fn first_picture(path: &Path, at: Duration) -> Result<ffmpeg::util::frame::Video
         // Seeking may fail on a fragmented file: decoding from the start still works.
         let _ = input.seek(ts, ..ts);
     }
-    let mut frame = ffmpeg::util::frame::Video::empty();
+    let mut frame = frame::Video::empty();
     let mut packet = Packet::empty();
-    let mut last: Option<ffmpeg::util::frame::Video> = None;
+    let mut last: Option<frame::Video> = None;
     loop {
         let eof = match packet.read(&mut input) {
             Ok(()) => false,
@@ -231,7 +232,15 @@ pub fn poster_jpeg(path: &Path, at: Duration, max_width: u32, jpeg: &Path) -> Re
     let width = w.min(max_width.max(16)) & !1;
     let height = ((u64::from(h) * u64::from(width) / u64::from(w.max(1))) as u32 & !1).max(2);
     let mut converter = FrameConverter::new(Pixel::YUVJ420P, width, height);
-    let mut scaled = converter.convert_frame(&picture)?;
+    let scaled = converter.convert_frame(&picture)?;
+    let data = encode_jpeg(scaled, 3, "the poster")?;
+    std::fs::write(jpeg, data).map_err(|e| MediaError::io("write", jpeg, e))
+}
+
+/// Encodes one full-range 4:2:0 (`YUVJ420P`) picture as a JPEG at `quality`
+/// (FFmpeg's qscale: 2 best .. 31 worst); `what` names it in errors.
+pub(crate) fn encode_jpeg(mut picture: frame::Video, quality: u8, what: &str) -> Result<Vec<u8>> {
+    let (width, height) = (picture.width(), picture.height());
     let codec = ffmpeg::encoder::find(codec::Id::MJPEG)
         .ok_or(MediaError::MissingEncoder { name: "mjpeg" })?;
     let mut enc = codec::context::Context::new_with_codec(codec)
@@ -242,23 +251,23 @@ pub fn poster_jpeg(path: &Path, at: Duration, max_width: u32, jpeg: &Path) -> Re
     enc.set_height(height);
     enc.set_format(Pixel::YUVJ420P);
     enc.set_time_base(Rational(1, 25));
-    enc.set_quality(3);
-    enc.set_global_quality(3 * ffmpeg::ffi::FF_QP2LAMBDA);
+    enc.set_quality(usize::from(quality));
+    enc.set_global_quality(i32::from(quality) * ffmpeg::ffi::FF_QP2LAMBDA);
     enc.set_flags(codec::Flags::QSCALE);
     let mut enc = enc
         .open_as(codec)
         .map_err(|e| MediaError::ffmpeg("opening the JPEG encoder", e))?;
-    scaled.set_pts(Some(0));
-    scaled.set_kind(ffmpeg::picture::Type::None);
-    enc.send_frame(&scaled)
-        .map_err(|e| MediaError::ffmpeg("encoding the poster", e))?;
+    picture.set_pts(Some(0));
+    picture.set_kind(ffmpeg::picture::Type::None);
+    let encoding = format!("encoding {what}");
+    enc.send_frame(&picture)
+        .map_err(|e| MediaError::ffmpeg(encoding.clone(), e))?;
     enc.send_eof()
-        .map_err(|e| MediaError::ffmpeg("encoding the poster", e))?;
+        .map_err(|e| MediaError::ffmpeg(encoding.clone(), e))?;
     let mut packet = Packet::empty();
     enc.receive_packet(&mut packet)
-        .map_err(|e| MediaError::ffmpeg("encoding the poster", e))?;
-    let data = packet.data().unwrap_or(&[]);
-    std::fs::write(jpeg, data).map_err(|e| MediaError::io("write", jpeg, e))
+        .map_err(|e| MediaError::ffmpeg(encoding, e))?;
+    Ok(packet.data().unwrap_or(&[]).to_vec())
 }
 
 /// Where the player-ready copy of a clip goes: `clip.mp4` -> `clip.playable.mp4`.

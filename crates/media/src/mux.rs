@@ -164,18 +164,7 @@ impl ClipWriter {
             None
         };
 
-        // SAFETY: a plain field of the output context, set before the header.
-        // The interleaver then holds packets of one stream at most 1 s while
-        // waiting for the other (default 10 s), so a crash never costs more.
-        unsafe {
-            (*output.as_mut_ptr()).max_interleave_delta = 1_000_000;
-        }
-        let mut opts = Dictionary::new();
-        opts.set("movflags", "frag_keyframe+empty_moov+default_base_moof");
-        opts.set("flush_packets", "1");
-        output
-            .write_header_with(opts)
-            .map_err(|e| write_error(path, "writing the clip header", e))?;
+        write_wire_header(&mut output, path)?;
         // The muxer may change time bases in write_header: read them only now.
         let video_tb = output
             .stream(video_index)
@@ -369,7 +358,31 @@ impl ClipWriter {
     }
 }
 
-fn write_error(path: &Path, action: &str, e: ffmpeg::Error) -> MediaError {
+/// Writes the header of a clip in Pigeon's wire format: a fragmented MP4
+/// with an empty `moov`, a fragment per keyframe, packets flushed as written.
+/// The recorder and trim both write clips through it, so what the outbox
+/// uploads has one shape.
+pub(crate) fn write_wire_header(
+    output: &mut ffmpeg::format::context::Output,
+    path: &Path,
+) -> Result<()> {
+    // SAFETY: a plain field of the output context, set before the header.
+    // The interleaver then holds packets of one stream at most 1 s while
+    // waiting for the other (default 10 s), so a crash never costs more.
+    unsafe {
+        (*output.as_mut_ptr()).max_interleave_delta = 1_000_000;
+    }
+    let mut opts = Dictionary::new();
+    opts.set("movflags", "frag_keyframe+empty_moov+default_base_moof");
+    opts.set("flush_packets", "1");
+    output
+        .write_header_with(opts)
+        .map(|_| ())
+        .map_err(|e| write_error(path, "writing the clip header", e))
+}
+
+/// A write failure: a full disk says so, anything else names what failed.
+pub(crate) fn write_error(path: &Path, action: &str, e: ffmpeg::Error) -> MediaError {
     if is_disk_full(&e) {
         MediaError::DiskFull {
             path: path.to_path_buf(),

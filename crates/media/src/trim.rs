@@ -35,14 +35,15 @@ mod filmstrip;
 use std::path::Path;
 use std::time::Duration;
 
-use ffmpeg::{codec, media, Dictionary, Packet, Rational};
+use ffmpeg::{codec, media, Packet, Rational};
 use ffmpeg_next as ffmpeg;
 
 pub use filmstrip::filmstrip;
 
 use crate::clip::open_input;
 use crate::encode::{FrameConverter, QualityPreset};
-use crate::error::{is_disk_full, MediaError, Result};
+use crate::error::{MediaError, Result};
+use crate::mux::write_error;
 use avc::ParameterSets;
 use cut::{Cut, Phase};
 
@@ -193,17 +194,7 @@ fn trim_into(input_path: &Path, tmp: &Path, range: TrimRange) -> Result<TrimOutc
             (*ost.parameters().as_mut_ptr()).codec_tag = 0;
         }
     }
-    // SAFETY: a plain field of the output context, set before the header;
-    // the same interleaving bound the recorder uses.
-    unsafe {
-        (*output.as_mut_ptr()).max_interleave_delta = 1_000_000;
-    }
-    let mut opts = Dictionary::new();
-    opts.set("movflags", "frag_keyframe+empty_moov+default_base_moof");
-    opts.set("flush_packets", "1");
-    output
-        .write_header_with(opts)
-        .map_err(|e| write_error(tmp, "writing the clip header", e))?;
+    crate::mux::write_wire_header(&mut output, tmp)?;
     let out_tbs: Vec<Rational> = output.streams().map(|s| s.time_base()).collect();
 
     let mut cut = Cut {
@@ -440,16 +431,6 @@ fn rescale(value: i64, from: Rational, to: Rational) -> i64 {
         return value;
     }
     (num * 2 + den).div_euclid(den * 2) as i64
-}
-
-fn write_error(path: &Path, action: &str, e: ffmpeg::Error) -> MediaError {
-    if is_disk_full(&e) {
-        MediaError::DiskFull {
-            path: path.to_path_buf(),
-        }
-    } else {
-        MediaError::ffmpeg(format!("{action} ({})", path.display()), e)
-    }
 }
 
 #[cfg(test)]

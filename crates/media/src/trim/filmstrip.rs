@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ffmpeg::format::Pixel;
 use ffmpeg::util::frame;
-use ffmpeg::{codec, media, Packet, Rational};
+use ffmpeg::{codec, media, Packet};
 use ffmpeg_next as ffmpeg;
 
 use crate::clip::open_input;
@@ -165,33 +165,8 @@ impl JpegWriter {
         let Some((_, _, converter)) = self.converter.as_mut() else {
             return Err(MediaError::MissingEncoder { name: "swscale" });
         };
-        let mut scaled = converter.convert_frame(picture)?;
-        let codec = ffmpeg::encoder::find(codec::Id::MJPEG)
-            .ok_or(MediaError::MissingEncoder { name: "mjpeg" })?;
-        let mut enc = codec::context::Context::new_with_codec(codec)
-            .encoder()
-            .video()
-            .map_err(|e| MediaError::ffmpeg("setting up the JPEG encoder", e))?;
-        enc.set_width(width);
-        enc.set_height(height);
-        enc.set_format(Pixel::YUVJ420P);
-        enc.set_time_base(Rational(1, 25));
-        enc.set_quality(4);
-        enc.set_global_quality(4 * ffmpeg::ffi::FF_QP2LAMBDA);
-        enc.set_flags(codec::Flags::QSCALE);
-        let mut enc = enc
-            .open_as(codec)
-            .map_err(|e| MediaError::ffmpeg("opening the JPEG encoder", e))?;
-        scaled.set_pts(Some(0));
-        scaled.set_kind(ffmpeg::picture::Type::None);
-        enc.send_frame(&scaled)
-            .map_err(|e| MediaError::ffmpeg("encoding a filmstrip picture", e))?;
-        enc.send_eof()
-            .map_err(|e| MediaError::ffmpeg("encoding a filmstrip picture", e))?;
-        let mut packet = Packet::empty();
-        enc.receive_packet(&mut packet)
-            .map_err(|e| MediaError::ffmpeg("encoding a filmstrip picture", e))?;
-        Ok(packet.data().unwrap_or(&[]).to_vec())
+        let scaled = converter.convert_frame(picture)?;
+        crate::clip::encode_jpeg(scaled, 4, "a filmstrip picture")
     }
 }
 
