@@ -237,6 +237,23 @@ pub fn poster_jpeg(path: &Path, at: Duration, max_width: u32, jpeg: &Path) -> Re
     std::fs::write(jpeg, data).map_err(|e| MediaError::io("write", jpeg, e))
 }
 
+/// Reads the next packet of `input` into `packet`, skipping undecodable
+/// ones; false at the end, or at a damaged part (a clip cut by a crash ends
+/// with a broken fragment), after which nothing more can be read.
+pub(crate) fn read_packet(input: &mut ffmpeg::format::context::Input, packet: &mut Packet) -> bool {
+    loop {
+        match packet.read(input) {
+            Ok(()) => return true,
+            Err(ffmpeg::Error::InvalidData) => continue,
+            Err(ffmpeg::Error::Eof) => return false,
+            Err(e) => {
+                tracing::info!(error = %e, "stopped reading at a damaged part of the clip");
+                return false;
+            }
+        }
+    }
+}
+
 /// Encodes one full-range 4:2:0 (`YUVJ420P`) picture as a JPEG at `quality`
 /// (FFmpeg's qscale: 2 best .. 31 worst); `what` names it in errors.
 pub(crate) fn encode_jpeg(mut picture: frame::Video, quality: u8, what: &str) -> Result<Vec<u8>> {
@@ -324,16 +341,7 @@ pub fn make_playable(clip: &Path, out: &Path) -> Result<Duration> {
     let mut end = 0f64;
     let mut packets = 0u64;
     let mut packet = Packet::empty();
-    loop {
-        match packet.read(&mut input) {
-            Ok(()) => {}
-            Err(ffmpeg::Error::InvalidData) => continue,
-            Err(ffmpeg::Error::Eof) => break,
-            Err(e) => {
-                tracing::info!(error = %e, "stopped reading at a damaged part of the clip");
-                break;
-            }
-        }
+    while read_packet(&mut input, &mut packet) {
         let Some(Some(o)) = map.get(packet.stream()).copied() else {
             continue;
         };

@@ -40,7 +40,7 @@ use ffmpeg_next as ffmpeg;
 
 pub use filmstrip::filmstrip;
 
-use crate::clip::open_input;
+use crate::clip::{open_input, read_packet};
 use crate::encode::{FrameConverter, QualityPreset};
 use crate::error::{MediaError, Result};
 use crate::mux::write_error;
@@ -236,16 +236,7 @@ fn trim_into(input_path: &Path, tmp: &Path, range: TrimRange) -> Result<TrimOutc
     let mut audio_done = audio.is_none();
 
     let mut packet = Packet::empty();
-    loop {
-        match packet.read(&mut input) {
-            Ok(()) => {}
-            Err(ffmpeg::Error::InvalidData) => continue,
-            Err(ffmpeg::Error::Eof) => break,
-            Err(e) => {
-                tracing::info!(error = %e, "stopped reading at a damaged part of the clip");
-                break;
-            }
-        }
+    while read_packet(&mut input, &mut packet) {
         if packet.stream() == video.index {
             let Some(pts) = packet.pts().or(packet.dts()) else {
                 continue;

@@ -12,7 +12,7 @@ use ffmpeg::util::frame;
 use ffmpeg::{codec, media, Packet};
 use ffmpeg_next as ffmpeg;
 
-use crate::clip::open_input;
+use crate::clip::{open_input, read_packet};
 use crate::encode::FrameConverter;
 use crate::error::{MediaError, Result};
 
@@ -41,12 +41,7 @@ pub fn filmstrip(clip: &Path, count: u32, max_width: u32) -> Result<Vec<(Duratio
     let mut all = Vec::new();
     let mut keys = Vec::new();
     let mut packet = Packet::empty();
-    loop {
-        match packet.read(&mut input) {
-            Ok(()) => {}
-            Err(ffmpeg::Error::InvalidData) => continue,
-            Err(_) => break,
-        }
+    while read_packet(&mut input, &mut packet) {
         if packet.stream() != index {
             continue;
         }
@@ -94,12 +89,7 @@ pub fn filmstrip(clip: &Path, count: u32, max_width: u32) -> Result<Vec<(Duratio
             }
         }
     };
-    loop {
-        match packet.read(&mut input) {
-            Ok(()) => {}
-            Err(ffmpeg::Error::InvalidData) => continue,
-            Err(_) => break,
-        }
+    while read_packet(&mut input, &mut packet) {
         if packet.stream() != index {
             continue;
         }
