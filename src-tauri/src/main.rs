@@ -79,6 +79,7 @@ fn main() -> anyhow::Result<()> {
             screen::screen_thumbnail,
             screen::set_bubble_corner,
             screen::set_bubble_style,
+            screen::set_mix_levels,
             trim::draft_filmstrip,
             trim::trim_draft,
             messages::inbox::inbox,

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context as _};
 use pigeon_library::{DesktopSettings, Recording, RecordingOptions, Sources, VideoChoice};
 use pigeon_media::composite::BubbleControl;
+use pigeon_media::mix::MixLevels;
 use pigeon_media::recorder::{PreviewSettings, RecorderEvent};
 use pigeon_media::QualityPreset;
 use serde::Serialize;
@@ -60,6 +61,8 @@ struct Active {
     max_ms: u64,
     /// Moves the camera bubble of a screen recording.
     bubble: Option<BubbleControl>,
+    /// The microphone's and the computer sound's gains, when both are mixed.
+    mix: Option<MixLevels>,
     /// The screen is recorded: the main window stepped aside.
     screen: bool,
     /// The main window was on screen before it stepped aside (it comes back on discard).
@@ -73,6 +76,10 @@ impl Active {
             max_ms: self.max_ms,
             bubble_corner: self.bubble.as_ref().map(|b| b.style().corner.label()),
             screen: self.screen,
+            levels: self.mix.as_ref().map(|m| LevelsView {
+                microphone: m.microphone(),
+                computer: m.computer(),
+            }),
         }
     }
 }
@@ -93,6 +100,15 @@ impl RecorderSlot {
             .await
             .as_ref()
             .and_then(|a| a.bubble.clone())
+    }
+
+    /// The running recording's mix levels, if it mixes a microphone and computer sound.
+    pub async fn mix_levels(&self) -> Option<MixLevels> {
+        self.active
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|a| a.mix.clone())
     }
 }
 
@@ -245,6 +261,15 @@ pub struct RecordingView {
     pub bubble_corner: Option<&'static str>,
     /// The screen is recorded (the main window stepped aside).
     pub screen: bool,
+    /// The mix's levels while a microphone and computer sound are recorded together.
+    pub levels: Option<LevelsView>,
+}
+
+/// The microphone's and the computer sound's gains (1 is as they come).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LevelsView {
+    pub microphone: f32,
+    pub computer: f32,
 }
 
 /// Starts recording with the remembered layout and devices (the library's one
@@ -316,6 +341,7 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
     let hid_main = screen && windows::step_aside(app);
     let started = Active {
         bubble: recording.bubble(),
+        mix: recording.mix_levels(),
         recording,
         watchers,
         max_ms: max_length.as_millis() as u64,
@@ -560,11 +586,16 @@ mod tests {
             max_ms: 300_000,
             bubble_corner: Some("top-left"),
             screen: true,
+            levels: Some(LevelsView {
+                microphone: 1.0,
+                computer: 0.5,
+            }),
         })
         .unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"draftId": "d1", "maxMs": 300000, "bubbleCorner": "top-left", "screen": true})
+            serde_json::json!({"draftId": "d1", "maxMs": 300000, "bubbleCorner": "top-left", "screen": true,
+                "levels": {"microphone": 1.0, "computer": 0.5}})
         );
     }
 

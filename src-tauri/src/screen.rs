@@ -31,6 +31,11 @@ pub struct LayoutView {
     pub bubble_size: &'static str,
     pub bubble_corner: &'static str,
     pub computer_sound: bool,
+    /// The mix's gains when computer sound is recorded with the microphone (1 is as they come).
+    pub microphone_level: f32,
+    pub computer_level: f32,
+    /// The most a level can be.
+    pub max_level: f32,
     pub shapes: Vec<&'static str>,
     pub sizes: Vec<&'static str>,
     pub corners: Vec<&'static str>,
@@ -45,6 +50,9 @@ fn layout_view(desktop: &DesktopSettings) -> anyhow::Result<LayoutView> {
         bubble_size: style.size.label(),
         bubble_corner: style.corner.label(),
         computer_sound: desktop.computer_sound,
+        microphone_level: desktop.microphone_level,
+        computer_level: desktop.computer_level,
+        max_level: pigeon_media::mix::MAX_GAIN,
         shapes: BubbleShape::ALL.iter().map(|s| s.label()).collect(),
         sizes: BubbleSize::ALL.iter().map(|s| s.label()).collect(),
         corners: Corner::ALL.iter().map(|c| c.label()).collect(),
@@ -155,6 +163,27 @@ pub async fn set_bubble_style(
     .await
 }
 
+/// Changes the running recording's mix (when it mixes a microphone and computer
+/// sound) and remembers the levels for the next recordings.
+#[tauri::command]
+pub async fn set_mix_levels(
+    session: State<'_, Session>,
+    slot: State<'_, RecorderSlot>,
+    microphone: f32,
+    computer: f32,
+) -> CommandResult<LayoutView> {
+    let mut settings = session.settings().await?;
+    // The library's rule is the check: nothing out of range reaches the mix or the file.
+    settings.desktop.set_mix_levels(microphone, computer)?;
+    if let Some(mix) = slot.mix_levels().await {
+        mix.set_microphone(microphone);
+        mix.set_computer(computer);
+        tracing::info!(microphone, computer, "mix levels changed");
+    }
+    let saved = session.save_settings(settings, "mix levels").await?;
+    Ok(layout_view(&saved.desktop)?)
+}
+
 /// Applies `change` to the remembered bubble, checks it with the library's
 /// reading, moves the running bubble to it and saves it.
 async fn restyle(
@@ -193,6 +222,9 @@ mod tests {
         assert_eq!(json["bubbleSize"], "medium");
         assert_eq!(json["bubbleCorner"], "bottom-right");
         assert_eq!(json["computerSound"], false);
+        assert_eq!(json["microphoneLevel"], 1.0);
+        assert_eq!(json["computerLevel"], 1.0);
+        assert_eq!(json["maxLevel"], 4.0);
         assert_eq!(
             json["corners"],
             serde_json::json!(["top-left", "top-right", "bottom-left", "bottom-right"])

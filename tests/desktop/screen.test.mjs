@@ -131,6 +131,12 @@ describe("screen + camera: record, move the bubble, trim and send", { timeout: 6
     await a.until(() => document.querySelector("[data-testid=screen-option][data-id=screen] canvas")?.dataset.drawn === "true", WAIT, "the screen's thumbnail");
     await a.find("bubble-corner");
     assert.equal(await (await a.find("bubble-corner")).getAttribute("value"), "bottom-right");
+    // Computer sound brings its two level sliders; unticked again, they go.
+    await a.click("computer-sound");
+    assert.equal(await (await a.find("mix-microphone-level")).getAttribute("value"), "100");
+    assert.equal(await (await a.find("mix-computer-level")).getAttribute("value"), "100");
+    await a.click("computer-sound");
+    await a.until(() => !document.querySelector("[data-testid=mix-computer-level]"), WAIT, "the level sliders to go");
     await screenshot(alice.driver, "screen-1-record-layout");
 
     assert.ok((await visibleWindows("^Pigeon$")).length > 0, "the main window shows before recording");

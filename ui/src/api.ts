@@ -109,6 +109,14 @@ export interface RecordingView {
   bubbleCorner: string | null;
   /** The screen is being recorded (the main window steps aside). */
   screen: boolean;
+  /** The mix's gains while the microphone and computer sound are recorded together; null otherwise. */
+  levels: MixLevelsView | null;
+}
+
+/** The microphone's and the computer sound's gains: 1 is as they come, 0 muted. */
+export interface MixLevelsView {
+  microphone: number;
+  computer: number;
 }
 
 /** What is recorded: the camera alone, the screen alone, or the screen with the camera in a bubble. */
@@ -123,6 +131,11 @@ export interface LayoutView {
   bubbleSize: string;
   bubbleCorner: string;
   computerSound: boolean;
+  /** The mix's gains when computer sound is on (1 is as they come). */
+  microphoneLevel: number;
+  computerLevel: number;
+  /** The most a level can be. */
+  maxLevel: number;
   shapes: string[];
   sizes: string[];
   corners: string[];
@@ -228,6 +241,11 @@ export async function screenThumbnail(id: string, maxWidth: number): Promise<Pre
 /** Moves the running recording's bubble (and remembers the corner). */
 export function setBubbleCorner(corner: string): Promise<void> {
   return invoke<void>("set_bubble_corner", { corner });
+}
+
+/** Changes the running recording's mix levels, if it mixes computer sound, and remembers them. */
+export function setMixLevels(microphone: number, computer: number): Promise<LayoutView> {
+  return invoke<LayoutView>("set_mix_levels", { microphone, computer });
 }
 
 export function setBubbleStyle(shape: string, size: string, corner: string): Promise<void> {

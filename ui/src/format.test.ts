@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fileKind, formatBytes, formatDuration, groupBySection, toLocalInput } from "./format";
+import { fileKind, formatBytes, formatDuration, formatLevel, groupBySection, levelPercent, toLocalInput } from "./format";
 
 describe("sizes and lengths", () => {
   it("formats bytes", () => {
@@ -36,5 +36,17 @@ describe("groupBySection", () => {
       ["overdue", [3]],
       ["answered", [4]],
     ]);
+  });
+});
+
+describe("mix levels", () => {
+  it("shows gains as whole percents within the sliders' range", () => {
+    expect(levelPercent(1)).toBe(100);
+    expect(levelPercent(0.254)).toBe(25);
+    expect(levelPercent(0)).toBe(0);
+    expect(levelPercent(4)).toBe(200);
+    expect(levelPercent(-1)).toBe(0);
+    expect(formatLevel(1.5)).toBe("150 %");
+    expect(formatLevel(0)).toBe("0 %");
   });
 });

@@ -70,3 +70,16 @@ export function labelWords(name: string): string {
   const words = name.replace(/-/g, " ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+/** The sliders' range for a mix level, in percent: muted to twice as loud. */
+export const LEVEL_PERCENT_MAX = 200;
+
+/** A gain as a slider's percent: 1 -> 100, 0.25 -> 25 (whole percents, at most LEVEL_PERCENT_MAX). */
+export function levelPercent(gain: number): number {
+  return Math.min(LEVEL_PERCENT_MAX, Math.max(0, Math.round(gain * 100)));
+}
+
+/** 1.5 -> "150 %": a mix level as the slider shows it. */
+export function formatLevel(gain: number): string {
+  return `${levelPercent(gain)} %`;
+}

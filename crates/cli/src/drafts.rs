@@ -262,10 +262,16 @@ impl App {
         let Some(target) = target else {
             let sources = sources_for(&args.source)?;
             return Ok(match sources {
-                Sources::Devices { video, audio, .. } => Sources::Devices {
+                Sources::Devices {
+                    video,
+                    audio,
+                    levels,
+                    ..
+                } => Sources::Devices {
                     video,
                     audio,
                     computer_sound: args.computer_sound,
+                    levels,
                 },
                 Sources::File(_) if args.computer_sound => bail!(
                     "--computer-sound records with a camera or the screen, not with a file: \
@@ -311,6 +317,7 @@ impl App {
             video: VideoChoice::Screen { target, bubble },
             audio,
             computer_sound: args.computer_sound,
+            levels: Default::default(),
         })
     }
 }
@@ -352,6 +359,7 @@ fn sources_for(source: &str) -> Result<Sources> {
             video: VideoChoice::Camera { id: "0".into() },
             audio: AudioChoice::Microphone { id: None },
             computer_sound: false,
+            levels: Default::default(),
         },
         path => {
             if !Path::new(path).is_file() {

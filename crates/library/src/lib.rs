@@ -67,7 +67,7 @@ pub use home::{HomeError, PigeonHome};
 pub use inbox::{Inbox, SyncReport};
 pub use outbox::{Delivery, Outbox};
 pub use recording::{
-    AudioChoice, Bubble, Recorded, Recording, RecordingOptions, Sources, VideoChoice,
+    AudioChoice, Bubble, MixGains, Recorded, Recording, RecordingOptions, Sources, VideoChoice,
 };
 pub use reminders::Urgency;
 pub use respond_by::{ResponseBy, ResponseByChoice, ResponseByError, ResponseByPreset};

@@ -19,7 +19,7 @@ use pigeon_media::{PreviewSettings, QualityPreset, Recorder, RecorderConfig, Sto
 use pigeon_store::BlobUpload;
 
 pub use sources::{
-    AudioChoice, Bubble, OpenedSources, Sources, VideoChoice, SCREEN_FPS, SCREEN_QUALITY,
+    AudioChoice, Bubble, MixGains, OpenedSources, Sources, VideoChoice, SCREEN_FPS, SCREEN_QUALITY,
 };
 
 use crate::clock::{Clock, SystemClock};
@@ -320,6 +320,10 @@ mod tests {
             },
             audio: AudioChoice::TestTone,
             computer_sound: true,
+            levels: MixGains {
+                microphone: 1.0,
+                computer: 0.25,
+            },
         };
         let options = RecordingOptions {
             quality: QualityPreset::Low,
@@ -329,6 +333,11 @@ mod tests {
         let bubble = recording.bubble().expect("the bubble can be moved");
         bubble.set_corner(pigeon_media::composite::Corner::TopLeft);
         let levels = recording.mix_levels().expect("the mix has levels");
+        assert_eq!(
+            levels.computer(),
+            0.25,
+            "the mix starts at the chosen level"
+        );
         levels.set_computer(0.5);
         assert_eq!(levels.computer(), 0.5);
         let started = std::time::Instant::now();

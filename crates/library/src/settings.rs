@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use pigeon_media::composite::{BubbleShape, BubbleSize, BubbleStyle, Corner};
+use pigeon_media::mix::MAX_GAIN;
 use pigeon_media::screen::ScreenTarget;
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +64,7 @@ impl DownloadPolicy {
 }
 
 /// Settings only the desktop app uses; kept here so the file has one owner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DesktopSettings {
     /// The global key combination that starts a quick recording.
@@ -89,6 +90,10 @@ pub struct DesktopSettings {
     pub bubble_corner: String,
     /// Whether what the computer plays is recorded with the microphone.
     pub computer_sound: bool,
+    /// The microphone's and the computer sound's gains when both are mixed: linear
+    /// factors, 0 (muted) to [`MAX_GAIN`], 1 as they come. See [`Self::mix_levels`].
+    pub microphone_level: f32,
+    pub computer_level: f32,
 }
 
 /// What a recording shows.
@@ -198,6 +203,23 @@ impl DesktopSettings {
         })
     }
 
+    /// The remembered microphone and computer sound levels, checked with [`mix_level`].
+    pub fn mix_levels(&self) -> Result<(f32, f32), SettingsError> {
+        Ok((
+            mix_level("microphone", self.microphone_level)?,
+            mix_level("computer sound", self.computer_level)?,
+        ))
+    }
+
+    /// Remembers the two levels for the next recordings; nothing is changed when
+    /// either is not a level.
+    pub fn set_mix_levels(&mut self, microphone: f32, computer: f32) -> Result<(), SettingsError> {
+        let microphone = mix_level("microphone", microphone)?;
+        self.computer_level = mix_level("computer sound", computer)?;
+        self.microphone_level = microphone;
+        Ok(())
+    }
+
     /// Remembers `style` for the next recordings.
     pub fn set_bubble_style(&mut self, style: BubbleStyle) {
         self.bubble_shape = style.shape.label().to_owned();
@@ -220,7 +242,22 @@ impl Default for DesktopSettings {
             bubble_size: BubbleSize::default().label().to_owned(),
             bubble_corner: Corner::default().label().to_owned(),
             computer_sound: false,
+            microphone_level: 1.0,
+            computer_level: 1.0,
         }
+    }
+}
+
+/// The one rule for a mix level: a number from 0 (muted) to [`MAX_GAIN`]
+/// (1 is the input as it comes). `what` names the input in the error.
+pub fn mix_level(what: &str, level: f32) -> Result<f32, SettingsError> {
+    if level.is_finite() && (0.0..=MAX_GAIN).contains(&level) {
+        Ok(level)
+    } else {
+        Err(SettingsError::UnknownValue(format!(
+            "{level} is not a {what} level: use 0 (muted) to {MAX_GAIN} ({} %), 1 being as it comes",
+            MAX_GAIN * 100.0
+        )))
     }
 }
 
@@ -367,6 +404,8 @@ mod tests {
                 bubble_size: "small".into(),
                 bubble_corner: "top-right".into(),
                 computer_sound: true,
+                microphone_level: 1.5,
+                computer_level: 0.25,
             },
         };
         settings.save(&home).unwrap();
@@ -408,6 +447,27 @@ mod tests {
         assert_eq!(desktop.screen_target().unwrap(), ScreenTarget::Screen);
         assert_eq!(desktop.bubble_style().unwrap(), BubbleStyle::default());
         assert!(!desktop.computer_sound);
+        assert_eq!(desktop.mix_levels().unwrap(), (1.0, 1.0));
+    }
+
+    #[test]
+    fn mix_levels_outside_muted_to_the_mixs_most_are_refused() {
+        let mut desktop = DesktopSettings::default();
+        desktop.set_mix_levels(0.0, MAX_GAIN).unwrap();
+        assert_eq!(desktop.mix_levels().unwrap(), (0.0, MAX_GAIN));
+        for bad in [-0.1, MAX_GAIN + 0.1, f32::NAN, f32::INFINITY] {
+            let error = desktop.set_mix_levels(1.0, bad).unwrap_err().to_string();
+            assert!(
+                error.contains("is not a computer sound level: use 0"),
+                "{error}"
+            );
+            let error = desktop.set_mix_levels(bad, 1.0).unwrap_err().to_string();
+            assert!(error.contains("is not a microphone level"), "{error}");
+        }
+        // A refused change leaves what was remembered.
+        assert_eq!(desktop.mix_levels().unwrap(), (0.0, MAX_GAIN));
+        desktop.computer_level = -1.0;
+        assert!(desktop.mix_levels().is_err());
     }
 
     #[test]

@@ -4,13 +4,14 @@ import {
   listScreens,
   recordingLayout,
   screenThumbnail,
+  setMixLevels,
   type Layout,
   type LayoutChoice,
   type LayoutView,
   type ScreenView,
 } from "../api";
 import { h, mount } from "../dom";
-import { labelWords } from "../format";
+import { formatLevel, labelWords, LEVEL_PERCENT_MAX } from "../format";
 import { button, drawFrame, problem } from "./screen";
 
 export const LAYOUTS: { id: Layout; label: string; hint: string }[] = [
@@ -40,6 +41,40 @@ export function withChange(view: LayoutView, change: Partial<LayoutChoice>): Lay
     computerSound: view.computerSound,
     ...change,
   };
+}
+
+/**
+ * The two mix level sliders (microphone, computer sound), 0–200 %, labelled with
+ * their value; `save` gets both gains when either is let go. `prefix` keeps ids apart.
+ */
+export function levelSliders(
+  prefix: string,
+  levels: { microphone: number; computer: number },
+  save: (microphone: number, computer: number) => void,
+  small = false,
+): HTMLElement[] {
+  const current = { ...levels };
+  const slider = (which: "microphone" | "computer", label: string) => {
+    const id = `${prefix}-${which}-level`;
+    const shown = h("span", { class: "muted", "data-testid": `${id}-value` }, formatLevel(current[which]));
+    const input = h("input", {
+      id,
+      type: "range",
+      min: "0",
+      max: String(LEVEL_PERCENT_MAX),
+      step: "5",
+      value: String(Math.round(current[which] * 100)),
+      class: small ? "small" : "",
+      "data-testid": id,
+    }) as HTMLInputElement;
+    input.addEventListener("input", () => {
+      current[which] = Number(input.value) / 100;
+      shown.textContent = formatLevel(current[which]);
+    });
+    input.addEventListener("change", () => save(current.microphone, current.computer));
+    return [h("label", { for: id }, label), h("span", { class: "choice" }, input, shown)];
+  };
+  return [...slider("microphone", "Microphone level"), ...slider("computer", "Computer sound level")];
 }
 
 /** "1920×1080" */
@@ -188,6 +223,15 @@ export function layoutPicker(box: HTMLElement, feedback: HTMLElement, changed: (
           }),
           h("span", { class: "muted" }, "Mix what the computer plays with the microphone"),
         ),
+        ...(view.computerSound
+          ? levelSliders("mix", { microphone: view.microphoneLevel, computer: view.computerLevel }, (microphone, computer) => {
+              setMixLevels(microphone, computer)
+                .then((saved) => {
+                  latest = saved;
+                })
+                .catch((error: unknown) => mount(feedback, problem(errorMessage(error))));
+            })
+          : []),
       ),
     );
     changed(view.layout);

@@ -5,12 +5,14 @@ import {
   onQuickWindowShown,
   pauseRecording,
   setBubbleCorner,
+  setMixLevels,
   stopRecording,
   watchRecording,
   type RecordingView,
 } from "../api";
 import { h, mount } from "../dom";
 import { formatDuration, labelWords } from "../format";
+import { levelSliders } from "./layout";
 import { button, drawFrame, meterFraction, problem, showNotice } from "./screen";
 
 /** The bubble's corners, in the order a 2×2 grid shows them. */
@@ -74,12 +76,26 @@ export function quickView(): HTMLElement {
     );
   };
 
+  // The mix's levels, while the microphone and computer sound are recorded together.
+  const levels = h("div", { class: "device-grid quick-levels", "data-testid": "quick-levels", hidden: true });
+  const showLevels = (current: RecordingView["levels"]) => {
+    levels.hidden = current === null;
+    if (current === null) return mount(levels);
+    mount(
+      levels,
+      ...levelSliders("quick", current, (microphone, computer) => {
+        setMixLevels(microphone, computer).catch((e: unknown) => mount(feedback, problem(errorMessage(e))));
+      }, true),
+    );
+  };
+
   const root = h(
     "section",
     { class: "quick", "aria-label": "Recorder", "data-testid": "quick" },
     canvas,
     h("div", { class: "record-bar" }, recDot, timer, left, meter),
     h("div", { class: "row" }, stop, pause, discard, corners),
+    levels,
     notices,
     feedback,
   );
@@ -90,6 +106,7 @@ export function quickView(): HTMLElement {
     mount(feedback);
     mount(notices);
     showCorner(current.bubbleCorner);
+    showLevels(current.levels);
     void watchRecording(
       (frame) => drawFrame(canvas, frame),
       (p) => {

@@ -68,7 +68,7 @@ pub enum AudioChoice {
 }
 
 /// What a recording captures.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Sources {
     Devices {
         video: VideoChoice,
@@ -76,9 +76,30 @@ pub enum Sources {
         /// Also what the computer plays (the default output's monitor), mixed with
         /// the microphone.
         computer_sound: bool,
+        /// The gains the mix starts with (when a microphone and computer sound are mixed).
+        levels: MixGains,
     },
     /// A media file played in real time, as if it were a camera and microphone.
     File(PathBuf),
+}
+
+/// The microphone's and the computer sound's gains a mix starts with: linear
+/// factors, 0 (muted) to [`pigeon_media::mix::MAX_GAIN`]; they become the
+/// recording's [`MixLevels`], which change while it runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MixGains {
+    pub microphone: f32,
+    pub computer: f32,
+}
+
+impl Default for MixGains {
+    /// Both inputs as they come.
+    fn default() -> Self {
+        MixGains {
+            microphone: 1.0,
+            computer: 1.0,
+        }
+    }
 }
 
 /// Sources opened for the recorder, and the handles that change them while it runs.
@@ -98,6 +119,7 @@ impl Sources {
             video: VideoChoice::TestPattern,
             audio: AudioChoice::TestTone,
             computer_sound: false,
+            levels: MixGains::default(),
         }
     }
 
@@ -152,6 +174,7 @@ impl Sources {
                 video,
                 audio,
                 computer_sound,
+                levels,
             } => {
                 let (video, bubble) = match video {
                     VideoChoice::Screen { target, bubble } => {
@@ -159,7 +182,7 @@ impl Sources {
                     }
                     camera => (open_camera(camera, width, height, 30)?, None),
                 };
-                let (audio, mix) = open_audio(audio, *computer_sound)?;
+                let (audio, mix) = open_audio(audio, *computer_sound, *levels)?;
                 Ok(OpenedSources {
                     video,
                     audio,
@@ -249,7 +272,7 @@ fn open_screen_with_bubble(
 type OpenedAudio = (Option<Box<dyn AudioSource>>, Option<MixLevels>);
 
 /// The microphone (or tone, or nothing), mixed with the computer sound when asked.
-fn open_audio(choice: &AudioChoice, computer_sound: bool) -> Result<OpenedAudio> {
+fn open_audio(choice: &AudioChoice, computer_sound: bool, gains: MixGains) -> Result<OpenedAudio> {
     let microphone: Option<Box<dyn AudioSource>> = match choice {
         AudioChoice::Microphone { id } => {
             let mic = MicrophoneSource::open(id.as_deref()).map_err(|e| {
@@ -274,7 +297,7 @@ fn open_audio(choice: &AudioChoice, computer_sound: bool) -> Result<OpenedAudio>
         // Without a microphone the computer sound is the sound: nothing to mix.
         None => (Some(computer), None),
         Some(microphone) => {
-            let levels = MixLevels::default();
+            let levels = MixLevels::new(gains.microphone, gains.computer);
             let mix = AudioMix::new(microphone, computer, levels.clone());
             (Some(Box::new(mix)), Some(levels))
         }
@@ -359,10 +382,15 @@ fn sources_from(
             id: Some(id.to_owned()),
         },
     };
+    let (microphone, computer) = desktop.mix_levels().map_err(invalid)?;
     Ok(Sources::Devices {
         video,
         audio,
         computer_sound: desktop.computer_sound,
+        levels: MixGains {
+            microphone,
+            computer,
+        },
     })
 }
 
@@ -385,6 +413,7 @@ mod tests {
                 video: VideoChoice::Camera { id: "2".into() },
                 audio: AudioChoice::Microphone { id: None },
                 computer_sound: false,
+                levels: MixGains::default(),
             }
         );
         let error = sources_from(&DesktopSettings::default(), no_camera).unwrap_err();
@@ -399,6 +428,8 @@ mod tests {
             camera: Some(DesktopSettings::TEST_PATTERN.into()),
             microphone: Some(DesktopSettings::NO_DEVICE.into()),
             computer_sound: true,
+            microphone_level: 0.5,
+            computer_level: 2.0,
             ..DesktopSettings::default()
         };
         desktop.set_bubble_style(BubbleStyle {
@@ -423,6 +454,10 @@ mod tests {
                 },
                 audio: AudioChoice::Silent,
                 computer_sound: true,
+                levels: MixGains {
+                    microphone: 0.5,
+                    computer: 2.0,
+                },
             }
         );
         assert!(sources.is_screen());
@@ -481,6 +516,18 @@ mod tests {
         };
         let error = sources_from(&desktop, no_camera).unwrap_err();
         assert!(error.to_string().contains("\"desk\""), "{error}");
+        let desktop = DesktopSettings {
+            layout: Layout::Screen.label().into(),
+            computer_level: 9.0,
+            ..DesktopSettings::default()
+        };
+        let error = sources_from(&desktop, no_camera).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("9 is not a computer sound level"),
+            "{error}"
+        );
     }
 
     #[test]
