@@ -28,7 +28,7 @@ pub fn may_read_blob(owner: &UserName, user: &UserName, referenced_visibly: bool
 /// the message (or a neutral one), none for clips and posters.
 pub fn download_name(kind: BlobKind, attachment_name: Option<String>) -> Option<String> {
     match kind {
-        BlobKind::Clip | BlobKind::Poster => None,
+        BlobKind::Clip | BlobKind::Poster | BlobKind::Transcript => None,
         BlobKind::Attachment => Some(attachment_name.unwrap_or_else(|| "attachment".to_string())),
     }
 }

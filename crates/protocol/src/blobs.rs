@@ -15,6 +15,9 @@ pub enum BlobKind {
     /// A small still image of the clip (JPEG or PNG) that the recipient's inbox shows
     /// before anyone downloads the clip.
     Poster,
+    /// A message's transcript (JSON of [`crate::Transcript`]), named by a transcript
+    /// record after the message was committed.
+    Transcript,
 }
 
 impl BlobKind {
@@ -24,6 +27,7 @@ impl BlobKind {
             BlobKind::Clip => "clip",
             BlobKind::Attachment => "attachment",
             BlobKind::Poster => "poster",
+            BlobKind::Transcript => "transcript",
         }
     }
     /// Parses [`Self::as_str`].
@@ -32,6 +36,7 @@ impl BlobKind {
             "clip" => Some(BlobKind::Clip),
             "attachment" => Some(BlobKind::Attachment),
             "poster" => Some(BlobKind::Poster),
+            "transcript" => Some(BlobKind::Transcript),
             _ => None,
         }
     }

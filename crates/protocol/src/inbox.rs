@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, Message, Receipt};
+use crate::{ApiError, Message, Receipt, Record};
 
 /// One message in a recipient's inbox with the recipient's own receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +67,11 @@ pub struct InboxPage {
     pub next: Option<InboxCursor>,
     /// Whether more entries follow right now.
     pub more: bool,
+    /// Records added (after their message was committed) about messages the reader
+    /// can see, new since the cursor (arrival order only). Left out when empty, so
+    /// older clients read the page as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<Record>,
 }
 
 /// Page size when a request names none.

@@ -23,8 +23,10 @@ mod messages;
 pub mod mp4;
 pub mod range;
 mod receipts;
+mod records;
 pub mod routes;
 pub mod seal;
+mod transcripts;
 mod users;
 
 pub use blobs::*;
@@ -34,6 +36,8 @@ pub use inbox::*;
 pub use limits::*;
 pub use messages::*;
 pub use receipts::*;
+pub use records::*;
+pub use transcripts::*;
 pub use users::*;
 
 /// Checks that `tz` is a real IANA zone name (`Europe/Berlin`, `UTC`); see

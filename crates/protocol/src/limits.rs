@@ -13,6 +13,8 @@ pub struct Limits {
     pub max_attachment_bytes: u64,
     /// A poster is a small still: a larger one is refused, the message can go without.
     pub max_poster_bytes: u64,
+    /// A transcript is text: 8 MiB holds hours of speech with word times.
+    pub max_transcript_bytes: u64,
     pub max_attachments: u64,
     pub max_subject_chars: u64,
     pub max_text_chars: u64,
@@ -31,6 +33,7 @@ impl Default for Limits {
             max_clip_bytes: 2 * 1024 * 1024 * 1024,
             max_attachment_bytes: 100 * 1024 * 1024,
             max_poster_bytes: 512 * 1024,
+            max_transcript_bytes: 8 * 1024 * 1024,
             max_attachments: 20,
             max_subject_chars: 200,
             max_text_chars: 10_000,
@@ -50,6 +53,7 @@ impl Limits {
             BlobKind::Clip => ("max_clip_bytes", self.max_clip_bytes),
             BlobKind::Attachment => ("max_attachment_bytes", self.max_attachment_bytes),
             BlobKind::Poster => ("max_poster_bytes", self.max_poster_bytes),
+            BlobKind::Transcript => ("max_transcript_bytes", self.max_transcript_bytes),
         }
     }
 

@@ -157,7 +157,9 @@ impl Seal {
             match self.blob.kind {
                 BlobKind::Clip => Stage::Probe(VideoProbe::new(self.blob.size)),
                 BlobKind::Poster => Stage::Poster,
-                BlobKind::Attachment => Stage::Finished(SealStep::Seal(self.blob.clone())),
+                BlobKind::Attachment | BlobKind::Transcript => {
+                    Stage::Finished(SealStep::Seal(self.blob.clone()))
+                }
             }
         };
         self.advance();

@@ -92,6 +92,7 @@ pub(super) async fn inbox_page(
                 .map(|r| cursor_for(order, r))
                 .or(after.map(InboxCursor));
             Ok(InboxPage {
+                records: Vec::new(),
                 entries: rows.into_iter().map(|r| r.entry).collect(),
                 next,
                 more,

@@ -127,6 +127,28 @@ const MIGRATIONS: &[&str] = &[
     // announced by it (or never will be): an upgrade announces nothing old.
     "ALTER TABLE received ADD COLUMN announced INTEGER NOT NULL DEFAULT 0;
     UPDATE received SET announced = 1;",
+    // 4: transcripts. One per clip: an own clip's by its draft (made here after Stop,
+    // then shared with the sent message as a blob plus a record), a received message's
+    // by its id (received with it, or made here when it came without). Queued work
+    // survives a crash: a job left `running` is run again at the next start.
+    "CREATE TABLE transcripts (
+        owner TEXT PRIMARY KEY,           -- 'draft:<draft id>' or 'message:<message id>'
+        state TEXT NOT NULL,              -- queued | running | done | failed
+        origin TEXT NOT NULL,             -- made_here | received
+        transcript TEXT,                  -- pigeon_protocol::Transcript as JSON, once done
+        language TEXT,
+        model TEXT,
+        progress REAL NOT NULL DEFAULT 0, -- 0..1 while running
+        error TEXT,                       -- why it failed, one sentence
+        queued_at TEXT NOT NULL,
+        done_at TEXT,
+        remote TEXT,                      -- received: the Record as JSON until its blob is here
+        blob TEXT,                        -- shared: the transcript blob's id, once created
+        sealed TEXT,                      -- shared: BlobRef as JSON, once sealed
+        record_id TEXT,                   -- shared: chosen before the first commit attempt
+        shared_at TEXT                    -- shared: when its record was committed
+    );
+    CREATE INDEX transcripts_by_state ON transcripts(state);",
 ];
 
 /// One user's local library. Cheap to share: a write connection and a read connection,

@@ -105,6 +105,7 @@ impl Folder {
             .map(|(k, _)| InboxCursor(format!("{prefix}{k}")))
             .or_else(|| q.after.clone());
         Ok(InboxPage {
+            records: Vec::new(),
             entries,
             next,
             more,
