@@ -585,3 +585,206 @@ export function onFilesDropped(handler: (paths: string[]) => void): Promise<Unli
 export function onQuickWindowShown(handler: () => void): Promise<UnlistenFn> {
   return listen("quick-window-shown", () => handler());
 }
+
+// ---- Transcripts, captions and skip silence (src-tauri/src/transcripts.rs) ----
+
+/** "none": no transcript yet (offer "Make transcript"); "failed": `problem` says why. */
+export type TranscriptState = "none" | "queued" | "running" | "done" | "failed";
+
+export interface TranscriptLine {
+  startMs: number;
+  endMs: number;
+  text: string;
+}
+
+/** Mirrors `TranscriptView` in src-tauri/src/transcripts.rs. */
+export interface TranscriptView {
+  /** The message this is about. */
+  id: string;
+  state: TranscriptState;
+  /** 0..1 while running, else null. */
+  progress: number | null;
+  /** Why it failed (one sentence), when `state` is "failed". */
+  problem: string | null;
+  /** The spoken language's code ("en"), once known. */
+  language: string | null;
+  /** Its name in English ("English"), once known. */
+  languageName: string | null;
+  /** The model that made it ("base.en"). */
+  model: string | null;
+  /** "here": made on this machine; "received": it came with the message. */
+  origin: "here" | "received" | null;
+  lines: TranscriptLine[];
+  /** A WebVTT file on the loopback player, for `<track kind="captions">`; null without a transcript. */
+  captionsUrl: string | null;
+}
+
+/** A stretch the player may jump over (a long pause). */
+export interface SkipRange {
+  startMs: number;
+  endMs: number;
+}
+
+/** Emitted whenever a message's transcript is queued, progresses, is done or fails. */
+export interface TranscriptChanged {
+  /** The message id (or, before it is sent, the draft id). */
+  id: string;
+  state: TranscriptState;
+  progress: number | null;
+}
+
+export const TRANSCRIPT_CHANGED_EVENT = "transcript-changed";
+
+export function messageTranscript(id: string): Promise<TranscriptView> {
+  return invoke<TranscriptView>("message_transcript", { id });
+}
+
+/** Queues the message's transcript to be made (again) on this machine; resolves to its queued view. */
+export function transcribeMessage(id: string): Promise<TranscriptView> {
+  return invoke<TranscriptView>("transcribe_message", { id });
+}
+
+/** The long pauses in the message's clip, from its transcript and its sound levels. */
+export function skipRanges(id: string): Promise<SkipRange[]> {
+  return invoke<SkipRange[]>("skip_ranges", { id });
+}
+
+/** Indexes (into `TranscriptView.lines`) of the lines that contain `words`, by the same rules as search. */
+export function transcriptLinesMatching(id: string, words: string): Promise<number[]> {
+  return invoke<number[]>("transcript_lines_matching", { id, words });
+}
+
+export function onTranscriptChanged(handler: (change: TranscriptChanged) => void): Promise<UnlistenFn> {
+  return listen<TranscriptChanged>(TRANSCRIPT_CHANGED_EVENT, (event) => handler(event.payload));
+}
+
+/** Whether the Player shows captions (remembered). */
+export function captionsOn(): Promise<boolean> {
+  return invoke<boolean>("captions_on");
+}
+
+export function setCaptionsOn(on: boolean): Promise<boolean> {
+  return invoke<boolean>("set_captions_on", { on });
+}
+
+// ---- Search (src-tauri/src/search.rs) ----
+
+export type SearchField = "subject" | "note" | "sender" | "attachment" | "transcript";
+
+/** A piece of a snippet; `hit` pieces are the matched words (show them highlighted, as text). */
+export interface SnippetPart {
+  text: string;
+  hit: boolean;
+}
+
+/** Mirrors `SearchHitView` in src-tauri/src/search.rs. */
+export interface SearchHitView {
+  /** The message id: open it with `#/message?id=ID&t=AT_MS`. */
+  id: string;
+  mine: boolean;
+  subject: string;
+  sender: string;
+  sentAt: string;
+  field: SearchField;
+  /** "Subject", "Note", "Sender", "Attachment" or "Transcript". */
+  fieldLabel: string;
+  /** Where in the clip the words are spoken; null outside the transcript. */
+  atMs: number | null;
+  /** `atMs` as "0:03". */
+  atText: string | null;
+  snippet: SnippetPart[];
+}
+
+/** Everything the user has that contains `words`, best first. */
+export function search(words: string): Promise<SearchHitView[]> {
+  return invoke<SearchHitView[]>("search", { words });
+}
+
+// ---- Transcription settings and models (src-tauri/src/transcripts.rs) ----
+
+/** Whether a transcript can be made now, and if not, what to offer. */
+export type ModelStatus =
+  | { kind: "ready"; path: string }
+  | { kind: "not-downloaded"; key: string; label: string; bytes: number }
+  | { kind: "off" }
+  | { kind: "broken"; sentence: string };
+
+export interface TranscriptionSettingsView {
+  enabled: boolean;
+  /** A catalog key ("base.en"). */
+  model: string;
+  /** A model file on disk used instead of the catalog's; null for the catalog's. */
+  modelPath: string | null;
+  /** A language code ("de"), or null for automatic (English with an English model). */
+  language: string | null;
+  status: ModelStatus;
+  /** Where downloaded models are kept. */
+  modelsDir: string;
+}
+
+export interface TranscriptionChoice {
+  enabled: boolean;
+  model: string;
+  modelPath: string | null;
+  language: string | null;
+}
+
+/** One model of the catalog. */
+export interface ModelView {
+  key: string;
+  label: string;
+  bytes: number;
+  installed: boolean;
+  multilingual: boolean;
+  isDefault: boolean;
+  /** A download was started and can be continued. */
+  partial: boolean;
+}
+
+/** Emitted while a model downloads, and once when it stops (`finished`, or `error`, or `cancelled`). */
+export interface ModelDownloadView {
+  key: string;
+  done: number;
+  total: number;
+  finished: boolean;
+  cancelled: boolean;
+  error: string | null;
+}
+
+export const MODEL_DOWNLOAD_EVENT = "model-download";
+
+export function transcriptionSettings(): Promise<TranscriptionSettingsView> {
+  return invoke<TranscriptionSettingsView>("transcription_settings");
+}
+
+export function setTranscriptionSettings(choice: TranscriptionChoice): Promise<TranscriptionSettingsView> {
+  return invoke<TranscriptionSettingsView>("set_transcription_settings", { choice });
+}
+
+/** Opens the file dialog to use a model file already on disk; null when the user cancelled. */
+export function pickModelFile(): Promise<TranscriptionSettingsView | null> {
+  return invoke<TranscriptionSettingsView | null>("pick_model_file");
+}
+
+/** Ready, not downloaded (offer the download, saying its size), off, or broken (one sentence). */
+export function modelStatus(): Promise<ModelStatus> {
+  return invoke<ModelStatus>("model_status");
+}
+
+export function modelCatalog(): Promise<ModelView[]> {
+  return invoke<ModelView[]>("model_catalog");
+}
+
+/** Downloads (or continues downloading) the model; resolves when it is verified and in place. */
+export function downloadModel(key: string): Promise<TranscriptionSettingsView> {
+  return invoke<TranscriptionSettingsView>("download_model", { key });
+}
+
+/** Stops the model's download; what arrived is kept, so Download continues from there. */
+export function cancelModelDownload(key: string): Promise<void> {
+  return invoke<void>("cancel_model_download", { key });
+}
+
+export function onModelDownload(handler: (progress: ModelDownloadView) => void): Promise<UnlistenFn> {
+  return listen<ModelDownloadView>(MODEL_DOWNLOAD_EVENT, (event) => handler(event.payload));
+}

@@ -23,10 +23,21 @@ describe("routes", () => {
       { screen: "compose", draft: "d1", replyTo: null },
       { screen: "compose", draft: "d1", replyTo: "m 2&x" },
       { screen: "message", id: "m-1" },
+      { screen: "message", id: "m-1", atMs: 3200 },
+      { screen: "message", id: "m-1", atMs: 0 },
+      { screen: "search", words: "budget & plan?" },
+      { screen: "search", words: "" },
     ];
     for (const route of routes) {
       expect(parseRoute(routeHash(route))).toEqual(route);
     }
+  });
+
+  it("opens a message at a moment only for a whole, non-negative number of milliseconds", () => {
+    expect(routeHash({ screen: "message", id: "m-1", atMs: 3200 })).toBe("#/message?id=m-1&t=3200");
+    expect(parseRoute("#/message?id=m-1&t=-5")).toEqual({ screen: "message", id: "m-1" });
+    expect(parseRoute("#/message?id=m-1&t=soon")).toEqual({ screen: "message", id: "m-1" });
+    expect(parseRoute("#/message?id=m-1&t=")).toEqual({ screen: "message", id: "m-1" });
   });
 
   it("ignores an origin it does not know", () => {

@@ -8,7 +8,8 @@ export type Route =
   | { screen: "settings" }
   | { screen: "record"; origin: RecordOrigin; replyTo: string | null }
   | { screen: "compose"; draft: string; replyTo: string | null }
-  | { screen: "message"; id: string }
+  | { screen: "message"; id: string; atMs?: number }
+  | { screen: "search"; words: string }
   | { screen: "quick" };
 
 /** Why the Record screen opened. */
@@ -34,8 +35,13 @@ export function parseRoute(hash: string): Route {
     }
     case "message": {
       const id = params.get("id");
-      return id ? { screen: "message", id } : { screen: "inbox" };
+      if (!id) return { screen: "inbox" };
+      // `t` is where to start playing, in milliseconds (a search hit's moment).
+      const t = params.get("t") ?? "";
+      return /^\d{1,12}$/.test(t) ? { screen: "message", id, atMs: Number(t) } : { screen: "message", id };
     }
+    case "search":
+      return { screen: "search", words: params.get("q") ?? "" };
     case "sent":
     case "drafts":
     case "settings":
@@ -60,8 +66,13 @@ export function routeHash(route: Route): string {
       if (route.replyTo) params.set("reply", route.replyTo);
       return `#/compose?${params.toString()}`;
     }
-    case "message":
-      return `#/message?${new URLSearchParams({ id: route.id }).toString()}`;
+    case "message": {
+      const params = new URLSearchParams({ id: route.id });
+      if (route.atMs !== undefined) params.set("t", String(Math.max(0, Math.round(route.atMs))));
+      return `#/message?${params.toString()}`;
+    }
+    case "search":
+      return `#/search?${new URLSearchParams({ q: route.words }).toString()}`;
     default:
       return `#/${route.screen}`;
   }
