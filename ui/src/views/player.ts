@@ -1,45 +1,105 @@
 import {
+  captionsOn,
+  downloadModel,
   errorMessage,
   markDone,
   message as loadMessage,
+  messageTranscript,
+  modelStatus,
   onDownload,
+  onModelDownload,
+  onTranscriptChanged,
   openAttachment,
   play,
   saveAttachment,
+  setCaptionsOn,
+  skipRanges,
+  transcribeMessage,
+  transcriptLinesMatching,
   type MessageView,
+  type TranscriptView,
 } from "../api";
 import { h, mount } from "../dom";
 import { fileKind, formatBytes, formatDuration } from "../format";
+import { routeHash } from "../routes";
+import { playbackControls } from "./playback_controls";
 import { button, problem, screen, type Screen } from "./screen";
+import { followPlayback, transcriptPanel } from "./transcript";
 
 export interface PlayerActions {
   back(): void;
   reply(id: string): void;
   open(id: string): void;
+  /** Settings, where the transcription model is chosen (by default the settings route). */
+  settings?(): void;
 }
 
-const SPEEDS = [1, 1.25, 1.5, 2];
-
 /**
- * The Player: the clip with play/pause, seek, speed, volume and keyboard shortcuts;
- * the attachments; the thread; Reply with video and Mark done.
+ * The Player: the clip with play/pause, seek, speed, volume and keyboard shortcuts,
+ * captions, skip silence and the transcript beside it; the attachments; the thread;
+ * Reply with video and Mark done. `startAtMs` (a search hit's moment) is where it
+ * starts playing.
  */
-export function playerView(id: string, actions: PlayerActions): Screen {
+export function playerView(id: string, actions: PlayerActions, startAtMs?: number): Screen {
   const root = h("div", { class: "screen-wrap" }, h("p", { class: "muted" }, "Loading…"));
   const feedback = h("div", { "aria-live": "polite", "data-testid": "player-feedback" });
   const video = h("video", { class: "playback", preload: "auto", "data-testid": "player-video" });
   let disposed = false;
   let total = 0;
+  const report = (text: string) => mount(feedback, problem(text));
+
+  const captions = captionsTrack(video);
+  const controls = playbackControls(video, {
+    captionsOn: false,
+    rememberCaptions: (on) => void setCaptionsOn(on).catch((e: unknown) => report(errorMessage(e))),
+    showCaptions: (on) => captions.show(on),
+    skipRanges: () => skipRanges(id),
+    report,
+  });
+  // The remembered choice arrives after the first paint; until then captions stay off.
+  captionsOn().then((on) => !disposed && controls.setCaptionsOn(on), () => {});
+
+  const seekTo = (ms: number) => {
+    video.currentTime = ms / 1000;
+    transcript.follow(ms);
+  };
+  const transcript = transcriptPanel({
+    load: () => messageTranscript(id),
+    modelStatus,
+    transcribe: () => transcribeMessage(id),
+    linesMatching: (words) => transcriptLinesMatching(id, words),
+    downloadModel,
+    openSettings: () => (actions.settings ? actions.settings() : (window.location.hash = routeHash({ screen: "settings" }))),
+    seek: seekTo,
+    loaded: (view) => {
+      captions.use(view);
+      controls.setCaptionsAvailable(captions.available());
+    },
+  });
+  const stopFollowing = followPlayback(transcript, video);
+  const stopTranscriptEvents = onTranscriptChanged((change) => {
+    if (change.id !== id || disposed) return;
+    transcript.refresh();
+    controls.invalidateSkipRanges();
+  });
+  const stopModelEvents = onModelDownload((progress) => transcript.modelProgress(progress));
+
+  if (startAtMs !== undefined) {
+    // Once: a later load (the clip's download finishing) must not jump back.
+    video.addEventListener(
+      "loadedmetadata",
+      () => {
+        seekTo(startAtMs);
+        video.play().catch(() => {});
+      },
+      { once: true },
+    );
+  }
 
   const playButton = button("Play", "player-play", () => toggle(), true);
   playButton.setAttribute("aria-keyshortcuts", "Space");
   const seek = h("input", { type: "range", min: "0", max: "0", step: "0.1", value: "0", "aria-label": "Position", "data-testid": "player-seek" });
   const time = h("span", { class: "timer", "data-testid": "player-time" }, "0:00");
-  const speed = h(
-    "select",
-    { "aria-label": "Speed", "data-testid": "player-speed" },
-    ...SPEEDS.map((s) => h("option", { value: String(s), selected: s === 1 }, `${s}×`)),
-  );
   const volume = h("input", { type: "range", min: "0", max: "1", step: "0.05", value: "1", "aria-label": "Volume", "data-testid": "player-volume" });
   const download = h("progress", { max: "1", value: "0", hidden: true, "aria-label": "Download", "data-testid": "player-download" });
 
@@ -59,7 +119,6 @@ export function playerView(id: string, actions: PlayerActions): Screen {
   video.addEventListener("loadedmetadata", showTime);
   video.addEventListener("error", () => mount(feedback, problem("The clip could not be played. Check the connection and open the message again.", "player-error")));
   seek.addEventListener("input", () => (video.currentTime = Number(seek.value)));
-  speed.addEventListener("change", () => (video.playbackRate = Number(speed.value)));
   volume.addEventListener("input", () => (video.volume = Number(volume.value)));
   video.addEventListener("click", toggle);
 
@@ -79,6 +138,8 @@ export function playerView(id: string, actions: PlayerActions): Screen {
     } else if (event.key === "ArrowDown") {
       video.volume = Math.max(0, video.volume - 0.1);
       volume.value = String(video.volume);
+    } else if (event.key === "c" && !event.ctrlKey && !event.altKey && !event.metaKey) {
+      controls.toggleCaptions();
     } else return;
     event.preventDefault();
   };
@@ -111,8 +172,21 @@ export function playerView(id: string, actions: PlayerActions): Screen {
           }),
         );
     }
+    header.classList.add("player-screen");
     header.append(h("div", { class: "player-body" },
-      h("div", { class: "player" }, video, h("div", { class: "player-controls" }, playButton, seek, time, speed, h("label", { class: "volume" }, "Volume", volume)), download),
+      h(
+        "div",
+        { class: "player-stage" },
+        h(
+          "div",
+          { class: "player" },
+          video,
+          h("div", { class: "player-controls" }, playButton, seek, time, h("label", { class: "volume" }, "Volume", volume)),
+          controls.el,
+          download,
+        ),
+        transcript.el,
+      ),
       h(
         "p",
         { class: `due-line ${m.respondBy.section}`, "data-testid": "player-due" },
@@ -212,10 +286,82 @@ export function playerView(id: string, actions: PlayerActions): Screen {
       disposed = true;
       window.clearInterval(dueTimer);
       document.removeEventListener("keydown", onKey);
+      stopFollowing();
+      transcript.dispose();
+      controls.dispose();
       video.pause();
       video.removeAttribute("src");
       video.load();
-      void unlisten.then((stop) => stop());
+      for (const stop of [unlisten, stopTranscriptEvents, stopModelEvents]) void stop.then((f) => f());
+    },
+  };
+}
+
+/**
+ * The captions on the video: a `<track kind="captions">` from the transcript's WebVTT
+ * URL. If the track cannot load (WebKit refuses a cross-origin track without CORS), the
+ * same lines become cues of a track made here, so captions show either way.
+ */
+function captionsTrack(video: HTMLVideoElement) {
+  let element: HTMLTrackElement | null = null;
+  let made: TextTrack | null = null;
+  let view: TranscriptView | null = null;
+  let on = false;
+
+  const track = (): TextTrack | null => (video.dataset.captions === "cues" ? made : (element?.track ?? null));
+  const apply = () => {
+    const t = track();
+    if (t) t.mode = on ? "showing" : "hidden";
+    for (const other of [element?.track, made]) if (other && other !== t) other.mode = "disabled";
+  };
+
+  /** Puts the lines in a track of our own (one per Player: a made track cannot be removed). */
+  const fromLines = () => {
+    if (!view || typeof VTTCue === "undefined") return;
+    try {
+      made ??= video.addTextTrack("captions", view.languageName ?? "Captions", view.language ?? "");
+    } catch {
+      return;
+    }
+    for (const cue of [...(made.cues ?? [])]) made.removeCue(cue);
+    for (const line of view.lines) made.addCue(new VTTCue(line.startMs / 1000, Math.max(line.endMs, line.startMs + 1) / 1000, line.text));
+    video.dataset.captions = "cues";
+    apply();
+  };
+
+  return {
+    use(next: TranscriptView): void {
+      view = next.state === "done" && next.lines.length ? next : null;
+      if (!view) {
+        element?.remove();
+        element = null;
+        delete video.dataset.captions;
+        apply();
+        return;
+      }
+      // Once the track has failed, or without a URL, the lines are the captions.
+      if (video.dataset.captions === "cues" || !view.captionsUrl) {
+        fromLines();
+        return;
+      }
+      if (element?.getAttribute("src") === view.captionsUrl) return;
+      element?.remove();
+      element = h("track", {
+        kind: "captions",
+        src: view.captionsUrl,
+        srclang: view.language ?? "",
+        label: view.languageName ?? "Captions",
+        "data-testid": "player-captions-track",
+      });
+      element.addEventListener("error", fromLines, { once: true });
+      video.append(element);
+      video.dataset.captions = "track";
+      apply();
+    },
+    available: () => view !== null,
+    show(next: boolean): void {
+      on = next;
+      apply();
     },
   };
 }
