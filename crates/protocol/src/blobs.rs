@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, BlobId, ErrorCode, Invalid};
+use crate::{ApiError, BlobId, ErrorCode, Invalid, TRANSCRIPT_CONTENT_TYPE};
 
 /// What a blob is for; decides its size limit and whether it must be video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -53,9 +53,16 @@ pub struct NewBlob {
 /// The image types a poster may have: the recipient's app shows it as is.
 pub const POSTER_CONTENT_TYPES: [&str; 2] = ["image/jpeg", "image/png"];
 
-/// Checks a new blob's content type, and that a poster declares an image type.
+/// Checks a new blob's content type, that a poster declares an image type and that a
+/// transcript declares [`TRANSCRIPT_CONTENT_TYPE`].
 pub fn check_new_blob(blob: &NewBlob) -> Result<(), ApiError> {
     validate_content_type(&blob.content_type).map_err(|e| ApiError::invalid(e.0))?;
+    if blob.kind == BlobKind::Transcript && blob.content_type != TRANSCRIPT_CONTENT_TYPE {
+        return Err(ApiError::invalid(format!(
+            "a transcript must have the content type {TRANSCRIPT_CONTENT_TYPE} (got {:?}): upload the transcript's JSON with that type",
+            blob.content_type
+        )));
+    }
     if blob.kind == BlobKind::Poster && !POSTER_CONTENT_TYPES.contains(&blob.content_type.as_str())
     {
         return Err(ApiError::new(

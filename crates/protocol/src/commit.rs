@@ -156,23 +156,35 @@ impl<'a> Commit<'a> {
         what: &str,
         stored: Option<StoredBlob>,
     ) -> Result<BlobRef, ApiError> {
-        let stored = stored
-            .filter(|b| &b.owner == self.sender)
-            .ok_or_else(|| ApiError::not_found(what))?;
-        if stored.kind != kind {
-            return Err(ApiError::invalid(format!(
-                "blob {id} was uploaded as {}, not as {}",
-                stored.kind.as_str(),
-                kind.as_str()
-            )));
-        }
-        stored.sealed.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotSealed,
-                format!("{what} {id} is not sealed: finish its upload and seal it first"),
-            )
-        })
+        own_sealed_blob(self.sender, id, kind, what, stored)
     }
+}
+
+/// A blob someone references (in a message or a record) must be their own, of the
+/// right kind, and sealed; another user's blob is "not found".
+pub(crate) fn own_sealed_blob(
+    owner: &UserName,
+    id: &BlobId,
+    kind: BlobKind,
+    what: &str,
+    stored: Option<StoredBlob>,
+) -> Result<BlobRef, ApiError> {
+    let stored = stored
+        .filter(|b| &b.owner == owner)
+        .ok_or_else(|| ApiError::not_found(what))?;
+    if stored.kind != kind {
+        return Err(ApiError::invalid(format!(
+            "blob {id} was uploaded as {}, not as {}",
+            stored.kind.as_str(),
+            kind.as_str()
+        )));
+    }
+    stored.sealed.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotSealed,
+            format!("{what} {id} is not sealed: finish its upload and seal it first"),
+        )
+    })
 }
 
 #[cfg(test)]

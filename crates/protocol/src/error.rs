@@ -16,6 +16,9 @@ pub enum ErrorCode {
     Invalid,
     /// The id is taken by different content (409).
     Conflict,
+    /// The caller may see the thing but not do this to it (403), e.g. a recipient
+    /// adding a transcript to a message only its sender may add one to.
+    Forbidden,
     /// A chunk did not start at the acknowledged offset (409): ask for the status and resume.
     OffsetMismatch,
     /// Size or sha256 at seal did not match the uploaded bytes (422).
@@ -94,6 +97,7 @@ impl ApiError {
     pub fn http_status(&self) -> u16 {
         match self.code {
             ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::LimitExceeded => match &self.limit {
                 Some(l) if l.limit.ends_with("_bytes") => 413,

@@ -127,6 +127,25 @@ pub fn respond_by(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ApiError>
     Ok(())
 }
 
+/// A spoken language as a short code: ISO 639-1 or 639-3 (`en`, `de`, `haw`), optionally
+/// with a region or script (`pt-BR`, `zh-Hant`). Whisper names languages this way.
+pub fn language(code: &str) -> Result<(), ApiError> {
+    let (base, tail) = match code.split_once('-') {
+        Some((b, t)) => (b, Some(t)),
+        None => (code, None),
+    };
+    let base_ok = (2..=3).contains(&base.len()) && base.bytes().all(|b| b.is_ascii_lowercase());
+    let tail_ok = tail
+        .is_none_or(|t| (2..=8).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if base_ok && tail_ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "the language {code:?} is not a short language code such as en or pt-BR: send the code the transcriber detected"
+        )))
+    }
+}
+
 /// A clip length as the sender measured it.
 pub fn duration_ms(ms: u64) -> Result<(), ApiError> {
     if ms > MAX_DURATION_MS {
@@ -195,6 +214,18 @@ mod tests {
         assert!(respond_by(now + chrono::Duration::days(4000), now).is_err());
         assert!(duration_ms(90_000).is_ok());
         assert!(duration_ms(u64::MAX).is_err());
+    }
+
+    #[test]
+    fn languages_are_short_codes() {
+        for good in ["en", "de", "haw", "pt-BR", "zh-Hant"] {
+            assert!(language(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "", "e", "EN", "engl", "en-", "en-B", "en_US", "../x", "en\n", "en-BR-x",
+        ] {
+            assert!(language(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -101,6 +101,18 @@ mod tests {
     }
 
     #[test]
+    fn transcripts_must_say_they_are_transcripts() {
+        let transcript = |ct: &str| NewBlob {
+            kind: BlobKind::Transcript,
+            content_type: ct.into(),
+        };
+        assert!(check_new_blob(&transcript(TRANSCRIPT_CONTENT_TYPE)).is_ok());
+        let refused = check_new_blob(&transcript("application/json")).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Invalid);
+        assert!(refused.message.contains(TRANSCRIPT_CONTENT_TYPE));
+    }
+
+    #[test]
     fn a_message_without_a_poster_keeps_its_old_json() {
         let json = r#"{"id":"0123456789abcdef","recipients":["bob"],"subject":"s","text":null,
             "clip":"0123456789abcdef0","attachments":[],"respond_by":"2030-01-01T00:00:00Z",

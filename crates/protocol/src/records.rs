@@ -1,11 +1,22 @@
 //! Records: what is added about a message after it was committed (a transcript today;
 //! reactions, comments and extension requests later), each its own small, idempotent
 //! record that names the message. A committed message never changes.
+//!
+//! The rules of a record's commit, without I/O: the store reads what
+//! [`check_new_record`] needs (the record stored under the same id, the message, the
+//! blob the body names) into [`RecordFacts`] and the rule decides. The hub and the
+//! folder store both drive it. Everyone who can see the message can see its records;
+//! for a transcript, readers take the latest ([`latest_transcript`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::{BlobId, BlobRef, MessageId, RecordId, UserName};
+use crate::commit::{own_sealed_blob, StoredBlob};
+use crate::{
+    access, fields, ApiError, BlobId, BlobKind, BlobRef, ErrorCode, Message, MessageId, RecordId,
+    UserName,
+};
 
 /// A record being committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +34,15 @@ pub enum NewRecordBody {
     /// The message's transcript: a sealed [`crate::BlobKind::Transcript`] blob of the
     /// sender's. Only the message's sender may add one; a later one replaces an earlier.
     Transcript { blob: BlobId, language: String },
+}
+
+impl NewRecordBody {
+    /// The blob the store must look up for [`RecordFacts::blob`], if the body names one.
+    pub fn blob(&self) -> Option<&BlobId> {
+        match self {
+            NewRecordBody::Transcript { blob, .. } => Some(blob),
+        }
+    }
 }
 
 /// A committed record, as everyone who can see the message reads it.
@@ -46,4 +66,332 @@ pub enum RecordBody {
     },
     #[serde(other)]
     Unknown,
+}
+
+impl RecordBody {
+    /// The blob the record names, which everyone who can see the message may download.
+    pub fn blob(&self) -> Option<&BlobRef> {
+        match self {
+            RecordBody::Transcript { blob, .. } => Some(blob),
+            RecordBody::Unknown => None,
+        }
+    }
+}
+
+/// The fingerprint of a record as its author committed it: the sha256 of its JSON. A
+/// retry with the same fingerprint is the same record.
+pub fn record_fingerprint(r: &NewRecord) -> Result<String, ApiError> {
+    let bytes = serde_json::to_vec(r).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("cannot encode the record: {e}"),
+        )
+    })?;
+    Ok(hex::encode(Sha256::digest(bytes)))
+}
+
+/// A committed record as a store keeps it: with the fingerprint a retry is compared by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    pub fingerprint: String,
+    pub record: Record,
+}
+
+/// What the store read for [`check_new_record`].
+#[derive(Debug, Clone, Default)]
+pub struct RecordFacts {
+    /// The record already stored under the new record's id, if any.
+    pub existing: Option<StoredRecord>,
+    /// The message the new record names, if it exists.
+    pub message: Option<Message>,
+    /// The blob of [`NewRecordBody::blob`], as stored, if it exists.
+    pub blob: Option<StoredBlob>,
+}
+
+/// What [`check_new_record`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// Store this record (with [`record_fingerprint`]) and tell the message's readers.
+    New(Record),
+    /// The very same record was committed before: answer with it, store nothing.
+    Existing(Record),
+}
+
+/// Decides the commit of `new` by `author` at `now` from what the store read.
+///
+/// Idempotent by [`RecordId`]: the same record again is [`RecordOutcome::Existing`]
+/// (checked first, so a retry succeeds whatever changed since); a different record under
+/// the same id is a conflict. The message must be one the author can see (else "not
+/// found", as for strangers everywhere). A transcript may be added only by the
+/// message's sender, naming a sealed transcript blob of their own.
+pub fn check_new_record(
+    new: &NewRecord,
+    author: &UserName,
+    facts: RecordFacts,
+    now: DateTime<Utc>,
+) -> Result<RecordOutcome, ApiError> {
+    if let Some(stored) = facts.existing {
+        let fingerprint = record_fingerprint(new)?;
+        return if &stored.record.author == author && stored.fingerprint == fingerprint {
+            Ok(RecordOutcome::Existing(stored.record))
+        } else {
+            Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the record id {} is already used for a different record: pick a new random id",
+                    new.id
+                ),
+            ))
+        };
+    }
+    let message = facts
+        .message
+        .filter(|m| m.id == new.message && access::may_read(m, author))
+        .ok_or_else(|| ApiError::not_found("message"))?;
+    let body = match &new.body {
+        NewRecordBody::Transcript { blob, language } => {
+            if &message.sender != author {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    format!(
+                        "only {}, who sent the message, can add its transcript: make a transcript on this machine instead",
+                        message.sender
+                    ),
+                ));
+            }
+            fields::language(language)?;
+            let blob = own_sealed_blob(
+                author,
+                blob,
+                BlobKind::Transcript,
+                "transcript blob",
+                facts.blob,
+            )?;
+            RecordBody::Transcript {
+                blob,
+                language: language.clone(),
+            }
+        }
+    };
+    Ok(RecordOutcome::New(Record {
+        id: new.id.clone(),
+        message: new.message.clone(),
+        author: author.clone(),
+        created_at: now,
+        body,
+    }))
+}
+
+/// The transcript readers show among a message's records: a later one replaces an
+/// earlier (by `created_at`, then id, so every reader picks the same one).
+pub fn latest_transcript(records: &[Record]) -> Option<&Record> {
+    records
+        .iter()
+        .filter(|r| matches!(r.body, RecordBody::Transcript { .. }))
+        .max_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn name(n: &str) -> UserName {
+        UserName::parse(n).unwrap()
+    }
+
+    fn message() -> Message {
+        serde_json::from_str(
+            r#"{"id":"0123456789abcdef","sender":"ann","recipients":["bob"],"subject":"s",
+            "text":null,"clip":{"id":"0123456789abcdef0","kind":"clip","size":1,
+            "sha256":"0000000000000000000000000000000000000000000000000000000000000000",
+            "content_type":"video/mp4"},"attachments":[],"respond_by":"2030-01-01T00:00:00Z",
+            "respond_by_tz":"UTC","in_reply_to":null,"thread":"0123456789abcdef",
+            "sent_at":"2029-01-01T00:00:00Z"}"#,
+        )
+        .unwrap()
+    }
+
+    fn blob_id() -> BlobId {
+        BlobId::parse("transcriptblob0001").unwrap()
+    }
+
+    fn new_record(language: &str) -> NewRecord {
+        NewRecord {
+            id: RecordId::parse("record-0000000001").unwrap(),
+            message: message().id,
+            body: NewRecordBody::Transcript {
+                blob: blob_id(),
+                language: language.into(),
+            },
+        }
+    }
+
+    fn sealed_blob(owner: &str, kind: BlobKind, sealed: bool) -> StoredBlob {
+        StoredBlob {
+            owner: name(owner),
+            kind,
+            sealed: sealed.then(|| BlobRef {
+                id: blob_id(),
+                kind,
+                size: 10,
+                sha256: "1".repeat(64),
+                content_type: crate::TRANSCRIPT_CONTENT_TYPE.into(),
+            }),
+        }
+    }
+
+    fn facts(blob: StoredBlob) -> RecordFacts {
+        RecordFacts {
+            existing: None,
+            message: Some(message()),
+            blob: Some(blob),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2029, 1, 1, 0, 5, 0).unwrap()
+    }
+
+    fn refused(author: &str, f: RecordFacts) -> ApiError {
+        check_new_record(&new_record("en"), &name(author), f, now()).unwrap_err()
+    }
+
+    #[test]
+    fn the_sender_adds_a_transcript_of_their_own_sealed_blob() {
+        let outcome = check_new_record(
+            &new_record("en"),
+            &name("ann"),
+            facts(sealed_blob("ann", BlobKind::Transcript, true)),
+            now(),
+        )
+        .unwrap();
+        let RecordOutcome::New(record) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(record.author, name("ann"));
+        assert_eq!(record.created_at, now());
+        assert_eq!(record.body.blob().unwrap().id, blob_id());
+    }
+
+    #[test]
+    fn a_recipient_cannot_add_a_transcript_and_a_stranger_sees_nothing() {
+        let bob = refused("bob", facts(sealed_blob("bob", BlobKind::Transcript, true)));
+        assert_eq!(bob.code, ErrorCode::Forbidden);
+        assert_eq!(bob.http_status(), 403);
+        assert!(bob.message.contains("only ann"), "{}", bob.message);
+        let eve = refused("eve", facts(sealed_blob("eve", BlobKind::Transcript, true)));
+        assert_eq!(eve.code, ErrorCode::NotFound);
+        let missing = refused(
+            "ann",
+            RecordFacts {
+                message: None,
+                ..facts(sealed_blob("ann", BlobKind::Transcript, true))
+            },
+        );
+        assert_eq!(missing.code, ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn the_blob_must_be_own_sealed_and_a_transcript() {
+        let code = |b| refused("ann", facts(b)).code;
+        assert_eq!(
+            code(sealed_blob("bob", BlobKind::Transcript, true)),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            code(sealed_blob("ann", BlobKind::Attachment, true)),
+            ErrorCode::Invalid
+        );
+        assert_eq!(
+            code(sealed_blob("ann", BlobKind::Transcript, false)),
+            ErrorCode::NotSealed
+        );
+        let no_blob = RecordFacts {
+            blob: None,
+            ..facts(sealed_blob("ann", BlobKind::Transcript, true))
+        };
+        assert_eq!(refused("ann", no_blob).code, ErrorCode::NotFound);
+        let bad_language = check_new_record(
+            &new_record("English"),
+            &name("ann"),
+            facts(sealed_blob("ann", BlobKind::Transcript, true)),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(bad_language.code, ErrorCode::Invalid);
+    }
+
+    #[test]
+    fn a_retry_returns_the_stored_record_and_another_body_conflicts() {
+        let first = match check_new_record(
+            &new_record("en"),
+            &name("ann"),
+            facts(sealed_blob("ann", BlobKind::Transcript, true)),
+            now(),
+        )
+        .unwrap()
+        {
+            RecordOutcome::New(r) => r,
+            other => panic!("{other:?}"),
+        };
+        let stored = StoredRecord {
+            fingerprint: record_fingerprint(&new_record("en")).unwrap(),
+            record: first.clone(),
+        };
+        // A retry is answered from the stored record, even with nothing else read.
+        let retry = RecordFacts {
+            existing: Some(stored.clone()),
+            ..RecordFacts::default()
+        };
+        let later = now() + chrono::Duration::hours(1);
+        assert_eq!(
+            check_new_record(&new_record("en"), &name("ann"), retry.clone(), later).unwrap(),
+            RecordOutcome::Existing(first)
+        );
+        let other =
+            check_new_record(&new_record("de"), &name("ann"), retry.clone(), later).unwrap_err();
+        assert_eq!(other.code, ErrorCode::Conflict);
+        assert!(
+            other.message.contains("record-0000000001"),
+            "{}",
+            other.message
+        );
+        let other_author =
+            check_new_record(&new_record("en"), &name("bob"), retry, later).unwrap_err();
+        assert_eq!(other_author.code, ErrorCode::Conflict);
+    }
+
+    #[test]
+    fn readers_take_the_latest_transcript() {
+        let at = |minute, id: &str, body| Record {
+            id: RecordId::parse(id).unwrap(),
+            message: message().id,
+            author: name("ann"),
+            created_at: Utc.with_ymd_and_hms(2029, 1, 1, 0, minute, 0).unwrap(),
+            body,
+        };
+        let transcript = |language: &str| RecordBody::Transcript {
+            blob: sealed_blob("ann", BlobKind::Transcript, true)
+                .sealed
+                .unwrap(),
+            language: language.into(),
+        };
+        let records = vec![
+            at(9, "record-late-unknown", RecordBody::Unknown),
+            at(7, "record-second-0001", transcript("de")),
+            at(3, "record-first-00001", transcript("en")),
+        ];
+        assert_eq!(
+            latest_transcript(&records).unwrap().id.as_str(),
+            "record-second-0001"
+        );
+        assert!(latest_transcript(&records[..1]).is_none());
+    }
+
+    #[test]
+    fn an_unknown_record_kind_reads_as_unknown() {
+        let r: RecordBody = serde_json::from_str(r#"{"kind":"reaction","emoji":"+1"}"#).unwrap();
+        assert_eq!(r, RecordBody::Unknown);
+    }
 }

@@ -19,6 +19,15 @@ pub const INBOX: &str = "/v1/inbox";
 /// `GET` long-poll; query: `after`, `timeout_ms`, `limit`.
 pub const INBOX_WAIT: &str = "/v1/inbox/wait";
 
+/// `PUT` [`crate::NewRecord`] -> [`crate::Record`] (idempotent by the record id).
+pub fn record(id: &crate::RecordId) -> String {
+    format!("/v1/records/{id}")
+}
+/// `GET` -> `Vec<`[`crate::Record`]`>`: the message's records, oldest first.
+pub fn message_records(id: &crate::MessageId) -> String {
+    format!("/v1/messages/{id}/records")
+}
+
 /// `GET` the blob's bytes (HTTP Range, ETag).
 pub fn blob(id: &crate::BlobId) -> String {
     format!("/v1/blobs/{id}")
@@ -68,6 +77,10 @@ pub const MESSAGE_STATUS: &str = "/v1/messages/{id}/status";
 pub const MESSAGE_VIEWED: &str = "/v1/messages/{id}/viewed";
 /// `POST` pattern of [`message_done`].
 pub const MESSAGE_DONE: &str = "/v1/messages/{id}/done";
+/// `GET` pattern of [`message_records`].
+pub const MESSAGE_RECORDS: &str = "/v1/messages/{id}/records";
+/// `PUT` pattern of [`record`].
+pub const RECORD: &str = "/v1/records/{id}";
 
 /// Every route under [`PREFIX`] needs a bearer token; only [`HEALTHZ`] does not.
 pub const PREFIX: &str = "/v1";
@@ -95,7 +108,7 @@ impl Method {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     pub method: Method,
-    /// Path pattern; `{id}` is a blob or message id.
+    /// Path pattern; `{id}` is a blob, message or record id.
     pub path: &'static str,
 }
 
@@ -166,6 +179,14 @@ pub const TABLE: &[Route] = &[
     },
     Route {
         method: Method::Get,
+        path: MESSAGE_RECORDS,
+    },
+    Route {
+        method: Method::Put,
+        path: RECORD,
+    },
+    Route {
+        method: Method::Get,
         path: INBOX,
     },
     Route {
@@ -182,6 +203,7 @@ mod tests {
     fn patterns_match_the_path_builders() {
         let id = crate::BlobId::parse("0123456789abcdef").unwrap();
         let m = crate::MessageId::parse("0123456789abcdef").unwrap();
+        let r = crate::RecordId::parse("0123456789abcdef").unwrap();
         for (pattern, path) in [
             (BLOB, blob(&id)),
             (BLOB_CHUNKS, blob_chunks(&id)),
@@ -191,6 +213,8 @@ mod tests {
             (MESSAGE_STATUS, message_status(&m)),
             (MESSAGE_VIEWED, message_viewed(&m)),
             (MESSAGE_DONE, message_done(&m)),
+            (MESSAGE_RECORDS, message_records(&m)),
+            (RECORD, record(&r)),
         ] {
             assert_eq!(pattern.replace("{id}", "0123456789abcdef"), path);
             assert!(TABLE.iter().any(|r| r.path == pattern), "{pattern}");

@@ -1,6 +1,8 @@
 //! The rules of a seal, without I/O: [`Seal`] says what it needs (the sha256 of the
-//! stored bytes, byte ranges for the video or poster check) and the store, hub or
-//! folder, reads it from its own storage and feeds it back, as with [`VideoProbe`].
+//! stored bytes, byte ranges for the video or poster check, the whole of a transcript)
+//! and the store, hub or folder, reads it from its own storage and feeds it back, as
+//! with [`VideoProbe`]. A transcript is read in one read (its size is bounded by
+//! `max_transcript_bytes` at append) and checked by [`crate::check_transcript`].
 //!
 //! The video check of a clip made of many tiny boxes would ask for a read per box:
 //! [`Seal`] reads in windows of at least [`READ_WINDOW`] bytes, answers the probe's
@@ -8,7 +10,10 @@
 //! [`MAX_READS`] reads, so a crafted file costs a store a bounded amount of work.
 
 use crate::mp4::{ProbeStep, VideoProbe};
-use crate::{check_poster_bytes, validate_sha256, ApiError, BlobId, BlobKind, BlobRef, ErrorCode};
+use crate::{
+    check_poster_bytes, check_transcript, validate_sha256, ApiError, BlobId, BlobKind, BlobRef,
+    ErrorCode,
+};
 use crate::{SealBlob, POSTER_MAGIC_LEN};
 
 /// Smallest read a seal check asks a store for.
@@ -37,6 +42,7 @@ enum Stage {
     Hash,
     Probe(VideoProbe),
     Poster,
+    Transcript,
     Finished(SealStep),
 }
 
@@ -124,6 +130,10 @@ impl Seal {
                 offset: 0,
                 len: POSTER_MAGIC_LEN.min(self.blob.size),
             },
+            Stage::Transcript => SealStep::Read {
+                offset: 0,
+                len: self.blob.size,
+            },
             Stage::Probe(probe) => match probe.next_step() {
                 // `advance` answers every read the window covers and finishes the probe.
                 ProbeStep::Done(_) => SealStep::Refused(ApiError::new(
@@ -157,9 +167,8 @@ impl Seal {
             match self.blob.kind {
                 BlobKind::Clip => Stage::Probe(VideoProbe::new(self.blob.size)),
                 BlobKind::Poster => Stage::Poster,
-                BlobKind::Attachment | BlobKind::Transcript => {
-                    Stage::Finished(SealStep::Seal(self.blob.clone()))
-                }
+                BlobKind::Transcript => Stage::Transcript,
+                BlobKind::Attachment => Stage::Finished(SealStep::Seal(self.blob.clone())),
             }
         };
         self.advance();
@@ -174,6 +183,20 @@ impl Seal {
                         Ok(()) => SealStep::Seal(self.blob.clone()),
                         Err(e) => SealStep::Refused(e),
                     });
+            }
+            Stage::Transcript => {
+                self.reads += 1;
+                self.stage = Stage::Finished(if data.len() as u64 != self.blob.size {
+                    SealStep::Refused(ApiError::new(
+                        ErrorCode::Internal,
+                        "the store read less of the transcript than it holds: seal again",
+                    ))
+                } else {
+                    match check_transcript(data) {
+                        Ok(_) => SealStep::Seal(self.blob.clone()),
+                        Err(e) => SealStep::Refused(e),
+                    }
+                });
             }
             Stage::Probe(probe) => {
                 if let ProbeStep::Read { offset, .. } = probe.next_step() {
@@ -385,5 +408,39 @@ mod tests {
             drive(seal(b"%PDF-1.7"), b"%PDF-1.7").0,
             SealStep::Refused(_)
         ));
+    }
+
+    #[test]
+    fn a_transcript_is_read_whole_once_and_checked() {
+        let seal = |data: &[u8]| {
+            Seal::begin(
+                &id(),
+                BlobKind::Transcript,
+                crate::TRANSCRIPT_CONTENT_TYPE,
+                data.len() as u64,
+                None,
+                &req(data),
+            )
+        };
+        let good = br#"{"language":"en","model":"tiny.en","duration_ms":2000,
+            "segments":[{"start_ms":0,"end_ms":1500,"text":" Hello."}]}"#;
+        let (step, reads) = drive(seal(good), good);
+        assert!(matches!(step, SealStep::Seal(_)), "{step:?}");
+        assert_eq!(reads, 1);
+        let overlapping = br#"{"language":"en","model":"tiny.en","duration_ms":2000,
+            "segments":[{"start_ms":0,"end_ms":1500,"text":"a"},{"start_ms":1000,"end_ms":1800,"text":"b"}]}"#;
+        let SealStep::Refused(e) = drive(seal(overlapping), overlapping).0 else {
+            panic!("an overlapping transcript was sealed")
+        };
+        assert_eq!(e.code, ErrorCode::Invalid);
+        assert!(e.message.contains("segment 2 starts"), "{}", e.message);
+        let SealStep::Refused(e) = drive(seal(b"<html>"), b"<html>").0 else {
+            panic!("HTML was sealed as a transcript")
+        };
+        assert!(
+            e.message.contains("not the JSON of a transcript"),
+            "{}",
+            e.message
+        );
     }
 }

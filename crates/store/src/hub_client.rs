@@ -7,7 +7,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use pigeon_protocol::{
     routes, ApiError, BlobId, BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxPage, InboxQuery,
-    Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage, SealBlob, User,
+    Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage, NewRecord, Record, SealBlob,
+    User,
 };
 use reqwest::{header, Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -295,6 +296,22 @@ impl Store for HubClient {
             .await
     }
 
+    async fn commit_record(&self, record: &NewRecord) -> Result<Record, StoreError> {
+        // PUT to the record's own id: a retry after a lost answer is the same request.
+        self.json(|| {
+            self.request(Method::PUT, &routes::record(&record.id))
+                .json(record)
+        })
+        .await
+        .map_err(older_hub)
+    }
+
+    async fn records(&self, message: &MessageId) -> Result<Vec<Record>, StoreError> {
+        self.json(|| self.request(Method::GET, &routes::message_records(message)))
+            .await
+            .map_err(older_hub)
+    }
+
     async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
         let mut params = vec![("order", query.order.as_str().to_string())];
         if let Some(after) = &query.after {
@@ -401,6 +418,22 @@ impl Store for HubClient {
             file_name,
             body,
         })
+    }
+}
+
+/// A hub older than records answers their route with its plain "route not found": say
+/// what that means instead.
+fn older_hub(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Rejected(api)
+            if api.code == ErrorCode::NotFound && api.message.starts_with("route not found") =>
+        {
+            StoreError::Rejected(ApiError::new(
+                ErrorCode::NotFound,
+                "the hub is older than transcripts and cannot store them: ask whoever runs the hub to update it",
+            ))
+        }
+        other => other,
     }
 }
 

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use pigeon_protocol::{
     ApiError, BlobId, BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxPage, InboxQuery, Limits,
-    Message, MessageId, MessageStatus, NewBlob, NewMessage, SealBlob, User,
+    Message, MessageId, MessageStatus, NewBlob, NewMessage, NewRecord, Record, SealBlob, User,
 };
 
 mod folder;
@@ -160,7 +160,8 @@ impl BlobDownload {
 /// Posting is two steps: upload each blob ([`Store::create_blob`], then
 /// [`Store::append_blob`] as bytes become available, then [`Store::seal_blob`] with the
 /// size and sha256), then [`Store::commit_message`] with a client-chosen id. [`BlobUpload`]
-/// does the blob part, resumably.
+/// does the blob part, resumably. What comes after a message (its transcript) is a
+/// record about it ([`Store::commit_record`]), which the recipients' inbox pages carry.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// The user this store acts as.
@@ -211,11 +212,33 @@ pub trait Store: Send + Sync {
     async fn commit_message(&self, message: &NewMessage) -> Result<Message, StoreError>;
     /// A message the caller sent or received (fetching marks it delivered).
     async fn message(&self, id: &MessageId) -> Result<Message, StoreError>;
-    /// A page of the caller's inbox.
+    /// Commits a record about a committed message (a transcript: only its sender may
+    /// add one, naming their own sealed [`pigeon_protocol::BlobKind::Transcript`] blob).
+    /// Idempotent by `record.id`: the same record again returns the stored one; a
+    /// different record under the same id is [`ErrorCode::Conflict`]. The default
+    /// refuses: a store that does not implement records says so.
+    async fn commit_record(&self, record: &NewRecord) -> Result<Record, StoreError> {
+        let _ = record;
+        Err(records_unsupported())
+    }
+    /// The records about a message the caller sent or received, oldest first (a later
+    /// transcript replaces an earlier: see [`pigeon_protocol::latest_transcript`]).
+    /// Anyone else gets [`ErrorCode::NotFound`]. The default refuses, as
+    /// [`Store::commit_record`] does.
+    async fn records(&self, message: &MessageId) -> Result<Vec<Record>, StoreError> {
+        let _ = message;
+        Err(records_unsupported())
+    }
+
+    /// A page of the caller's inbox. Arrival-order pages also carry the records new
+    /// since the cursor about messages the caller received ([`InboxPage::records`]);
+    /// `more` is true while either messages or records remain. A record comes no
+    /// earlier than the page that carries its message.
     async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError>;
-    /// Waits up to `timeout` for messages that arrived after `after` (an
-    /// [`pigeon_protocol::InboxOrder::Arrival`] cursor; `None` = from the start). Returns
-    /// at once if there are some; an empty page on timeout.
+    /// Waits up to `timeout` for messages that arrived, or records that were added
+    /// about received messages, after `after` (an
+    /// [`pigeon_protocol::InboxOrder::Arrival`] cursor; `None` = from the start).
+    /// Returns at once if there are some; an empty page on timeout.
     async fn wait_inbox(
         &self,
         after: Option<&InboxCursor>,
@@ -234,6 +257,13 @@ pub trait Store: Send + Sync {
         id: &BlobId,
         range: Option<ByteRange>,
     ) -> Result<BlobDownload, StoreError>;
+}
+
+/// The refusal of a store that does not implement records.
+fn records_unsupported() -> StoreError {
+    StoreError::Rejected(ApiError::invalid(
+        "this store does not support records (transcripts): update the store's software",
+    ))
 }
 
 /// A store shared between tasks.
