@@ -10,6 +10,7 @@ import {
   onLibraryChanged,
   onOpenMessage,
   onQuickRecord,
+  search,
   sent,
   uiReady,
   setDueSoonMinutes,
@@ -28,6 +29,7 @@ import { playerView } from "./views/player";
 import { quickView } from "./views/quick";
 import { recordView } from "./views/record";
 import { problem, type Screen } from "./views/screen";
+import { searchBox, searchView } from "./views/search";
 import { draftsView, sentView } from "./views/sent";
 import { settingsView } from "./views/settings";
 
@@ -42,6 +44,12 @@ const view = h("main", { class: "view", id: "view" });
 const identityCard = h("div", { class: "identity", "data-testid": "identity" });
 const statusLine = h("p", { class: "statusbar", role: "status", "data-testid": "statusbar" }, "Starting…");
 const link = (screen: string, label: string) => h("a", { href: `#/${screen}`, class: "nav-link", "data-testid": `nav-${screen}` }, label);
+const sidebarSearch = searchBox(initialSearchWords(), (words, live) => {
+  const route = { screen: "search", words } as const;
+  // While typing, the results screen follows in place instead of stacking history.
+  if (live && parseRoute(window.location.hash).screen === "search") window.location.replace(routeHash(route));
+  else navigate(route);
+});
 const navLinks = {
   inbox: link("inbox", "Inbox"),
   sent: link("sent", "Sent"),
@@ -60,6 +68,7 @@ if (parseRoute(window.location.hash).screen === "quick") {
       "nav",
       { class: "sidebar", "aria-label": "Sections" },
       h("div", { class: "brand" }, h("img", { src: "/pigeon.svg", alt: "", width: "28", height: "28" }), "Pigeon"),
+      sidebarSearch,
       navLinks.inbox,
       navLinks.sent,
       navLinks.drafts,
@@ -70,6 +79,11 @@ if (parseRoute(window.location.hash).screen === "quick") {
     statusLine,
   );
   startMainWindow();
+}
+
+function initialSearchWords(): string {
+  const route = parseRoute(window.location.hash);
+  return route.screen === "search" ? route.words : "";
 }
 
 function navigate(route: Route): void {
@@ -149,13 +163,37 @@ function render(): void {
       break;
     case "message":
       show(
-        playerView(route.id, {
-          back: () => history.back(),
-          reply: (id) => navigate({ screen: "record", origin: "button", replyTo: id }),
-          open: openMessage,
-        }),
+        playerView(
+          route.id,
+          {
+            back: () => history.back(),
+            reply: (id) => navigate({ screen: "record", origin: "button", replyTo: id }),
+            open: openMessage,
+          },
+          route.atMs,
+        ),
       );
       break;
+    case "search": {
+      const words = route.words;
+      if (searchInput().value.trim() !== words) searchInput().value = words;
+      if (!words) {
+        show(searchView("", [], { open: () => {} }));
+        break;
+      }
+      if (!current || current.el.dataset.testid !== "search") loading("results");
+      search(words).then((hits) => {
+        const now = parseRoute(window.location.hash);
+        // A newer search (the user kept typing) owns the screen.
+        if (now.screen !== "search" || now.words !== words) return;
+        show(
+          searchView(words, hits, {
+            open: (id, atMs) => navigate(atMs === null ? { screen: "message", id } : { screen: "message", id, atMs }),
+          }),
+        );
+      }, failed);
+      break;
+    }
     case "settings":
       loading("settings");
       settings()
@@ -173,6 +211,12 @@ function render(): void {
       navigate({ screen: "inbox" });
       break;
   }
+}
+
+function searchInput(): HTMLInputElement {
+  const input = sidebarSearch.querySelector("input");
+  if (!input) throw new Error("the sidebar's search form has no input");
+  return input;
 }
 
 function afterChange(next: SettingsView): SettingsView {

@@ -1,7 +1,28 @@
-import { errorMessage, setDownloadPolicy, setStore, testStore, type SettingsView, type StoreInput } from "../api";
+import {
+  cancelModelDownload,
+  downloadModel,
+  errorMessage,
+  modelCatalog,
+  onModelDownload,
+  pickModelFile,
+  setDownloadPolicy,
+  setStore,
+  setTranscriptionSettings,
+  testStore,
+  transcriptionSettings,
+  type ModelDownloadView,
+  type ModelStatus,
+  type ModelView,
+  type SettingsView,
+  type StoreInput,
+  type TranscriptionChoice,
+  type TranscriptionSettingsView,
+} from "../api";
 import { h, mount } from "../dom";
+import { formatBytes } from "../format";
 import { acceleratorFromKeyPress } from "../shortcut";
 import { devicePicker } from "./devices";
+import { problem } from "./screen";
 
 export interface SettingsActions {
   changeShortcut(accelerator: string): Promise<SettingsView>;
@@ -18,6 +39,7 @@ export function settingsView(initial: SettingsView, actions: SettingsActions): H
       profileSection(view),
       storeSection(view, render),
       devicesSection(),
+      transcriptionSection(),
       shortcutSection(view, actions, render),
       remindersSection(view, actions, render),
       downloadsSection(view, render),
@@ -249,4 +271,262 @@ function downloadsSection(view: SettingsView, rerender: (view: SettingsView) => 
     ),
     result,
   );
+}
+
+/** What the Transcription section calls; tests pass their own. */
+export interface TranscriptionApi {
+  settings(): Promise<TranscriptionSettingsView>;
+  catalog(): Promise<ModelView[]>;
+  save(choice: TranscriptionChoice): Promise<TranscriptionSettingsView>;
+  pickFile(): Promise<TranscriptionSettingsView | null>;
+  download(key: string): Promise<TranscriptionSettingsView>;
+  cancel(key: string): Promise<void>;
+  onProgress(handler: (progress: ModelDownloadView) => void): Promise<() => void>;
+}
+
+const transcriptionApi: TranscriptionApi = {
+  settings: transcriptionSettings,
+  catalog: modelCatalog,
+  save: setTranscriptionSettings,
+  pickFile: pickModelFile,
+  download: downloadModel,
+  cancel: cancelModelDownload,
+  onProgress: onModelDownload,
+};
+
+/** "Base (English), 141 MB". */
+export function modelLabel(model: Pick<ModelView, "label" | "bytes">): string {
+  return `${model.label}, ${formatBytes(model.bytes)}`;
+}
+
+/** One sentence on whether transcripts can be made, as the status says. */
+export function modelStatusText(status: ModelStatus, view: TranscriptionSettingsView, catalog: ModelView[]): string {
+  switch (status.kind) {
+    case "ready": {
+      const chosen = catalog.find((m) => m.key === view.model);
+      const what = view.modelPath ? `the model file ${view.modelPath}` : chosen ? chosen.label : view.model;
+      return `Ready: transcripts are made on this computer with ${what}.`;
+    }
+    case "not-downloaded":
+      return `${status.label} is not on this computer yet: download it (${formatBytes(status.bytes)}) to make transcripts.`;
+    case "off":
+      return "Transcription is off: new clips get no transcript, captions or spoken-word search.";
+    case "broken":
+      return status.sentence;
+  }
+}
+
+/** Languages offered by name; any other code can be typed. */
+const LANGUAGES: [string, string][] = [
+  ["en", "English"],
+  ["de", "German"],
+  ["fr", "French"],
+  ["es", "Spanish"],
+  ["it", "Italian"],
+  ["pt", "Portuguese"],
+  ["nl", "Dutch"],
+  ["pl", "Polish"],
+  ["sv", "Swedish"],
+  ["ja", "Japanese"],
+  ["zh", "Chinese"],
+];
+
+/**
+ * Settings › Transcription: on or off, the model (from the catalog with its size, or
+ * a file on disk), its download (the size said on the button; progress; cancel; it
+ * continues where it stopped), and the language.
+ */
+export function transcriptionSection(api: TranscriptionApi = transcriptionApi): HTMLElement {
+  const body = h("div", { class: "transcription" }, h("p", { class: "muted" }, "Loading…"));
+  const result = feedback("transcription-feedback");
+  const section = h(
+    "section",
+    { class: "card", "aria-labelledby": "transcription-title", "data-testid": "transcription-settings" },
+    h("h2", { id: "transcription-title" }, "Transcription"),
+    h("p", { class: "muted" }, "Transcripts, captions and search of what was said are made on this computer; no sound leaves it."),
+    body,
+    result,
+  );
+  let view: TranscriptionSettingsView | null = null;
+  let catalog: ModelView[] = [];
+  let downloading: string | null = null;
+  const bar = h("progress", { max: "1", value: "0", "aria-label": "Model download", "data-testid": "model-progress" });
+  const barText = h("span", { class: "muted", "data-testid": "model-progress-text" });
+  const cancel = h("button", { class: "button", type: "button", "data-testid": "model-cancel" }, "Cancel download");
+  const progressBox = h("div", { class: "model-download", hidden: true }, bar, h("div", { class: "row" }, barText, cancel));
+  cancel.addEventListener("click", () => {
+    if (downloading) void api.cancel(downloading).catch((error: unknown) => report(result, errorMessage(error), false));
+  });
+
+  const showProgress = (p: ModelDownloadView) => {
+    const label = catalog.find((m) => m.key === p.key)?.label ?? p.key;
+    progressBox.hidden = p.finished || p.cancelled || p.error !== null;
+    bar.max = Math.max(1, p.total);
+    bar.value = p.done;
+    barText.textContent = `${label}: ${formatBytes(p.done)} of ${formatBytes(p.total)}`;
+  };
+
+  const save = (change: Partial<TranscriptionChoice>) => {
+    const before = view;
+    if (!before) return;
+    const choice: TranscriptionChoice = { enabled: before.enabled, model: before.model, modelPath: before.modelPath, language: before.language, ...change };
+    report(result, "Saving…", true);
+    api.save(choice).then(
+      (next) => {
+        report(result, "Saved.", true);
+        refresh(next);
+      },
+      (error: unknown) => {
+        report(result, errorMessage(error), false);
+        // The controls go back to what is saved.
+        refresh(before);
+      },
+    );
+  };
+
+  const startDownload = (model: ModelView) => {
+    downloading = model.key;
+    report(result, `Downloading ${model.label}…`, true);
+    showProgress({ key: model.key, done: 0, total: model.bytes, finished: false, cancelled: false, error: null });
+    api.download(model.key).then(
+      (next) => {
+        downloading = null;
+        report(result, `${model.label} is downloaded and checked.`, true);
+        void reload(next);
+      },
+      (error: unknown) => {
+        downloading = null;
+        progressBox.hidden = true;
+        report(result, errorMessage(error), false);
+        void reload(null);
+      },
+    );
+  };
+
+  const render = () => {
+    if (!view) return;
+    const current = view;
+    const chosen = catalog.find((m) => m.key === current.model);
+    const enabled = h("input", { id: "transcription-on", type: "checkbox", checked: current.enabled, "data-testid": "transcription-on" });
+    enabled.addEventListener("change", () => save({ enabled: enabled.checked }));
+    const model = h(
+      "select",
+      { id: "transcription-model", "data-testid": "transcription-model", disabled: current.modelPath !== null },
+      ...catalog.map((m) =>
+        h(
+          "option",
+          { value: m.key, selected: m.key === current.model },
+          `${modelLabel(m)}${m.installed ? " — downloaded" : m.partial ? " — partly downloaded" : ""}${m.multilingual ? "" : " · English only"}`,
+        ),
+      ),
+    );
+    model.addEventListener("change", () => save({ model: model.value }));
+    const language = h("input", {
+      id: "transcription-language",
+      type: "text",
+      list: "transcription-languages",
+      placeholder: "auto",
+      value: current.language ?? "",
+      size: "8",
+      "data-testid": "transcription-language",
+    });
+    language.addEventListener("change", () => save({ language: language.value.trim() || null }));
+    const languages = h(
+      "datalist",
+      { id: "transcription-languages" },
+      h("option", { value: "auto" }, "Detect it (multilingual models)"),
+      ...LANGUAGES.map(([code, name]) => h("option", { value: code }, name)),
+    );
+    const status = h(
+      "p",
+      { class: current.status.kind === "broken" ? "model-status broken" : "model-status", role: current.status.kind === "broken" ? "alert" : "status", "data-testid": "model-status" },
+      modelStatusText(current.status, current, catalog),
+    );
+    const needsDownload = !current.modelPath && chosen && !chosen.installed;
+    const download = needsDownload
+      ? h(
+          "button",
+          { class: "button primary", type: "button", disabled: downloading !== null, "data-testid": "model-download" },
+          `${chosen.partial ? "Continue downloading" : "Download"} ${chosen.label} (${formatBytes(chosen.bytes)})`,
+        )
+      : null;
+    download?.addEventListener("click", () => {
+      if (chosen) startDownload(chosen);
+    });
+    const pick = h("button", { class: "button", type: "button", "data-testid": "model-pick" }, "Use a model file on disk…");
+    pick.addEventListener("click", () =>
+      api.pickFile().then(
+        (next) => {
+          if (next) {
+            report(result, "Saved.", true);
+            refresh(next);
+          }
+        },
+        (error: unknown) => report(result, errorMessage(error), false),
+      ),
+    );
+    const unpick = current.modelPath
+      ? h("button", { class: "button", type: "button", "data-testid": "model-unpick" }, "Use the catalog's model instead")
+      : null;
+    unpick?.addEventListener("click", () => save({ modelPath: null }));
+    mount(
+      body,
+      h("label", { class: "choice" }, enabled, "Make transcripts of my clips, and of received ones when I ask"),
+      h(
+        "div",
+        { class: "transcription-grid" },
+        h("label", { for: "transcription-model" }, "Model"),
+        model,
+        h("span", {}, "Model file"),
+        h("span", { class: "model-path", "data-testid": "model-path" }, current.modelPath ?? "the catalog's, in " + current.modelsDir),
+        h("label", { for: "transcription-language" }, "Language"),
+        h("div", { class: "row" }, language, h("span", { class: "muted" }, "a code such as de, or auto")),
+      ),
+      languages,
+      status,
+      h("div", { class: "row" }, download, pick, unpick),
+      progressBox,
+    );
+  };
+
+  const refresh = (next: TranscriptionSettingsView) => {
+    view = next;
+    render();
+  };
+
+  const reload = async (next: TranscriptionSettingsView | null) => {
+    try {
+      const [settings, models] = await Promise.all([next ? Promise.resolve(next) : api.settings(), api.catalog()]);
+      catalog = models;
+      refresh(settings);
+    } catch (error: unknown) {
+      mount(body, problem(errorMessage(error), "transcription-problem"));
+    }
+  };
+
+  let unlisten: (() => void) | null = null;
+  void api
+    .onProgress((p) => {
+      if (!section.isConnected && unlisten) {
+        // The screen was left: this section listens no more.
+        unlisten();
+        unlisten = null;
+        return;
+      }
+      if (p.finished || p.cancelled || p.error !== null) {
+        progressBox.hidden = true;
+        return;
+      }
+      if (!downloading) {
+        // A download started before this screen opened (or from the Player).
+        downloading = p.key;
+        render();
+      }
+      showProgress(p);
+    })
+    .then((off) => {
+      unlisten = off;
+    });
+  void reload(null);
+  return section;
 }
