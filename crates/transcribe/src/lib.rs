@@ -8,3 +8,27 @@
 //!
 //! It is NOT where transcripts are kept, queued or searched (`pigeon-library`), nor how
 //! they travel (`pigeon-protocol`, `pigeon-store`). It never sends sound anywhere.
+//!
+//! The engine's path: [`decode_sound`] (any clip FFmpeg reads, to 16 kHz mono and its
+//! level per 100 ms) -> [`Model::load`] (checks the file is a complete ggml Whisper model
+//! before whisper.cpp sees it) -> [`transcribe`] (segments and word times, progress,
+//! cancel; silence gives no segments) on a thread lowered with
+//! [`lower_this_threads_priority`] so it never competes with a recording. Then
+//! [`captions`] and [`pauses`] read the transcript; [`word_error_rate`] measures it.
+
+pub mod captions;
+mod engine;
+mod error;
+pub mod pauses;
+mod sound;
+mod wer;
+
+// The models helper's modules (catalog and download, conversion, the test model).
+
+pub use engine::{
+    check_model_file, lower_this_threads_priority, transcribe, Model, ModelHeader,
+    TranscribeOptions, GGML_MAGIC, SPEECH_FLOOR_DBFS,
+};
+pub use error::TranscribeError;
+pub use sound::{decode_sound, levels_of, Sound, LEVEL_WINDOW_MS, SAMPLE_RATE, SILENT_LEVEL_DBFS};
+pub use wer::{normalised_words, word_error_rate};
