@@ -10,6 +10,7 @@ import {
   onLibraryChanged,
   onOpenMessage,
   onQuickRecord,
+  onTranscriptChanged,
   search,
   sent,
   uiReady,
@@ -268,7 +269,11 @@ function startMainWindow(): void {
   render();
   void onLibraryChanged(() => {
     const screen = parseRoute(window.location.hash).screen;
-    if (screen === "inbox" || screen === "sent" || screen === "drafts") render();
+    if (screen === "inbox" || screen === "sent" || screen === "drafts" || screen === "search") render();
+  });
+  // Search results follow transcripts as they are made or arrive.
+  void onTranscriptChanged((change) => {
+    if (change.state === "done" && parseRoute(window.location.hash).screen === "search") render();
   });
   void onConnection((c) => {
     online = c;
