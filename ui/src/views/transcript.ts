@@ -78,12 +78,13 @@ export function transcriptPanel(source: TranscriptSource): TranscriptPanel {
     "data-testid": "transcript-search",
   });
   const count = h("span", { class: "muted transcript-count", role: "status", "data-testid": "transcript-matches" });
-  const previous = button("Previous", "transcript-previous", () => step(-1));
-  const next = button("Next", "transcript-next", () => step(1));
-  previous.classList.add("small");
-  next.classList.add("small");
-  previous.setAttribute("aria-label", "Previous match");
-  next.setAttribute("aria-label", "Next match");
+  const previous = button("↑", "transcript-previous", () => step(-1));
+  const next = button("↓", "transcript-next", () => step(1));
+  for (const [b, label] of [[previous, "Previous match (Shift+Enter)"], [next, "Next match (Enter)"]] as const) {
+    b.classList.add("small");
+    b.setAttribute("aria-label", label);
+    b.title = label;
+  }
   const searchRow = h("div", { class: "transcript-search", role: "search", hidden: true }, search, count, previous, next);
   const el = h(
     "section",
