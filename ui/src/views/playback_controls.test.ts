@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import type { SkipRange } from "../api";
-import { playbackControls, skipTarget, SPEEDS } from "./playback_controls";
+import type { SkipRange, TranscriptView } from "../api";
+import { captionsTrack, playbackControls, skipTarget, SPEEDS } from "./playback_controls";
 
 const RANGES: SkipRange[] = [
   { startMs: 2400, endMs: 4100 },
@@ -132,5 +132,52 @@ describe("playback controls", () => {
     c.toggleCaptions();
     expect(options.rememberCaptions).toHaveBeenLastCalledWith(true);
     expect(c.captionsOn()).toBe(true);
+  });
+});
+
+describe("captions track", () => {
+  const done: TranscriptView = {
+    id: "m1",
+    state: "done",
+    progress: null,
+    problem: null,
+    language: "en",
+    languageName: "English",
+    model: "tiny.en",
+    origin: "here",
+    lines: [{ startMs: 0, endMs: 1800, text: "Hello." }],
+    captionsUrl: "http://127.0.0.1:4000/s/7/captions.vtt",
+  };
+
+  it("puts the transcript's WebVTT on the video as captions in its language", () => {
+    const video = document.createElement("video");
+    const captions = captionsTrack(video);
+    captions.use({ ...done, state: "running", progress: 0.5, lines: [], captionsUrl: null });
+    expect(captions.available()).toBe(false);
+    expect(video.querySelector("track")).toBeNull();
+
+    captions.use(done);
+    expect(captions.available()).toBe(true);
+    const track = video.querySelector("track")!;
+    expect([track.kind, track.getAttribute("src"), track.srclang, track.label]).toEqual([
+      "captions",
+      "http://127.0.0.1:4000/s/7/captions.vtt",
+      "en",
+      "English",
+    ]);
+    expect(video.dataset.captions).toBe("track");
+    // The same transcript again keeps the loaded track.
+    captions.use({ ...done, lines: [...done.lines] });
+    expect(video.querySelector("track")).toBe(track);
+  });
+
+  it("takes the captions away when the transcript goes", () => {
+    const video = document.createElement("video");
+    const captions = captionsTrack(video);
+    captions.use(done);
+    captions.use({ ...done, state: "queued", lines: [], captionsUrl: null });
+    expect(video.querySelector("track")).toBeNull();
+    expect(captions.available()).toBe(false);
+    expect(video.dataset.captions).toBeUndefined();
   });
 });

@@ -17,12 +17,11 @@ import {
   transcribeMessage,
   transcriptLinesMatching,
   type MessageView,
-  type TranscriptView,
 } from "../api";
 import { h, mount } from "../dom";
 import { fileKind, formatBytes, formatDuration } from "../format";
 import { routeHash } from "../routes";
-import { playbackControls } from "./playback_controls";
+import { captionsTrack, playbackControls } from "./playback_controls";
 import { button, problem, screen, type Screen } from "./screen";
 import { followPlayback, transcriptPanel } from "./transcript";
 
@@ -297,71 +296,3 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
   };
 }
 
-/**
- * The captions on the video: a `<track kind="captions">` from the transcript's WebVTT
- * URL. If the track cannot load (WebKit refuses a cross-origin track without CORS), the
- * same lines become cues of a track made here, so captions show either way.
- */
-function captionsTrack(video: HTMLVideoElement) {
-  let element: HTMLTrackElement | null = null;
-  let made: TextTrack | null = null;
-  let view: TranscriptView | null = null;
-  let on = false;
-
-  const track = (): TextTrack | null => (video.dataset.captions === "cues" ? made : (element?.track ?? null));
-  const apply = () => {
-    const t = track();
-    if (t) t.mode = on ? "showing" : "hidden";
-    for (const other of [element?.track, made]) if (other && other !== t) other.mode = "disabled";
-  };
-
-  /** Puts the lines in a track of our own (one per Player: a made track cannot be removed). */
-  const fromLines = () => {
-    if (!view || typeof VTTCue === "undefined") return;
-    try {
-      made ??= video.addTextTrack("captions", view.languageName ?? "Captions", view.language ?? "");
-    } catch {
-      return;
-    }
-    for (const cue of [...(made.cues ?? [])]) made.removeCue(cue);
-    for (const line of view.lines) made.addCue(new VTTCue(line.startMs / 1000, Math.max(line.endMs, line.startMs + 1) / 1000, line.text));
-    video.dataset.captions = "cues";
-    apply();
-  };
-
-  return {
-    use(next: TranscriptView): void {
-      view = next.state === "done" && next.lines.length ? next : null;
-      if (!view) {
-        element?.remove();
-        element = null;
-        delete video.dataset.captions;
-        apply();
-        return;
-      }
-      // Once the track has failed, or without a URL, the lines are the captions.
-      if (video.dataset.captions === "cues" || !view.captionsUrl) {
-        fromLines();
-        return;
-      }
-      if (element?.getAttribute("src") === view.captionsUrl) return;
-      element?.remove();
-      element = h("track", {
-        kind: "captions",
-        src: view.captionsUrl,
-        srclang: view.language ?? "",
-        label: view.languageName ?? "Captions",
-        "data-testid": "player-captions-track",
-      });
-      element.addEventListener("error", fromLines, { once: true });
-      video.append(element);
-      video.dataset.captions = "track";
-      apply();
-    },
-    available: () => view !== null,
-    show(next: boolean): void {
-      on = next;
-      apply();
-    },
-  };
-}
