@@ -128,6 +128,8 @@ export function transcriptPanel(source: TranscriptSource): TranscriptPanel {
           onclick: () => source.seek(line.startMs),
         },
         h("span", { class: "line-time" }, formatDuration(line.startMs / 1000)),
+        // Read as "0:08 Please look…", not "0:08Please…".
+        " ",
         h("span", { class: "line-text" }, line.text),
       ),
     );
