@@ -79,7 +79,8 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
   const stopTranscriptEvents = onTranscriptChanged((change) => {
     if (change.id !== id || disposed) return;
     transcript.refresh();
-    controls.invalidateSkipRanges();
+    // The pauses are found from the finished transcript: progress does not move them.
+    if (change.state !== "running" && change.state !== "queued") controls.invalidateSkipRanges();
   });
   const stopModelEvents = onModelDownload((progress) => transcript.modelProgress(progress));
 
