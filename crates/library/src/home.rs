@@ -97,6 +97,11 @@ impl PigeonHome {
         self.data_dir.join("files")
     }
 
+    /// Speech models downloaded for transcripts (large files, kept out of `files`).
+    pub fn models_dir(&self) -> PathBuf {
+        self.data_dir.join("models")
+    }
+
     /// Creates the folders if they are missing.
     pub fn create(&self) -> Result<(), HomeError> {
         for path in [
@@ -137,6 +142,7 @@ mod tests {
             Path::new("/tmp/alice/data/library.sqlite3")
         );
         assert_eq!(home.files_dir(), Path::new("/tmp/alice/data/files"));
+        assert_eq!(home.models_dir(), Path::new("/tmp/alice/data/models"));
     }
 
     #[test]

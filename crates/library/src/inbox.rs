@@ -13,6 +13,10 @@
 //! locally (`clip::poster_jpeg`). A poster that fails to download is tried again at the
 //! next sync and never fails the sync; likewise a background download that fails is
 //! tried again at the next sync (and an unreachable store ends this sync's downloads).
+//!
+//! Transcripts: a page also carries the records added to received messages since the
+//! cursor; each message's transcript record is kept with the page, and its small blob
+//! downloaded at sync like a poster (see [`crate::transcripts::receive`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +47,8 @@ pub struct SyncReport {
     pub posters: Vec<MessageId>,
     /// Messages whose clip and attachments were downloaded in the background.
     pub downloaded: Vec<MessageId>,
+    /// Received messages whose sender's transcript was stored by this sync.
+    pub new_transcripts: Vec<MessageId>,
     /// Why some poster or background download was left for the next sync.
     pub deferred: Option<String>,
 }
@@ -53,7 +59,7 @@ pub type DownloadProgress = Arc<dyn Fn(&UploadProgress) + Send + Sync>;
 /// A user's inbox over one store.
 #[derive(Clone)]
 pub struct Inbox {
-    library: Arc<Library>,
+    pub(crate) library: Arc<Library>,
     store: SharedStore,
     incremental: bool,
     downloads: DownloadPolicy,
@@ -115,10 +121,13 @@ impl Inbox {
                 .as_ref()
                 .filter(|_| self.incremental)
                 .map(|n| n.as_str().to_owned());
+            let records = page.records.clone();
             let new = self
                 .library
                 .blocking(move |l| {
                     let new = l.store_received_page(&entries, now)?;
+                    // After the page's messages: a record comes with or after its message.
+                    l.store_transcript_records(&records, now)?;
                     if let Some(next) = next {
                         l.set_sync_value(CURSOR_KEY, &next)?;
                     }
@@ -126,13 +135,15 @@ impl Inbox {
                 })
                 .await?;
             report.new_messages.extend(new);
-            if !page.more || page.entries.is_empty() {
+            // A page may carry only records: follow `next` while the store has more.
+            if !page.more || (page.entries.is_empty() && page.records.is_empty()) {
                 break;
             }
             after = page.next;
         }
         report.refreshed_sent = self.refresh_sent().await?;
         self.download_posters(&mut report).await?;
+        self.download_transcripts(&mut report, now).await?;
         if self.downloads == DownloadPolicy::Background {
             self.download_in_background(&mut report, now).await?;
         }
@@ -340,7 +351,7 @@ impl Inbox {
     }
 
     /// Downloads one blob to `path` (through a temporary file), checking its sha256.
-    async fn download(
+    pub(crate) async fn download(
         &self,
         blob: &BlobRef,
         path: &Path,

@@ -16,6 +16,10 @@
 //! - [`inbox`]: incremental inbox sync with posters at once, receipts of sent messages,
 //!   downloads on demand or in the background;
 //! - [`connect`]: opens the store the settings name; brings back crashed recordings;
+//! - [`transcripts`]: one transcript per clip (an own draft's or a received message's),
+//!   queued at Stop, shared after the message as a blob plus a record, received at sync;
+//! - [`transcription`]: the [`Transcriber`], which makes queued transcripts here, one at
+//!   a time on a low-priority thread, with the model the settings name;
 //! - [`respond_by`]: a respond-by is one instant for everyone, picked from presets
 //!   or typed by the sender, shown in each reader's own time zone and relative to now;
 //! - [`reminders`]: when a received message is due soon or overdue, and when a
@@ -57,6 +61,8 @@ mod test_messages;
 #[cfg(test)]
 mod test_support;
 pub mod thread;
+pub mod transcription;
+pub mod transcripts;
 pub mod trim;
 
 pub use attachment::Attachment;
@@ -74,5 +80,8 @@ pub use respond_by::{ResponseBy, ResponseByChoice, ResponseByError, ResponseByPr
 pub use sent::{DeliveryState, RecipientState, SentLine, SentRecipient};
 pub use settings::{
     DesktopSettings, DownloadPolicy, Layout, Settings, SettingsError, StoreSettings,
+    TranscriptionSettings,
 };
 pub use thread::ThreadEntry;
+pub use transcription::{ModelStatus, Transcriber, TranscriptionEvent};
+pub use transcripts::{Origin, StoredTranscript, TranscriptOwner, TranscriptState};

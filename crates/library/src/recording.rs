@@ -6,6 +6,10 @@
 //! never waits for the network: offline, the clip is simply uploaded at send.
 //! The CLI and the desktop app both record through this type; what it records
 //! ([`Sources`]) is chosen and opened in the `sources` submodule.
+//!
+//! A successful stop queues the draft's transcript (unless the face turned that off
+//! with [`Recording::transcribe_at_stop`], from the user's settings); it is only queued
+//! here, made later by the [`crate::Transcriber`], so neither the stop nor sending waits.
 
 mod sources;
 
@@ -67,6 +71,7 @@ pub struct Recording {
     upload: Option<(Outbox, tokio::task::JoinHandle<Option<BlobUpload>>)>,
     bubble: Option<BubbleControl>,
     mix: Option<MixLevels>,
+    transcribe: bool,
 }
 
 impl Recording {
@@ -125,7 +130,15 @@ impl Recording {
             upload,
             bubble,
             mix,
+            transcribe: true,
         })
+    }
+
+    /// Whether the stop queues the clip's transcript: pass the user's
+    /// [`crate::settings::TranscriptionSettings::enabled`] (on unless told otherwise).
+    pub fn transcribe_at_stop(mut self, enabled: bool) -> Self {
+        self.transcribe = enabled;
+        self
     }
 
     pub fn draft_id(&self) -> &str {
@@ -157,6 +170,7 @@ impl Recording {
             draft,
             recorder,
             upload,
+            transcribe,
             ..
         } = self;
         let outcome = tokio::task::spawn_blocking(move || recorder.stop())
@@ -165,7 +179,15 @@ impl Recording {
         let (id, duration, playable) =
             (draft.id.clone(), outcome.duration, outcome.playable.clone());
         library
-            .blocking(move |l| l.finish_draft(&id, duration, playable.as_deref(), false))
+            .blocking(move |l| {
+                l.finish_draft(&id, duration, playable.as_deref(), false)?;
+                if transcribe {
+                    // Queued only: the Transcriber makes it in the background.
+                    let owner = crate::transcripts::TranscriptOwner::Draft(id.clone());
+                    l.queue_transcription(&owner, SystemClock.now())?;
+                }
+                Ok(())
+            })
             .await?;
         if let Some((outbox, mut task)) = upload {
             // One bound for the whole wait: the upload task may itself be stuck on a

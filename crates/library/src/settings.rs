@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use pigeon_media::composite::{BubbleShape, BubbleSize, BubbleStyle, Corner};
 use pigeon_media::mix::MAX_GAIN;
 use pigeon_media::screen::ScreenTarget;
+use pigeon_transcribe::models;
 use serde::{Deserialize, Serialize};
 
 use crate::home::PigeonHome;
@@ -28,6 +29,80 @@ pub struct Settings {
     pub downloads: DownloadPolicy,
     #[serde(default)]
     pub desktop: DesktopSettings,
+    /// Transcripts made on this machine: on by default, with the default model.
+    #[serde(default)]
+    pub transcription: TranscriptionSettings,
+}
+
+/// How transcripts are made on this machine (see [`crate::transcription`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TranscriptionSettings {
+    /// Whether each clip is transcribed after Stop (and received ones without a
+    /// transcript can be made here). Off: nothing is queued and no model is needed.
+    pub enabled: bool,
+    /// The catalog model to use (`models::CATALOG` key), kept in
+    /// [`PigeonHome::models_dir`] once downloaded.
+    pub model: String,
+    /// A model file already on disk (offline and managed installs); it wins over
+    /// [`Self::model`].
+    pub model_path: Option<PathBuf>,
+    /// The spoken language (`en`, `de`, ...); None: English for an English model,
+    /// detected for a multilingual one.
+    pub language: Option<String>,
+}
+
+impl Default for TranscriptionSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            model: models::DEFAULT_MODEL.to_owned(),
+            model_path: None,
+            language: None,
+        }
+    }
+}
+
+impl TranscriptionSettings {
+    /// Chooses a catalog model by its key; nothing changes when no model has it.
+    pub fn set_model(&mut self, key: &str) -> Result<(), SettingsError> {
+        match models::entry(key) {
+            Some(entry) => {
+                self.model = entry.key.to_owned();
+                Ok(())
+            }
+            None => Err(SettingsError::UnknownValue(format!(
+                "{key:?} is not a speech model: use {}",
+                model_keys()
+            ))),
+        }
+    }
+
+    /// Sets the spoken language: a 2-3 letter code (`en`, `de`, `haw`), or `auto` (or
+    /// nothing) for the model's own choice.
+    pub fn set_language(&mut self, code: Option<&str>) -> Result<(), SettingsError> {
+        let code = code
+            .map(str::trim)
+            .filter(|c| !c.is_empty() && *c != "auto");
+        match code {
+            None => self.language = None,
+            Some(c)
+                if (2..=3).contains(&c.len()) && c.chars().all(|ch| ch.is_ascii_alphabetic()) =>
+            {
+                self.language = Some(c.to_ascii_lowercase());
+            }
+            Some(c) => return Err(SettingsError::UnknownValue(format!(
+                "{c:?} is not a language code: use a 2 or 3 letter code such as en or de, or auto"
+            ))),
+        }
+        Ok(())
+    }
+}
+
+/// The catalog's keys, for error messages.
+fn model_keys() -> String {
+    let keys: Vec<_> = models::CATALOG.iter().map(|m| m.key).collect();
+    keys.join(", ")
 }
 
 /// When the clips and attachments of received messages are downloaded.
@@ -94,6 +169,8 @@ pub struct DesktopSettings {
     /// factors, 0 (muted) to [`MAX_GAIN`], 1 as they come. See [`Self::mix_levels`].
     pub microphone_level: f32,
     pub computer_level: f32,
+    /// Whether the Player shows captions on the video (remembered; on until turned off).
+    pub captions_on: bool,
 }
 
 /// What a recording shows.
@@ -244,6 +321,7 @@ impl Default for DesktopSettings {
             computer_sound: false,
             microphone_level: 1.0,
             computer_level: 1.0,
+            captions_on: true,
         }
     }
 }
@@ -318,6 +396,7 @@ impl Settings {
             reminders: ReminderPolicy::default(),
             downloads: DownloadPolicy::default(),
             desktop: DesktopSettings::default(),
+            transcription: TranscriptionSettings::default(),
         }
     }
 
@@ -406,6 +485,13 @@ mod tests {
                 computer_sound: true,
                 microphone_level: 1.5,
                 computer_level: 0.25,
+                captions_on: false,
+            },
+            transcription: TranscriptionSettings {
+                enabled: false,
+                model: "small".into(),
+                model_path: Some("/opt/models/ggml-small.bin".into()),
+                language: Some("de".into()),
             },
         };
         settings.save(&home).unwrap();
@@ -428,6 +514,49 @@ mod tests {
         assert_eq!(settings.desktop.quick_record_shortcut, "Ctrl+Shift+Alt+R");
         assert_eq!(settings.reminders, ReminderPolicy::default());
         assert_eq!(settings.downloads, DownloadPolicy::OnDemand);
+        // A file from before transcripts transcribes with the default model.
+        assert_eq!(settings.transcription, TranscriptionSettings::default());
+        assert!(settings.transcription.enabled);
+        assert_eq!(settings.transcription.model, "base.en");
+        assert!(settings.desktop.captions_on);
+    }
+
+    #[test]
+    fn a_transcription_section_reads_its_model_path_and_keeps_defaults_for_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        std::fs::create_dir_all(home.config_dir()).unwrap();
+        std::fs::write(
+            home.settings_file(),
+            "user = \"carol\"\n[store]\nkind = \"folder\"\npath = \"/srv/pigeon\"\n\
+             [transcription]\nmodel_path = \"/models/ggml-tiny.en.bin\"\n",
+        )
+        .unwrap();
+        let t = Settings::load_or_default(&home).unwrap().transcription;
+        assert_eq!(
+            t.model_path.as_deref(),
+            Some(Path::new("/models/ggml-tiny.en.bin"))
+        );
+        assert!(t.enabled);
+        assert_eq!(t.model, "base.en");
+        assert_eq!(t.language, None);
+    }
+
+    #[test]
+    fn models_and_languages_are_checked_before_they_are_remembered() {
+        let mut t = TranscriptionSettings::default();
+        t.set_model("tiny.en").unwrap();
+        assert_eq!(t.model, "tiny.en");
+        let error = t.set_model("huge").unwrap_err().to_string();
+        assert!(error.contains("is not a speech model: use"), "{error}");
+        assert!(error.contains("base.en"), "{error}");
+        assert_eq!(t.model, "tiny.en", "a refused model changes nothing");
+        t.set_language(Some("DE")).unwrap();
+        assert_eq!(t.language.as_deref(), Some("de"));
+        t.set_language(Some("auto")).unwrap();
+        assert_eq!(t.language, None);
+        assert!(t.set_language(Some("german")).is_err());
+        assert!(t.set_language(Some("d1")).is_err());
     }
 
     #[test]

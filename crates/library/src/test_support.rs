@@ -90,7 +90,7 @@ mod faulty {
     use bytes::Bytes;
     use pigeon_store::protocol::{
         BlobId, BlobRef, BlobStatus, InboxCursor, InboxPage, InboxQuery, Limits, Message,
-        MessageId, MessageStatus, NewBlob, NewMessage, SealBlob, User,
+        MessageId, MessageStatus, NewBlob, NewMessage, NewRecord, Record, SealBlob, User,
     };
     use pigeon_store::{BlobDownload, ByteRange, Store, StoreError};
 
@@ -136,6 +136,12 @@ mod faulty {
         }
         async fn message(&self, id: &MessageId) -> Result<Message, StoreError> {
             self.inner.message(id).await
+        }
+        async fn commit_record(&self, record: &NewRecord) -> Result<Record, StoreError> {
+            self.inner.commit_record(record).await
+        }
+        async fn records(&self, message: &MessageId) -> Result<Vec<Record>, StoreError> {
+            self.inner.records(message).await
         }
         async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
             self.inner.inbox(query).await

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use pigeon_media::trim::{TrimOutcome, TrimRange};
 
+use crate::clock::{Clock, SystemClock};
 use crate::db::{Draft, DraftState, Library};
 use crate::error::{LibraryError, Result};
 use crate::outbox::{Outbox, POSTER_MAX_WIDTH};
@@ -152,7 +153,13 @@ pub async fn trim_draft_with_outcome(
         })
         .await;
     match replaced {
-        Ok(true) => {}
+        Ok(true) => {
+            // The transcript of the untrimmed clip has the wrong words and times.
+            let id = id.clone();
+            library
+                .blocking(move |l| l.requeue_transcription_of_draft(&id, SystemClock.now()))
+                .await?;
+        }
         other => {
             remove_files(&replacement);
             other?;

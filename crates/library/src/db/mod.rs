@@ -16,6 +16,7 @@ mod outbox;
 mod received;
 mod sent;
 mod sync;
+pub(crate) mod transcripts;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -17,6 +17,9 @@
 //!   it cannot be made, or the store refuses it (an older hub, over its size limit), the
 //!   message goes without one, and that choice is stored before the first commit so
 //!   every retry commits the same message.
+//! - A transcript made here travels after its message, as a blob plus a record
+//!   ([`Outbox::share_transcripts`], in the `transcripts` submodule): the message never
+//!   waits for it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +31,7 @@ use crate::db::{Draft, Library, OutboxEntry, OutboxState};
 use crate::error::{LibraryError, Result};
 
 mod poster;
+mod transcripts;
 mod upload;
 
 pub use poster::POSTER_MAX_WIDTH;
@@ -98,6 +102,11 @@ impl Outbox {
                     .blocking(move |l| l.record_sent(&message))
                     .await?;
                 tracing::info!(message = %sent.id, "delivered");
+                // Transcripts finished before this delivery (its own, or an earlier
+                // message's) go now; one not made yet goes at a later call.
+                if let Err(e) = self.share_transcripts().await {
+                    tracing::info!(error = %e, "transcripts will be shared later");
+                }
                 Ok(Delivery::Sent(Box::new(sent)))
             }
             Err(LibraryError::Store(StoreError::LocalFile { path, source })) => {
