@@ -1,5 +1,5 @@
-//! `pigeon login` and `pigeon config`: which store, who the user is there, and the
-//! download policy.
+//! `pigeon login` and `pigeon config`: which store, who the user is there, the
+//! download policy and how transcripts are made.
 
 use std::path::PathBuf;
 
@@ -8,7 +8,7 @@ use pigeon_library::connect::connect;
 use pigeon_library::{people, DownloadPolicy, StoreSettings};
 use serde_json::json;
 
-use crate::flags::ConfigSetting;
+use crate::flags::{ConfigSetting, TranscriptionFlags};
 use crate::App;
 
 impl App {
@@ -50,17 +50,37 @@ impl App {
         Ok(())
     }
 
-    pub fn config(&self, setting: Option<ConfigSetting>) -> Result<()> {
+    pub fn config(
+        &self,
+        setting: Option<ConfigSetting>,
+        transcription: &TranscriptionFlags,
+    ) -> Result<()> {
         let mut settings = self.settings.clone();
+        let mut changed =
+            self.apply_transcription_flags(&mut settings.transcription, transcription)?;
         if let Some(ConfigSetting::Download { policy }) = setting {
             settings.downloads = DownloadPolicy::parse(&policy)?;
+            changed = true;
+        }
+        if changed {
             settings.save(&self.home)?;
+            // Transcripts that failed for want of a model get another chance with this one.
+            if transcription.any() {
+                self.library.requeue_failed_transcriptions(self.now())?;
+            }
         }
         let store = store_text(&settings.store);
+        let (transcription_text, transcription_json) =
+            self.transcription_config(&settings.transcription);
         self.out.say(
-            json!({"user": settings.user, "store": store, "download": settings.downloads.as_str()}),
+            json!({
+                "user": settings.user,
+                "store": store,
+                "download": settings.downloads.as_str(),
+                "transcription": transcription_json,
+            }),
             format!(
-                "user      {}\nstore     {store}\ndownload  {}",
+                "user      {}\nstore     {store}\ndownload  {}\n{transcription_text}",
                 settings.user,
                 settings.downloads.as_str()
             ),

@@ -2,8 +2,7 @@
 //! they are recorded), of the camera or the screen, and what is not delivered yet.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
@@ -48,7 +47,8 @@ impl App {
             ..RecordingOptions::default()
         };
         let recording = match Recording::start(self.library.clone(), outbox, &sources, &options) {
-            Ok(recording) => recording,
+            // Stop queues the clip's transcript (made at send), unless turned off.
+            Ok(recording) => recording.transcribe_at_stop(self.settings.transcription.enabled),
             // The media's sentence says what is missing and what to choose instead.
             Err(LibraryError::Media(MediaError::ScreenUnavailable(why))) => bail!(
                 "{why} (`pigeon screens` lists what can be recorded; without --screen, \
@@ -56,10 +56,8 @@ impl App {
             ),
             Err(e) => return Err(anyhow::Error::new(e).context("the recording could not start")),
         };
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        // A second Ctrl-C cannot be handled again: set once, checked below.
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+        // Ctrl-C stops the recording cleanly: raised once, checked below.
+        let stop = crate::interrupt::flag();
         if !self.out.json {
             eprintln!(
                 "recording draft {} ({}){}",
@@ -87,6 +85,8 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        // That Ctrl-C stopped the recording; `pigeon reply` goes on to send it.
+        crate::interrupt::clear();
         let recorded = recording.stop().await.context("the recording failed")?;
         Ok(recorded.draft)
     }

@@ -96,11 +96,97 @@ pub enum Command {
     /// List what `pigeon record --screen` can record: the screen, each monitor and
     /// each window, with their ids and sizes.
     Screens,
-    /// Show the settings, or change one.
+    /// Show the settings, or change them.
     Config {
+        #[command(flatten)]
+        transcription: TranscriptionFlags,
         #[command(subcommand)]
         setting: Option<ConfigSetting>,
     },
+    /// Print a message's or a draft's transcript: as timed lines, or as WebVTT, SRT or
+    /// plain text for captions and notes.
+    Transcript {
+        /// A received or sent message, or a draft: its id or the start of it.
+        id: String,
+        #[command(flatten)]
+        format: CaptionFormat,
+    },
+    /// Search every message here (subject, note, sender, attachment names and
+    /// transcripts); a transcript hit says when the words are spoken.
+    Search {
+        /// The words to look for.
+        #[arg(required = true)]
+        words: Vec<String>,
+        /// Show at most this many hits.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Make a message's or a draft's transcript here, now (a received clip not
+    /// downloaded yet is downloaded first). Also makes it again.
+    Transcribe {
+        /// A received or sent message, or a draft: its id or the start of it.
+        id: String,
+    },
+    /// The speech models transcripts are made with: which are downloaded, their
+    /// sizes, which is used.
+    Models {
+        #[command(subcommand)]
+        action: Option<ModelsAction>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ModelsAction {
+    /// Download a model (default: the one the settings use), with its checksum
+    /// checked. Ctrl-C stops it; running it again continues where it stopped.
+    Download {
+        /// The model's key as `pigeon models` lists it, e.g. base.en.
+        key: Option<String>,
+    },
+}
+
+/// How `pigeon transcript` prints: at most one of these (default: timed lines).
+#[derive(clap::Args, Clone, Copy, Default)]
+#[group(multiple = false)]
+pub struct CaptionFormat {
+    /// WebVTT captions.
+    #[arg(long)]
+    pub vtt: bool,
+    /// SubRip (SRT) captions.
+    #[arg(long)]
+    pub srt: bool,
+    /// The words only, without times.
+    #[arg(long)]
+    pub text: bool,
+}
+
+/// `pigeon config` flags for transcripts.
+#[derive(clap::Args, Clone, Default)]
+pub struct TranscriptionFlags {
+    /// Make a transcript of every clip recorded here, after Stop (on, the default)
+    /// or not (off).
+    #[arg(long, value_parser = ["on", "off"])]
+    pub transcription: Option<String>,
+    /// The speech model, by its key in `pigeon models` (e.g. tiny.en, base.en, base).
+    #[arg(long, value_name = "KEY", conflicts_with = "model_path")]
+    pub model: Option<String>,
+    /// Use a whisper.cpp model file already on disk instead of a downloaded one.
+    #[arg(long, value_name = "FILE")]
+    pub model_path: Option<PathBuf>,
+    /// The spoken language as a code (en, de, fr, ...) or auto to detect it (needs a
+    /// multilingual model).
+    #[arg(long, value_name = "CODE|auto")]
+    pub language: Option<String>,
+}
+
+impl TranscriptionFlags {
+    /// Whether any of them was given.
+    pub fn any(&self) -> bool {
+        self.transcription.is_some()
+            || self.model.is_some()
+            || self.model_path.is_some()
+            || self.language.is_some()
+    }
 }
 
 #[derive(Subcommand)]
@@ -219,5 +305,71 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn a_transcript_prints_in_one_format_and_a_search_needs_words() {
+        let cli = Cli::parse_from(["pigeon", "transcript", "0123abcd", "--srt"]);
+        let Command::Transcript { id, format } = cli.command else {
+            panic!("transcript");
+        };
+        assert_eq!(id, "0123abcd");
+        assert!(format.srt && !format.vtt && !format.text);
+        let error = Cli::try_parse_from(["pigeon", "transcript", "x", "--vtt", "--text"])
+            .err()
+            .unwrap();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let cli = Cli::parse_from(["pigeon", "search", "budget", "plan"]);
+        let Command::Search { words, limit } = cli.command else {
+            panic!("search");
+        };
+        assert_eq!((words, limit), (vec!["budget".into(), "plan".into()], 20));
+        let error = Cli::try_parse_from(["pigeon", "search"]).err().unwrap();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn config_takes_transcription_flags_beside_its_settings() {
+        let cli = Cli::parse_from([
+            "pigeon",
+            "config",
+            "--transcription",
+            "off",
+            "--language",
+            "de",
+            "download",
+            "background",
+        ]);
+        let Command::Config {
+            transcription,
+            setting,
+        } = cli.command
+        else {
+            panic!("config");
+        };
+        assert_eq!(transcription.transcription.as_deref(), Some("off"));
+        assert_eq!(transcription.language.as_deref(), Some("de"));
+        assert!(matches!(setting, Some(ConfigSetting::Download { .. })));
+        let error = Cli::try_parse_from([
+            "pigeon",
+            "config",
+            "--model",
+            "tiny.en",
+            "--model-path",
+            "/m.bin",
+        ])
+        .err()
+        .unwrap();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let cli = Cli::parse_from(["pigeon", "models", "download"]);
+        assert!(matches!(
+            cli.command,
+            Command::Models {
+                action: Some(ModelsAction::Download { key: None })
+            }
+        ));
     }
 }

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use anyhow::Result;
 use pigeon_library::reminders::{give_reminders, ReminderEvent};
+use pigeon_library::transcripts::{StoredTranscript, TranscriptState};
 use pigeon_library::{inbox_order, Delivery, DownloadPolicy, ResponseBy};
 use serde_json::json;
 
 use crate::output::{self, short};
+use crate::transcripts::language_text;
 use crate::App;
 
 impl App {
@@ -61,8 +63,13 @@ impl App {
     pub fn show(&self, id: &str) -> Result<()> {
         let m = self.library.received(id)?;
         let respond_by = ResponseBy::from_instant(m.message.respond_by);
+        let transcript = self.library.transcript_of_message(&m.message.id)?;
         if self.out.json {
-            println!("{}", serde_json::to_string(&m)?);
+            let mut shown = serde_json::to_value(&m)?;
+            if let Some(fields) = shown.as_object_mut() {
+                fields.insert("transcript".into(), transcript_summary(transcript.as_ref()));
+            }
+            println!("{shown}");
             return Ok(());
         }
         println!("{}", m.message.subject);
@@ -85,6 +92,9 @@ impl App {
                 m.message.clip.size,
                 short(m.message.id.as_str())
             ),
+        }
+        if let Some(line) = transcript_line(transcript.as_ref(), short(m.message.id.as_str())) {
+            println!("transcript {line}");
         }
         for (a, path) in m.message.attachments.iter().zip(&m.attachment_paths) {
             match path {
@@ -168,6 +178,8 @@ impl App {
             None => inbox.sync(self.now()).await?,
         };
         output::finish(bar);
+        // After the messages: transcripts never hold up what a sync delivers or pulls.
+        let (transcribed, shared) = self.transcribe_and_share_pending(&outbox).await;
         let reminders = give_reminders(&self.library, self.now(), self.settings.reminders)?;
         if !self.out.json {
             for r in &reminders {
@@ -193,9 +205,12 @@ impl App {
                 "downloaded": report.downloaded,
                 "deferred": report.deferred,
                 "reminders": reminders,
+                "new_transcripts": report.new_transcripts,
+                "transcribed": transcribed,
+                "transcripts_shared": shared,
             }),
             format!(
-                "{} new message(s), {} downloaded{}; outbox: {}",
+                "{} new message(s), {} downloaded{}; outbox: {}{}",
                 report.new_messages.len(),
                 report.downloaded.len(),
                 report
@@ -211,6 +226,12 @@ impl App {
                         .map(|d| format!("{} {}", d["message"], d["state"]))
                         .collect::<Vec<_>>()
                         .join(", ")
+                },
+                match (report.new_transcripts.len(), transcribed, shared) {
+                    (0, 0, 0) => String::new(),
+                    (received, made, shared) => format!(
+                        "; transcripts: {received} received, {made} made here, {shared} shared"
+                    ),
                 }
             ),
         );
@@ -249,5 +270,41 @@ fn reminder_text(r: &ReminderEvent, zone: chrono_tz::Tz) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+/// The `transcript` line of `pigeon show`: its language, or how far it is.
+fn transcript_line(stored: Option<&StoredTranscript>, id: &str) -> Option<String> {
+    let stored = stored?;
+    Some(match (&stored.state, &stored.transcript) {
+        (TranscriptState::Done, Some(t)) => format!(
+            "{}, {} line(s) (`pigeon transcript {id}`)",
+            language_text(&t.language),
+            t.segments.len()
+        ),
+        (TranscriptState::Running { progress }, _) => {
+            format!("being made ({:.0} % done)", progress * 100.0)
+        }
+        (TranscriptState::Failed { reason }, _) => {
+            format!("could not be made: {reason} (`pigeon transcribe {id}` tries again)")
+        }
+        _ => format!("queued (`pigeon transcribe {id}` makes it now)"),
+    })
+}
+
+/// The `transcript` field of `pigeon --json show`.
+fn transcript_summary(stored: Option<&StoredTranscript>) -> serde_json::Value {
+    match stored {
+        None => serde_json::Value::Null,
+        Some(s) => json!({
+            "state": match s.state {
+                TranscriptState::Queued => "queued",
+                TranscriptState::Running { .. } => "running",
+                TranscriptState::Done => "done",
+                TranscriptState::Failed { .. } => "failed",
+            },
+            "language": s.transcript.as_ref().map(|t| t.language.as_str()),
+            "model": s.transcript.as_ref().map(|t| t.model.as_str()),
+        }),
     }
 }

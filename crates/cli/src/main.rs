@@ -12,15 +12,22 @@
 //! - [`screens`]: `screens`, what a screen recording can show;
 //! - [`sent`]: `send`, `reply`, `status`;
 //! - [`inbox`]: `inbox`, `show`, `fetch`, `done`, `sync`;
-//! - [`account`]: `login`, `config`.
+//! - [`account`]: `login`, `config`;
+//! - [`transcripts`]: `transcript`, `search`, `transcribe`, and the transcription
+//!   `send` and `sync` run after delivering;
+//! - [`models`]: `models`, the speech models and their download;
+//! - [`interrupt`]: the one Ctrl-C handler every command shares.
 
 mod account;
 mod drafts;
 mod flags;
 mod inbox;
+mod interrupt;
+mod models;
 mod output;
 mod screens;
 mod sent;
+mod transcripts;
 
 use std::sync::Arc;
 
@@ -31,7 +38,7 @@ use pigeon_library::connect::{connect, recover_unfinished, Connected};
 use pigeon_library::respond_by::local_time_zone;
 use pigeon_library::{Clock, Inbox, Library, Outbox, PigeonHome, Settings, SystemClock};
 
-use crate::flags::{Cli, Command};
+use crate::flags::{Cli, Command, ModelsAction};
 use crate::output::{short, Output};
 
 /// One run of the CLI: the user's home, settings and library.
@@ -126,7 +133,17 @@ async fn run(cli: Cli) -> Result<()> {
             app.trim(&draft, start.as_deref(), end.as_deref()).await
         }
         Command::Screens => app.screens().await,
-        Command::Config { setting } => app.config(setting),
+        Command::Config {
+            transcription,
+            setting,
+        } => app.config(setting, &transcription),
+        Command::Transcript { id, format } => app.transcript(&id, format),
+        Command::Search { words, limit } => app.search(&words, limit),
+        Command::Transcribe { id } => app.transcribe(&id).await,
+        Command::Models { action } => match action {
+            None => app.models(),
+            Some(ModelsAction::Download { key }) => app.download_model(key.as_deref()).await,
+        },
     }
 }
 

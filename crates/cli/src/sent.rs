@@ -1,5 +1,6 @@
 //! `pigeon send`, `reply`, and `status`: queueing a draft as a message, delivering
-//! it with a progress bar, and who has answered what was sent from here.
+//! it with a progress bar (then its transcript, made and shared after it), and who
+//! has answered what was sent from here.
 
 use anyhow::{bail, Context as _, Result};
 use pigeon_library::sent::{RecipientState, SentLine};
@@ -94,7 +95,12 @@ impl App {
                 error: format!("{e:#}"),
             },
         };
-        self.report_delivery(&entry.message_id, &delivery, &respond_by)
+        self.report_delivery(&entry.message_id, &delivery, &respond_by)?;
+        // Delivered (and said so) first: the transcript follows the message.
+        let delivered = matches!(delivery, Delivery::Sent(_));
+        self.transcribe_sent(&draft.id, entry.message_id.as_str(), delivered)
+            .await;
+        Ok(())
     }
 
     fn report_delivery(

@@ -1,0 +1,598 @@
+//! `pigeon transcript`, `search` and `transcribe`, and the transcription that `send`
+//! and `sync` run after their deliveries: the library queues, makes, stores, shares
+//! and searches transcripts; this module names the clip, words the states and moves
+//! the progress bar.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use pigeon_library::search::{SearchField, SearchHit};
+use pigeon_library::settings::TranscriptionSettings;
+use pigeon_library::transcription::{ModelStatus, Transcriber, TranscriptionEvent};
+use pigeon_library::transcripts::{Origin, StoredTranscript, TranscriptOwner, TranscriptState};
+use pigeon_library::{Draft, LibraryError, OutboxEntry};
+use pigeon_store::protocol::Transcript;
+use serde_json::json;
+
+use crate::flags::CaptionFormat;
+use crate::output::{self, short};
+use crate::App;
+
+/// What a transcript belongs to, as the user named it.
+pub enum Clip {
+    Received(Box<pigeon_library::db::ReceivedMessage>),
+    Sent(Box<OutboxEntry>),
+    Draft(Box<Draft>),
+}
+
+impl Clip {
+    /// Where the library keeps its transcript: a clip recorded here is its draft's.
+    pub fn owner(&self) -> TranscriptOwner {
+        match self {
+            Clip::Received(m) => TranscriptOwner::Message(m.message.id.clone()),
+            Clip::Sent(e) => TranscriptOwner::Draft(e.draft_id.clone()),
+            Clip::Draft(d) => TranscriptOwner::Draft(d.id.clone()),
+        }
+    }
+
+    /// The id the user gave, whole.
+    fn id(&self) -> &str {
+        match self {
+            Clip::Received(m) => m.message.id.as_str(),
+            Clip::Sent(e) => e.message_id.as_str(),
+            Clip::Draft(d) => &d.id,
+        }
+    }
+
+    /// "message 0123abcd" or "draft 0123abcd".
+    fn name(&self) -> String {
+        match self {
+            Clip::Received(_) | Clip::Sent(_) => format!("message {}", short(self.id())),
+            Clip::Draft(_) => format!("draft {}", short(self.id())),
+        }
+    }
+}
+
+impl App {
+    /// The received message, message sent from here, or draft `id` names.
+    pub fn find_clip(&self, id: &str) -> Result<Clip> {
+        let mut found = Vec::new();
+        if let Some(m) = absent_if_unknown(self.library.received(id))? {
+            found.push(Clip::Received(Box::new(m)));
+        }
+        if let Some(e) = absent_if_unknown(self.library.outbox_entry(id))? {
+            found.push(Clip::Sent(Box::new(e)));
+        }
+        if let Some(d) = absent_if_unknown(self.library.draft(id))? {
+            // A draft sent from here is already found as its message.
+            let sent = found
+                .iter()
+                .any(|c| matches!(c, Clip::Sent(e) if e.draft_id == d.id));
+            if !sent {
+                found.push(Clip::Draft(Box::new(d)));
+            }
+        }
+        match found.len() {
+            0 => bail!(
+                "no message or draft matches {id:?}: `pigeon inbox`, `pigeon status` and \
+                 `pigeon drafts` list them"
+            ),
+            1 => Ok(found.remove(0)),
+            _ => {
+                bail!("{id:?} is the start of more than one message or draft: give more of the id")
+            }
+        }
+    }
+
+    /// `pigeon transcript ID [--vtt|--srt|--text]`
+    pub fn transcript(&self, id: &str, format: CaptionFormat) -> Result<()> {
+        let clip = self.find_clip(id)?;
+        let stored = self.library.transcript(&clip.owner())?;
+        let done = stored.as_ref().and_then(|s| match s.state {
+            TranscriptState::Done => s.transcript.as_ref(),
+            _ => None,
+        });
+        if self.out.json {
+            println!("{}", transcript_json(&clip, stored.as_ref()));
+            return Ok(());
+        }
+        let Some(transcript) = done else {
+            bail!("{}", self.no_transcript_text(&clip, stored.as_ref()));
+        };
+        let text = if format.vtt {
+            pigeon_transcribe::captions::webvtt(transcript)
+        } else if format.srt {
+            pigeon_transcribe::captions::srt(transcript)
+        } else if format.text {
+            pigeon_transcribe::captions::text(transcript)
+        } else {
+            timed_lines(&clip, stored.as_ref(), transcript)
+        };
+        print!("{text}");
+        if !text.ends_with('\n') {
+            println!();
+        }
+        Ok(())
+    }
+
+    /// Why `clip` has no transcript to print, and what to do about it.
+    fn no_transcript_text(&self, clip: &Clip, stored: Option<&StoredTranscript>) -> String {
+        let name = clip.name();
+        let id = short(clip.id());
+        let later = match clip {
+            Clip::Received(_) => "at `pigeon transcribe`".to_owned(),
+            Clip::Sent(_) => "at the next `pigeon sync`".to_owned(),
+            Clip::Draft(_) => "when it is sent".to_owned(),
+        };
+        match stored.map(|s| &s.state) {
+            None => match clip {
+                Clip::Received(_) => format!(
+                    "{name} has no transcript yet: the sender's may still come (`pigeon sync` \
+                     pulls it), or make one here with `pigeon transcribe {id}`"
+                ),
+                _ => format!(
+                    "{name} has no transcript (transcription was off when it was recorded): \
+                     `pigeon transcribe {id}` makes it"
+                ),
+            },
+            Some(TranscriptState::Queued) => format!(
+                "the transcript of {name} is queued: it is made {later}, or now with \
+                 `pigeon transcribe {id}`"
+            ),
+            Some(TranscriptState::Running { progress }) => format!(
+                "the transcript of {name} is being made ({:.0} % done); if no pigeon is \
+                 running any more, `pigeon transcribe {id}` makes it",
+                progress * 100.0
+            ),
+            Some(TranscriptState::Failed { reason }) => format!(
+                "the transcript of {name} could not be made: {reason}; `pigeon transcribe \
+                 {id}` tries again"
+            ),
+            Some(TranscriptState::Done) => format!(
+                "the transcript of {name} is missing: `pigeon transcribe {id}` makes it again"
+            ),
+        }
+    }
+
+    /// `pigeon search WORDS`
+    pub fn search(&self, words: &[String], limit: usize) -> Result<()> {
+        let words = words.join(" ");
+        let hits = self.library.search(&words, limit)?;
+        if self.out.json {
+            let list: Vec<_> = hits.iter().map(hit_json).collect();
+            println!("{}", serde_json::Value::Array(list));
+            return Ok(());
+        }
+        if hits.is_empty() {
+            println!("nothing here matches {words:?}");
+        }
+        for hit in &hits {
+            let at = hit
+                .at_ms
+                .map(|ms| format!(" at {}", clock_time(ms)))
+                .unwrap_or_default();
+            let who = if hit.sent_by_me {
+                "sent by me".to_owned()
+            } else {
+                format!("from {}", hit.sender)
+            };
+            println!(
+                "{}  {:<32} {who:<16} {}{at}: {}",
+                short(hit.message.as_str()),
+                hit.subject,
+                field_text(&hit.field),
+                hit.snippet
+            );
+        }
+        Ok(())
+    }
+
+    /// `pigeon transcribe ID`: the transcript made here, now (again if there was one).
+    pub async fn transcribe(&self, id: &str) -> Result<()> {
+        let clip = self.find_clip(id)?;
+        // The sound is in the clip: a received one is downloaded first.
+        if let Clip::Received(m) = &clip {
+            if m.downloaded_at.is_none() || m.clip_path.is_none() {
+                let inbox = self.inbox_over_store().await?;
+                let bar = self.out.progress_bar("downloading");
+                inbox
+                    .fetch(
+                        &m.message.id,
+                        bar.as_ref().map(output::progress),
+                        self.now(),
+                    )
+                    .await
+                    .context("the clip must be downloaded before it is transcribed")?;
+                output::finish(bar);
+            }
+        }
+        // Asked for by name: made even when automatic transcription is off.
+        let mut settings = self.settings.transcription.clone();
+        settings.enabled = true;
+        match ModelStatus::of(&settings, &self.home.models_dir()) {
+            ModelStatus::Ready(_) | ModelStatus::Off => {}
+            ModelStatus::NotDownloaded(entry) => bail!(
+                "the speech model {} ({}) is not downloaded: `pigeon models download {}` gets \
+                 it, or `pigeon config --model-path FILE` uses a model file you have",
+                entry.label,
+                megabytes(entry.bytes),
+                entry.key
+            ),
+            ModelStatus::Broken(why) => bail!(
+                "{why} (`pigeon models download` gets a model again; `pigeon config --model KEY` \
+                 or `--model-path FILE` chooses another)"
+            ),
+        }
+        let owner = clip.owner();
+        self.library.queue_transcription(&owner, self.now())?;
+        self.run_transcriptions(&settings).await?;
+        self.leave_if_interrupted(&format!(
+            "stopped: the transcript of {} stays queued; `pigeon transcribe {}` or `pigeon \
+             sync` makes it",
+            clip.name(),
+            short(clip.id())
+        ));
+        let stored = self.library.transcript(&owner)?;
+        let Some(StoredTranscript {
+            state: TranscriptState::Done,
+            transcript: Some(transcript),
+            ..
+        }) = &stored
+        else {
+            bail!("{}", self.no_transcript_text(&clip, stored.as_ref()));
+        };
+        if let Clip::Sent(_) = clip {
+            self.share_transcripts_quietly().await;
+        }
+        self.out.say(
+            transcript_json(&clip, stored.as_ref()),
+            format!(
+                "transcript of {} made: {} line(s), {} (`pigeon transcript {}` prints it)",
+                clip.name(),
+                transcript.segments.len(),
+                language_text(&transcript.language),
+                short(clip.id())
+            ),
+        );
+        Ok(())
+    }
+
+    /// Runs every queued transcription here with a progress bar; how many finished.
+    /// Ctrl-C puts the running job back in the queue and ends the run (see
+    /// [`App::leave_if_interrupted`]).
+    pub async fn run_transcriptions(&self, settings: &TranscriptionSettings) -> Result<usize> {
+        let bar = self.transcription_bar();
+        let mut transcriber = Transcriber::new(
+            self.library.clone(),
+            settings.clone(),
+            self.home.models_dir(),
+        );
+        if let Some(bar) = bar.clone() {
+            transcriber = transcriber.with_progress(move |event: TranscriptionEvent| {
+                if let TranscriptState::Running { progress } = event.state {
+                    bar.set_message(format!("transcribing {}", owner_text(&event.owner)));
+                    bar.set_position((progress.clamp(0.0, 1.0) * 1000.0) as u64);
+                }
+            });
+        }
+        let interrupted = crate::interrupt::flag();
+        let run = transcriber.run_pending();
+        tokio::pin!(run);
+        let finished = loop {
+            tokio::select! {
+                finished = &mut run => break finished,
+                // Asked again until the run ends: a job that starts later stops too.
+                () = tokio::time::sleep(Duration::from_millis(50)) => {
+                    if interrupted.load(Ordering::SeqCst) {
+                        transcriber.cancel();
+                    }
+                }
+            }
+        };
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        Ok(finished?)
+    }
+
+    /// After a Ctrl-C stopped the transcription: says what stays queued and ends the run.
+    fn leave_if_interrupted(&self, sentence: &str) {
+        if crate::interrupt::flag().load(Ordering::SeqCst) {
+            eprintln!("{sentence}");
+            // 128 + SIGINT, as a shell reports a process Ctrl-C ended.
+            std::process::exit(130);
+        }
+    }
+
+    /// A bar for transcription progress (0..1000), none under `--json`.
+    fn transcription_bar(&self) -> Option<ProgressBar> {
+        if self.out.json {
+            return None;
+        }
+        let bar = ProgressBar::new(1000);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {percent:>3} %")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message("transcribing");
+        Some(bar)
+    }
+
+    /// After `pigeon send` delivered: the sent clip's transcript, made here and shared,
+    /// without ever failing the send (the message is out; `pigeon sync` finishes).
+    pub async fn transcribe_sent(&self, draft_id: &str, message: &str, delivered: bool) {
+        let owner = TranscriptOwner::Draft(draft_id.to_owned());
+        let queued = matches!(
+            self.library.transcript(&owner),
+            Ok(Some(StoredTranscript {
+                state: TranscriptState::Queued | TranscriptState::Running { .. },
+                ..
+            }))
+        );
+        if !queued {
+            return;
+        }
+        let settings = &self.settings.transcription;
+        match ModelStatus::of(settings, &self.home.models_dir()) {
+            ModelStatus::Ready(_) => {}
+            ModelStatus::Off => return,
+            ModelStatus::NotDownloaded(entry) => {
+                self.note(&format!(
+                    "no transcript yet: the speech model {} ({}) is not downloaded; `pigeon \
+                     models download {}` gets it, then `pigeon sync` makes and shares it",
+                    entry.label,
+                    megabytes(entry.bytes),
+                    entry.key
+                ));
+                return;
+            }
+            ModelStatus::Broken(why) => {
+                self.note(&format!("no transcript yet: {why}"));
+                return;
+            }
+        }
+        let id = short(message);
+        let ran = self.run_transcriptions(settings).await;
+        self.leave_if_interrupted(&format!(
+            "stopped: message {id} was sent; its transcript stays queued and `pigeon sync` \
+             makes and shares it"
+        ));
+        if let Err(e) = ran {
+            self.note(&format!(
+                "the transcript was not made ({}); `pigeon sync` tries again",
+                output::error_text(&e)
+            ));
+            return;
+        }
+        let shared = delivered && self.share_transcripts_quietly().await;
+        match self.library.transcript(&owner) {
+            Ok(Some(StoredTranscript {
+                state: TranscriptState::Done,
+                transcript: Some(t),
+                ..
+            })) => self.note(&format!(
+                "transcript made ({}, {} line(s)){}",
+                language_text(&t.language),
+                t.segments.len(),
+                if shared {
+                    " and shared with the recipients"
+                } else {
+                    "; it is shared at the next `pigeon sync`"
+                }
+            )),
+            Ok(Some(StoredTranscript {
+                state: TranscriptState::Failed { reason },
+                ..
+            })) => self.note(&format!(
+                "the transcript could not be made: {reason}; `pigeon transcribe {id}` tries again"
+            )),
+            _ => {}
+        }
+    }
+
+    /// `pigeon sync`'s part: queued transcriptions made (when the model is ready) and every
+    /// finished one of a sent message shared. Returns (made, shared); a problem is a note.
+    pub async fn transcribe_and_share_pending(
+        &self,
+        outbox: &pigeon_library::Outbox,
+    ) -> (usize, usize) {
+        let settings = &self.settings.transcription;
+        let made = match ModelStatus::of(settings, &self.home.models_dir()) {
+            ModelStatus::Ready(_) => match self.run_transcriptions(settings).await {
+                Ok(made) => {
+                    self.leave_if_interrupted(
+                        "stopped: the transcripts not made yet stay queued for the next \
+                         `pigeon sync`",
+                    );
+                    made
+                }
+                Err(e) => {
+                    self.note(&format!(
+                        "transcripts were not made ({}); the next `pigeon sync` tries again",
+                        output::error_text(&e)
+                    ));
+                    0
+                }
+            },
+            _ => 0,
+        };
+        let shared = match outbox.share_transcripts().await {
+            Ok(shared) => shared,
+            Err(e) => {
+                self.note(&format!(
+                    "transcripts were not shared ({}); the next `pigeon sync` tries again",
+                    output::error_text(&anyhow::Error::new(e))
+                ));
+                0
+            }
+        };
+        (made, shared)
+    }
+
+    /// Shares finished transcripts of sent messages; whether that worked.
+    async fn share_transcripts_quietly(&self) -> bool {
+        let outbox = match self.outbox().await {
+            Ok(outbox) => outbox,
+            Err(e) => {
+                tracing::info!(error = %e, "transcripts are shared at the next sync");
+                return false;
+            }
+        };
+        match outbox.share_transcripts().await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::info!(error = %e, "transcripts are shared at the next sync");
+                false
+            }
+        }
+    }
+
+    /// A line on stderr for a person; scripts under `--json` read the JSON only.
+    fn note(&self, text: &str) {
+        if !self.out.json {
+            eprintln!("{text}");
+        }
+    }
+}
+
+/// Not found is an answer here (the id may name another kind of clip); anything else
+/// (an ambiguous prefix, the database) is an error.
+fn absent_if_unknown<T>(found: pigeon_library::error::Result<T>) -> Result<Option<T>> {
+    match found {
+        Ok(found) => Ok(Some(found)),
+        Err(LibraryError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `pigeon --json transcript`: the state, and the transcript when it is done.
+fn transcript_json(clip: &Clip, stored: Option<&StoredTranscript>) -> serde_json::Value {
+    let state = stored.map_or("none", |s| s.state.as_str());
+    let (progress, error) = match stored.map(|s| &s.state) {
+        Some(TranscriptState::Running { progress }) => (Some(*progress), None),
+        Some(TranscriptState::Failed { reason }) => (None, Some(reason.as_str())),
+        _ => (None, None),
+    };
+    let kind = match clip {
+        Clip::Draft(_) => "draft",
+        _ => "message",
+    };
+    json!({
+        "id": clip.id(),
+        "kind": kind,
+        "state": state,
+        "progress": progress,
+        "error": error,
+        "origin": stored.map(|s| s.origin.as_str()),
+        "transcript": stored.and_then(|s| s.transcript.as_ref()),
+    })
+}
+
+/// The transcript as the terminal shows it: a heading, then one timed line per segment.
+fn timed_lines(clip: &Clip, stored: Option<&StoredTranscript>, t: &Transcript) -> String {
+    let origin = match stored.map(|s| &s.origin) {
+        Some(Origin::Received) => "from the sender",
+        _ => "made here",
+    };
+    let mut text = format!(
+        "transcript of {} ({}, model {}, {origin})\n",
+        clip.name(),
+        language_text(&t.language),
+        t.model
+    );
+    for s in &t.segments {
+        text.push_str(&format!(
+            "{:>6}  {}\n",
+            clock_time(s.start_ms),
+            s.text.trim()
+        ));
+    }
+    text
+}
+
+/// A time in the clip as m:ss (h:mm:ss past an hour).
+pub fn clock_time(ms: u64) -> String {
+    let s = ms / 1000;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// A language code with its English name where it is a common one.
+pub fn language_text(code: &str) -> String {
+    let name = match code {
+        "en" => "English",
+        "de" => "German",
+        "fr" => "French",
+        "es" => "Spanish",
+        "it" => "Italian",
+        "nl" => "Dutch",
+        "pt" => "Portuguese",
+        "pl" => "Polish",
+        "sv" => "Swedish",
+        "ja" => "Japanese",
+        "zh" => "Chinese",
+        _ => return code.to_owned(),
+    };
+    format!("{name} ({code})")
+}
+
+/// A size in megabytes, as model sizes are given.
+pub fn megabytes(bytes: u64) -> String {
+    format!("{} MB", (bytes + 500_000) / 1_000_000)
+}
+
+fn owner_text(owner: &TranscriptOwner) -> String {
+    match owner {
+        TranscriptOwner::Draft(id) => format!("draft {}", short(id)),
+        TranscriptOwner::Message(id) => format!("message {}", short(id.as_str())),
+    }
+}
+
+fn field_text(field: &SearchField) -> &'static str {
+    match field {
+        SearchField::Subject => "subject",
+        SearchField::Note => "note",
+        SearchField::Sender => "sender",
+        SearchField::Attachment => "attachment",
+        SearchField::Transcript => "transcript",
+    }
+}
+
+fn hit_json(hit: &SearchHit) -> serde_json::Value {
+    json!({
+        "message": hit.message,
+        "sent_by_me": hit.sent_by_me,
+        "subject": hit.subject,
+        "sender": hit.sender,
+        "sent_at": hit.sent_at,
+        "field": field_text(&hit.field),
+        "at_ms": hit.at_ms,
+        "snippet": hit.snippet,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_times_read_as_minutes_and_seconds() {
+        assert_eq!(clock_time(3_200), "0:03");
+        assert_eq!(clock_time(83_999), "1:23");
+        assert_eq!(clock_time(3_723_000), "1:02:03");
+    }
+
+    #[test]
+    fn languages_are_named_and_sizes_rounded() {
+        assert_eq!(language_text("en"), "English (en)");
+        assert_eq!(language_text("xx"), "xx");
+        assert_eq!(megabytes(147_951_465), "148 MB");
+        assert_eq!(megabytes(77_691_713), "78 MB");
+    }
+}
