@@ -29,6 +29,8 @@
 //!   inbox as every face lists it and its most urgent head (the tray);
 //! - [`sent`]: the sent list, each recipient's [`RecipientState`] and each message's
 //!   delivery;
+//! - [`search`]: search across every sent and received message and its transcript
+//!   (FTS5, kept up to date by triggers), and the Player's search inside one transcript;
 //! - [`thread`]: a thread's messages by their stored thread id, and a reply's subject;
 //! - [`people`]: user names as typed, a message's recipients, whom one can send to;
 //! - [`home`]: where a user's state lives (XDG folders, or all under `PIGEON_HOME`);
@@ -54,6 +56,7 @@ pub mod received_files;
 pub mod recording;
 pub mod reminders;
 pub mod respond_by;
+pub mod search;
 pub mod sent;
 pub mod settings;
 #[cfg(test)]
@@ -77,6 +80,7 @@ pub use recording::{
 };
 pub use reminders::Urgency;
 pub use respond_by::{ResponseBy, ResponseByChoice, ResponseByError, ResponseByPreset};
+pub use search::{transcript_lines_matching, SearchField, SearchHit};
 pub use sent::{DeliveryState, RecipientState, SentLine, SentRecipient};
 pub use settings::{
     DesktopSettings, DownloadPolicy, Layout, Settings, SettingsError, StoreSettings,

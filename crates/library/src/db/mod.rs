@@ -36,7 +36,7 @@ use crate::error::{LibraryError, Result};
 use crate::home::PigeonHome;
 
 /// Each entry moves the schema one version up; never edit one that shipped.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
     "CREATE TABLE drafts (
         id TEXT PRIMARY KEY,
@@ -150,6 +150,9 @@ const MIGRATIONS: &[&str] = &[
         shared_at TEXT                    -- shared: when its record was committed
     );
     CREATE INDEX transcripts_by_state ON transcripts(state);",
+    // 5: search over messages and transcripts, kept up to date by triggers (the SQL
+    // lives with the search it serves).
+    crate::search::schema::MIGRATION,
 ];
 
 /// One user's local library. Cheap to share: a write connection and a read connection,
