@@ -41,6 +41,8 @@ let status: ShellStatus | null = null;
 let online: ConnectionView | null = null;
 let notice: string | null = null;
 let current: Screen | null = null;
+/** A section of the next screen to bring into view (the Player's "Transcription settings"). */
+let scrollTo: string | null = null;
 const view = h("main", { class: "view", id: "view" });
 const identityCard = h("div", { class: "identity", "data-testid": "identity" });
 const statusLine = h("p", { class: "statusbar", role: "status", "data-testid": "statusbar" }, "Starting…");
@@ -170,6 +172,10 @@ function render(): void {
             back: () => history.back(),
             reply: (id) => navigate({ screen: "record", origin: "button", replyTo: id }),
             open: openMessage,
+            settings: () => {
+              scrollTo = "transcription-settings";
+              navigate({ screen: "settings" });
+            },
           },
           route.atMs,
         ),
@@ -206,6 +212,8 @@ function render(): void {
               changeDueSoon: (minutes) => setDueSoonMinutes(minutes).then(afterChange),
             }),
           );
+          if (scrollTo) current?.el.querySelector(`[data-testid=${scrollTo}]`)?.scrollIntoView({ block: "start" });
+          scrollTo = null;
         }, failed);
       break;
     case "quick":
