@@ -1,7 +1,8 @@
 //! `pigeon-hub`: the HTTP server a team runs once to exchange Pigeon's video messages.
 //! Bearer-token users, two-step posting (resumable chunked blob upload with a verified
-//! seal, then an idempotent commit), inboxes with cursors and long-poll, receipts, and
-//! downloads with HTTP Range. Metadata lives in SQLite (WAL, migrations); blob bytes go
+//! seal, then an idempotent commit), records added about a message later (its
+//! transcript), inboxes with cursors and long-poll, receipts, and downloads with HTTP
+//! Range. Metadata lives in SQLite (WAL, migrations); blob bytes go
 //! through `object_store` (a local directory by default, an S3-compatible bucket by
 //! configuration).
 //!
@@ -40,6 +41,8 @@ pub struct Hub {
     storage: BlobStorage,
     /// Latest committed message sequence number; long-polls wait on it.
     new_messages: watch::Sender<i64>,
+    /// Latest committed record sequence number; long-polls wait on it too.
+    new_records: watch::Sender<i64>,
     /// Running sha256 of in-progress uploads. Lost on restart or when an upload is
     /// abandoned, when seal re-reads the stored bytes instead.
     hashers: Hashers,
@@ -152,12 +155,14 @@ impl Hub {
         let storage = BlobStorage::open(&config)?;
         let latest = db.call_sync(|c| db::latest_seq(c))?;
         let (new_messages, _) = watch::channel(latest);
+        let (new_records, _) = watch::channel(db.call_sync(|c| db::latest_record_seq(c))?);
         Ok(Arc::new(Self {
             hashers: Hashers::new(Duration::from_secs(config.upload_hash_idle_secs)),
             config,
             db,
             storage,
             new_messages,
+            new_records,
             shutdown: CancellationToken::new(),
         }))
     }
@@ -171,13 +176,11 @@ impl Hub {
     }
 
     fn notify_new_message(&self, seq: i64) {
-        self.new_messages.send_if_modified(|latest| {
-            let newer = seq > *latest;
-            if newer {
-                *latest = seq;
-            }
-            newer
-        });
+        notify(&self.new_messages, seq);
+    }
+
+    fn notify_new_record(&self, seq: i64) {
+        notify(&self.new_records, seq);
     }
 
     /// Serves the API on `listener` until `shutdown` resolves; then stops accepting,
@@ -224,6 +227,17 @@ impl Hub {
         tracing::info!("hub stopped");
         Ok(())
     }
+}
+
+/// Wakes the long-polls waiting on `latest` when `seq` is newer.
+fn notify(latest: &watch::Sender<i64>, seq: i64) {
+    latest.send_if_modified(|latest| {
+        let newer = seq > *latest;
+        if newer {
+            *latest = seq;
+        }
+        newer
+    });
 }
 
 /// Adds a user and returns their token (shown once; only its hash is stored).

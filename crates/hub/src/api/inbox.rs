@@ -1,4 +1,5 @@
-//! The inbox: pages with cursors, and the long-poll wait.
+//! The inbox: pages with cursors (arrival pages carry the new records about received
+//! messages too), and the long-poll wait, woken by a new message or record.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,32 +27,55 @@ pub(super) fn bad_cursor() -> HubError {
     pigeon_protocol::bad_cursor().into()
 }
 
-pub(super) fn position(order: InboxOrder, after: Option<&str>) -> Result<InboxPosition, HubError> {
-    let num = |s: &str| s.parse::<i64>().map_err(|_| bad_cursor());
+/// Where a page starts: the message position, and for arrival order the record
+/// position too. An arrival cursor is `a<message seq>.r<record seq>`; a plain
+/// `a<message seq>`, as hubs made before records, is record position 0, so a client
+/// that kept one gets every record once.
+pub(super) fn position(
+    order: InboxOrder,
+    after: Option<&str>,
+) -> Result<(InboxPosition, i64), HubError> {
+    let num = |s: &str| {
+        s.parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(bad_cursor)
+    };
     Ok(match (order, after) {
-        (InboxOrder::Arrival, None) => InboxPosition::ArrivalAfter(0),
-        (InboxOrder::Newest, None) => InboxPosition::NewestBefore(i64::MAX),
-        (InboxOrder::RespondBy, None) => InboxPosition::RespondByAfter(i64::MIN, 0),
+        (InboxOrder::Arrival, None) => (InboxPosition::ArrivalAfter(0), 0),
+        (InboxOrder::Newest, None) => (InboxPosition::NewestBefore(i64::MAX), 0),
+        (InboxOrder::RespondBy, None) => (InboxPosition::RespondByAfter(i64::MIN, 0), 0),
         (InboxOrder::Arrival, Some(c)) => {
-            InboxPosition::ArrivalAfter(num(c.strip_prefix('a').ok_or_else(bad_cursor)?)?)
+            let rest = c.strip_prefix('a').ok_or_else(bad_cursor)?;
+            let (m, r) = match rest.split_once(".r") {
+                Some((m, r)) => (num(m)?, num(r)?),
+                None => (num(rest)?, 0),
+            };
+            (InboxPosition::ArrivalAfter(m), r)
         }
-        (InboxOrder::Newest, Some(c)) => {
-            InboxPosition::NewestBefore(num(c.strip_prefix('n').ok_or_else(bad_cursor)?)?)
-        }
+        (InboxOrder::Newest, Some(c)) => (
+            InboxPosition::NewestBefore(num(c.strip_prefix('n').ok_or_else(bad_cursor)?)?),
+            0,
+        ),
         (InboxOrder::RespondBy, Some(c)) => {
             let rest = c.strip_prefix('r').ok_or_else(bad_cursor)?;
             let (t, s) = rest.split_once('_').ok_or_else(bad_cursor)?;
-            InboxPosition::RespondByAfter(num(t)?, num(s)?)
+            let t = t.parse::<i64>().map_err(|_| bad_cursor())?;
+            (InboxPosition::RespondByAfter(t, num(s)?), 0)
         }
     })
 }
 
-pub(super) fn cursor_for(order: InboxOrder, row: &db::InboxRow) -> InboxCursor {
+pub(super) fn cursor_for(order: InboxOrder, row: &db::InboxRow, record_seq: i64) -> InboxCursor {
     InboxCursor(match order {
-        InboxOrder::Arrival => format!("a{}", row.seq),
+        InboxOrder::Arrival => arrival_cursor(row.seq, record_seq),
         InboxOrder::Newest => format!("n{}", row.seq),
         InboxOrder::RespondBy => format!("r{}_{}", row.respond_by_ms, row.seq),
     })
+}
+
+fn arrival_cursor(message_seq: i64, record_seq: i64) -> String {
+    format!("a{message_seq}.r{record_seq}")
 }
 
 pub(super) async fn inbox_page(
@@ -64,13 +88,13 @@ pub(super) async fn inbox_page(
     if let Some(after) = &after {
         InboxCursor(after.clone()).check()?;
     }
-    let pos = position(order, after.as_deref())?;
+    let (pos, records_after) = position(order, after.as_deref())?;
     let limit = hub.config.limits.page_size(limit);
     let user = user.clone();
     hub.db
         .call(move |c| {
             let mut rows = db::inbox(c, &user, pos, limit + 1)?;
-            let more = rows.len() as u64 > limit;
+            let mut more = rows.len() as u64 > limit;
             rows.truncate(limit as usize);
             let undelivered: Vec<i64> = rows
                 .iter()
@@ -87,12 +111,38 @@ pub(super) async fn inbox_page(
                     r.entry.receipt.delivered_at = now;
                 }
             }
-            let next = rows
-                .last()
-                .map(|r| cursor_for(order, r))
-                .or(after.map(InboxCursor));
+            let mut records = Vec::new();
+            let mut records_end = records_after;
+            if let InboxPosition::ArrivalAfter(messages_after) = pos {
+                // Records in commit order, up to the first about a message this page
+                // does not reach yet: none comes before its message, none is skipped.
+                let messages_end = rows.last().map_or(messages_after, |r| r.seq);
+                for (i, r) in db::inbox_records(c, &user, records_after, limit + 1)?
+                    .into_iter()
+                    .enumerate()
+                {
+                    if i as u64 == limit || r.message_seq > messages_end {
+                        more = true;
+                        break;
+                    }
+                    records_end = r.seq;
+                    records.push(r.record);
+                }
+            }
+            let next = match rows.last() {
+                Some(last) => Some(cursor_for(order, last, records_end)),
+                None if records_end != records_after => {
+                    let InboxPosition::ArrivalAfter(m) = pos else {
+                        return Err(HubError::Internal(
+                            "records on a page that is not in arrival order".into(),
+                        ));
+                    };
+                    Some(InboxCursor(arrival_cursor(m, records_end)))
+                }
+                None => after.map(InboxCursor),
+            };
             Ok(InboxPage {
-                records: Vec::new(),
+                records,
                 entries: rows.into_iter().map(|r| r.entry).collect(),
                 next,
                 more,
@@ -120,9 +170,11 @@ pub(super) async fn wait_inbox(
     let timeout = Duration::from_millis(p.timeout_ms.unwrap_or(25_000)).min(max);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut new_messages = hub.new_messages.subscribe();
+    let mut new_records = hub.new_records.subscribe();
     loop {
         // Subscribed before querying, so a commit between the two is not missed.
         new_messages.borrow_and_update();
+        new_records.borrow_and_update();
         let page = inbox_page(
             &hub,
             &user.name,
@@ -131,11 +183,16 @@ pub(super) async fn wait_inbox(
             p.limit,
         )
         .await?;
-        if !page.entries.is_empty() {
+        if !page.entries.is_empty() || !page.records.is_empty() {
             return Ok(Json(page));
         }
         tokio::select! {
             changed = new_messages.changed() => {
+                if changed.is_err() {
+                    return Ok(Json(page));
+                }
+            }
+            changed = new_records.changed() => {
                 if changed.is_err() {
                     return Ok(Json(page));
                 }

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use pigeon_protocol::commit::{Commit, CommitFacts, StoredBlob};
-use pigeon_protocol::{access, Message, MessageId, MessageStatus, NewMessage, User, UserName};
+use pigeon_protocol::{
+    access, BlobId, Message, MessageId, MessageStatus, NewMessage, User, UserName,
+};
 
 use super::{parse_message_id, ApiJson, AuthUser};
 use crate::db::{self, ReceiptAction};
@@ -61,14 +63,7 @@ pub(super) fn commit_blocking(
     }
     let mut blobs = Vec::new();
     for id in commit.blobs() {
-        blobs.push(match db::blob(&tx, id)? {
-            Some(row) => Some(StoredBlob {
-                owner: UserName::parse(row.owner.as_str()).map_err(|e| HubError::Internal(e.0))?,
-                kind: row.kind,
-                sealed: row.sealed_ref(),
-            }),
-            None => None,
-        });
+        blobs.push(stored_blob(&tx, id)?);
     }
     let parent = match commit.parent() {
         Some(parent) => db::message_by_id(&tx, parent)?.map(|p| p.message),
@@ -85,6 +80,21 @@ pub(super) fn commit_blocking(
     let seq = db::insert_message(&tx, &message, commit.fingerprint())?;
     tx.commit()?;
     Ok(Committed::New(seq, message))
+}
+
+/// A blob as the protocol's commit rules need to know it.
+pub(super) fn stored_blob(
+    conn: &rusqlite::Connection,
+    id: &BlobId,
+) -> Result<Option<StoredBlob>, HubError> {
+    match db::blob(conn, id)? {
+        Some(row) => Ok(Some(StoredBlob {
+            owner: UserName::parse(row.owner.as_str()).map_err(|e| HubError::Internal(e.0))?,
+            kind: row.kind,
+            sealed: row.sealed_ref(),
+        })),
+        None => Ok(None),
+    }
 }
 
 /// The message if `user` takes part in it; marks it delivered for a recipient.

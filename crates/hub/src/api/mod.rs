@@ -32,6 +32,7 @@ mod downloads;
 mod extract;
 mod inbox;
 mod messages;
+mod records;
 mod users;
 
 pub use auth::AuthUser;
@@ -43,6 +44,7 @@ use downloads::*;
 use extract::*;
 use inbox::*;
 use messages::*;
+use records::*;
 use users::*;
 
 /// How long a route may take, by what it does.
@@ -88,6 +90,8 @@ fn endpoint(route: &routes::Route) -> MethodRouter<Arc<Hub>> {
         (Get, routes::MESSAGE_STATUS) => get(message_status),
         (Post, routes::MESSAGE_VIEWED) => post(mark_viewed),
         (Post, routes::MESSAGE_DONE) => post(mark_done),
+        (Get, routes::MESSAGE_RECORDS) => get(message_records),
+        (Put, routes::RECORD) => put(put_record),
         (Get, routes::INBOX) => get(inbox),
         (Get, routes::INBOX_WAIT) => get(wait_inbox),
         (method, path) => {

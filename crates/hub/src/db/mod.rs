@@ -1,4 +1,5 @@
-//! Metadata in SQLite: users, blobs and their parts, messages, receipts. One connection
+//! Metadata in SQLite: users, blobs and their parts, messages, receipts, records about
+//! messages. One connection
 //! in WAL mode behind a mutex; async callers go through [`Db::call`], which runs the
 //! work on tokio's blocking pool so the runtime never waits on disk.
 
@@ -13,15 +14,20 @@ use crate::HubError;
 mod blobs;
 mod inbox;
 mod messages;
+mod records;
 mod users;
 
 pub use blobs::*;
 pub use inbox::*;
 pub use messages::*;
+pub use records::*;
 pub use users::*;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+/// 1: users, blobs, messages, receipts. 2: records about messages (`body` is the
+/// [`pigeon_protocol::Record`] JSON, `fingerprint` what a retry is compared by).
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     name TEXT PRIMARY KEY,
     display_name TEXT NOT NULL,
@@ -74,7 +80,20 @@ CREATE TABLE receipts (
 );
 CREATE INDEX receipts_by_arrival ON receipts(recipient, message_seq);
 CREATE INDEX receipts_by_respond_by ON receipts(recipient, respond_by_ms, message_seq);
-"#];
+"#,
+    r#"
+CREATE TABLE records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    message_seq INTEGER NOT NULL REFERENCES messages(seq),
+    author TEXT NOT NULL REFERENCES users(name),
+    fingerprint TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX records_by_message ON records(message_seq, seq);
+"#,
+];
 
 /// The shared SQLite connection.
 #[derive(Clone)]

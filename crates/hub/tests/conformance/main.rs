@@ -10,6 +10,7 @@ mod common;
 mod fields;
 mod inbox;
 mod messages;
+mod records;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ use pigeon_store::protocol::{
     BlobKind, ErrorCode, InboxOrder, InboxQuery, RecipientState, Response,
 };
 use pigeon_store::{BlobUpload, ByteRange, Store, UploadProgress};
+use records::*;
 
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
@@ -59,6 +61,11 @@ both_backends!(
     posters_are_small_sealed_images_only_participants_see,
     every_field_is_validated_and_nothing_is_stored,
     a_clip_of_many_tiny_boxes_seals_with_few_reads,
+    a_transcript_follows_its_message_to_the_recipients,
+    only_the_sender_adds_a_transcript_of_their_own,
+    a_malformed_transcript_never_seals,
+    records_never_come_before_their_message,
+    an_old_cursor_without_a_record_position_still_works,
 );
 
 pub(crate) fn code(e: pigeon_store::StoreError) -> ErrorCode {

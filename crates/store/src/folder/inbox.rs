@@ -1,12 +1,17 @@
-//! Inbox markers (`inbox/NAME/SENTMS-RESPONDBYMS-ID`) and inbox pages.
+//! Inbox markers (`inbox/NAME/SENTMS-RESPONDBYMS-ID`) and inbox pages. An arrival
+//! cursor is `a` + the last message's key, then `.r` + the last record marker's name
+//! once records were handed out (a cursor without it, as older versions made, starts
+//! the records from the beginning).
 
 use pigeon_protocol::{
     bad_cursor, InboxCursor, InboxEntry, InboxOrder, InboxPage, InboxQuery, Message, MessageId,
+    Record,
 };
 
 use crate::StoreError;
 
 use super::files::*;
+use super::records::RecordMarker;
 use super::Folder;
 
 /// One inbox marker's parsed name.
@@ -28,6 +33,13 @@ impl Marker {
             respond_ms,
             id,
         })
+    }
+    pub(super) fn from_message(m: &Message) -> Self {
+        Self {
+            sent_ms: m.sent_at.timestamp_millis(),
+            respond_ms: m.respond_by.timestamp_millis(),
+            id: m.id.clone(),
+        }
     }
     pub(super) fn name(m: &Message) -> String {
         format!(
@@ -56,17 +68,54 @@ fn cursor_prefix(order: InboxOrder) -> char {
     }
 }
 
+/// Where an arrival cursor stands: after this message key and this record marker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Position {
+    message: Option<String>,
+    record: Option<String>,
+}
+
+impl Position {
+    fn parse(order: InboxOrder, cursor: Option<&InboxCursor>) -> Result<Self, StoreError> {
+        let Some(c) = cursor else {
+            return Ok(Self::default());
+        };
+        c.check()?;
+        let rest =
+            c.0.strip_prefix(cursor_prefix(order))
+                .ok_or_else(bad_cursor)?;
+        let (message, record) = match rest.split_once(".r") {
+            Some((m, r)) if order == InboxOrder::Arrival => {
+                RecordMarker::parse(r).ok_or_else(bad_cursor)?;
+                (m, Some(r.to_string()))
+            }
+            _ => (rest, None),
+        };
+        Ok(Self {
+            message: (!message.is_empty()).then(|| message.to_string()),
+            record,
+        })
+    }
+
+    fn cursor(&self, order: InboxOrder) -> InboxCursor {
+        let mut text = format!(
+            "{}{}",
+            cursor_prefix(order),
+            self.message.as_deref().unwrap_or("")
+        );
+        if let Some(r) = &self.record {
+            text.push_str(".r");
+            text.push_str(r);
+        }
+        InboxCursor(text)
+    }
+}
+
 impl Folder {
     pub(super) fn inbox(&self, q: &InboxQuery) -> Result<InboxPage, StoreError> {
         let order = q.order;
-        let prefix = cursor_prefix(order);
-        let after = match &q.after {
-            None => None,
-            Some(c) => {
-                c.check()?;
-                Some(c.0.strip_prefix(prefix).ok_or_else(bad_cursor)?.to_string())
-            }
-        };
+        let start = Position::parse(order, q.after.as_ref())?;
+        let after = start.message.clone();
         let mut markers: Vec<(String, Marker)> = list_names(&self.inbox_dir(&self.me.name))?
             .iter()
             .filter_map(|n| Marker::parse(n))
@@ -82,7 +131,7 @@ impl Folder {
             markers.reverse();
         }
         let limit = self.limits.page_size(Some(u64::from(q.limit))) as usize;
-        let more = markers.len() > limit;
+        let mut more = markers.len() > limit;
         markers.truncate(limit);
         let mut entries = Vec::new();
         for (_, marker) in &markers {
@@ -100,16 +149,61 @@ impl Folder {
                 receipt,
             });
         }
-        let next = markers
-            .last()
-            .map(|(k, _)| InboxCursor(format!("{prefix}{k}")))
-            .or_else(|| q.after.clone());
+        let mut end = Position {
+            message: markers.last().map(|(k, _)| k.clone()).or(after),
+            record: start.record.clone(),
+        };
+        let mut records = Vec::new();
+        if order == InboxOrder::Arrival {
+            let (found, records_more) = self.new_records(&end, limit)?;
+            if let Some(last) = found.last() {
+                end.record = Some(RecordMarker::name(last));
+            }
+            records = found;
+            more |= records_more;
+        }
+        let next = if end == start {
+            q.after.clone()
+        } else {
+            Some(end.cursor(order))
+        };
         Ok(InboxPage {
-            records: Vec::new(),
+            records,
             entries,
             next,
             more,
         })
+    }
+
+    /// Up to `limit` records after `at.record` about messages the reader received, in
+    /// marker order, stopping before one whose message this page's cursor has not
+    /// passed yet (or whose files have not synced here), so no record comes before its
+    /// message and none is skipped. True when more remain.
+    fn new_records(&self, at: &Position, limit: usize) -> Result<(Vec<Record>, bool), StoreError> {
+        let mut markers: Vec<RecordMarker> = list_names(&self.record_inbox_dir(&self.me.name))?
+            .iter()
+            .filter_map(|n| RecordMarker::parse(n))
+            .filter(|m| at.record.as_ref().is_none_or(|r| &m.key > r))
+            .collect();
+        markers.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut out = Vec::new();
+        for marker in &markers {
+            if out.len() == limit {
+                return Ok((out, true));
+            }
+            let Some(stored) = self.stored_record(&marker.id)? else {
+                return Ok((out, true));
+            };
+            let Some(message) = self.stored(&stored.record.message)? else {
+                return Ok((out, true));
+            };
+            let key = Marker::from_message(&message.message).key(InboxOrder::Arrival);
+            if at.message.as_ref().is_none_or(|m| &key > m) {
+                return Ok((out, true));
+            }
+            out.push(stored.record);
+        }
+        Ok((out, false))
     }
 }
 

@@ -13,6 +13,9 @@
 //! messages/ID.json                           the committed message + its fingerprint
 //! inbox/NAME/SENTMS-RESPONDBYMS-ID           one marker per received message
 //! receipts/ID/NAME/{delivered,viewed,done,reply-ID}   timestamps (ms)
+//! records/ID.json                            a record about a message + its fingerprint
+//! records-of/MESSAGE/CREATEDMS-ID            one marker per record about the message
+//! record-inbox/NAME/CREATEDMS-ID             one marker per record about a received message
 //! ```
 //! A folder cannot authenticate: the identity is whatever user the app opens it as, and
 //! anyone who can read the directory can read every file. The API still enforces who may
@@ -29,7 +32,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use pigeon_protocol::{
     check_user, ApiError, BlobId, BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxOrder,
     InboxPage, InboxQuery, Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage,
-    SealBlob, User, UserName,
+    NewRecord, Record, SealBlob, User, UserName,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncSeekExt;
@@ -41,6 +44,7 @@ mod blobs;
 mod files;
 mod inbox;
 mod messages;
+mod records;
 
 use blobs::DownloadPlan;
 use files::*;
@@ -278,6 +282,16 @@ impl Store for FolderStore {
         self.run(move |f| f.message(&id)).await
     }
 
+    async fn commit_record(&self, record: &NewRecord) -> Result<Record, StoreError> {
+        let record = record.clone();
+        self.run(move |f| f.commit_record(&record)).await
+    }
+
+    async fn records(&self, message: &MessageId) -> Result<Vec<Record>, StoreError> {
+        let message = message.clone();
+        self.run(move |f| f.records(&message)).await
+    }
+
     async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
         let query = query.clone();
         self.run(move |f| f.inbox(&query)).await
@@ -297,7 +311,7 @@ impl Store for FolderStore {
         loop {
             let page = self.inbox(&query).await?;
             let now = tokio::time::Instant::now();
-            if !page.entries.is_empty() || now >= deadline {
+            if !page.entries.is_empty() || !page.records.is_empty() || now >= deadline {
                 return Ok(page);
             }
             tokio::time::sleep(self.poll.min(deadline - now)).await;

@@ -1,0 +1,103 @@
+//! Records about messages: the idempotent `PUT` of one (a transcript today) and the
+//! list of a message's records. The rules are the protocol's
+//! ([`pigeon_protocol::check_new_record`]), driven over the hub's tables.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use pigeon_protocol::{
+    access, check_new_record, record_fingerprint, ApiError, NewRecord, Record, RecordFacts,
+    RecordOutcome, StoredRecord, UserName,
+};
+
+use super::messages::stored_blob;
+use super::{parse_message_id, ApiJson, AuthUser};
+use crate::db;
+use crate::{Hub, HubError};
+
+pub(super) async fn put_record(
+    State(hub): State<Arc<Hub>>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<NewRecord>,
+) -> Result<(StatusCode, Json<Record>), HubError> {
+    if req.id.as_str() != id {
+        return Err(ApiError::invalid(format!(
+            "the record id in the address ({id:?}) is not the id in the body ({}): put the record at its own id",
+            req.id
+        ))
+        .into());
+    }
+    let outcome = hub
+        .db
+        .call(move |c| commit_record_blocking(c, &user.name, &req))
+        .await?;
+    match outcome {
+        CommittedRecord::New(seq, record) => {
+            hub.notify_new_record(seq);
+            tracing::info!(record = %record.id, message = %record.message, author = %record.author, "record committed");
+            Ok((StatusCode::CREATED, Json(record)))
+        }
+        CommittedRecord::Existing(record) => Ok((StatusCode::OK, Json(record))),
+    }
+}
+
+enum CommittedRecord {
+    New(i64, Record),
+    Existing(Record),
+}
+
+/// Drives the protocol's record rules inside one SQLite transaction.
+fn commit_record_blocking(
+    c: &mut rusqlite::Connection,
+    author: &UserName,
+    req: &NewRecord,
+) -> Result<CommittedRecord, HubError> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let message = db::message_by_id(&tx, &req.message)?;
+    let message_seq = message.as_ref().map(|m| m.seq);
+    let facts = RecordFacts {
+        existing: db::record_by_id(&tx, &req.id)?,
+        message: message.map(|m| m.message),
+        blob: match req.body.blob() {
+            Some(id) => stored_blob(&tx, id)?,
+            None => None,
+        },
+    };
+    match check_new_record(req, author, facts, Utc::now())? {
+        RecordOutcome::Existing(record) => Ok(CommittedRecord::Existing(record)),
+        RecordOutcome::New(record) => {
+            let message_seq = message_seq
+                .ok_or_else(|| HubError::Internal("a record without its message".into()))?;
+            let stored = StoredRecord {
+                fingerprint: record_fingerprint(req)?,
+                record,
+            };
+            let seq = db::insert_record(&tx, message_seq, &stored)?;
+            tx.commit()?;
+            Ok(CommittedRecord::New(seq, stored.record))
+        }
+    }
+}
+
+pub(super) async fn message_records(
+    State(hub): State<Arc<Hub>>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Record>>, HubError> {
+    let id = parse_message_id(&id)?;
+    let records = hub
+        .db
+        .call(move |c| {
+            let m = db::message_by_id(c, &id)?.ok_or_else(|| HubError::not_found("message"))?;
+            if !access::may_read(&m.message, &user.name) {
+                return Err(HubError::not_found("message"));
+            }
+            db::records_of(c, m.seq)
+        })
+        .await?;
+    Ok(Json(records))
+}

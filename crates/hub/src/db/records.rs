@@ -1,0 +1,121 @@
+//! Records about messages: stored once by id, listed per message and per recipient in
+//! the order they were committed (`seq`).
+
+use pigeon_protocol::{Record, RecordId, StoredRecord, UserName};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::HubError;
+
+use super::ms;
+
+fn parse_record(body: &str) -> Result<Record, HubError> {
+    serde_json::from_str(body)
+        .map_err(|e| HubError::Internal(format!("stored record is unreadable: {e}")))
+}
+
+pub fn record_by_id(conn: &Connection, id: &RecordId) -> Result<Option<StoredRecord>, HubError> {
+    let row = conn
+        .query_row(
+            "SELECT fingerprint, body FROM records WHERE id = ?1",
+            [id.as_str()],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()?;
+    row.map(|(fingerprint, body)| {
+        Ok(StoredRecord {
+            fingerprint,
+            record: parse_record(&body)?,
+        })
+    })
+    .transpose()
+}
+
+/// Stores a decided record of message `message_seq`; the blob it names becomes
+/// readable by the message's participants. Returns the record's sequence number.
+pub fn insert_record(
+    tx: &Transaction<'_>,
+    message_seq: i64,
+    stored: &StoredRecord,
+) -> Result<i64, HubError> {
+    let r = &stored.record;
+    let body = serde_json::to_string(r)
+        .map_err(|e| HubError::Internal(format!("cannot encode record: {e}")))?;
+    tx.execute(
+        "INSERT INTO records (id, message_seq, author, fingerprint, created_ms, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            r.id.as_str(),
+            message_seq,
+            r.author.as_str(),
+            stored.fingerprint,
+            ms(r.created_at),
+            body
+        ],
+    )?;
+    let seq = tx.last_insert_rowid();
+    if let Some(blob) = r.body.blob() {
+        tx.execute(
+            "INSERT INTO message_blobs (message_seq, blob_id, attachment_name) VALUES (?1, ?2, NULL)",
+            params![message_seq, blob.id.as_str()],
+        )?;
+    }
+    Ok(seq)
+}
+
+/// Every record of a message, in commit order.
+pub fn records_of(conn: &Connection, message_seq: i64) -> Result<Vec<Record>, HubError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT body FROM records WHERE message_seq = ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([message_seq], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for body in rows {
+        out.push(parse_record(&body?)?);
+    }
+    Ok(out)
+}
+
+/// One record of a recipient's inbox: the record and where it and its message stand.
+pub struct InboxRecord {
+    pub seq: i64,
+    pub message_seq: i64,
+    pub record: Record,
+}
+
+/// Up to `limit` records after `after_seq` about messages `user` received, in commit
+/// order.
+pub fn inbox_records(
+    conn: &Connection,
+    user: &UserName,
+    after_seq: i64,
+    limit: u64,
+) -> Result<Vec<InboxRecord>, HubError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT rec.seq, rec.message_seq, rec.body
+         FROM records rec JOIN receipts r ON r.message_seq = rec.message_seq AND r.recipient = ?1
+         WHERE rec.seq > ?2 ORDER BY rec.seq LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![user.as_str(), after_seq, limit as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, message_seq, body) = row?;
+        out.push(InboxRecord {
+            seq,
+            message_seq,
+            record: parse_record(&body)?,
+        });
+    }
+    Ok(out)
+}
+
+pub fn latest_record_seq(conn: &Connection) -> Result<i64, HubError> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
