@@ -12,6 +12,8 @@
 
 mod job;
 mod model;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -14,6 +14,8 @@
 //! a clip trimmed (or a transcript asked again) while it ran never gets the old text.
 
 pub(crate) mod receive;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 

@@ -524,13 +524,14 @@ impl Library {
     }
 
     /// A received record's transcript cannot be used (`reason`): it is not tried again.
-    /// A transcript made here stays; otherwise the message shows why it has none.
+    /// A transcript already here (received earlier, or made or being made here) stays;
+    /// otherwise the message shows why it has none.
     pub(crate) fn reject_received_transcript(&self, record: &Record, reason: &str) -> Result<()> {
         let key = TranscriptOwner::Message(record.message.clone()).key();
         self.conn().execute(
             "UPDATE transcripts SET record_id = ?2,
-                state = CASE WHEN origin = 'received' THEN 'failed' ELSE state END,
-                error = CASE WHEN origin = 'received' THEN ?3 ELSE error END
+                state = CASE WHEN origin = 'received' AND state != 'done' THEN 'failed' ELSE state END,
+                error = CASE WHEN origin = 'received' AND state != 'done' THEN ?3 ELSE error END
              WHERE owner = ?1",
             params![key, record.id.as_str(), reason],
         )?;
