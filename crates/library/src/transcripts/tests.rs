@@ -1,7 +1,7 @@
 //! The transcripts table's rules, without a model: queuing, a job taken and replaced,
 //! crash recovery, and received records kept idempotently.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use pigeon_store::protocol::{
     BlobId, BlobKind, BlobRef, Receipt, Record, RecordBody, RecordId, Transcript, UserName,
 };
@@ -19,7 +19,7 @@ fn transcript(text: &str) -> Transcript {
     .unwrap()
 }
 
-fn record(id: &str, message: &MessageId, at: chrono::DateTime<Utc>) -> Record {
+fn record(id: &str, message: &MessageId, at: DateTime<Utc>) -> Record {
     Record {
         id: RecordId::parse(id).unwrap(),
         message: message.clone(),
@@ -166,13 +166,15 @@ fn received_records_are_kept_once_the_latest_wins_and_strangers_are_ignored() {
     assert!(lib.transcript_records_to_download().unwrap().is_empty());
     // Listed again (a folder store): nothing to do.
     assert_eq!(
-        lib.store_transcript_records(&[first.clone()], now).unwrap(),
+        lib.store_transcript_records(std::slice::from_ref(&first), now)
+            .unwrap(),
         0
     );
     assert!(lib.transcript_records_to_download().unwrap().is_empty());
     // A later record replaces it; an older one afterwards does not.
     assert_eq!(
-        lib.store_transcript_records(&[later.clone()], now).unwrap(),
+        lib.store_transcript_records(std::slice::from_ref(&later), now)
+            .unwrap(),
         1
     );
     assert_eq!(lib.store_transcript_records(&[first], now).unwrap(), 0);
@@ -192,7 +194,8 @@ fn received_records_are_kept_once_the_latest_wins_and_strangers_are_ignored() {
     lib.store_received(&n, &Receipt::new(n.recipients[0].clone()), now)
         .unwrap();
     let bad = record("r000000000000004", &n.id, now);
-    lib.store_transcript_records(&[bad.clone()], now).unwrap();
+    lib.store_transcript_records(std::slice::from_ref(&bad), now)
+        .unwrap();
     lib.reject_received_transcript(&bad, "not well formed")
         .unwrap();
     assert_eq!(
