@@ -168,6 +168,10 @@ async fn others_cannot_list_read_or_guess() {
             format!("/v1/messages/{missing_msg}/status"),
         ),
         (
+            format!("/v1/messages/{}/records", m.id),
+            format!("/v1/messages/{missing_msg}/records"),
+        ),
+        (
             format!("/v1/blobs/{}", clip.id),
             format!("/v1/blobs/{missing_blob}"),
         ),

@@ -65,11 +65,12 @@ pub struct InboxPage {
     pub entries: Vec<InboxEntry>,
     /// Position after the last entry (unchanged from the request when empty).
     pub next: Option<InboxCursor>,
-    /// Whether more entries follow right now.
+    /// Whether more entries (or, in arrival order, records) follow right now.
     pub more: bool,
     /// Records added (after their message was committed) about messages the reader
-    /// can see, new since the cursor (arrival order only). Left out when empty, so
-    /// older clients read the page as before.
+    /// received, new since the cursor (arrival order only; never before the page that
+    /// carries their message). Left out when empty, so older clients read the page as
+    /// before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<Record>,
 }

@@ -119,3 +119,43 @@ pub fn latest_record_seq(conn: &Connection) -> Result<i64, HubError> {
         })?,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Db, MIGRATIONS};
+    use super::*;
+
+    #[test]
+    fn a_database_from_before_records_upgrades_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.sqlite3");
+        {
+            // The schema as a hub before records left it, with a message in it.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute(
+                "INSERT INTO users VALUES ('ann', 'Ann', 'UTC', 'hash', 0, NULL)",
+                [],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO messages (id, sender, fingerprint, thread, body, sent_ms)
+                 VALUES ('0123456789abcdef', 'ann', 'f', '0123456789abcdef', '{}', 0)",
+                [],
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        db.call_sync(|c| {
+            let version: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            assert_eq!(version, MIGRATIONS.len() as i64);
+            assert_eq!(latest_record_seq(c)?, 0);
+            let messages: i64 = c.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?;
+            assert_eq!(messages, 1);
+            assert!(records_of(c, 1)?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+    }
+}
