@@ -6,3 +6,6 @@ die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # Tools installed with `cargo install` live here; a fresh shell may not have it on PATH yet.
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+# Speech models for the tests (the setup's download, the test's converted tiny.en).
+pigeon_models_dir() { echo "${XDG_CACHE_HOME:-$HOME/.cache}/pigeon/models"; }

@@ -24,6 +24,9 @@ mod sound;
 mod wer;
 
 // The models helper's modules (catalog and download, conversion, the test model).
+pub mod convert;
+pub mod models;
+pub mod testing;
 
 pub use engine::{
     check_model_file, lower_this_threads_priority, transcribe, Model, ModelHeader,

