@@ -501,6 +501,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_hub_without_records_is_named_as_too_old() {
+        // What a hub from before records answers for their routes.
+        let old = StoreError::Rejected(ApiError::not_found("route"));
+        let e = older_hub(old);
+        assert_eq!(e.code(), Some(ErrorCode::NotFound));
+        assert!(e.to_string().contains("older than transcripts"), "{e}");
+        // A missing message stays what it is.
+        let missing = older_hub(StoreError::Rejected(ApiError::not_found("message")));
+        assert!(
+            missing.to_string().starts_with("message not found"),
+            "{missing}"
+        );
+    }
+
+    #[test]
     fn parses_download_headers() {
         assert_eq!(parse_content_range("bytes 10-19/100"), Some((10, 20, 100)));
         assert_eq!(
