@@ -7,18 +7,28 @@
 //! (after a send, a settings change) delivers the outbox at once without cutting
 //! the long-poll short. While the store is away it backs off and says so in the
 //! status bar; nothing queued is lost.
+//!
+//! Beside it runs the transcriber: the library's `Transcriber` makes the queued
+//! transcripts one at a time on its own low-priority thread — at start (jobs a crash
+//! left), after a recording stops, on "Make transcript", when a model arrives — and
+//! tells every window `transcript-changed`; a finished transcript of a sent message
+//! is shared with its recipients at once, and after every delivery round.
 
 use std::time::Duration;
 
 use pigeon_library::reminders::{give_reminders, ReminderEvent};
+use pigeon_library::transcription::{Transcriber, TranscriptionEvent};
+use pigeon_library::transcripts::{TranscriptOwner, TranscriptState};
 use pigeon_library::{Delivery, ResponseBy};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter as _, Manager as _};
+use tauri::{AppHandle, Emitter as _, Listener as _, Manager as _};
 use tauri_plugin_notification::NotificationExt as _;
 
+use crate::recording::RECORDING_CHANGED_EVENT;
 use crate::session::Session;
 use crate::supervise::supervise;
-use crate::windows::library_changed;
+use crate::transcripts::transcript_changed;
+use crate::windows::{library_changed, LIBRARY_CHANGED_EVENT};
 
 /// Emitted with a [`ConnectionView`] whenever reaching the store succeeds or fails.
 pub const CONNECTION_EVENT: &str = "connection";
@@ -119,6 +129,7 @@ async fn deliver(app: &AppHandle, session: &Session) -> anyhow::Result<()> {
         }
         library_changed(app);
     }
+    share_transcripts(&outbox).await;
     // A queued delivery means the store refused to take it now: try later.
     if let Some(error) = deliveries.iter().find_map(|(_, d)| match d {
         Delivery::Queued { error } => Some(error.clone()),
@@ -170,6 +181,9 @@ async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
     };
     if !found.new_messages.is_empty() || found.refreshed_sent > 0 {
         library_changed(app);
+    }
+    for id in &found.new_transcripts {
+        transcript_changed(app, id.to_string(), &TranscriptState::Done);
     }
     crate::tray::show_recent(app).await;
     Ok(incremental)
@@ -272,4 +286,81 @@ fn notify(app: &AppHandle, title: &str, body: &str) {
     if let Err(error) = app.notification().builder().title(title).body(body).show() {
         tracing::info!(%error, "no notification service");
     }
+}
+
+/// Uploads the finished, unshared transcripts of sent messages; what cannot go now
+/// goes after a later round.
+async fn share_transcripts(outbox: &pigeon_library::Outbox) {
+    match outbox.share_transcripts().await {
+        Ok(0) => {}
+        Ok(shared) => tracing::info!(shared, "transcripts shared with their recipients"),
+        Err(error) => {
+            tracing::info!(error = %format!("{error:#}"), "transcripts not shared yet; they go after a later round");
+        }
+    }
+}
+
+/// Starts the transcriber under a supervisor; it lives as long as the app.
+pub fn spawn_transcriber(app: AppHandle) {
+    // The library queues a clip's transcript when its recording stops.
+    let wake = app.state::<Session>().transcribe.clone();
+    app.listen_any(RECORDING_CHANGED_EVENT, move |_| wake.notify_one());
+    // A received clip's transcript asked for before its download waits for the clip.
+    let wake = app.state::<Session>().transcribe.clone();
+    app.listen_any(LIBRARY_CHANGED_EVENT, move |_| wake.notify_one());
+    supervise("transcriber", move || transcribe_loop(app.clone()));
+}
+
+async fn transcribe_loop(app: AppHandle) {
+    let session = app.state::<Session>();
+    let settings = match session.settings().await {
+        Ok(settings) => settings.transcription,
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "the transcription settings cannot be read; using the defaults");
+            Default::default()
+        }
+    };
+    // One Transcriber for the app's life: it keeps the model loaded between jobs.
+    let events = app.clone();
+    let transcriber =
+        Transcriber::new(session.library.clone(), settings, session.home.models_dir())
+            .with_progress(move |event: TranscriptionEvent| {
+                // On the Transcriber's thread (not a tokio worker): a short SQLite read is fine.
+                let session = events.state::<Session>();
+                let id = match &event.owner {
+                    TranscriptOwner::Message(id) => id.to_string(),
+                    TranscriptOwner::Draft(draft) => {
+                        match session.library.draft_message_id(draft) {
+                            Ok(Some(id)) => id.to_string(),
+                            _ => draft.clone(),
+                        }
+                    }
+                };
+                transcript_changed(&events, id, &event.state);
+            });
+    loop {
+        // A wake while jobs run leaves a permit, so what it queued runs next.
+        let wake = session.transcribe.clone();
+        match run_transcriptions(&session, &transcriber).await {
+            Ok(0) => {}
+            Ok(finished) => {
+                tracing::info!(finished, "transcripts made");
+                if let Ok(outbox) = session.outbox().await {
+                    share_transcripts(&outbox).await;
+                }
+            }
+            Err(error) => {
+                // The job keeps its state (failed with the sentence, or queued); the
+                // Player shows it and the next wake tries again.
+                tracing::warn!(error = %format!("{error:#}"), "transcription stopped");
+            }
+        }
+        wake.notified().await;
+    }
+}
+
+/// Runs every queued (or crash-interrupted) transcription with the settings as they are now.
+async fn run_transcriptions(session: &Session, transcriber: &Transcriber) -> anyhow::Result<usize> {
+    transcriber.set_settings(session.settings().await?.transcription);
+    Ok(transcriber.run_pending().await?)
 }

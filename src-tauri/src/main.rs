@@ -15,11 +15,14 @@ mod commands;
 mod compose;
 mod error;
 mod messages;
+mod models;
 mod recording;
 mod screen;
+mod search;
 mod session;
 mod shortcut;
 mod supervise;
+mod transcripts;
 mod tray;
 mod trigger;
 mod trim;
@@ -55,6 +58,7 @@ fn main() -> anyhow::Result<()> {
         .manage(recording::RecorderSlot::default())
         .manage(messages::downloads::Downloads::default())
         .manage(background::LastConnection::default())
+        .manage(models::ModelDownloads::default())
         .invoke_handler(tauri::generate_handler![
             commands::shell_status,
             commands::ui_ready,
@@ -98,6 +102,20 @@ fn main() -> anyhow::Result<()> {
             compose::describe_attachments,
             compose::pick_attachments,
             compose::send_message,
+            transcripts::message_transcript,
+            transcripts::transcribe_message,
+            transcripts::skip_ranges,
+            transcripts::transcript_lines_matching,
+            transcripts::captions_on,
+            transcripts::set_captions_on,
+            search::search,
+            models::transcription_settings,
+            models::set_transcription_settings,
+            models::pick_model_file,
+            models::model_status,
+            models::model_catalog,
+            models::download_model,
+            models::cancel_model_download,
         ])
         .on_window_event(|window, event| {
             // Closing the main window keeps Pigeon in the tray; Quit is in the tray menu.
@@ -115,6 +133,7 @@ fn main() -> anyhow::Result<()> {
             tray::install(app.handle()).context("could not create the tray icon")?;
             let session = app.state::<Session>();
             background::spawn(app.handle().clone());
+            background::spawn_transcriber(app.handle().clone());
             // Read once before the window shows; the sync loop keeps the tray current.
             let accelerator = match session.settings_blocking() {
                 Ok(settings) => settings.desktop.quick_record_shortcut,

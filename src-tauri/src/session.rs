@@ -28,6 +28,9 @@ pub struct Session {
     pub wake: Arc<Notify>,
     /// One delivery run at a time: Send and the background sync may both try.
     pub delivering: Mutex<()>,
+    /// Wakes the background transcriber (a recording stopped, "Make transcript", a
+    /// model arrived, the transcription settings changed).
+    pub transcribe: Arc<Notify>,
 }
 
 impl Session {
@@ -52,6 +55,7 @@ impl Session {
             store: Mutex::new(None),
             wake: Arc::new(Notify::new()),
             delivering: Mutex::new(()),
+            transcribe: Arc::new(Notify::new()),
         })
     }
 
