@@ -335,6 +335,20 @@ mod tests {
         let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
         let outbox = Outbox::new(library.clone(), store.clone());
         let before = recorded(&library, 4);
+        // The untrimmed clip has its transcript.
+        let owner = crate::transcripts::TranscriptOwner::Draft(before.id.clone());
+        library
+            .queue_transcription(&owner, chrono::Utc::now())
+            .unwrap();
+        let job = library.queued_transcriptions().unwrap().remove(0);
+        assert!(library.start_transcription(&job).unwrap());
+        let untrimmed: pigeon_store::protocol::Transcript = serde_json::from_str(
+            r#"{"language":"en","model":"tiny.en","duration_ms":4000,"segments":[]}"#,
+        )
+        .unwrap();
+        assert!(library
+            .finish_transcription(&job, &untrimmed, chrono::Utc::now())
+            .unwrap());
         // The untrimmed clip was uploaded and sealed while it was recorded.
         let sealed = outbox.seal_clip(&before.id).await.unwrap();
         assert!(library.draft(&before.id).unwrap().clip_sealed.is_some());
@@ -360,6 +374,13 @@ mod tests {
         assert!(d.playable_path.as_ref().unwrap().is_file());
         assert!(d.poster_path.as_ref().unwrap().is_file());
         assert!(!before.clip_path.exists(), "the untrimmed clip is deleted");
+        let transcript = library.transcript(&owner).unwrap().unwrap();
+        assert_eq!(
+            transcript.state,
+            crate::transcripts::TranscriptState::Queued,
+            "the trimmed clip is transcribed again"
+        );
+        assert_eq!(transcript.transcript, None);
         assert!(!before.playable_path.as_ref().unwrap().exists());
 
         // The background upload seals the trimmed file; the old seal is forgotten,
