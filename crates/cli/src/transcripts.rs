@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use pigeon_library::search::{SearchField, SearchHit};
+use pigeon_library::search::SearchHit;
 use pigeon_library::settings::TranscriptionSettings;
 use pigeon_library::transcription::{ModelStatus, Transcriber, TranscriptionEvent};
 use pigeon_library::transcripts::{Origin, StoredTranscript, TranscriptOwner, TranscriptState};
@@ -182,7 +182,7 @@ impl App {
                 "{}  {:<32} {who:<16} {}{at}: {}",
                 short(hit.message.as_str()),
                 hit.subject,
-                field_text(&hit.field),
+                hit.field.as_str(),
                 hit.snippet
             );
         }
@@ -554,16 +554,6 @@ fn owner_text(owner: &TranscriptOwner) -> String {
     }
 }
 
-fn field_text(field: &SearchField) -> &'static str {
-    match field {
-        SearchField::Subject => "subject",
-        SearchField::Note => "note",
-        SearchField::Sender => "sender",
-        SearchField::Attachment => "attachment",
-        SearchField::Transcript => "transcript",
-    }
-}
-
 fn hit_json(hit: &SearchHit) -> serde_json::Value {
     json!({
         "message": hit.message,
@@ -571,7 +561,7 @@ fn hit_json(hit: &SearchHit) -> serde_json::Value {
         "subject": hit.subject,
         "sender": hit.sender,
         "sent_at": hit.sent_at,
-        "field": field_text(&hit.field),
+        "field": hit.field.as_str(),
         "at_ms": hit.at_ms,
         "snippet": hit.snippet,
     })
