@@ -457,9 +457,12 @@ async fn a_catalog_entry_downloads_into_its_folder_and_counts_as_installed() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("data").join("models");
     assert_eq!(installed(&entry, &dir), None);
-    let path = download(&entry, &dir, |_| {}, &AtomicBool::new(false))
-        .await
-        .unwrap();
+    // The future is Send, so the app can run it on any tokio worker (tokio::spawn).
+    fn send<F: std::future::Future + Send>(f: F) -> F {
+        f
+    }
+    let cancel = AtomicBool::new(false);
+    let path = send(download(&entry, &dir, |_| {}, &cancel)).await.unwrap();
     assert_eq!(path, dir.join("ggml-test.bin"));
     assert_eq!(installed(&entry, &dir), Some(path));
 }
