@@ -66,6 +66,8 @@ pub fn queue_to(library: &Library, draft: String, recipient: &str) -> MessageId 
 pub struct FaultyStore {
     inner: pigeon_store::FolderStore,
     pub lose_next_commit_answer: std::sync::atomic::AtomicBool,
+    /// Likewise for the next record commit.
+    pub lose_next_record_answer: std::sync::atomic::AtomicBool,
     pub stall_downloads: std::sync::atomic::AtomicBool,
     /// Notified when a download reached the store (and stalled, if told to).
     pub download_reached: tokio::sync::Notify,
@@ -76,6 +78,7 @@ impl FaultyStore {
         Self {
             inner,
             lose_next_commit_answer: false.into(),
+            lose_next_record_answer: false.into(),
             stall_downloads: false.into(),
             download_reached: tokio::sync::Notify::new(),
         }
@@ -138,7 +141,14 @@ mod faulty {
             self.inner.message(id).await
         }
         async fn commit_record(&self, record: &NewRecord) -> Result<Record, StoreError> {
-            self.inner.commit_record(record).await
+            let committed = self.inner.commit_record(record).await?;
+            if self.lose_next_record_answer.swap(false, Ordering::SeqCst) {
+                return Err(StoreError::Unreachable {
+                    url: "test".into(),
+                    reason: "the answer was lost".into(),
+                });
+            }
+            Ok(committed)
         }
         async fn records(&self, message: &MessageId) -> Result<Vec<Record>, StoreError> {
             self.inner.records(message).await

@@ -135,3 +135,113 @@ impl Outbox {
         Ok(sealed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    use chrono::Utc;
+    use pigeon_store::protocol::{Limits, RecordBody, Transcript};
+    use pigeon_store::{FolderStore, Store};
+
+    use super::super::Delivery;
+    use super::*;
+    use crate::db::Library;
+    use crate::home::PigeonHome;
+    use crate::test_support::{queue_to, recorded_draft, user, FaultyStore};
+    use crate::transcripts::TranscriptOwner;
+
+    /// A transcript made here for `draft` (as the Transcriber stores one).
+    fn made(library: &Library, draft: &str, text: &str) -> Transcript {
+        let transcript: Transcript = serde_json::from_value(serde_json::json!({
+            "language": "en", "model": "tiny.en", "duration_ms": 1000,
+            "segments": [{"start_ms": 0, "end_ms": 800, "text": text, "words": []}]
+        }))
+        .unwrap();
+        let owner = TranscriptOwner::Draft(draft.to_owned());
+        library.queue_transcription(&owner, Utc::now()).unwrap();
+        let job = library.queued_transcriptions().unwrap().remove(0);
+        assert!(library.start_transcription(&job).unwrap());
+        assert!(library
+            .finish_transcription(&job, &transcript, Utc::now())
+            .unwrap());
+        transcript
+    }
+
+    #[tokio::test]
+    async fn a_lost_record_answer_is_retried_into_one_record_and_a_new_transcript_adds_the_latest()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        let alice = FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
+            .await
+            .unwrap();
+        let bob = FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
+            .await
+            .unwrap();
+        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let store = Arc::new(FaultyStore::new(alice));
+        let outbox = Outbox::new(library.clone(), store.clone());
+
+        let draft = recorded_draft(&library);
+        let id = queue_to(&library, draft.clone(), "bob");
+        // Not done yet at send: the message goes without waiting.
+        library
+            .queue_transcription(&TranscriptOwner::Draft(draft.clone()), Utc::now())
+            .unwrap();
+        assert!(matches!(
+            outbox.deliver(&id).await.unwrap(),
+            Delivery::Sent(_)
+        ));
+        assert_eq!(outbox.share_transcripts().await.unwrap(), 0, "not made yet");
+        let first = made(&library, &draft, "first words");
+
+        store.lose_next_record_answer.store(true, Ordering::SeqCst);
+        assert_eq!(
+            outbox.share_transcripts().await.unwrap(),
+            0,
+            "the answer was lost"
+        );
+        assert_eq!(outbox.share_transcripts().await.unwrap(), 1);
+        assert_eq!(outbox.share_transcripts().await.unwrap(), 0);
+        let records = bob.records(&id).await.unwrap();
+        assert_eq!(records.len(), 1, "one record across the retry: {records:?}");
+        let RecordBody::Transcript { blob, language } = &records[0].body else {
+            panic!("a transcript record: {records:?}");
+        };
+        assert_eq!(language, "en");
+        assert_eq!(blob.kind, BlobKind::Transcript);
+        assert_eq!(blob.content_type, TRANSCRIPT_CONTENT_TYPE);
+        let bytes = bob
+            .download(&blob.id, None)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(
+            pigeon_store::protocol::check_transcript(&bytes).unwrap(),
+            first
+        );
+
+        // Made again here: shared again, and readers take the latest.
+        let second = made(&library, &draft, "second words");
+        assert_eq!(outbox.share_transcripts().await.unwrap(), 1);
+        let records = bob.records(&id).await.unwrap();
+        assert_eq!(records.len(), 2);
+        let latest = pigeon_store::protocol::latest_transcript(&records).unwrap();
+        let blob = latest.body.blob().unwrap();
+        let bytes = bob
+            .download(&blob.id, None)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(
+            pigeon_store::protocol::check_transcript(&bytes).unwrap(),
+            second
+        );
+    }
+}
