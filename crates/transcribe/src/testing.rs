@@ -29,6 +29,10 @@ pub fn tiny_en_model() -> Result<PathBuf, String> {
         Some(path) => PathBuf::from(path),
         None => default_cache_dir()?.join("ggml-tiny.en.bin"),
     };
+    model_at(path)
+}
+
+fn model_at(path: PathBuf) -> Result<PathBuf, String> {
     if path.is_file() {
         Ok(path)
     } else {
@@ -57,4 +61,25 @@ pub fn default_cache_dir() -> Result<PathBuf, String> {
                 .to_string()
         })?;
     Ok(cache.join("pigeon").join("models"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_model_says_how_to_make_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = model_at(dir.path().join("ggml-tiny.en.bin")).unwrap_err();
+        assert!(
+            err.contains("scripts/setup") && err.contains("scripts/test"),
+            "{err}"
+        );
+        assert!(err.contains("ggml-tiny.en.bin"), "{err}");
+        // A folder is not a model file.
+        assert!(model_at(dir.path().to_path_buf()).is_err());
+        let file = dir.path().join("m.bin");
+        std::fs::write(&file, b"x").unwrap();
+        assert_eq!(model_at(file.clone()), Ok(file));
+    }
 }

@@ -107,3 +107,38 @@ fn a_truncated_model_is_refused_and_nothing_is_written() {
     assert!(err.to_string().contains("truncated"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn the_convert_tool_writes_the_model_and_explains_its_usage() {
+    let tool = env!("CARGO_BIN_EXE_pigeon-convert-model");
+    let usage = Command::new(tool).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("usage: pigeon-convert-model"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ggml-tiny.en.bin");
+    let done = Command::new(tool)
+        .arg(ct2_dir())
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(String::from_utf8_lossy(&done.stdout).contains("77704715 bytes"));
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), 77_704_715);
+
+    let failed = Command::new(tool)
+        .arg(dir.path())
+        .arg(dir.path().join("x.bin"))
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.starts_with("pigeon-convert-model: cannot read"),
+        "{stderr}"
+    );
+}
