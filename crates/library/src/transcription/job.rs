@@ -1,9 +1,10 @@
 //! One transcription job: the clip found, its sound decoded, the model (loaded once)
 //! run with progress, and the result stored for the very job that was taken.
 
+use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use pigeon_store::protocol::Transcript;
 use pigeon_transcribe::{Model, TranscribeError, TranscribeOptions};
@@ -26,6 +27,16 @@ pub(super) enum Outcome {
     /// Queued again, or replaced by a received transcript, while it ran.
     Superseded,
     /// [`super::Transcriber::cancel`]: back in the queue.
+    Cancelled,
+}
+
+/// Why a job made no transcript.
+enum NotMade {
+    /// The one sentence stored as its failure.
+    Failed(String),
+    /// Queued again or replaced while it ran: its result would be thrown away.
+    Superseded,
+    /// [`super::Transcriber::cancel`].
     Cancelled,
 }
 
@@ -72,7 +83,7 @@ impl Shared {
         }
         self.emit(&job.owner, TranscriptState::Running { progress: 0.0 });
         let made = match (clip, status) {
-            (Err(reason), _) => Err(reason),
+            (Err(reason), _) => Err(NotMade::Failed(reason)),
             (Ok(clip), ModelStatus::Ready(model)) => {
                 // whisper.cpp is C++: a panic (or a Rust bug around it) fails this job
                 // with a sentence instead of leaving it running for ever.
@@ -81,10 +92,11 @@ impl Shared {
                 }))
                 .unwrap_or_else(|_| {
                     engine.loaded = None;
-                    Err(TranscribeError::Engine("it stopped unexpectedly".into()).to_string())
+                    let e = TranscribeError::Engine("it stopped unexpectedly".into());
+                    Err(NotMade::Failed(e.to_string()))
                 })
             }
-            (Ok(_), status) => Err(status.problem().unwrap_or_default()),
+            (Ok(_), status) => Err(NotMade::Failed(status.problem().unwrap_or_default())),
         };
         let now = self.now();
         match made {
@@ -96,12 +108,13 @@ impl Shared {
                 self.emit(&job.owner, TranscriptState::Done);
                 Ok(Outcome::Finished)
             }
-            Err(_) if self.stop.load(Ordering::SeqCst) => {
+            Err(NotMade::Cancelled) => {
                 self.library.return_transcription(job)?;
                 self.emit(&job.owner, TranscriptState::Queued);
                 Ok(Outcome::Cancelled)
             }
-            Err(reason) => {
+            Err(NotMade::Superseded) => Ok(Outcome::Superseded),
+            Err(NotMade::Failed(reason)) => {
                 if !self.library.fail_transcription(job, &reason, now)? {
                     return Ok(Outcome::Superseded);
                 }
@@ -154,8 +167,9 @@ impl Shared {
         clip: &Clip,
         model_path: &Path,
         settings: &TranscriptionSettings,
-    ) -> Result<Transcript, String> {
-        let model = engine.model(model_path).map_err(|e| e.to_string())?;
+    ) -> Result<Transcript, NotMade> {
+        let failed = |e: TranscribeError| NotMade::Failed(e.to_string());
+        let model = engine.model(model_path).map_err(failed)?;
         let sound = match pigeon_transcribe::decode_sound(&clip.path) {
             Ok(sound) => sound,
             // Nothing was said: an empty transcript, not a failure.
@@ -167,31 +181,40 @@ impl Shared {
                     segments: Vec::new(),
                 })
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(failed(e)),
         };
         let options = TranscribeOptions {
             language: settings.language.clone(),
             ..TranscribeOptions::default()
         };
-        let abort = AtomicBool::new(false);
+        // whisper.cpp polls the stop flag itself (a cancel stops it within a moment);
+        // a job found superseded at a progress step raises it too, for this job only.
+        let superseded = Cell::new(false);
         let mut reported = 0.0f32;
         let mut progress = |p: f32| {
-            if self.stop.load(Ordering::SeqCst) {
-                abort.store(true, Ordering::SeqCst);
-                return;
-            }
             if p - reported < PROGRESS_STEP {
                 return;
             }
             reported = p;
             match self.library.set_transcription_progress(job, p) {
-                // Queued again or replaced meanwhile: this result would be thrown away.
-                Ok(false) => abort.store(true, Ordering::SeqCst),
+                Ok(false) => {
+                    superseded.set(true);
+                    self.stop.store(true, Ordering::SeqCst);
+                }
                 Ok(true) => self.emit(&job.owner, TranscriptState::Running { progress: p }),
                 Err(e) => tracing::info!(error = %e, "could not store the progress"),
             }
         };
-        pigeon_transcribe::transcribe(model, &sound, &options, &mut progress, &abort)
-            .map_err(|e| e.to_string())
+        let made =
+            pigeon_transcribe::transcribe(model, &sound, &options, &mut progress, &self.stop);
+        match made {
+            Ok(transcript) => Ok(transcript),
+            Err(TranscribeError::Cancelled) if superseded.get() => {
+                self.stop.store(false, Ordering::SeqCst);
+                Err(NotMade::Superseded)
+            }
+            Err(TranscribeError::Cancelled) => Err(NotMade::Cancelled),
+            Err(e) => Err(failed(e)),
+        }
     }
 }

@@ -393,3 +393,46 @@ async fn without_a_usable_model_the_transcript_fails_with_one_sentence_and_the_m
         .unwrap()
         .contains("turn it on in Settings"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_transcription_goes_back_to_the_queue_to_be_made_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = library_in(dir.path(), "alice");
+    let long = [SPOKEN; 4].join(" ");
+    let id = draft_with_sound(&library, &speech(dir.path(), &long));
+    library
+        .queue_transcription(&draft_owner(&id), Utc::now())
+        .unwrap();
+    let (events, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let transcriber = Arc::new(
+        Transcriber::new(library.clone(), tiny_settings(), dir.path().join("m")).with_progress(
+            move |e| {
+                let _ = events.send(e);
+            },
+        ),
+    );
+    let running = tokio::spawn({
+        let transcriber = transcriber.clone();
+        async move { transcriber.run_pending().await }
+    });
+    let first = seen.recv().await.unwrap();
+    assert!(
+        matches!(first.state, TranscriptState::Running { .. }),
+        "{first:?}"
+    );
+    transcriber.cancel();
+    assert_eq!(running.await.unwrap().unwrap(), 0, "nothing finished");
+    let stored = library.transcript(&draft_owner(&id)).unwrap().unwrap();
+    assert_eq!(stored.state, TranscriptState::Queued);
+    assert_eq!(stored.transcript, None);
+    let mut last = first;
+    while let Ok(e) = seen.try_recv() {
+        last = e;
+    }
+    assert_eq!(last.state, TranscriptState::Queued);
+    assert_eq!(
+        library.queued_transcriptions().unwrap().len(),
+        1,
+        "made later"
+    );
+}
