@@ -252,6 +252,13 @@ fn a_transcript_follows_the_message(backend: Backend, then_kill: bool) {
     let recorded = alice.json(&["record", "--source", source, "--seconds", "20"]);
     let draft = text(&recorded["draft"]).to_owned();
     assert_eq!(transcript(&alice, &draft)["state"], "queued");
+    let early = alice.run(&["transcript", &draft[..8]]);
+    let said = String::from_utf8_lossy(&early.stderr);
+    assert!(!early.status.success(), "nothing to print yet");
+    assert!(
+        said.contains("is queued") && said.contains(&format!("pigeon transcribe {}", &draft[..8])),
+        "says where it stands and what to do: {said}"
+    );
 
     // The message goes at once; bob has it while alice is still transcribing.
     let (mut send, sent) = start_send(&alice, &draft, "The plan");
@@ -291,6 +298,7 @@ fn a_transcript_follows_the_message(backend: Backend, then_kill: bool) {
     assert!(shown.contains("transcript English (en)"), "{shown}");
     println!("bob found the first transcript at {:?}", started.elapsed());
     if !then_kill {
+        nothing_is_queued_with_transcription_off(&alice, &bob);
         return;
     }
 
@@ -336,6 +344,20 @@ fn a_transcript_follows_the_message(backend: Backend, then_kill: bool) {
         "the killed send's transcript arrived at {:?}",
         started.elapsed()
     );
+}
+
+/// Turned off, a recording queues no transcript and a send makes none.
+fn nothing_is_queued_with_transcription_off(alice: &User, bob: &User) {
+    let config = alice.json(&["config", "--transcription", "off"]);
+    assert_eq!(config["transcription"]["enabled"], false, "{config}");
+    let recorded = alice.json(&["record", "--source", "synthetic", "--seconds", "1"]);
+    let draft = text(&recorded["draft"]).to_owned();
+    assert_eq!(transcript(alice, &draft)["state"], "none");
+    let sent = alice.json(&["send", &draft, "--to", "bob", "--subject", "Quiet"]);
+    let message = text(&sent["message"]);
+    assert_eq!(transcript(alice, &draft)["state"], "none");
+    bob.json(&["sync"]);
+    assert_eq!(transcript(bob, message)["state"], "none");
 }
 
 // Each transcription takes whisper.cpp several seconds of both cores, so the killed

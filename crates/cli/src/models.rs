@@ -120,13 +120,11 @@ impl App {
                 megabytes(entry.bytes),
                 entry.key
             ),
-            Err(e) => {
-                return Err(anyhow::Error::new(e).context(format!(
-                    "{} was not downloaded (`pigeon models download {}` tries again and \
-                     continues what is here)",
-                    entry.key, entry.key
-                )))
-            }
+            Err(e) => bail!(
+                "{} was not downloaded: {e} (`pigeon models download {}`)",
+                entry.key,
+                entry.key
+            ),
         };
         let used = in_use(&self.settings.transcription, entry);
         if used {
