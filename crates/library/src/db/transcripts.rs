@@ -103,7 +103,8 @@ impl Library {
             .query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM transcripts t
-                     LEFT JOIN received r ON t.owner = 'message:' || r.message_id
+                     LEFT JOIN received r
+                       ON substr(t.owner, 1, 8) = 'message:' AND r.message_id = substr(t.owner, 9)
                      WHERE t.owner = ?1"
                 ),
                 [owner.key()],
