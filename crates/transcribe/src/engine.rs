@@ -19,9 +19,9 @@ use whisper_rs::{
 };
 
 pub use ggml::{check_model_file, ModelHeader, GGML_MAGIC};
-pub use words::{is_annotation_only, words_from_tokens, TextToken};
+pub use words::{fit_words_to_sound, is_annotation_only, words_from_tokens, TextToken};
 
-use crate::sound::Sound;
+use crate::sound::{quiet_threshold, Sound};
 use crate::TranscribeError;
 
 /// Below this level (dBFS) a stretch of sound holds no speech: whisper's text for it is
@@ -283,6 +283,7 @@ fn read_segments(
 ) -> Result<Vec<Segment>, TranscribeError> {
     let first_special = model.context.token_eot();
     let limit = sound.duration_ms() + TRANSCRIPT_TIME_SLACK_MS;
+    let quiet_below = quiet_threshold(&sound.levels);
     let mut segments: Vec<Segment> = Vec::new();
     for segment in state.as_iter() {
         let text = segment
@@ -321,6 +322,11 @@ fn read_segments(
             });
         }
         let mut words = words_from_tokens(&tokens);
+        fit_words_to_sound(&mut words, &sound.levels, quiet_below);
+        // The segment starts with its first word's sound (see `fit_words_to_sound`).
+        if let Some(first) = words.first() {
+            start_ms = start_ms.max(first.start_ms.min(end_ms));
+        }
         // Keep everything in order and inside the segment (and the segment after the one
         // before): token times may stray a little.
         let floor = segments.last().map_or(0, |s| s.end_ms);

@@ -6,17 +6,12 @@
 use pigeon_protocol::Transcript;
 use serde::{Deserialize, Serialize};
 
-use crate::sound::LEVEL_WINDOW_MS;
+use crate::sound::{quiet_threshold, LEVEL_WINDOW_MS};
 
 /// The shortest silence worth skipping.
 pub const MIN_PAUSE_MS: u64 = 1_500;
 /// Kept at each end of a silence, so the breath before and after a word is heard.
 pub const MARGIN_MS: u64 = 300;
-/// Quiet is at least this far below the clip's loud parts...
-const QUIET_BELOW_SPEECH_DB: f32 = 25.0;
-/// ...and never louder than this (dBFS), nor required to be quieter than the floor.
-const QUIET_CEILING_DBFS: f32 = -35.0;
-const QUIET_FLOOR_DBFS: f32 = -60.0;
 
 /// A stretch of a clip to jump over, in milliseconds from its start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,18 +89,6 @@ fn speech_spans(t: &Transcript) -> Vec<(u64, u64)> {
         }
     }
     spans
-}
-
-/// A level under this is quiet: well below the clip's loud parts (its 90th percentile),
-/// so a noisy microphone's hiss counts as quiet and soft speech does not.
-fn quiet_threshold(levels: &[f32]) -> f32 {
-    if levels.is_empty() {
-        return f32::INFINITY;
-    }
-    let mut sorted = levels.to_vec();
-    sorted.sort_by(f32::total_cmp);
-    let loud = sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)];
-    (loud - QUIET_BELOW_SPEECH_DB).clamp(QUIET_FLOOR_DBFS, QUIET_CEILING_DBFS)
 }
 
 #[cfg(test)]
@@ -218,7 +201,7 @@ mod tests {
     #[test]
     fn a_silent_clip_is_one_pause() {
         assert_eq!(
-            pauses(None, &vec![-100.0; 30]),
+            pauses(None, &[-100.0; 30]),
             [Pause {
                 start_ms: 0,
                 end_ms: 3_000

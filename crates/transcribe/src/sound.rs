@@ -73,6 +73,25 @@ pub fn levels_of(samples: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// Quiet is at least this far below the clip's loud parts...
+const QUIET_BELOW_SPEECH_DB: f32 = 25.0;
+/// ...and never louder than this (dBFS), nor required to be quieter than this.
+const QUIET_CEILING_DBFS: f32 = -35.0;
+const QUIET_FLOOR_DBFS: f32 = -60.0;
+
+/// A level under this is quiet: well below the clip's loud parts (its 90th percentile),
+/// so a noisy microphone's hiss counts as quiet and soft speech does not. Infinite (all
+/// quiet) for no levels.
+pub fn quiet_threshold(levels: &[f32]) -> f32 {
+    if levels.is_empty() {
+        return f32::INFINITY;
+    }
+    let mut sorted = levels.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let loud = sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)];
+    (loud - QUIET_BELOW_SPEECH_DB).clamp(QUIET_FLOOR_DBFS, QUIET_CEILING_DBFS)
+}
+
 fn init_ffmpeg() {
     static INIT: std::sync::Once = std::sync::Once::new();
     INIT.call_once(|| {

@@ -3,6 +3,8 @@
 
 use pigeon_protocol::Word;
 
+use crate::sound::LEVEL_WINDOW_MS;
+
 /// One text token of a segment as whisper gave it (special tokens already left out).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextToken {
@@ -55,6 +57,29 @@ fn push_word(words: &mut Vec<Word>, (bytes, start_ms, end_ms): (Vec<u8>, u64, u6
         end_ms: end_ms.max(start_ms),
         text,
     });
+}
+
+/// Moves each word's start to where its sound begins and its end to where it stops,
+/// when the sound within its span starts or ends quiet: whisper stamps the first word
+/// after a silence from the start of that silence (its segment starts where its 30 s
+/// window did). `levels` are dBFS per [`LEVEL_WINDOW_MS`]; `quiet_below` from
+/// [`crate::sound::quiet_threshold`]. A word with no loud window keeps its times.
+pub fn fit_words_to_sound(words: &mut [Word], levels: &[f32], quiet_below: f32) {
+    let window = LEVEL_WINDOW_MS;
+    for word in words {
+        let first = (word.start_ms / window) as usize;
+        let last = (word.end_ms.div_ceil(window) as usize).min(levels.len());
+        if first >= last {
+            continue;
+        }
+        let loud = |i: &usize| levels[*i] >= quiet_below;
+        let (Some(rise), Some(fall)) = ((first..last).find(loud), (first..last).rev().find(loud))
+        else {
+            continue;
+        };
+        word.start_ms = word.start_ms.max(rise as u64 * window);
+        word.end_ms = word.end_ms.min((fall as u64 + 1) * window).max(word.start_ms);
+    }
 }
 
 /// True for a segment whisper fills in when it hears no words: `[BLANK_AUDIO]`,
@@ -133,6 +158,38 @@ mod tests {
         assert_eq!(words[0].text, "Well-");
         assert_eq!(words[0].end_ms, 150);
         assert!(words_from_tokens(&[]).is_empty());
+    }
+
+    #[test]
+    fn words_stamped_over_a_silence_move_to_their_sound() {
+        // Quiet (-80) for 3 s, loud (-20) from 3.0 to 3.5 s, quiet again.
+        let levels: Vec<f32> = (0..40)
+            .map(|i| if (30..35).contains(&i) { -20.0 } else { -80.0 })
+            .collect();
+        let mut words = vec![
+            Word {
+                start_ms: 0,
+                end_ms: 3_460,
+                text: "Budget.".into(),
+            },
+            // Whisper heard it over quiet sound: nothing to fit it to, it stays.
+            Word {
+                start_ms: 3_700,
+                end_ms: 3_900,
+                text: "Yes.".into(),
+            },
+        ];
+        fit_words_to_sound(&mut words, &levels, -45.0);
+        assert_eq!((words[0].start_ms, words[0].end_ms), (3_000, 3_460));
+        assert_eq!((words[1].start_ms, words[1].end_ms), (3_700, 3_900));
+        // A word whose span ends in quiet ends where its sound does.
+        let mut long = vec![Word {
+            start_ms: 2_950,
+            end_ms: 3_990,
+            text: "budget".into(),
+        }];
+        fit_words_to_sound(&mut long, &levels, -45.0);
+        assert_eq!((long[0].start_ms, long[0].end_ms), (3_000, 3_500));
     }
 
     #[test]
