@@ -2,14 +2,18 @@
 //! token, in id order. CTranslate2's `vocabulary.txt` holds them one a line in GPT-2's
 //! printable form (each byte mapped to a visible character, e.g. a space to `Ġ`).
 //!
-//! The ordinary tokens are written, and the first special one (`<|endoftext|>`) last, as
-//! whisper.cpp's `convert-pt-to-ggml.py` did from GPT-2's `vocab.json` for the official
-//! files (the converted tiny.en has the official file's exact size); whisper.cpp names the
-//! other special tokens (languages, tasks, timestamps) itself, from `n_vocab`.
+//! The first 50,257 tokens are written: what OpenAI's `vocab.json` files held and whisper.cpp's
+//! `convert-pt-to-ggml.py` wrote for the official files. For English-only models the last
+//! of them is `<|endoftext|>` (id 50256); multilingual ones have an empty token there and
+//! `<|endoftext|>` after it. whisper.cpp names the rest (end of text when not written,
+//! languages, tasks, timestamps) itself from `n_vocab`. Written this way, the converted
+//! tiny.en and base have the official ggml files' exact sizes.
 
 use std::collections::HashMap;
 
-const FIRST_SPECIAL: &str = "<|endoftext|>";
+const END_OF_TEXT: &str = "<|endoftext|>";
+/// GPT-2's vocabulary size, which both of Whisper's byte-level vocabularies keep.
+pub(crate) const WRITTEN_TOKENS: usize = 50_257;
 
 /// GPT-2's `bytes_to_unicode`, reversed: printable character -> byte.
 fn unicode_to_byte() -> HashMap<char, u8> {
@@ -33,28 +37,34 @@ fn unicode_to_byte() -> HashMap<char, u8> {
         .collect()
 }
 
-/// The tokens' bytes up to `<|endoftext|>`; the error is a short reason.
+/// The written tokens' bytes; the error is a short reason.
 pub(crate) fn tokens(vocabulary: &str) -> Result<Vec<Vec<u8>>, String> {
-    let map = unicode_to_byte();
-    let mut out = Vec::new();
-    for (line_no, token) in vocabulary.split('\n').enumerate() {
-        if token == FIRST_SPECIAL {
-            out.push(token.as_bytes().to_vec());
-            return Ok(out);
-        }
-        let bytes = token
-            .chars()
-            .map(|c| map.get(&c).copied())
-            .collect::<Option<Vec<u8>>>()
-            .ok_or_else(|| {
-                format!(
-                    "line {} ({token:?}) is not a byte-level BPE token",
-                    line_no + 1
-                )
-            })?;
-        out.push(bytes);
+    let lines: Vec<&str> = vocabulary.split('\n').collect();
+    let eot = lines.iter().position(|l| *l == END_OF_TEXT);
+    // The two layouts Whisper has: English-only (end of text is the last written token)
+    // and multilingual (it is the first one after them).
+    if !matches!(eot, Some(i) if i == WRITTEN_TOKENS - 1 || i == WRITTEN_TOKENS) {
+        return Err(format!(
+            "it is not a Whisper vocabulary: {END_OF_TEXT} is not token {} or {}",
+            WRITTEN_TOKENS - 1,
+            WRITTEN_TOKENS
+        ));
     }
-    Err(format!("it has no {FIRST_SPECIAL} token"))
+    let map = unicode_to_byte();
+    lines[..WRITTEN_TOKENS]
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            if *token == END_OF_TEXT {
+                return Ok(token.as_bytes().to_vec());
+            }
+            token
+                .chars()
+                .map(|c| map.get(&c).copied())
+                .collect::<Option<Vec<u8>>>()
+                .ok_or_else(|| format!("line {} ({token:?}) is not a byte-level BPE token", i + 1))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -70,20 +80,41 @@ mod tests {
         assert_eq!(map[&'!'], b'!');
     }
 
+    fn vocabulary(ordinary: &[&str], eot_at: usize) -> String {
+        let mut lines: Vec<String> = ordinary.iter().map(|s| s.to_string()).collect();
+        while lines.len() < eot_at {
+            lines.push("a".to_string());
+        }
+        lines.push(END_OF_TEXT.to_string());
+        lines.push("<|startoftranscript|>".to_string());
+        lines.join("\n")
+    }
+
     #[test]
-    fn decodes_tokens_up_to_the_first_special_one() {
-        let v = "!\nĠthe\nĠcaf\u{00c3}\u{00a9}\n<|endoftext|>\n<|startoftranscript|>";
-        let t = tokens(v).unwrap();
-        assert_eq!(
-            t,
-            vec![
-                b"!".to_vec(),
-                b" the".to_vec(),
-                " café".as_bytes().to_vec(),
-                b"<|endoftext|>".to_vec()
-            ]
-        );
-        assert!(tokens("a b\n<|endoftext|>").is_err());
-        assert!(tokens("abc").unwrap_err().contains("endoftext"));
+    fn decodes_both_whisper_layouts() {
+        let first = ["!", "Ġthe", "Ġcaf\u{00c3}\u{00a9}"];
+        let english = tokens(&vocabulary(&first, WRITTEN_TOKENS - 1)).unwrap();
+        assert_eq!(english.len(), WRITTEN_TOKENS);
+        assert_eq!(english[0], b"!");
+        assert_eq!(english[1], b" the");
+        assert_eq!(english[2], " café".as_bytes());
+        assert_eq!(english[WRITTEN_TOKENS - 1], b"<|endoftext|>");
+
+        let mut ordinary = first.to_vec();
+        ordinary.resize(WRITTEN_TOKENS - 1, "a");
+        ordinary.push("");
+        let multilingual = tokens(&vocabulary(&ordinary, WRITTEN_TOKENS)).unwrap();
+        assert_eq!(multilingual.len(), WRITTEN_TOKENS);
+        assert_eq!(multilingual[WRITTEN_TOKENS - 1], b"");
+    }
+
+    #[test]
+    fn other_vocabularies_are_refused() {
+        assert!(tokens("abc")
+            .unwrap_err()
+            .contains("not a Whisper vocabulary"));
+        assert!(tokens(&vocabulary(&["a"], 10)).is_err());
+        let spaced = vocabulary(&["a b"], WRITTEN_TOKENS - 1);
+        assert!(tokens(&spaced).unwrap_err().contains("line 1"));
     }
 }
