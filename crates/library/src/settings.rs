@@ -91,9 +91,11 @@ impl TranscriptionSettings {
             {
                 self.language = Some(c.to_ascii_lowercase());
             }
-            Some(c) => return Err(SettingsError::UnknownValue(format!(
+            Some(c) => {
+                return Err(SettingsError::UnknownValue(format!(
                 "{c:?} is not a language code: use a 2 or 3 letter code such as en or de, or auto"
-            ))),
+            )))
+            }
         }
         Ok(())
     }
