@@ -274,4 +274,35 @@ describe("the Player with a transcript", { timeout: 600_000 }, () => {
     const at = await bob.driver.executeScript(() => document.querySelector("[data-testid=player-video]").currentTime);
     assert.ok(at * 1000 >= second.startMs - 300 && at * 1000 < second.startMs + 3000, `at ${at} s, hit at ${second.startMs} ms`);
   });
+
+  it("a message that came without a transcript gets one made on bob's machine", async () => {
+    const b = ui(bob.driver);
+    // Alice's client makes none now (as an older client or one with transcription off would).
+    await pigeon(aliceHome, "config", "--transcription", "off");
+    const clip = await speechClip(mkdtempSync(path.join(tmpdir(), "pigeon-speech-")));
+    const draft = await pigeon(aliceHome, "record", "--source", clip);
+    const sent = await pigeon(aliceHome, "send", draft.draft, "--to", "bob", "--subject", "No transcript", "--respond-by", "24h");
+    const id = sent.message ?? sent.messageId ?? sent.id;
+    await bob.driver.executeScript(() => (window.location.hash = "#/inbox"));
+    await b.until(() => document.querySelectorAll("[data-testid=inbox-item]").length === 2, 60_000, "the second message in bob's inbox");
+    // As above: the clip is whole before the Player opens.
+    await waitFor(
+      bob.driver,
+      async (m) => (await window.__TAURI_INTERNALS__.invoke("play", { id: m })).complete,
+      [id],
+      60_000,
+      "bob's copy of the second clip to be complete",
+    );
+    await bob.driver.executeScript((m) => (window.location.hash = `#/message?id=${encodeURIComponent(m)}`), id);
+    await b.waitText("transcript-none", "no transcript");
+    await screenshot(bob.driver, "player-transcript-3-none");
+    await b.click("transcript-make");
+    // Queued, then made by bob's own Transcriber with his model; the panel follows transcript-changed.
+    await b.until(() => document.querySelectorAll("[data-testid=transcript-line]").length >= 2, 180_000, "the transcript made on bob's machine");
+    const said = await b.text("transcript-lines");
+    assert.match(said.toLowerCase(), /agenda|friday/);
+    assert.match(said.toLowerCase(), /fox|dog/);
+    assert.equal(await b.text("transcript-meta"), "English · tiny.en");
+    await screenshot(bob.driver, "player-transcript-4-made-here");
+  });
 });
