@@ -26,9 +26,6 @@ pub async fn download(
     progress: impl FnMut(DownloadProgress) + Send,
     cancel: &AtomicBool,
 ) -> Result<PathBuf, ModelError> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|source| disk_error(dir, source, entry.bytes))?;
     download_from(
         entry.url,
         entry.bytes,
@@ -59,6 +56,11 @@ pub async fn download_from(
             total: bytes,
         });
         return Ok(dest.to_path_buf());
+    }
+    if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|source| disk_error(parent, source, bytes))?;
     }
     let part = part_path(dest);
     let mut have = file_len(&part).await.unwrap_or(0);
