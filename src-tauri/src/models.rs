@@ -59,7 +59,9 @@ impl From<ModelStatus> for ModelStatusView {
                 bytes: entry.bytes,
             },
             ModelStatus::Off => Self::Off,
-            ModelStatus::Broken(sentence) => Self::Broken { sentence },
+            ModelStatus::Broken(sentence) => Self::Broken {
+                sentence: as_sentence(&sentence),
+            },
         }
     }
 }
@@ -108,6 +110,21 @@ pub struct ModelDownloadView {
     pub finished: bool,
     pub cancelled: bool,
     pub error: Option<String>,
+}
+
+/// The library's words ("the speech model … is incomplete: download it again") as a
+/// sentence on its own line: a capital first letter and a full stop.
+pub fn as_sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let mut sentence: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !sentence.ends_with(['.', '!', '?']) {
+        sentence.push('.');
+    }
+    sentence
 }
 
 /// The downloads running now, each with its cancel flag.
@@ -362,6 +379,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_librarys_words_become_a_sentence() {
+        assert_eq!(
+            as_sentence("the speech model x.bin is incomplete: download it again"),
+            "The speech model x.bin is incomplete: download it again."
+        );
+        assert_eq!(as_sentence("Already one."), "Already one.");
+        assert_eq!(as_sentence(""), "");
+    }
+
+    #[test]
     fn a_model_not_downloaded_says_what_to_offer() {
         let entry = models::entry(DEFAULT_MODEL).unwrap();
         let view = ModelStatusView::from(ModelStatus::NotDownloaded(entry));
@@ -379,7 +406,7 @@ mod tests {
                 "the model file is damaged".into()
             )))
             .unwrap(),
-            serde_json::json!({ "kind": "broken", "sentence": "the model file is damaged" })
+            serde_json::json!({ "kind": "broken", "sentence": "The model file is damaged." })
         );
         assert_eq!(
             serde_json::to_value(ModelStatusView::Off).unwrap(),

@@ -19,6 +19,7 @@ use tauri::{AppHandle, Emitter as _, Manager as _};
 
 use crate::error::CommandResult;
 use crate::messages::{find, offer, Found};
+use crate::models::as_sentence;
 use crate::session::{self, Session};
 
 /// Emitted with a [`TranscriptChanged`] whenever a transcript is queued, moves on,
@@ -217,7 +218,7 @@ fn view(
         state: state_name(&stored.state),
         progress: progress_of(&stored.state),
         problem: match &stored.state {
-            TranscriptState::Failed { reason } => Some(reason.clone()),
+            TranscriptState::Failed { reason } => Some(as_sentence(reason)),
             _ => None,
         },
         language_name: stored
