@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
@@ -233,5 +233,33 @@ describe("transcripts: search from the sidebar, made in the background, and the 
     assert.match(await b.text("model-download"), /^Download Tiny \(English\) \(\d+ MB\)$/);
     await bob.driver.executeScript(() => document.querySelector("[data-testid=transcription-settings]").scrollIntoView());
     await screenshot(bob.driver, "transcripts-5-settings-download");
+
+    // A model file cut short (what an interrupted copy leaves): one sentence, and the rest of Settings works.
+    const truncated = path.join(mkdtempSync(path.join(tmpdir(), "pigeon-model-")), "ggml-tiny.en.bin");
+    writeFileSync(truncated, readFileSync(model).subarray(0, 4 * 1024 * 1024));
+    // The command the file dialog's choice goes through (the dialog itself is the system's).
+    const saved = await bob.driver.executeAsyncScript((file, done) => {
+      window.__TAURI_INTERNALS__
+        .invoke("set_transcription_settings", { choice: { enabled: true, model: "tiny.en", modelPath: file, language: null } })
+        .then((view) => done(view.status), (e) => done({ error: String(e.message ?? e) }));
+    }, truncated);
+    console.log(`a truncated model file: ${JSON.stringify(saved)}`);
+    assert.equal(saved.kind, "broken");
+    await bob.driver.executeScript(() => (window.location.hash = "#/inbox"));
+    await b.find("inbox");
+    await bob.driver.executeScript(() => (window.location.hash = "#/settings"));
+    const sentence = await b.until(
+      () => {
+        const el = document.querySelector("[data-testid=model-status]");
+        return el?.getAttribute("role") === "alert" && el.textContent;
+      },
+      WAIT,
+      "the broken model's sentence",
+    );
+    assert.equal(sentence, saved.sentence);
+    assert.ok(!sentence.includes("\n") && sentence.length < 300, sentence);
+    await b.waitText("settings-user", "bob");
+    await bob.driver.executeScript(() => document.querySelector("[data-testid=transcription-settings]").scrollIntoView());
+    await screenshot(bob.driver, "transcripts-6-settings-broken-model");
   });
 });
