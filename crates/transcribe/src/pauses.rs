@@ -3,9 +3,10 @@
 //! sound is a laugh, music or a word whisper missed, and is kept). Without a transcript
 //! the level alone decides.
 
-use pigeon_protocol::Transcript;
+use pigeon_protocol::{Transcript, Word};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::fit_words_to_sound;
 use crate::sound::{quiet_threshold, LEVEL_WINDOW_MS};
 
 /// The shortest silence worth skipping.
@@ -30,7 +31,9 @@ pub fn pauses(transcript: Option<&Transcript>, levels: &[f32]) -> Vec<Pause> {
         return Vec::new();
     }
     let quiet_below = quiet_threshold(levels);
-    let speech = transcript.map(speech_spans).unwrap_or_default();
+    let speech = transcript
+        .map(|t| speech_spans(t, levels, quiet_below))
+        .unwrap_or_default();
     let windows = length_ms.div_ceil(window) as usize;
     let mut silent = vec![true; windows];
     for (i, level) in levels.iter().enumerate() {
@@ -75,25 +78,34 @@ pub fn pauses(transcript: Option<&Transcript>, levels: &[f32]) -> Vec<Pause> {
     found
 }
 
-/// Where words are spoken: each word, or each segment that has no word times.
-fn speech_spans(t: &Transcript) -> Vec<(u64, u64)> {
+/// Where words are spoken: each word (or each segment that has no word times), trimmed
+/// to where its sound is loud when the levels say so: whisper may stretch the last word
+/// before a silence over the whole silence, and the level is the ground truth for that.
+/// A word with no loud sound at all (spoken softly) keeps its whole span.
+fn speech_spans(t: &Transcript, levels: &[f32], quiet_below: f32) -> Vec<(u64, u64)> {
     let mut spans = Vec::new();
     for segment in &t.segments {
         if segment.text.trim().is_empty() {
             continue;
         }
-        if segment.words.is_empty() {
-            spans.push((segment.start_ms, segment.end_ms));
+        let mut words = if segment.words.is_empty() {
+            vec![Word {
+                start_ms: segment.start_ms,
+                end_ms: segment.end_ms,
+                text: segment.text.clone(),
+            }]
         } else {
-            spans.extend(segment.words.iter().map(|w| (w.start_ms, w.end_ms)));
-        }
+            segment.words.clone()
+        };
+        fit_words_to_sound(&mut words, levels, quiet_below);
+        spans.extend(words.iter().map(|w| (w.start_ms, w.end_ms)));
     }
     spans
 }
 
 #[cfg(test)]
 mod tests {
-    use pigeon_protocol::{Segment, Word};
+    use pigeon_protocol::Segment;
 
     use super::*;
 
@@ -141,6 +153,20 @@ mod tests {
             [Pause {
                 start_ms: 1_300,
                 end_ms: 3_700
+            }]
+        );
+    }
+
+    #[test]
+    fn a_word_stretched_over_a_silence_does_not_hide_the_pause() {
+        // "Friday." is spoken 2.4-2.8 s, but whisper stamped it until 7.0 s.
+        let sound = levels(9_000, &[(0, 2_800), (7_000, 9_000)]);
+        let words = [(0, 2_400), (2_400, 7_000), (7_000, 9_000)];
+        assert_eq!(
+            pauses(Some(&transcript(9_000, &words)), &sound),
+            [Pause {
+                start_ms: 3_100,
+                end_ms: 6_700
             }]
         );
     }
