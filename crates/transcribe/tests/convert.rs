@@ -142,3 +142,72 @@ fn the_convert_tool_writes_the_model_and_explains_its_usage() {
         "{stderr}"
     );
 }
+
+/// German and English speech through the multilingual base model with the language left to
+/// whisper: (language it detected, what it heard).
+fn auto_language(model: &Path, voice: &str, text: &str, dir: &Path) -> (String, String) {
+    let wav = dir.join(format!("{voice}.wav"));
+    let status = Command::new("espeak-ng")
+        .args(["-v", voice, "-w"])
+        .arg(&wav)
+        .arg(text)
+        .status()
+        .expect("espeak-ng runs");
+    assert!(status.success());
+    let ctx = WhisperContext::new_with_params(model, WhisperContextParameters::default())
+        .expect("whisper.cpp loads the converted base model");
+    assert!(ctx.is_multilingual());
+    let mut state = ctx.create_state().unwrap();
+    let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    params.set_language(Some("auto"));
+    params.set_n_threads(2);
+    params.set_print_progress(false);
+    params.set_print_realtime(false);
+    let sound = decode_sound(&wav).expect("the espeak-ng clip decodes");
+    state
+        .full(params, &sound.samples)
+        .expect("whisper.cpp runs");
+    let language = whisper_rs::get_lang_str(state.full_lang_id_from_state())
+        .unwrap_or("?")
+        .to_string();
+    let heard = state
+        .as_iter()
+        .map(|s| s.to_str_lossy().unwrap().into_owned())
+        .collect::<String>();
+    (language, heard)
+}
+
+/// Measured with the converted base (espeak-ng voices, language "auto"): German detected "de"
+/// (p 0.99) at WER 0.111 ("wohne" heard as "mourne", "fahre" as "fahren"); English detected
+/// "en" (p 0.88) at WER 0.053. espeak-ng's German is rough (shorter German sentences were
+/// misheard as Thai), so the German sentence is long enough for a sure detection.
+const LANGUAGES: [(&str, &str, f64); 2] = [
+    (
+        "de",
+        "Ich wohne in Berlin und arbeite in einem kleinen Büro. \
+         Am Wochenende fahre ich gern mit dem Fahrrad.",
+        0.35,
+    ),
+    (
+        "en",
+        "Please review the budget agenda before Friday. \
+         The design team will share the new screens in the afternoon meeting.",
+        0.2,
+    ),
+];
+
+#[test]
+fn converted_multilingual_base_detects_german_and_english_transcribing() {
+    let model = testing::base_model().unwrap_or_else(|advice| panic!("{advice}"));
+    let dir = tempfile::tempdir().unwrap();
+    for (voice, text, max_wer) in LANGUAGES {
+        let (language, heard) = auto_language(&model, voice, text, dir.path());
+        let wer = word_error_rate(text, &heard);
+        println!("{voice}: detected {language}, WER {wer:.3}, heard {heard:?}");
+        assert_eq!(language, voice, "heard {heard:?}");
+        assert!(
+            wer <= max_wer,
+            "{voice}: WER {wer} over {max_wer}: heard {heard:?}"
+        );
+    }
+}
