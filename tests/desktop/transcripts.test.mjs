@@ -91,6 +91,19 @@ async function searchUntil(driver, candidates, field, timeout) {
   throw new Error(`no ${field} hit for any of ${JSON.stringify(candidates)} within ${timeout} ms; last listed: ${JSON.stringify(last)}`);
 }
 
+/** Scrolls Settings to the Transcription section and waits until it is at the top (the sections above load late). */
+async function showTranscriptionSettings(driver) {
+  await ui(driver).until(
+    () => {
+      const section = document.querySelector("[data-testid=transcription-settings]");
+      section?.scrollIntoView({ block: "start" });
+      return section && Math.abs(section.getBoundingClientRect().top) < 40;
+    },
+    WAIT,
+    "the Transcription section in view",
+  );
+}
+
 describe("transcripts: search from the sidebar, made in the background, and the model settings", { timeout: 900_000 }, () => {
   let hub;
   let bob;
@@ -242,7 +255,7 @@ describe("transcripts: search from the sidebar, made in the background, and the 
     );
     console.log(`models offered: ${JSON.stringify(options)}`);
     assert.ok(options.some((o) => /^Base \(English\), \d+ MB/.test(o)), JSON.stringify(options));
-    await bob.driver.executeScript(() => document.querySelector("[data-testid=transcription-settings]").scrollIntoView());
+    await showTranscriptionSettings(bob.driver);
     await screenshot(bob.driver, "transcripts-4-settings-ready");
 
     // Back to the catalog's tiny.en, which is not downloaded: one sentence, and a Download button that says the size.
@@ -258,7 +271,7 @@ describe("transcripts: search from the sidebar, made in the background, and the 
     );
     assert.match(status, /^Tiny \(English\) is not on this computer yet: download it \(\d+ MB\) to make transcripts\.$/);
     assert.match(await b.text("model-download"), /^Download Tiny \(English\) \(\d+ MB\)$/);
-    await bob.driver.executeScript(() => document.querySelector("[data-testid=transcription-settings]").scrollIntoView());
+    await showTranscriptionSettings(bob.driver);
     await screenshot(bob.driver, "transcripts-5-settings-download");
 
     // A model file cut short (what an interrupted copy leaves): one sentence, and the rest of Settings works.
@@ -286,7 +299,7 @@ describe("transcripts: search from the sidebar, made in the background, and the 
     assert.equal(sentence, saved.sentence);
     assert.ok(!sentence.includes("\n") && sentence.length < 300, sentence);
     await b.waitText("settings-user", "bob");
-    await bob.driver.executeScript(() => document.querySelector("[data-testid=transcription-settings]").scrollIntoView());
+    await showTranscriptionSettings(bob.driver);
     await screenshot(bob.driver, "transcripts-6-settings-broken-model");
   });
 });
