@@ -1,7 +1,7 @@
 //! Search benchmark (not a test). Run: `cargo bench -p pigeon-library --bench search`.
 //!
 //! A library of 10,000 received messages, each with a transcript of 30 segments of
-//! generated sentences (a fixed word list drawn with a skew, so a few words are
+//! generated sentences (a fixed word list drawn by Zipf's law, so a few words are
 //! everywhere and most are rare, as in speech; deterministic), indexed by the
 //! library's own triggers as messages and transcripts are stored. Then a set of
 //! queries as a user types them, each run many times on the read connection: p50 and
@@ -363,23 +363,43 @@ const WORDS: &[&str] = &[
     "nebula",
 ];
 
-/// A deterministic stream of numbers (xorshift64*): the same library every run.
-struct Draw(u64);
+/// A deterministic stream of numbers (xorshift64*) and words drawn from it: the same
+/// library every run. Words follow Zipf's law (the word of rank r is drawn in
+/// proportion to 1/r), as in speech: a few words are everywhere, most are rare.
+struct Draw {
+    state: u64,
+    /// The cumulative Zipf weights of `WORDS`, ending at 1.
+    cumulative: Vec<f64>,
+}
 
 impl Draw {
+    fn new(seed: u64) -> Self {
+        let total: f64 = (1..=WORDS.len()).map(|r| 1.0 / r as f64).sum();
+        let mut sum = 0.0;
+        let cumulative = (1..=WORDS.len())
+            .map(|r| {
+                sum += 1.0 / r as f64 / total;
+                sum
+            })
+            .collect();
+        Self {
+            state: seed,
+            cumulative,
+        }
+    }
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-    /// A word, the common ones far more often (the rank is skewed towards 0).
     fn word(&mut self) -> &'static str {
         let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        WORDS[((u * u * u) * WORDS.len() as f64) as usize]
+        let rank = self.cumulative.partition_point(|&c| c < u);
+        WORDS[rank.min(WORDS.len() - 1)]
     }
     fn sentence(&mut self, min: usize, max: usize) -> Vec<&'static str> {
         let n = min + self.below(max - min + 1);
@@ -459,6 +479,25 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
+/// How many indexed rows hold the words of `typed` (all of them are ranked), by the
+/// same quoting as the library's: each word a quoted phrase, the last a prefix.
+fn matching_rows(conn: &Connection, typed: &str) -> i64 {
+    let phrases: Vec<String> = typed
+        .split_whitespace()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    if phrases.is_empty() {
+        return 0;
+    }
+    let query = format!("{}*", phrases.join(" "));
+    conn.query_row(
+        "SELECT COUNT(*) FROM search_text WHERE search_text MATCH ?1",
+        [query],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
 fn main() {
     // `cargo test --all-targets` runs bench binaries without `--bench`: do nothing then.
     if !std::env::args().any(|a| a == "--bench") {
@@ -466,12 +505,15 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("library.sqlite");
+    // PIGEON_SEARCH_BENCH_DB=FILE keeps the library there (a new file) to look into.
+    let db = std::env::var_os("PIGEON_SEARCH_BENCH_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("library.sqlite"));
     let library = Library::open_at(&db, &dir.path().join("files")).unwrap();
 
     // Messages arrive as a sync stores them (pages of 500); transcripts are written as
     // received ones are, by another connection: the triggers index both.
-    let mut draw = Draw(0x9e37_79b9_7f4a_7c15);
+    let mut draw = Draw::new(0x9e37_79b9_7f4a_7c15);
     let writer = Connection::open(&db).unwrap();
     writer.busy_timeout(Duration::from_secs(10)).unwrap();
     let started = Instant::now();
@@ -536,6 +578,8 @@ fn main() {
         "budget",
         "walrus",
         "zeppelin kayak",
+        "quokka",
+        "nairobi",
         "release review",
         "customer feedback friday",
         "migr",
@@ -553,12 +597,13 @@ fn main() {
     ];
     let mut all = Vec::new();
     println!(
-        "{:<28} {:>6} {:>9} {:>9}",
-        "query", "hits", "p50 ms", "p95 ms"
+        "{:<28} {:>8} {:>6} {:>9} {:>9}",
+        "query", "matching", "hits", "p50 ms", "p95 ms"
     );
     for q in queries {
         // Once to warm the statement cache and the pages this query reads.
         let hits = library.search(q, LIMIT).unwrap().len();
+        let matching = matching_rows(&writer, q);
         let mut times: Vec<Duration> = (0..RUNS)
             .map(|_| {
                 let t = Instant::now();
@@ -568,8 +613,9 @@ fn main() {
             .collect();
         times.sort();
         println!(
-            "{:<28} {:>6} {:>9.2} {:>9.2}",
+            "{:<28} {:>8} {:>6} {:>9.2} {:>9.2}",
             format!("{q:?}"),
+            matching,
             hits,
             percentile(&times, 0.5),
             percentile(&times, 0.95)

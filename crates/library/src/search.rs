@@ -78,15 +78,33 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
+/// How many words of a long text a snippet shows.
+const SNIPPET_WORDS: usize = 16;
+
+/// How many matches a search ranks at most: the most recently indexed ones. Every
+/// query whose words are in fewer rows is ranked over all of them.
+pub const RANKED_MATCHES: usize = 2_000;
+
 /// The most hits one search returns, whatever the caller asks for.
 pub const MAX_HITS: usize = 500;
 
 impl Library {
     /// The places that hold every word of `words` (the last one may be the start of a
-    /// word), best first: bm25, then the newest message. Case and diacritics do not
+    /// word), best first: bm25, then the newest message. Words found in more than
+    /// [`RANKED_MATCHES`] places are ranked among the most recently indexed of them. Case and diacritics do not
     /// matter, and anything typed is taken as words: nothing is search syntax. Empty
     /// (or punctuation only) finds nothing. Reads on the read connection.
     pub fn search(&self, words: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        self.search_ranking(words, limit, RANKED_MATCHES)
+    }
+
+    /// [`Library::search`] ranking at most `ranked` matches.
+    pub(crate) fn search_ranking(
+        &self,
+        words: &str,
+        limit: usize,
+        ranked: usize,
+    ) -> Result<Vec<SearchHit>> {
         let words = Words::parse(words);
         let Some(query) = words.fts_query() else {
             return Ok(Vec::new());
@@ -96,36 +114,32 @@ impl Library {
             return Ok(Vec::new());
         }
         let conn = self.read();
-        // The best rows first, without their snippets (one per matched row would cost
-        // more than the ranking); then snippets, messages and word times for those only.
+        // Ranking costs a few µs per matching row, so a word that is everywhere ("the",
+        // a first letter typed) ranks only its `ranked` most recently indexed matches:
+        // FTS5 reads those newest first and stops. Snippets are made here from the rows'
+        // text (FTS5's snippet() would evaluate the query again), and only the hits'
+        // messages and word times are read.
         let mut stmt = conn.prepare_cached(
-            "WITH top AS MATERIALIZED (
-                 SELECT r.id, bm25(search_text) AS score, r.sent_ms
-                 FROM search_text JOIN search_rows r ON r.id = search_text.rowid
-                 WHERE search_text MATCH ?1
-                 ORDER BY score, r.sent_ms DESC, r.id
-                 LIMIT ?2)
-             SELECT r.message_id, r.sent_by_me, r.field, r.start_ms,
-                    snippet(search_text, 0, '[', ']', '…', 16),
+            "SELECT r.message_id, r.sent_by_me, r.field, r.start_ms, r.text,
                     CASE WHEN r.sent_by_me
                          THEN (SELECT message FROM sent WHERE message_id = r.message_id)
                          ELSE (SELECT message FROM received WHERE message_id = r.message_id) END,
                     CASE WHEN r.field = 'transcript'
                          THEN (SELECT json_extract(transcript, '$.segments[' || r.position || '].words')
                                FROM transcripts WHERE owner = r.owner) END
-             FROM top
-             JOIN search_rows r ON r.id = top.id
-             JOIN search_text ON search_text.rowid = top.id
-             WHERE search_text MATCH ?1
-             ORDER BY top.score, top.sent_ms DESC, top.id",
+             FROM (SELECT rowid AS id, bm25(search_text) AS score FROM search_text
+                   WHERE search_text MATCH ?1 ORDER BY rowid DESC LIMIT ?3) m
+             JOIN search_rows r ON r.id = m.id
+             ORDER BY m.score, r.sent_ms DESC, r.id
+             LIMIT ?2",
         )?;
         let rows = stmt
-            .query_map(params![query, limit as i64], |r| {
+            .query_map(params![query, limit as i64, ranked.max(1) as i64], |r| {
                 Ok(Row {
                     sent_by_me: r.get(1)?,
                     field: r.get(2)?,
                     start_ms: r.get(3)?,
-                    snippet: r.get(4)?,
+                    text: r.get(4)?,
                     message: from_json(&r.get::<_, String>(5)?)?,
                     words: r
                         .get::<_, Option<String>>(6)?
@@ -143,7 +157,7 @@ struct Row {
     sent_by_me: bool,
     field: String,
     start_ms: Option<i64>,
-    snippet: String,
+    text: String,
     message: Message,
     words: Option<Vec<Word>>,
 }
@@ -166,7 +180,7 @@ impl Row {
             sent_at: self.message.sent_at,
             field,
             at_ms,
-            snippet: self.snippet,
+            snippet: words.snippet(&self.text, SNIPPET_WORDS),
         })
     }
 }

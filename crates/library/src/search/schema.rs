@@ -76,7 +76,10 @@ pub(crate) const MIGRATION: &str = concat!(
     CREATE INDEX outbox_by_draft ON outbox(draft_id);
     CREATE VIRTUAL TABLE search_text USING fts5(
         text, content = 'search_rows', content_rowid = 'id',
-        tokenize = 'unicode61 remove_diacritics 2'
+        tokenize = 'unicode61 remove_diacritics 2',
+        -- Words typed so far are prefixes: indexes of 2- and 3-letter prefixes keep the
+        -- first letters typed from merging every word that starts with them.
+        prefix = '2 3'
     );
     CREATE TRIGGER search_rows_added AFTER INSERT ON search_rows BEGIN
         INSERT INTO search_text (rowid, text) VALUES (NEW.id, NEW.text);

@@ -597,3 +597,32 @@ fn the_players_search_matches_lines_by_the_same_rules() {
         assert_eq!(at, lines, "{words:?}");
     }
 }
+
+#[test]
+fn words_found_everywhere_are_ranked_among_their_newest_matches() {
+    let (_dir, lib) = library();
+    // Stored oldest first, as they arrive; the best match (the shortest text) is the
+    // oldest.
+    receive(&lib, "0400000000000001", "alice", 3, |m| {
+        m.subject = "Kiwi".into()
+    });
+    receive(&lib, "0400000000000002", "alice", 4, |m| {
+        m.subject = "kiwi and more words here".into()
+    });
+    receive(&lib, "0400000000000003", "alice", 5, |m| {
+        m.subject = "kiwi and other words".into()
+    });
+    let ids = |hits: Vec<SearchHit>| -> Vec<String> {
+        hits.into_iter()
+            .map(|h| h.message.as_str().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(lib.search_ranking("kiwi", 10, 3).unwrap()),
+        ["0400000000000001", "0400000000000003", "0400000000000002"]
+    );
+    assert_eq!(
+        ids(lib.search_ranking("kiwi", 10, 2).unwrap()),
+        ["0400000000000003", "0400000000000002"]
+    );
+}

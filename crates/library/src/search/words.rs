@@ -87,6 +87,53 @@ impl Words {
             .map(|at| word_of[at])
     }
 
+    /// Up to `width` words of `text` around the first match, each matched word wrapped
+    /// in `[` `]`, `…` where text is left out (as FTS5's `snippet()` shows them).
+    pub(crate) fn snippet(&self, text: &str, width: usize) -> String {
+        let spans = spans(text);
+        let tokens: Vec<String> = spans.iter().map(|(_, t)| t.clone()).collect();
+        let mut matched = vec![false; tokens.len()];
+        for at in 0..tokens.len() {
+            for p in 0..self.phrases.len() {
+                if self.found_at(p, &tokens, at) {
+                    let len = self.phrases[p].1.len();
+                    matched[at..at + len].iter_mut().for_each(|m| *m = true);
+                }
+            }
+        }
+        let first = matched.iter().position(|&m| m).unwrap_or(0);
+        // A little context before the first match, and the window filled to `width`.
+        let start = first
+            .saturating_sub(3)
+            .min(tokens.len().saturating_sub(width));
+        let end = (start + width).min(tokens.len());
+        let mut out = String::new();
+        let mut from = if start == 0 {
+            0
+        } else {
+            out.push('…');
+            spans[start].0.start
+        };
+        for i in start..end {
+            let span = &spans[i].0;
+            out.push_str(&text[from..span.start]);
+            if matched[i] {
+                out.push('[');
+                out.push_str(&text[span.clone()]);
+                out.push(']');
+            } else {
+                out.push_str(&text[span.clone()]);
+            }
+            from = span.end;
+        }
+        if end == tokens.len() {
+            out.push_str(&text[from..]);
+        } else {
+            out.push('…');
+        }
+        out
+    }
+
     /// Whether phrase `p` starts at `tokens[at]`.
     fn found_at(&self, p: usize, tokens: &[String], at: usize) -> bool {
         let phrase = &self.phrases[p].1;
@@ -107,21 +154,28 @@ impl Words {
 
 /// The words of `text` as the index stores them.
 pub(crate) fn tokens(text: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
+    spans(text).into_iter().map(|(_, token)| token).collect()
+}
+
+/// Each word of `text` with the bytes it spans.
+fn spans(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut spans = Vec::new();
     let mut current = String::new();
-    for c in text.chars() {
+    let mut start = None;
+    for (at, c) in text.char_indices() {
         if is_token_char(c) {
+            start.get_or_insert(at);
             fold_into(c, &mut current);
-        } else if !current.is_empty() {
-            tokens.push(std::mem::take(&mut current));
+        } else if let Some(from) = start.take() {
+            spans.push((from..at, std::mem::take(&mut current)));
         }
     }
-    if !current.is_empty() {
-        tokens.push(current);
+    if let Some(from) = start {
+        spans.push((from..text.len(), current));
     }
     // A word of dropped marks alone folds to nothing.
-    tokens.retain(|t| !t.is_empty());
-    tokens
+    spans.retain(|(_, token)| !token.is_empty());
+    spans
 }
 
 fn is_token_char(c: char) -> bool {
@@ -201,6 +255,25 @@ mod tests {
             "{} letters differ:\n{}",
             disagree.len(),
             disagree.join("\n")
+        );
+    }
+
+    #[test]
+    fn snippets_mark_every_matched_word_and_cut_long_text_around_the_first() {
+        let words = Words::parse("blue wha");
+        assert_eq!(
+            words.snippet("A blue whale, and a blue sky.", 16),
+            "A [blue] [whale], and a [blue] sky."
+        );
+        let long = "one two three four five six seven eight nine ten blue whale \
+                    eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen";
+        assert_eq!(
+            words.snippet(long, 8),
+            "…eight nine ten [blue] [whale] eleven twelve thirteen…"
+        );
+        assert_eq!(
+            Words::parse("Été").snippet("l'été dernier", 16),
+            "l'[été] dernier"
         );
     }
 }
