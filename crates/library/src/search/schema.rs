@@ -119,9 +119,10 @@ pub(crate) const MIGRATION: &str = concat!(
     CREATE TRIGGER search_transcript_added AFTER INSERT ON transcripts WHEN NEW.state = 'done' BEGIN ",
     index_transcript!(),
     " END;
-    -- Progress updates of a running job change nothing searchable: only a transcript
-    -- that is or was done is indexed again.
-    CREATE TRIGGER search_transcript_changed AFTER UPDATE ON transcripts
+    -- Progress updates of a running job and the sharing of a done one change nothing
+    -- searchable: only a transcript that is or was done is indexed again, when its
+    -- state or text changes.
+    CREATE TRIGGER search_transcript_changed AFTER UPDATE OF owner, state, transcript ON transcripts
     WHEN OLD.state = 'done' OR NEW.state = 'done' BEGIN
         DELETE FROM search_rows WHERE owner = OLD.owner; ",
     index_transcript!(),

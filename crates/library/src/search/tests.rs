@@ -364,6 +364,20 @@ fn changed_and_deleted_rows_leave_the_index() {
     );
     assert!(lib.search("first", 10).unwrap().is_empty());
     assert_eq!(lib.search("second", 10).unwrap().len(), 1);
+    // Sharing it touches other columns: the index is left alone.
+    let newest = |lib: &Library| -> i64 {
+        lib.read()
+            .query_row("SELECT MAX(id) FROM search_rows", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = newest(&lib);
+    lib.conn()
+        .execute(
+            "UPDATE transcripts SET blob = 'b', record_id = 'r', shared_at = 'x'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(newest(&lib), before);
     // Queued again ("make it again"): not searchable until done.
     lib.conn()
         .execute(
