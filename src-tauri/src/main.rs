@@ -155,8 +155,9 @@ fn main() -> anyhow::Result<()> {
 fn init_logging() {
     use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tao=warn"));
+    // whisper.cpp narrates every model load at INFO (some 30 lines); its warnings stay.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tao=warn,whisper_rs=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
