@@ -289,7 +289,9 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
         .lock()
         .map(|mut at| at.take())
         .unwrap_or(None);
-    let desktop = session.settings().await?.desktop;
+    let settings = session.settings().await?;
+    let transcribe = settings.transcription.enabled;
+    let desktop = settings.desktop;
     let quality = QualityPreset::from_label(&desktop.quality).unwrap_or_default();
     let max_length = Duration::from_secs(u64::from(desktop.max_clip_seconds.clamp(
         *DesktopSettings::CLIP_SECONDS.start(),
@@ -318,9 +320,12 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
     // Opening devices, the encoder and the draft's row all block.
     let screen = sources.is_screen();
     let recorded_quality = options.quality;
-    let recording = blocking::run(move || {
-        Recording::start(library, outbox, &sources, &options).map_err(|e| {
-            let hint = match sources {
+    let recording =
+        blocking::run(move || {
+            Recording::start(library, outbox, &sources, &options)
+                .map(|recording| recording.transcribe_at_stop(transcribe))
+                .map_err(|e| {
+                    let hint = match sources {
                 Sources::Devices {
                     video: VideoChoice::Camera { .. },
                     ..
@@ -331,10 +336,10 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
                 } => " Pick another screen or window, or the camera, on the Record screen.",
                 _ => "",
             };
-            anyhow!("The recording could not start: {e}.{hint}")
+                    anyhow!("The recording could not start: {e}.{hint}")
+                })
         })
-    })
-    .await?;
+        .await?;
     let watchers: Watchers = Arc::default();
     forward(&recording, watchers.clone(), requested_at);
     // The screen is what is recorded: the main window steps aside, the recorder stays.
