@@ -5,7 +5,8 @@
 //! ```
 //!
 //! 1. Speed: 60 s of espeak-ng speech transcribed with tiny.en (the test model) and,
-//!    when `$PIGEON_BASE_EN_MODEL` names a file, base.en; prints times real time (goal
+//!    when `$PIGEON_BASE_EN_MODEL` names a file, base.en, and the multilingual base of
+//!    `testing::base_model()` when it is there; prints times real time (goal
 //!    >= 5x for tiny.en), the word error rate and the peak RSS after each model.
 //! 2. Beside a recording: a live 720p30 recording (synthetic picture with sensor noise
 //!    and tone, real time) runs alone, then again while tiny.en transcribes over and over
@@ -132,7 +133,7 @@ fn timed_run(
                 (
                     started.elapsed().as_secs_f64(),
                     cpu_seconds() - cpu,
-                    common::words_of(&t),
+                    format!("{}\u{0}{}", t.language, common::words_of(&t)),
                 )
             })
             .join()
@@ -168,7 +169,8 @@ fn speed(name: &str, path: &Path, sound: &Sound, reference: &str, goal: Option<f
     let x = seconds / wall;
     // What the machine would do with its cores to itself: the CPU time spread over them.
     let idle_x = seconds / (cpu / options.threads as f64);
-    let wer = word_error_rate(reference, &heard);
+    let (language, heard) = heard.split_once('\u{0}').unwrap_or(("?", &heard));
+    let wer = word_error_rate(reference, heard);
     let goal_text = goal.map_or(String::new(), |g| format!(" (goal >= {g:.0}x)"));
     println!("{name} ({}):", path.display());
     println!("  model load            {:.2} s", load.as_secs_f64());
@@ -186,7 +188,10 @@ fn speed(name: &str, path: &Path, sound: &Sound, reference: &str, goal: Option<f
         "  lowered priority      {lowered_wall:.2} s wall ({:.1}x) beside whatever else runs",
         seconds / lowered_wall
     );
-    println!("  word error rate       {:.1} %", wer * 100.0);
+    println!(
+        "  word error rate       {:.1} % (language {language})",
+        wer * 100.0
+    );
     println!(
         "  peak RSS so far       {:.0} MB (now {:.0} MB with the model loaded)",
         peak_rss_mb(),
@@ -283,6 +288,11 @@ fn main() {
             None => {
                 println!("base.en: not available (set PIGEON_BASE_EN_MODEL to ggml-base.en.bin)")
             }
+        }
+        // The multilingual base the tests use (detects the language itself).
+        match pigeon_transcribe::testing::base_model() {
+            Ok(base) => speed("base (multilingual)", &base, &sound, &reference, None),
+            Err(why) => println!("base (multilingual): not available ({why})"),
         }
     }
     if parts != "speed" {
