@@ -78,7 +78,10 @@ pub fn fit_words_to_sound(words: &mut [Word], levels: &[f32], quiet_below: f32) 
             continue;
         };
         word.start_ms = word.start_ms.max(rise as u64 * window);
-        word.end_ms = word.end_ms.min((fall as u64 + 1) * window).max(word.start_ms);
+        word.end_ms = word
+            .end_ms
+            .min((fall as u64 + 1) * window)
+            .max(word.start_ms);
     }
 }
 
