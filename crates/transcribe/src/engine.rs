@@ -123,8 +123,9 @@ pub struct TranscribeOptions {
     /// whisper.cpp's worker threads. The default leaves one core to everything else:
     /// ggml's workers spin while they wait for each other, so on a busy machine (a
     /// recording, a build) a worker per core burned 3x the CPU time and ran 3-4x slower
-    /// than one worker fewer (measured on 2 cores: 30 s of speech in 33-54 s with 2
-    /// threads, 12-14 s with 1).
+    /// than one worker fewer (measured on 2 cores, tiny.en: 30 s of speech in 33-54 s
+    /// with 2 threads, 12-14 s with 1 while other work ran; on the idle machine 66 s of
+    /// speech took 7.1 s with 2 threads, 11.9 s with 1, still above the 5x goal).
     pub threads: usize,
     /// Written into the transcript; empty means the model's own name.
     pub model_name: String,
