@@ -218,10 +218,7 @@ describe("the Player with a transcript", { timeout: 600_000 }, () => {
     await screenshot(bob.driver, "player-transcript-2-search");
   });
 
-  // Reported as todo until the engine's word times stop covering the pause: whisper stamps the
-  // sentence after it ~0.6 s late and stretches "Friday." over the silence, so skip_ranges finds
-  // none (changes.md, 05:41). The Player's own jump is covered by playback_controls.test.ts.
-  it("skip silence jumps over the pause between the sentences while playing", { todo: "skip_ranges finds no pause where whisper stretches a word over it" }, async () => {
+  it("skip silence jumps over the pause between the sentences while playing", async () => {
     const b = ui(bob.driver);
     const ranges = await bob.driver.executeAsyncScript((id, done) => {
       window.__TAURI_INTERNALS__.invoke("skip_ranges", { id }).then(done, (e) => done({ error: String(e?.message ?? e) }));

@@ -172,6 +172,21 @@ mod tests {
     }
 
     #[test]
+    fn a_word_stretched_into_the_next_sentence_does_not_hide_the_pause() {
+        // As whisper does it: "Friday." (2.4-2.8 s) stamped until 7.6 s, over the first
+        // 0.6 s of the next sentence (sound from 7.0 s), which it stamped late.
+        let sound = levels(9_000, &[(0, 2_800), (7_000, 9_000)]);
+        let words = [(0, 2_400), (2_400, 7_600), (7_600, 9_000)];
+        assert_eq!(
+            pauses(Some(&transcript(9_000, &words)), &sound),
+            [Pause {
+                start_ms: 3_100,
+                end_ms: 6_700
+            }]
+        );
+    }
+
+    #[test]
     fn a_short_gap_is_not_a_pause() {
         let words = [(0, 1_000), (2_400, 3_000)];
         assert!(pauses(Some(&transcript(3_000, &words)), &levels(3_000, &words)).is_empty());

@@ -59,13 +59,21 @@ fn push_word(words: &mut Vec<Word>, (bytes, start_ms, end_ms): (Vec<u8>, u64, u6
     });
 }
 
+/// The longest quiet inside one spoken word (a stop consonant, a breath between syllables).
+pub const QUIET_WITHIN_A_WORD_MS: u64 = 500;
+
 /// Moves each word's start to where its sound begins and its end to where it stops,
 /// when the sound within its span starts or ends quiet: whisper stamps the first word
 /// after a silence from the start of that silence (its segment starts where its 30 s
 /// window did). `levels` are dBFS per [`LEVEL_WINDOW_MS`]; `quiet_below` from
 /// [`crate::sound::quiet_threshold`]. A word with no loud window keeps its times.
+///
+/// A word ends with the first stretch of sound it starts with: whisper may stretch the
+/// last word before a pause over the pause up to the next sentence's first sound, and
+/// no single word holds a quiet longer than [`QUIET_WITHIN_A_WORD_MS`].
 pub fn fit_words_to_sound(words: &mut [Word], levels: &[f32], quiet_below: f32) {
     let window = LEVEL_WINDOW_MS;
+    let longest_quiet = (QUIET_WITHIN_A_WORD_MS / window) as usize;
     for word in words {
         let first = (word.start_ms / window) as usize;
         let last = (word.end_ms.div_ceil(window) as usize).min(levels.len());
@@ -73,10 +81,17 @@ pub fn fit_words_to_sound(words: &mut [Word], levels: &[f32], quiet_below: f32) 
             continue;
         }
         let loud = |i: &usize| levels[*i] >= quiet_below;
-        let (Some(rise), Some(fall)) = ((first..last).find(loud), (first..last).rev().find(loud))
-        else {
+        let Some(rise) = (first..last).find(loud) else {
             continue;
         };
+        let mut fall = rise;
+        for i in rise..last {
+            if loud(&i) {
+                fall = i;
+            } else if i - fall > longest_quiet {
+                break;
+            }
+        }
         word.start_ms = word.start_ms.max(rise as u64 * window);
         word.end_ms = word
             .end_ms
@@ -193,6 +208,25 @@ mod tests {
         }];
         fit_words_to_sound(&mut long, &levels, -45.0);
         assert_eq!((long[0].start_ms, long[0].end_ms), (3_000, 3_500));
+    }
+
+    #[test]
+    fn a_word_stretched_over_a_pause_ends_with_its_own_sound() {
+        // "Friday." sounds 2.8-3.3 s; the next sentence starts at 6.4 s; whisper
+        // stamped the word 2.79-7.0 s. A short dip (200 ms) inside a word is kept.
+        let levels: Vec<f32> = (0..80)
+            .map(|i| match i {
+                28..=30 | 33..=34 | 64..=75 => -20.0,
+                _ => -80.0,
+            })
+            .collect();
+        let mut words = vec![Word {
+            start_ms: 2_790,
+            end_ms: 7_000,
+            text: "Friday.".into(),
+        }];
+        fit_words_to_sound(&mut words, &levels, -45.0);
+        assert_eq!((words[0].start_ms, words[0].end_ms), (2_800, 3_500));
     }
 
     #[test]
