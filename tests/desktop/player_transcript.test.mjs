@@ -15,42 +15,23 @@ import { promisify } from "node:util";
 import { By } from "selenium-webdriver";
 import { launchApp, screenshot } from "./lib/app.mjs";
 import { cliBinary, cliUser, hubSettings, pigeon, startHub } from "./lib/hub.mjs";
+import { speechClip as speakClip, testModel as model, transcriptionSettings as transcription } from "./lib/speech.mjs";
 import { ui, WAIT } from "./lib/ui.mjs";
 
 const run = promisify(execFile);
-
-const model =
-  process.env.PIGEON_TEST_WHISPER_MODEL ?? path.join(process.env.HOME ?? "/root", ".cache", "pigeon", "models", "ggml-tiny.en.bin");
 
 // Two sentences with a long pause between them (what skip silence jumps over).
 const FIRST = "Please review the budget agenda before Friday.";
 const SECOND = "The quick brown fox jumps over the lazy dog.";
 const PAUSE_S = 3;
+const VOICE = ["-v", "en-us", "-s", "150"];
 
-/** The settings TOML that points transcription at the test model. */
-const transcription = `\n[transcription]\nenabled = true\nmodel = "tiny.en"\nmodel_path = "${model}"\n`;
-
-/** A 720p clip of the two sentences over a moving test picture, as `pigeon record --source` takes it. */
-async function speechClip(dir) {
-  const first = path.join(dir, "first.wav");
-  const second = path.join(dir, "second.wav");
-  const speech = path.join(dir, "speech.wav");
-  const clip = path.join(dir, "speech.mp4");
-  await run("espeak-ng", ["-v", "en-us", "-s", "150", "-w", first, FIRST]);
-  await run("espeak-ng", ["-v", "en-us", "-s", "150", "-w", second, SECOND]);
-  // 0.5 s of quiet first, the pause between, 1 s after.
-  await run("sox", [first, "-r", "48000", "-c", "1", path.join(dir, "a.wav"), "pad", "0.5", String(PAUSE_S)]);
-  await run("sox", [second, "-r", "48000", "-c", "1", path.join(dir, "b.wav"), "pad", "0", "1"]);
-  await run("sox", [path.join(dir, "a.wav"), path.join(dir, "b.wav"), speech]);
-  await run("ffmpeg", [
-    "-v", "error", "-y",
-    "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-    "-i", speech,
-    "-shortest", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-    clip,
+/** A 720p clip of the two sentences: 0.5 s of quiet first, the pause between, 1 s after. */
+const speechClip = (dir) =>
+  speakClip(dir, [
+    { text: FIRST, before: 0.5, after: PAUSE_S, voice: VOICE },
+    { text: SECOND, after: 1, voice: VOICE },
   ]);
-  return clip;
-}
 
 /** The video's state, as the page sees it. */
 const videoState = () => {
@@ -147,7 +128,12 @@ describe("the Player with a transcript", { timeout: 600_000 }, () => {
       })),
     );
     const said = lines.map((l) => l.text).join(" ").toLowerCase();
-    for (const word of ["agenda", "friday", "fox", "dog"]) assert.match(said, new RegExp(word), `"${word}" in ${JSON.stringify(lines)}`);
+    // tiny.en on a clip recorded in real time mishears a word or two, differently from run to
+    // run ("budget" as "magit", "brown fox" as "roundfark"): most words of each sentence are there.
+    for (const words of [["please", "review", "agenda", "before", "friday"], ["quick", "fox", "jumps", "lazy", "dog"]]) {
+      const heard = words.filter((w) => said.includes(w));
+      assert.ok(heard.length >= 3, `most of ${JSON.stringify(words)} in ${JSON.stringify(lines)}`);
+    }
     assert.equal(await b.text("transcript-meta"), "English · tiny.en");
 
     // Captions: on (the toggle remembers), shown over the video while it plays.
@@ -225,7 +211,7 @@ describe("the Player with a transcript", { timeout: 600_000 }, () => {
     }, messageId);
     assert.ok(Array.isArray(ranges), `skip_ranges answered ${JSON.stringify(ranges)}`);
     const firstStart = lines[0].startMs;
-    const secondStart = lines.find((l) => /fox|dog/i.test(l.text))?.startMs ?? lines[lines.length - 1].startMs;
+    const secondStart = lines.find((l) => /fox|dog|lazy|quick/i.test(l.text))?.startMs ?? lines[lines.length - 1].startMs;
     // The pause alice left between the sentences is one of them.
     const pause = ranges.find((r) => r.startMs > firstStart && r.endMs <= secondStart + 500 && r.endMs - r.startMs >= 1000);
     assert.ok(pause, `a skip range in the pause between ${firstStart} and ${secondStart} ms: ${JSON.stringify(ranges)}`);
@@ -259,7 +245,7 @@ describe("the Player with a transcript", { timeout: 600_000 }, () => {
 
   it("opens at the moment a search hit names", async () => {
     const b = ui(bob.driver);
-    const second = lines.find((l) => /fox|dog/i.test(l.text)) ?? lines[lines.length - 1];
+    const second = lines.find((l) => /fox|dog|lazy|quick/i.test(l.text)) ?? lines[lines.length - 1];
     await bob.driver.executeScript((id, t) => (window.location.hash = `#/message?id=${encodeURIComponent(id)}&t=${t}`), messageId, second.startMs);
     await waitFor(
       bob.driver,
@@ -301,7 +287,7 @@ describe("the Player with a transcript", { timeout: 600_000 }, () => {
     await b.until(() => document.querySelectorAll("[data-testid=transcript-line]").length >= 2, 180_000, "the transcript made on bob's machine");
     const said = await b.text("transcript-lines");
     assert.match(said.toLowerCase(), /agenda|friday/);
-    assert.match(said.toLowerCase(), /fox|dog/);
+    assert.match(said.toLowerCase(), /fox|dog|lazy|quick/);
     assert.equal(await b.text("transcript-meta"), "English · tiny.en");
     await screenshot(bob.driver, "player-transcript-4-made-here");
   });

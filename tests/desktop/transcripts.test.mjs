@@ -10,50 +10,28 @@
 //   for download with its size.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
-import { promisify } from "node:util";
 import { Key } from "selenium-webdriver";
 import { launchApp, screenshot } from "./lib/app.mjs";
 import { cliUser, hubSettings, pigeon, startHub } from "./lib/hub.mjs";
+import { speechClip as speakClip, testModel as model, transcriptionSettings as transcription } from "./lib/speech.mjs";
 import { ui, WAIT } from "./lib/ui.mjs";
 
-const run = promisify(execFile);
-
-const model =
-  process.env.PIGEON_TEST_WHISPER_MODEL ?? path.join(process.env.HOME ?? "/root", ".cache", "pigeon", "models", "ggml-tiny.en.bin");
 
 /** Quiet before the sentence, so the searched word is spoken well after the start. */
 const LEAD_IN_S = 2.5;
-// espeak-ng's default voice: tiny.en hears this sentence word for word (the models helper measured WER 0).
+// espeak-ng's default voice: tiny.en hears this sentence word for word (measured: WER 0).
 const SENTENCE = "Please review the budget agenda before Friday.";
 const SPOKEN = ["agenda", "budget", "friday", "review"];
 
 /** Words of the virtual microphone's loop (scripts/test-env). */
 const MICROPHONE_WORDS = ["fox", "microphone", "lazy", "dog", "three", "jumps"];
 
-/** The settings TOML section that points transcription at the test model. */
-const transcription = `\n[transcription]\nenabled = true\nmodel = "tiny.en"\nmodel_path = "${model}"\n`;
-
-/** A 720p clip: LEAD_IN_S of quiet, then SENTENCE, over a moving test picture. */
-async function speechClip(dir) {
-  const said = path.join(dir, "said.wav");
-  const speech = path.join(dir, "speech.wav");
-  const clip = path.join(dir, "speech.mp4");
-  await run("espeak-ng", ["-w", said, SENTENCE]);
-  await run("sox", [said, "-r", "48000", "-c", "1", speech, "pad", String(LEAD_IN_S), "1"]);
-  await run("ffmpeg", [
-    "-v", "error", "-y",
-    "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-    "-i", speech,
-    "-shortest", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-    clip,
-  ]);
-  return clip;
-}
+/** A 720p clip: LEAD_IN_S of quiet, then SENTENCE. */
+const speechClip = (dir) => speakClip(dir, [{ text: SENTENCE, before: LEAD_IN_S, after: 1 }]);
 
 /** The search results as the page lists them. */
 const results = () =>

@@ -23,7 +23,7 @@ pub mod pauses;
 mod sound;
 mod wer;
 
-// The models helper's modules (catalog and download, conversion, the test model).
+// Models: the catalog and its download, conversion, and the tests' model.
 pub mod convert;
 pub mod models;
 pub mod testing;
