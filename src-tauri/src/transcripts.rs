@@ -224,7 +224,7 @@ fn view(
         language_name: stored
             .language
             .as_deref()
-            .and_then(language_name)
+            .and_then(pigeon_transcribe::language_name)
             .map(str::to_owned),
         language: stored.language.clone(),
         model: stored.model.clone(),
@@ -330,46 +330,6 @@ pub async fn set_captions_on(session: tauri::State<'_, Session>, on: bool) -> Co
         .await?
         .desktop
         .captions_on)
-}
-
-/// The English name of a language code Whisper detects, for "German · base".
-fn language_name(code: &str) -> Option<&'static str> {
-    const NAMES: &[(&str, &str)] = &[
-        ("en", "English"),
-        ("de", "German"),
-        ("fr", "French"),
-        ("es", "Spanish"),
-        ("it", "Italian"),
-        ("pt", "Portuguese"),
-        ("nl", "Dutch"),
-        ("pl", "Polish"),
-        ("sv", "Swedish"),
-        ("da", "Danish"),
-        ("no", "Norwegian"),
-        ("fi", "Finnish"),
-        ("cs", "Czech"),
-        ("sk", "Slovak"),
-        ("hu", "Hungarian"),
-        ("ro", "Romanian"),
-        ("el", "Greek"),
-        ("tr", "Turkish"),
-        ("ru", "Russian"),
-        ("uk", "Ukrainian"),
-        ("ar", "Arabic"),
-        ("he", "Hebrew"),
-        ("hi", "Hindi"),
-        ("ja", "Japanese"),
-        ("ko", "Korean"),
-        ("zh", "Chinese"),
-        ("vi", "Vietnamese"),
-        ("id", "Indonesian"),
-        ("th", "Thai"),
-        ("ca", "Catalan"),
-    ];
-    NAMES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, name)| *name)
 }
 
 /// "0:03": where in the clip, to the whole second, as the search results say it.

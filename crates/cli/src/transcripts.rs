@@ -339,21 +339,10 @@ pub fn clock_time(ms: u64) -> String {
 
 /// A language code with its English name where it is a common one.
 pub fn language_text(code: &str) -> String {
-    let name = match code {
-        "en" => "English",
-        "de" => "German",
-        "fr" => "French",
-        "es" => "Spanish",
-        "it" => "Italian",
-        "nl" => "Dutch",
-        "pt" => "Portuguese",
-        "pl" => "Polish",
-        "sv" => "Swedish",
-        "ja" => "Japanese",
-        "zh" => "Chinese",
-        _ => return code.to_owned(),
-    };
-    format!("{name} ({code})")
+    match pigeon_transcribe::language_name(code) {
+        Some(name) => format!("{name} ({code})"),
+        None => code.to_owned(),
+    }
 }
 
 /// A size in megabytes, as model sizes are given.

@@ -19,6 +19,7 @@
 pub mod captions;
 mod engine;
 mod error;
+mod languages;
 pub mod pauses;
 mod sound;
 mod wer;
@@ -33,5 +34,6 @@ pub use engine::{
     TranscribeOptions, GGML_MAGIC, SPEECH_FLOOR_DBFS,
 };
 pub use error::TranscribeError;
+pub use languages::language_name;
 pub use sound::{decode_sound, levels_of, Sound, LEVEL_WINDOW_MS, SAMPLE_RATE, SILENT_LEVEL_DBFS};
 pub use wer::{normalised_words, word_error_rate};
