@@ -265,7 +265,7 @@ pub async fn send_message(
             let draft = library.draft(&draft)?;
             anyhow::Ok(library.queue(
                 &NewOutgoing {
-                    draft_id: draft.id,
+                    draft_id: Some(draft.id),
                     recipients,
                     subject,
                     text,
@@ -273,6 +273,9 @@ pub async fn send_message(
                     respond_by_tz: zone.name().to_owned(),
                     in_reply_to,
                     attachments,
+                    at_ms: None,
+                    chapter: None,
+                    acknowledge_only: false,
                 },
                 now,
             )?)

@@ -144,7 +144,10 @@ fn clip_of(session: &Session, id: &str) -> anyhow::Result<Clip> {
             }
         }
         Found::Sent(entry) => {
-            let draft = session.library.draft(&entry.draft_id)?;
+            let Some(draft_id) = entry.draft_id.clone() else {
+                anyhow::bail!("this message is a text answer: it has no clip to transcribe");
+            };
+            let draft = session.library.draft(&draft_id)?;
             let captions = draft.clip_path.with_extension("vtt");
             let sound = draft
                 .playable_path
@@ -152,7 +155,7 @@ fn clip_of(session: &Session, id: &str) -> anyhow::Result<Clip> {
                 .or_else(|| Some(draft.clip_path).filter(|p| p.is_file()));
             Clip {
                 id: entry.message_id.clone(),
-                owner: TranscriptOwner::Draft(entry.draft_id.clone()),
+                owner: TranscriptOwner::Draft(draft_id),
                 sound,
                 captions,
             }

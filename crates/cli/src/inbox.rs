@@ -85,13 +85,14 @@ impl App {
         if let Some(poster) = &m.poster_path {
             println!("poster     {}", poster.display());
         }
-        match &m.playable_path {
-            Some(p) => println!("clip       {}", p.display()),
-            None => println!(
+        match (&m.playable_path, &m.message.clip) {
+            (Some(p), _) => println!("clip       {}", p.display()),
+            (None, Some(clip)) => println!(
                 "clip       {} bytes, not downloaded (`pigeon fetch {}`)",
-                m.message.clip.size,
+                clip.size,
                 short(m.message.id.as_str())
             ),
+            (None, None) => {}
         }
         if let Some(line) = transcript_line(transcript.as_ref(), short(m.message.id.as_str())) {
             println!("transcript {line}");

@@ -69,7 +69,7 @@ impl App {
             .context("check the files given to --attach")?;
         let entry = self.library.queue(
             &NewOutgoing {
-                draft_id: draft.id.clone(),
+                draft_id: Some(draft.id.clone()),
                 recipients,
                 subject,
                 text: compose.text.clone(),
@@ -77,6 +77,9 @@ impl App {
                 respond_by_tz: zone.name().to_owned(),
                 in_reply_to,
                 attachments,
+                at_ms: None,
+                chapter: None,
+                acknowledge_only: false,
             },
             now,
         )?;

@@ -29,7 +29,11 @@ impl Clip {
     pub fn owner(&self) -> TranscriptOwner {
         match self {
             Clip::Received(m) => TranscriptOwner::Message(m.message.id.clone()),
-            Clip::Sent(e) => TranscriptOwner::Draft(e.draft_id.clone()),
+            Clip::Sent(e) => match &e.draft_id {
+                Some(draft) => TranscriptOwner::Draft(draft.clone()),
+                // Never found as a clip (see `find`); a text message has no transcript.
+                None => TranscriptOwner::Message(e.message_id.clone()),
+            },
             Clip::Draft(d) => TranscriptOwner::Draft(d.id.clone()),
         }
     }
@@ -59,14 +63,17 @@ impl App {
         if let Some(m) = absent_if_unknown(self.library.received(id))? {
             found.push(Clip::Received(Box::new(m)));
         }
-        if let Some(e) = absent_if_unknown(self.library.outbox_entry(id))? {
+        // A text-only message sent from here has no clip to transcribe.
+        if let Some(e) =
+            absent_if_unknown(self.library.outbox_entry(id))?.filter(|e| e.draft_id.is_some())
+        {
             found.push(Clip::Sent(Box::new(e)));
         }
         if let Some(d) = absent_if_unknown(self.library.draft(id))? {
             // A draft sent from here is already found as its message.
-            let sent = found
-                .iter()
-                .any(|c| matches!(c, Clip::Sent(e) if e.draft_id == d.id));
+            let sent = found.iter().any(
+                |c| matches!(c, Clip::Sent(e) if e.draft_id.as_deref() == Some(d.id.as_str())),
+            );
             if !sent {
                 found.push(Clip::Draft(Box::new(d)));
             }

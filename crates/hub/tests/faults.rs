@@ -223,13 +223,13 @@ async fn injected_503s_and_dropped_connections_deliver_exactly_once() {
     assert_eq!(got, sent, "each message exactly once, in order");
     for e in &page.entries {
         let clip = bob
-            .download(&e.message.clip.id, None)
+            .download(&e.message.clip.as_ref().unwrap().id, None)
             .await
             .unwrap()
             .bytes()
             .await
             .unwrap();
-        assert_eq!(sha256_hex(&clip), e.message.clip.sha256);
+        assert_eq!(sha256_hex(&clip), e.message.clip.as_ref().unwrap().sha256);
         let att = &e.message.attachments[0].blob;
         let bytes = bob
             .download(&att.id, None)

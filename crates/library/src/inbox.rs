@@ -295,9 +295,11 @@ impl Inbox {
         now: DateTime<Utc>,
     ) -> Result<ReceivedMessage> {
         let received = self.library.received(id.as_str())?;
+        // A text answer has no clip: only its attachments are downloaded.
+        let has_clip = received.message.clip.is_some();
         let all_there = received.downloaded_at.is_some()
-            && received.clip_path.as_deref().is_some_and(Path::is_file)
-            && received.playable_path.as_deref().is_some_and(Path::is_file)
+            && (!has_clip || received.clip_path.as_deref().is_some_and(Path::is_file))
+            && (!has_clip || received.playable_path.as_deref().is_some_and(Path::is_file))
             && received
                 .attachment_paths
                 .iter()
@@ -307,31 +309,32 @@ impl Inbox {
         }
         let files = self.message_files(id).await?;
         let message = &received.message;
-        let clip = files.clip();
-        self.download(&message.clip, &clip, progress.clone())
-            .await?;
-        let playable = files.playable();
-        let poster = files.poster("image/jpeg");
-        let make_poster = received.poster_path.is_none();
-        let (c, p, j) = (clip.clone(), playable.clone(), poster.clone());
-        let poster_made = tokio::task::spawn_blocking(move || -> Result<bool> {
-            // GStreamer misreads a fragmented MP4's length: players get a remuxed copy.
-            pigeon_media::make_playable(&c, &p)?;
-            Ok(make_poster && pigeon_media::poster_jpeg(&p, Duration::ZERO, 640, &j).is_ok())
-        })
-        .await
-        .map_err(|e| LibraryError::Corrupt(format!("a clip task failed: {e}")))??;
-        let message_id = id.clone();
-        self.library
-            .blocking(move |l| {
-                l.set_received_clip(
-                    &message_id,
-                    &clip,
-                    &playable,
-                    poster_made.then_some(poster.as_path()),
-                )
+        if let Some(clip_ref) = &message.clip {
+            let clip = files.clip();
+            self.download(clip_ref, &clip, progress.clone()).await?;
+            let playable = files.playable();
+            let poster = files.poster("image/jpeg");
+            let make_poster = received.poster_path.is_none();
+            let (c, p, j) = (clip.clone(), playable.clone(), poster.clone());
+            let poster_made = tokio::task::spawn_blocking(move || -> Result<bool> {
+                // GStreamer misreads a fragmented MP4's length: players get a remuxed copy.
+                pigeon_media::make_playable(&c, &p)?;
+                Ok(make_poster && pigeon_media::poster_jpeg(&p, Duration::ZERO, 640, &j).is_ok())
             })
-            .await?;
+            .await
+            .map_err(|e| LibraryError::Corrupt(format!("a clip task failed: {e}")))??;
+            let message_id = id.clone();
+            self.library
+                .blocking(move |l| {
+                    l.set_received_clip(
+                        &message_id,
+                        &clip,
+                        &playable,
+                        poster_made.then_some(poster.as_path()),
+                    )
+                })
+                .await?;
+        }
         for (position, attachment) in message.attachments.iter().enumerate() {
             let path = files.attachment(position, &attachment.name);
             self.download(&attachment.blob, &path, progress.clone())
@@ -500,13 +503,17 @@ mod tests {
                 recipients: vec![user("bob").name],
                 subject: "From an older Pigeon".into(),
                 text: None,
-                clip: clip.id,
+                clip: Some(clip.id),
                 attachments: vec![],
                 poster: None,
                 duration_ms: None,
                 respond_by: Utc::now() + chrono::Duration::hours(1),
                 respond_by_tz: "UTC".into(),
                 in_reply_to: None,
+                at_ms: None,
+                chapter: None,
+                chapters: vec![],
+                acknowledge_only: false,
             })
             .await
             .unwrap();
@@ -558,7 +565,7 @@ mod tests {
         assert_eq!(received.viewed_at, None, "downloading is not viewing");
         assert_eq!(
             bytes.load(Ordering::SeqCst),
-            received.message.clip.size,
+            received.message.clip.as_ref().unwrap().size,
             "progress reached the clip's size"
         );
         // Nothing is downloaded twice; a fetch then only marks it viewed.
@@ -624,7 +631,9 @@ mod tests {
             took < Duration::from_secs(2),
             "the runtime was held for {took:?}"
         );
-        assert!(!sync.is_finished(), "the sync waits for the lock");
+        if sync.is_finished() {
+            panic!("finished: {:?}", sync.await);
+        }
         release.send(()).unwrap();
         holder.join().unwrap();
         let report = sync.await.unwrap().unwrap();

@@ -319,7 +319,7 @@ mod tests {
         match outbox.deliver(&message).await.unwrap() {
             Delivery::Sent(m) => {
                 assert_eq!(
-                    m.clip.size,
+                    m.clip.as_ref().unwrap().size,
                     std::fs::metadata(&draft.clip_path).unwrap().len()
                 )
             }

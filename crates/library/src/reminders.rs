@@ -552,7 +552,7 @@ mod library_tests {
         let entry = library
             .queue(
                 &crate::db::NewOutgoing {
-                    draft_id: draft.id,
+                    draft_id: Some(draft.id),
                     recipients: vec![
                         UserName::parse("bob").unwrap(),
                         UserName::parse("carol").unwrap(),
@@ -563,6 +563,9 @@ mod library_tests {
                     respond_by_tz: "UTC".into(),
                     in_reply_to: None,
                     attachments: vec![],
+                    at_ms: None,
+                    chapter: None,
+                    acknowledge_only: false,
                 },
                 clock.now(),
             )

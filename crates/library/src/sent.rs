@@ -324,7 +324,7 @@ mod tests {
         library
             .queue(
                 &NewOutgoing {
-                    draft_id: draft.id,
+                    draft_id: Some(draft.id),
                     recipients: to.iter().map(|n| UserName::parse(*n).unwrap()).collect(),
                     subject: subject.into(),
                     text: None,
@@ -332,6 +332,9 @@ mod tests {
                     respond_by_tz: "UTC".into(),
                     in_reply_to: None,
                     attachments: vec![],
+                    at_ms: None,
+                    chapter: None,
+                    acknowledge_only: false,
                 },
                 at,
             )

@@ -21,7 +21,7 @@ pub fn message(id: &str, sender: &str, to: &[&str], respond_by: DateTime<Utc>) -
         recipients: to.iter().map(|n| UserName::parse(*n).unwrap()).collect(),
         subject: "Plan".into(),
         text: None,
-        clip: blob,
+        clip: Some(blob),
         attachments: vec![],
         poster: None,
         duration_ms: None,
@@ -29,5 +29,9 @@ pub fn message(id: &str, sender: &str, to: &[&str], respond_by: DateTime<Utc>) -
         respond_by_tz: "Europe/Berlin".into(),
         in_reply_to: None,
         sent_at: respond_by - Duration::hours(24),
+        at_ms: None,
+        chapter: None,
+        chapters: vec![],
+        acknowledge_only: false,
     }
 }

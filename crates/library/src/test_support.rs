@@ -45,7 +45,7 @@ pub fn queue_to(library: &Library, draft: String, recipient: &str) -> MessageId 
     library
         .queue(
             &NewOutgoing {
-                draft_id: draft,
+                draft_id: Some(draft),
                 recipients: vec![UserName::parse(recipient).unwrap()],
                 subject: "Plan".into(),
                 text: None,
@@ -53,6 +53,9 @@ pub fn queue_to(library: &Library, draft: String, recipient: &str) -> MessageId 
                 respond_by_tz: "UTC".into(),
                 in_reply_to: None,
                 attachments: vec![],
+                at_ms: None,
+                chapter: None,
+                acknowledge_only: false,
             },
             Utc::now(),
         )

@@ -130,7 +130,7 @@ mod tests {
         let entry = library
             .queue(
                 &NewOutgoing {
-                    draft_id: draft.id,
+                    draft_id: Some(draft.id),
                     recipients: vec![UserName::parse("alice").unwrap()],
                     subject: reply_subject(&first.subject),
                     text: None,
@@ -138,6 +138,9 @@ mod tests {
                     respond_by_tz: "UTC".into(),
                     in_reply_to: Some(thread.clone()),
                     attachments: vec![],
+                    at_ms: None,
+                    chapter: None,
+                    acknowledge_only: false,
                 },
                 start,
             )

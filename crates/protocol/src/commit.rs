@@ -90,9 +90,12 @@ impl<'a> Commit<'a> {
         &self.message.recipients
     }
 
-    /// The blobs the store must look up, in order: the clip, each attachment, the poster.
+    /// The blobs the store must look up, in order: the clip (if any), each attachment,
+    /// the poster.
     pub fn blobs(&self) -> Vec<&BlobId> {
-        std::iter::once(&self.message.clip)
+        self.message
+            .clip
+            .iter()
             .chain(self.message.attachments.iter().map(|a| &a.blob))
             .chain(self.message.poster.iter())
             .collect()
@@ -119,7 +122,10 @@ impl<'a> Commit<'a> {
             let stored = blobs.next().flatten();
             self.sealed_blob(id, kind, what, stored)
         };
-        let clip = next(&m.clip, BlobKind::Clip, "clip blob")?;
+        let clip = match &m.clip {
+            Some(id) => Some(next(id, BlobKind::Clip, "clip blob")?),
+            None => None,
+        };
         let mut attachments = Vec::with_capacity(m.attachments.len());
         for a in &m.attachments {
             attachments.push(Attachment {
@@ -134,7 +140,10 @@ impl<'a> Commit<'a> {
         let thread = match &m.in_reply_to {
             None => m.id.clone(),
             Some(_) => match facts.parent {
-                Some(p) if access::may_read(&p, self.sender) => p.thread,
+                Some(p) if access::may_read(&p, self.sender) => {
+                    about_the_parent(m, &p)?;
+                    p.thread
+                }
                 _ => return Err(ApiError::not_found("in_reply_to message")),
             },
         };
@@ -158,6 +167,37 @@ impl<'a> Commit<'a> {
     ) -> Result<BlobRef, ApiError> {
         own_sealed_blob(self.sender, id, kind, what, stored)
     }
+}
+
+/// A comment's moment lies within the answered clip, and a named chapter is one of its
+/// chapters.
+fn about_the_parent(m: &NewMessage, parent: &Message) -> Result<(), ApiError> {
+    if let Some(at) = m.at_ms {
+        let Some(_) = &parent.clip else {
+            return Err(ApiError::invalid(
+                "the comment names a moment, but the message it answers has no clip: reply without a moment",
+            ));
+        };
+        if let Some(length) = parent.duration_ms.filter(|&length| at > length) {
+            return Err(ApiError::invalid(format!(
+                "the moment {} is past the end of the clip it answers ({}): pick a moment within the clip",
+                crate::fields::moment(at),
+                crate::fields::moment(length)
+            )));
+        }
+    }
+    if let Some(chapter) = m.chapter {
+        if chapter as usize >= parent.chapters.len() {
+            return Err(ApiError::invalid(match parent.chapters.len() {
+                0 => "the reply names a chapter, but the message it answers has none: leave the chapter out".to_string(),
+                n => format!(
+                    "the reply names chapter {} of {n}: name one of the message's chapters (numbered from 0 on the wire)",
+                    chapter
+                ),
+            }));
+        }
+    }
+    Ok(())
 }
 
 /// A blob someone references (in a message or a record) must be their own, of the
@@ -233,7 +273,7 @@ mod tests {
         let ann = UserName::parse("ann").unwrap();
         let c = Commit::new(&m, &ann).unwrap();
         let sealed = BlobRef {
-            id: m.clip.clone(),
+            id: m.clip.clone().unwrap(),
             kind: BlobKind::Clip,
             size: 1,
             sha256: "0".repeat(64),
@@ -267,5 +307,141 @@ mod tests {
             .unwrap();
         assert_eq!(ok.thread, m.id);
         assert_eq!(ok.sender, ann);
+    }
+
+    fn parent(duration_ms: Option<u64>, chapters: usize) -> Message {
+        let mut p: Message = serde_json::from_str(
+            r#"{"id":"parent0000000001","sender":"bob","recipients":["ann"],"subject":"s",
+            "text":null,"clip":{"id":"0123456789abcdef0","kind":"clip","size":1,
+            "sha256":"0000000000000000000000000000000000000000000000000000000000000000",
+            "content_type":"video/mp4"},"attachments":[],"respond_by":"2030-01-01T00:00:00Z",
+            "respond_by_tz":"UTC","in_reply_to":null,"thread":"parent0000000001",
+            "sent_at":"2029-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        p.duration_ms = duration_ms;
+        p.chapters = (0..chapters)
+            .map(|i| crate::Chapter {
+                start_ms: i as u64 * 1000,
+                title: format!("item {i}"),
+            })
+            .collect();
+        p
+    }
+
+    fn text_reply(at_ms: Option<u64>, chapter: Option<u32>) -> NewMessage {
+        let mut m = new_message();
+        m.clip = None;
+        m.text = Some("which quarter is this?".into());
+        m.in_reply_to = Some(MessageId::parse("parent0000000001").unwrap());
+        m.at_ms = at_ms;
+        m.chapter = chapter;
+        m
+    }
+
+    fn resolve_reply(m: &NewMessage, parent: Message) -> Result<Message, ApiError> {
+        let ann = UserName::parse("ann").unwrap();
+        let c = Commit::new(m, &ann).unwrap();
+        c.resolve(
+            CommitFacts {
+                parent: Some(parent),
+                ..CommitFacts::default()
+            },
+            Utc::now(),
+        )
+    }
+
+    #[test]
+    fn a_text_reply_needs_no_clip_and_a_comment_is_not_an_answer() {
+        let m = text_reply(Some(3000), Some(1));
+        assert!(Limits::default().check_message(&m, Utc::now()).is_ok());
+        let ann = UserName::parse("ann").unwrap();
+        assert!(Commit::new(&m, &ann).unwrap().blobs().is_empty());
+        let comment = resolve_reply(&m, parent(Some(10_000), 3)).unwrap();
+        assert!(comment.clip.is_none());
+        assert_eq!(comment.thread.as_str(), "parent0000000001");
+        assert!(comment.is_comment());
+        assert_eq!(comment.answers(), None);
+        let answer = resolve_reply(&text_reply(None, Some(2)), parent(Some(10_000), 3)).unwrap();
+        assert_eq!(
+            answer.answers().map(|m| m.as_str()),
+            Some("parent0000000001")
+        );
+        // A text answer's JSON has no clip, and an old message's JSON no new field.
+        let json = serde_json::to_string(&answer).unwrap();
+        assert!(
+            !json.contains("\"clip\"") && !json.contains("at_ms"),
+            "{json}"
+        );
+        let old = serde_json::to_string(&new_message()).unwrap();
+        for field in ["at_ms", "chapter", "acknowledge_only"] {
+            assert!(!old.contains(field), "{old}");
+        }
+    }
+
+    #[test]
+    fn a_moment_and_a_chapter_must_lie_in_the_answered_clip() {
+        let message = |m: NewMessage, p| resolve_reply(&m, p).unwrap_err().message;
+        let past = message(text_reply(Some(10_001), None), parent(Some(10_000), 0));
+        assert!(
+            past.contains("0:10") && past.contains("past the end"),
+            "{past}"
+        );
+        assert!(resolve_reply(&text_reply(Some(10_000), None), parent(Some(10_000), 0)).is_ok());
+        let mut textual = parent(None, 0);
+        textual.clip = None;
+        let no_clip = message(text_reply(Some(1), None), textual);
+        assert!(no_clip.contains("has no clip"), "{no_clip}");
+        let chapter = message(text_reply(None, Some(3)), parent(Some(10_000), 3));
+        assert!(chapter.contains("chapter 3 of 3"), "{chapter}");
+        let none = message(text_reply(None, Some(0)), parent(Some(10_000), 0));
+        assert!(none.contains("has none"), "{none}");
+    }
+
+    #[test]
+    fn bad_messages_are_refused_before_anything_is_read() {
+        let limits = Limits::default();
+        let refuse = |m: &NewMessage| limits.check_message(m, Utc::now()).unwrap_err();
+        let mut empty = text_reply(None, None);
+        empty.text = Some("  ".into());
+        assert!(refuse(&empty).message.contains("neither a clip nor text"));
+        let mut long = text_reply(None, None);
+        long.text = Some("x".repeat(10_001));
+        assert_eq!(refuse(&long).limit.unwrap().limit, "max_text_chars");
+        let mut stray = new_message();
+        stray.at_ms = Some(5);
+        assert!(refuse(&stray).message.contains("answers nothing"));
+        let mut chapters_without_clip = text_reply(None, None);
+        chapters_without_clip.chapters = vec![crate::Chapter {
+            start_ms: 0,
+            title: "a".into(),
+        }];
+        assert!(refuse(&chapters_without_clip).message.contains("no clip"));
+        let chapter = |start_ms, title: &str| crate::Chapter {
+            start_ms,
+            title: title.into(),
+        };
+        let mut m = new_message();
+        m.duration_ms = Some(9_000);
+        m.chapters = vec![
+            chapter(0, "Budget"),
+            chapter(4_000, "Hiring"),
+            chapter(8_000, "Q3"),
+        ];
+        assert!(limits.check_message(&m, Utc::now()).is_ok());
+        m.chapters.swap(1, 2);
+        let unsorted = refuse(&m).message;
+        assert!(unsorted.contains("sort the chapters"), "{unsorted}");
+        m.chapters = vec![chapter(0, "Budget"), chapter(0, "Hiring")];
+        assert!(refuse(&m).message.contains("sort the chapters"));
+        m.chapters = vec![chapter(9_000, "after")];
+        assert!(refuse(&m).message.contains("past the clip's end"));
+        m.chapters = vec![chapter(0, " ")];
+        assert_eq!(refuse(&m).code, ErrorCode::Invalid);
+        m.chapters = vec![chapter(0, &"t".repeat(121))];
+        assert_eq!(refuse(&m).limit.unwrap().limit, "max_chapter_title_chars");
+        m.duration_ms = None;
+        m.chapters = (0..51).map(|i| chapter(i, "item")).collect();
+        assert_eq!(refuse(&m).limit.unwrap().limit, "max_chapters");
     }
 }

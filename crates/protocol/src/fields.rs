@@ -156,6 +156,23 @@ pub fn duration_ms(ms: u64) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A moment in a clip as people write it: `1:23`, `1:02:03` past an hour, with tenths
+/// when they are not zero (`0:03.2`).
+pub fn moment(ms: u64) -> String {
+    let (tenths, seconds) = ((ms % 1000) / 100, ms / 1000);
+    let (h, m, s) = (seconds / 3600, (seconds / 60) % 60, seconds % 60);
+    let whole = if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    };
+    if tenths == 0 {
+        whole
+    } else {
+        format!("{whole}.{tenths}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +231,14 @@ mod tests {
         assert!(respond_by(now + chrono::Duration::days(4000), now).is_err());
         assert!(duration_ms(90_000).is_ok());
         assert!(duration_ms(u64::MAX).is_err());
+    }
+
+    #[test]
+    fn moments_read_as_clock_times() {
+        assert_eq!(moment(0), "0:00");
+        assert_eq!(moment(83_000), "1:23");
+        assert_eq!(moment(3_250), "0:03.2");
+        assert_eq!(moment(3_723_000), "1:02:03");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{fields, ApiError, BlobKind, NewMessage};
+use crate::{fields, ApiError, BlobKind, Chapter, NewMessage};
 
 /// What a store accepts. Every exceeded limit is reported with its field name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +25,9 @@ pub struct Limits {
     /// Largest single chunk request body.
     pub max_chunk_bytes: u64,
     pub max_inbox_page: u64,
+    /// Chapters of one clip.
+    pub max_chapters: u64,
+    pub max_chapter_title_chars: u64,
 }
 
 impl Default for Limits {
@@ -42,6 +45,8 @@ impl Default for Limits {
             max_json_bytes: 256 * 1024,
             max_chunk_bytes: 1024 * 1024 * 1024,
             max_inbox_page: 200,
+            max_chapters: 50,
+            max_chapter_title_chars: 120,
         }
     }
 }
@@ -79,6 +84,32 @@ impl Limits {
             fields::chars_within("max_text_chars", self.max_text_chars, text)?;
             fields::text("the message text", text)?;
         }
+        if m.clip.is_none() {
+            if m.text.as_deref().is_none_or(|t| t.trim().is_empty()) {
+                return Err(ApiError::invalid(
+                    "the message has neither a clip nor text: record a clip or type an answer",
+                ));
+            }
+            let clip_only = [
+                ("a poster", m.poster.is_some()),
+                ("a clip length", m.duration_ms.is_some()),
+                ("chapters", !m.chapters.is_empty()),
+            ];
+            if let Some((what, _)) = clip_only.iter().find(|(_, has)| *has) {
+                return Err(ApiError::invalid(format!(
+                    "the message has {what} but no clip: send the clip with it, or leave {what} out"
+                )));
+            }
+        }
+        self.check_chapters(&m.chapters, m.duration_ms)?;
+        if m.in_reply_to.is_none() && (m.at_ms.is_some() || m.chapter.is_some()) {
+            return Err(ApiError::invalid(
+                "a moment or a chapter is given but the message answers nothing: set in_reply_to to the message it is about",
+            ));
+        }
+        if let Some(at) = m.at_ms {
+            fields::duration_ms(at)?;
+        }
         if m.recipients.is_empty() {
             return Err(ApiError::invalid(
                 "the message has no recipients: add at least one",
@@ -100,6 +131,45 @@ impl Limits {
             return Err(ApiError::invalid(
                 "the message answers itself (in_reply_to is its own id): reply to another message",
             ));
+        }
+        Ok(())
+    }
+
+    /// A clip's agenda: bounded in count and title, sorted by start, each start within
+    /// the clip when its length is known.
+    /// Also what a client checks before it queues a message with chapters.
+    pub fn check_chapters(
+        &self,
+        chapters: &[Chapter],
+        duration_ms: Option<u64>,
+    ) -> Result<(), ApiError> {
+        fields::count_within("max_chapters", self.max_chapters, chapters.len())?;
+        for c in chapters {
+            fields::chars_within(
+                "max_chapter_title_chars",
+                self.max_chapter_title_chars,
+                &c.title,
+            )?;
+            fields::name("the chapter title", &c.title)?;
+            if let Some(length) = duration_ms {
+                if c.start_ms >= length {
+                    return Err(ApiError::invalid(format!(
+                        "the chapter {:?} starts at {}, past the clip's end ({}): start it within the clip",
+                        c.title,
+                        fields::moment(c.start_ms),
+                        fields::moment(length)
+                    )));
+                }
+            }
+        }
+        if let Some(pair) = chapters.windows(2).find(|w| w[0].start_ms >= w[1].start_ms) {
+            return Err(ApiError::invalid(format!(
+                "the chapter {:?} at {} does not start after {:?} at {}: sort the chapters by their start, each at its own moment",
+                pair[1].title,
+                fields::moment(pair[1].start_ms),
+                pair[0].title,
+                fields::moment(pair[0].start_ms)
+            )));
         }
         Ok(())
     }

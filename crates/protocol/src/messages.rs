@@ -1,9 +1,25 @@
-//! Messages as committed and as read.
+//! Messages as committed and as read: a clip, text, or both; a reply can answer one
+//! moment of the clip it replies to (a comment) and name one of its chapters.
+//!
+//! Every field added after the first release is left out of the JSON when absent, so
+//! older messages keep their fingerprints and older clients read what they know.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{BlobId, BlobRef, MessageId, UserName};
+
+/// One item of a clip's agenda: from `start_ms` (in the clip) to the next chapter's
+/// start, or to the clip's end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chapter {
+    pub start_ms: u64,
+    pub title: String,
+}
+
+pub(crate) fn is_false(b: &bool) -> bool {
+    !*b
+}
 
 /// An attachment in a message being committed. `name` is display text only; no store
 /// ever builds a path from it.
@@ -21,7 +37,10 @@ pub struct NewMessage {
     pub subject: String,
     #[serde(default)]
     pub text: Option<String>,
-    pub clip: BlobId,
+    /// The sealed clip. A message without one is a text answer and must have text.
+    /// Left out of the JSON when absent (a message with a clip keeps its fingerprint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<BlobId>,
     #[serde(default)]
     pub attachments: Vec<NewAttachment>,
     /// A sealed [`BlobKind::Poster`] blob: the still the recipients' inboxes show before
@@ -41,6 +60,21 @@ pub struct NewMessage {
     pub respond_by_tz: String,
     #[serde(default)]
     pub in_reply_to: Option<MessageId>,
+    /// A comment: the moment (ms into the answered message's clip) this reply is about.
+    /// Needs `in_reply_to`; a comment is not an answer (see [`Message::answers`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
+    /// The chapter of the answered message this reply is about: an index into its
+    /// `chapters`. Needs `in_reply_to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chapter: Option<u32>,
+    /// The clip's agenda, sorted by start. Needs a clip.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chapters: Vec<Chapter>,
+    /// The sender asks for no more than a 👍 or ✅: a recipient's ✅ reaction counts as
+    /// their response.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub acknowledge_only: bool,
 }
 
 /// A committed attachment.
@@ -58,7 +92,9 @@ pub struct Message {
     pub recipients: Vec<UserName>,
     pub subject: String,
     pub text: Option<String>,
-    pub clip: BlobRef,
+    /// None for a text answer (see [`NewMessage::clip`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<BlobRef>,
     pub attachments: Vec<Attachment>,
     /// The clip's length as the sender measured it (see [`NewMessage::duration_ms`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,13 +108,45 @@ pub struct Message {
     /// The id of the first message of the thread (itself when not a reply).
     pub thread: MessageId,
     pub sent_at: DateTime<Utc>,
+    /// See [`NewMessage::at_ms`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
+    /// See [`NewMessage::chapter`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chapter: Option<u32>,
+    /// See [`NewMessage::chapters`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chapters: Vec<Chapter>,
+    /// See [`NewMessage::acknowledge_only`].
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub acknowledge_only: bool,
+}
+
+impl Message {
+    /// A comment at a moment of the message it replies to.
+    pub fn is_comment(&self) -> bool {
+        self.in_reply_to.is_some() && self.at_ms.is_some()
+    }
+
+    /// Whether this message, from its sender, answers the message it replies to (and so
+    /// marks its sender "responded" there): every reply, text or video, except a
+    /// comment at a moment, which asks or remarks and leaves the answer open.
+    pub fn answers(&self) -> Option<&MessageId> {
+        self.in_reply_to.as_ref().filter(|_| self.at_ms.is_none())
+    }
+
+    /// The chapter a moment of this message's clip falls in: the last one starting at
+    /// or before it.
+    pub fn chapter_at(&self, at_ms: u64) -> Option<usize> {
+        self.chapters.iter().rposition(|c| c.start_ms <= at_ms)
+    }
 }
 
 /// What a store adds to a [`NewMessage`] when it commits it.
 #[derive(Debug, Clone)]
 pub struct Committed {
     pub sender: UserName,
-    pub clip: BlobRef,
+    pub clip: Option<BlobRef>,
     pub attachments: Vec<Attachment>,
     pub poster: Option<BlobRef>,
     pub thread: MessageId,
@@ -111,6 +179,10 @@ impl NewMessage {
             in_reply_to: self.in_reply_to.clone(),
             thread,
             sent_at,
+            at_ms: self.at_ms,
+            chapter: self.chapter,
+            chapters: self.chapters.clone(),
+            acknowledge_only: self.acknowledge_only,
         }
     }
 }

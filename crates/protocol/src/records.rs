@@ -1,5 +1,5 @@
-//! Records: what is added about a message after it was committed (a transcript today;
-//! reactions, comments and extension requests later), each its own small, idempotent
+//! Records: what is added about a message after it was committed (its transcript, a
+//! participant's reaction; extension requests later), each its own small, idempotent
 //! record that names the message. A committed message never changes.
 //!
 //! The rules of a record's commit, without I/O: the store reads what
@@ -34,13 +34,28 @@ pub enum NewRecordBody {
     /// The message's transcript: a sealed [`crate::BlobKind::Transcript`] blob of the
     /// sender's. Only the message's sender may add one; a later one replaces an earlier.
     Transcript { blob: BlobId, language: String },
+    /// A participant's reaction, one of [`REACTIONS`]. Each participant has at most one
+    /// of each emoji on a message: their latest record for that emoji says whether it
+    /// is on (`removed` false) or taken back ([`reactions`]). Nobody can change another's.
+    Reaction {
+        emoji: String,
+        #[serde(default, skip_serializing_if = "crate::messages::is_false")]
+        removed: bool,
+    },
 }
+
+/// The reactions a participant can give, in the order they are shown.
+pub const REACTIONS: [&str; 6] = ["👍", "✅", "❓", "👀", "🎉", "❤️"];
+
+/// The reaction that answers a message sent "acknowledge only".
+pub const ACKNOWLEDGEMENT: &str = "✅";
 
 impl NewRecordBody {
     /// The blob the store must look up for [`RecordFacts::blob`], if the body names one.
     pub fn blob(&self) -> Option<&BlobId> {
         match self {
             NewRecordBody::Transcript { blob, .. } => Some(blob),
+            NewRecordBody::Reaction { .. } => None,
         }
     }
 }
@@ -64,6 +79,12 @@ pub enum RecordBody {
         blob: BlobRef,
         language: String,
     },
+    /// See [`NewRecordBody::Reaction`].
+    Reaction {
+        emoji: String,
+        #[serde(default, skip_serializing_if = "crate::messages::is_false")]
+        removed: bool,
+    },
     #[serde(other)]
     Unknown,
 }
@@ -73,7 +94,7 @@ impl RecordBody {
     pub fn blob(&self) -> Option<&BlobRef> {
         match self {
             RecordBody::Transcript { blob, .. } => Some(blob),
-            RecordBody::Unknown => None,
+            RecordBody::Reaction { .. } | RecordBody::Unknown => None,
         }
     }
 }
@@ -172,6 +193,18 @@ pub fn check_new_record(
                 language: language.clone(),
             }
         }
+        NewRecordBody::Reaction { emoji, removed } => {
+            if !REACTIONS.contains(&emoji.as_str()) {
+                return Err(ApiError::invalid(format!(
+                    "{emoji:?} is not one of the reactions: react with one of {}",
+                    REACTIONS.join(" ")
+                )));
+            }
+            RecordBody::Reaction {
+                emoji: emoji.clone(),
+                removed: *removed,
+            }
+        }
     };
     Ok(RecordOutcome::New(Record {
         id: new.id.clone(),
@@ -180,6 +213,57 @@ pub fn check_new_record(
         created_at: now,
         body,
     }))
+}
+
+/// Whether `record` is a recipient's response to `message`: a ✅ on a message its sender
+/// sent "acknowledge only". Both stores mark the recipient responded (as "done", the
+/// first response counting) when they commit such a record.
+pub fn acknowledges(message: &Message, record: &Record) -> bool {
+    message.acknowledge_only
+        && record.message == message.id
+        && message.recipients.contains(&record.author)
+        && matches!(&record.body, RecordBody::Reaction { emoji, removed: false } if emoji == ACKNOWLEDGEMENT)
+}
+
+/// One emoji on a message with who gives it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reactions {
+    pub emoji: String,
+    /// In the order they reacted.
+    pub by: Vec<UserName>,
+}
+
+/// The reactions on one message as every reader shows them, from its records (any
+/// order; other kinds and other messages' records are ignored): each participant's
+/// latest record per emoji decides (by `created_at`, then id), emoji in [`REACTIONS`]
+/// order, those nobody gives left out.
+pub fn reactions(message: &MessageId, records: &[Record]) -> Vec<Reactions> {
+    let mut latest: std::collections::HashMap<(&UserName, &str), &Record> = Default::default();
+    for r in records.iter().filter(|r| &r.message == message) {
+        if let RecordBody::Reaction { emoji, .. } = &r.body {
+            let slot = latest.entry((&r.author, emoji.as_str())).or_insert(r);
+            if (r.created_at, &r.id) > (slot.created_at, &slot.id) {
+                *slot = r;
+            }
+        }
+    }
+    REACTIONS
+        .iter()
+        .filter_map(|&emoji| {
+            let mut on: Vec<&Record> = latest
+                .iter()
+                .filter(|((_, e), r)| {
+                    *e == emoji && matches!(r.body, RecordBody::Reaction { removed: false, .. })
+                })
+                .map(|(_, r)| *r)
+                .collect();
+            on.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            (!on.is_empty()).then(|| Reactions {
+                emoji: emoji.to_string(),
+                by: on.into_iter().map(|r| r.author.clone()).collect(),
+            })
+        })
+        .collect()
 }
 
 /// The transcript readers show among a message's records: a later one replaces an
@@ -391,7 +475,85 @@ mod tests {
 
     #[test]
     fn an_unknown_record_kind_reads_as_unknown() {
-        let r: RecordBody = serde_json::from_str(r#"{"kind":"reaction","emoji":"+1"}"#).unwrap();
+        let r: RecordBody =
+            serde_json::from_str(r#"{"kind":"extension","until":"2030-01-01T00:00:00Z"}"#).unwrap();
         assert_eq!(r, RecordBody::Unknown);
+    }
+
+    fn reaction(author: &str, second: u32, emoji: &str, removed: bool) -> Record {
+        Record {
+            id: RecordId::parse(format!("reaction-{author}-{second:04}")).unwrap(),
+            message: message().id,
+            author: name(author),
+            created_at: Utc.with_ymd_and_hms(2029, 1, 1, 0, 0, second).unwrap(),
+            body: RecordBody::Reaction {
+                emoji: emoji.into(),
+                removed,
+            },
+        }
+    }
+
+    #[test]
+    fn participants_react_from_the_set_and_strangers_see_nothing() {
+        let react = |author: &str, emoji: &str| {
+            check_new_record(
+                &NewRecord {
+                    id: RecordId::parse("reaction-00000001").unwrap(),
+                    message: message().id,
+                    body: NewRecordBody::Reaction {
+                        emoji: emoji.into(),
+                        removed: false,
+                    },
+                },
+                &name(author),
+                RecordFacts {
+                    message: Some(message()),
+                    ..RecordFacts::default()
+                },
+                now(),
+            )
+        };
+        for (who, emoji) in [("bob", "👀"), ("ann", "❤️"), ("bob", "✅")] {
+            assert!(
+                matches!(react(who, emoji), Ok(RecordOutcome::New(_))),
+                "{who} {emoji}"
+            );
+        }
+        let odd = react("bob", "💩").unwrap_err();
+        assert_eq!(odd.code, ErrorCode::Invalid);
+        assert!(odd.message.contains("👍 ✅ ❓ 👀 🎉 ❤️"), "{}", odd.message);
+        assert_eq!(react("eve", "👍").unwrap_err().code, ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn each_participants_latest_reaction_per_emoji_counts() {
+        let records = vec![
+            reaction("bob", 5, "👀", false),
+            reaction("carol", 2, "👀", false),
+            reaction("bob", 9, "👍", false),
+            reaction("bob", 10, "👍", true),
+            reaction("carol", 3, "✅", true),
+            reaction("carol", 1, "✅", false),
+            reaction("ann", 4, "🎉", false),
+        ];
+        let shown: Vec<(String, Vec<String>)> = reactions(&message().id, &records)
+            .into_iter()
+            .map(|r| (r.emoji, r.by.iter().map(|u| u.to_string()).collect()))
+            .collect();
+        let expected = [("👀", vec!["carol", "bob"]), ("🎉", vec!["ann"])]
+            .map(|(e, by)| (e.to_string(), by.into_iter().map(String::from).collect()));
+        assert_eq!(shown, expected.to_vec());
+    }
+
+    #[test]
+    fn a_check_from_a_recipient_acknowledges_an_acknowledge_only_message() {
+        let mut m = message();
+        let check = reaction("bob", 1, "✅", false);
+        assert!(!acknowledges(&m, &check));
+        m.acknowledge_only = true;
+        assert!(acknowledges(&m, &check));
+        assert!(!acknowledges(&m, &reaction("bob", 1, "👍", false)));
+        assert!(!acknowledges(&m, &reaction("bob", 1, "✅", true)));
+        assert!(!acknowledges(&m, &reaction("ann", 1, "✅", false)));
     }
 }

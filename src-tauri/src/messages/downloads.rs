@@ -49,7 +49,7 @@ pub fn start_download(app: &AppHandle, id: &MessageId) {
             .library_call(move |library| library.received(lookup.as_str()))
             .await
             .map(|r| {
-                r.message.clip.size
+                r.message.clip.as_ref().map_or(0, |c| c.size)
                     + r.message
                         .attachments
                         .iter()

@@ -42,7 +42,7 @@ fn items(app: &AppHandle, session: &Session) -> anyhow::Result<Vec<InboxItem>> {
             unread: m.viewed_at.is_none(),
             responded: m.responded_at.is_some(),
             attachment_count: m.message.attachments.len(),
-            clip_bytes: m.message.clip.size,
+            clip_bytes: m.message.clip.as_ref().map_or(0, |c| c.size),
             duration_seconds: duration_of(&m.message, m.playable_path.as_deref()),
             poster_url: poster_url(app, m.poster_path.as_deref()),
             is_reply: m.message.in_reply_to.is_some(),

@@ -126,7 +126,7 @@ fn received_view(
             })
             .collect(),
         thread: thread_of(session, context, &m.thread, &m.id)?,
-        clip_bytes: m.clip.size,
+        clip_bytes: m.clip.as_ref().map_or(0, |c| c.size),
         duration_seconds: duration_of(m, r.playable_path.as_deref()),
         poster_url: poster_url(app, r.poster_path.as_deref()),
     })
@@ -148,7 +148,10 @@ fn sent_view(
             )
         })?;
     let item = sent_item(context, line);
-    let draft = session.library.draft(&entry.draft_id).ok();
+    let draft = entry
+        .draft_id
+        .as_deref()
+        .and_then(|d| session.library.draft(d).ok());
     let (thread, text) = match &sent {
         Some(s) => (
             thread_of(session, context, &s.message.thread, &s.message.id)?,
@@ -222,6 +225,9 @@ fn play_view(app: &AppHandle, session: &Session, id: &str) -> anyhow::Result<Pla
                     complete: true,
                 });
             }
+            let Some(clip) = &r.message.clip else {
+                anyhow::bail!("this message is a text answer: it has no clip to play");
+            };
             let files = ReceivedFiles::of(&session.library, &r.message.id);
             let dir = files.dir();
             std::fs::create_dir_all(dir).with_context(|| {
@@ -234,13 +240,16 @@ fn play_view(app: &AppHandle, session: &Session, id: &str) -> anyhow::Result<Pla
             Ok(PlayView {
                 url: offer(
                     app,
-                    Media::download(files.clip_part(), files.clip(), r.message.clip.size, MP4),
+                    Media::download(files.clip_part(), files.clip(), clip.size, MP4),
                 )?,
                 complete: false,
             })
         }
         Found::Sent(entry) => {
-            let draft = session.library.draft(&entry.draft_id)?;
+            let Some(draft_id) = &entry.draft_id else {
+                anyhow::bail!("this message is a text answer: it has no clip to play");
+            };
+            let draft = session.library.draft(draft_id)?;
             let path = draft
                 .playable_path
                 .filter(|p| p.is_file())

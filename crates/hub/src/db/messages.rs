@@ -69,7 +69,7 @@ pub fn insert_message(
     )?;
     let seq = tx.last_insert_rowid();
     // The clip and the poster are readable by the participants under no attachment name.
-    for blob in std::iter::once(&message.clip).chain(&message.poster) {
+    for blob in message.clip.iter().chain(&message.poster) {
         tx.execute(
             "INSERT INTO message_blobs (message_seq, blob_id, attachment_name) VALUES (?1, ?2, NULL)",
             params![seq, blob.id.as_str()],
@@ -87,7 +87,8 @@ pub fn insert_message(
             params![seq, r.as_str(), ms(message.respond_by)],
         )?;
     }
-    if let Some(parent) = &message.in_reply_to {
+    // An answer (not a comment at a moment) responds to the message it replies to.
+    if let Some(parent) = message.answers() {
         tx.execute(
             "UPDATE receipts SET responded_ms = ?3, reply_id = ?4
              WHERE message_seq = (SELECT seq FROM messages WHERE id = ?1) AND recipient = ?2 AND responded_ms IS NULL",

@@ -346,13 +346,17 @@ pub fn message(clip: &BlobRef, to: &[&str], subject: &str) -> NewMessage {
         recipients: to.iter().map(|n| user(n)).collect(),
         subject: subject.to_string(),
         text: Some("please review".into()),
-        clip: clip.id.clone(),
+        clip: Some(clip.id.clone()),
         attachments: vec![],
         poster: None,
         duration_ms: None,
         respond_by: Utc::now() + chrono::Duration::hours(24),
         respond_by_tz: "Europe/Berlin".into(),
         in_reply_to: None,
+        at_ms: None,
+        chapter: None,
+        chapters: vec![],
+        acknowledge_only: false,
     }
 }
 

@@ -34,7 +34,10 @@ pub(crate) async fn post_receive_and_download(t: Team) {
         assert_eq!(e.message.respond_by_tz, "Europe/Berlin");
         assert!(e.receipt.delivered_at.is_some(), "fetching marks delivered");
 
-        let d = store.download(&e.message.clip.id, None).await.unwrap();
+        let d = store
+            .download(&e.message.clip.as_ref().unwrap().id, None)
+            .await
+            .unwrap();
         assert_eq!(d.content_type, "video/mp4");
         assert_eq!(d.file_name, None);
         assert_eq!(d.sha256, clip.sha256);
@@ -167,13 +170,17 @@ pub(crate) fn message_with_clip_id(
         recipients: vec![user(to)],
         subject: "s".into(),
         text: None,
-        clip: id.clone(),
+        clip: Some(id.clone()),
         attachments: vec![],
         poster: None,
         duration_ms: None,
         respond_by: Utc::now() + chrono::Duration::hours(1),
         respond_by_tz: "UTC".into(),
         in_reply_to: None,
+        at_ms: None,
+        chapter: None,
+        chapters: vec![],
+        acknowledge_only: false,
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pigeon_store::protocol::{BlobId, BlobRef};
+use pigeon_store::protocol::{BlobId, BlobRef, Chapter};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,7 @@ use crate::trim::ReplacementClip;
 pub(super) const DRAFT_COLUMNS: &str =
     "id, created_at, clip_path, playable_path, duration_ms, state, recovered,
     clip_announced, clip_blob, clip_acknowledged, clip_sealed, poster_path, poster_sealed,
-    poster_skipped";
+    poster_skipped, chapters";
 
 /// Where a draft stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +74,8 @@ pub struct Draft {
     /// Why the message goes without a poster (decided once, before the first commit,
     /// so every retry commits the same message).
     pub poster_skipped: Option<String>,
+    /// The clip's agenda as marked while recording (and edited before sending).
+    pub chapters: Vec<Chapter>,
 }
 
 impl Library {
@@ -278,5 +280,10 @@ pub(super) fn row_to_draft(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
             .map(|t| from_json(&t))
             .transpose()?,
         poster_skipped: r.get(13)?,
+        chapters: r
+            .get::<_, Option<String>>(14)?
+            .map(|t| from_json(&t))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }

@@ -153,6 +153,71 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // 5: search over messages and transcripts, kept up to date by triggers (the SQL
     // lives with the search it serves).
     crate::search::schema::MIGRATION,
+    // 6: the conversation around a clip. A message may be text only (no draft), answer
+    // one moment or chapter of the message it replies to, and ask only for a ✅; a draft
+    // keeps its chapters as they are marked. Reactions are records: `reactions` keeps
+    // every one seen (received, or committed from here), `outgoing_records` the user's
+    // own until the store has them. The outbox is rebuilt without renaming anything
+    // (so the search triggers that name it stay valid): copied aside, dropped with its
+    // attachments, created anew and filled again.
+    "CREATE TABLE outbox_before_6 AS SELECT * FROM outbox;
+    CREATE TABLE outbox_attachments_before_6 AS SELECT * FROM outbox_attachments;
+    DROP TABLE outbox_attachments;
+    DROP TABLE outbox;
+    CREATE TABLE outbox (
+        message_id TEXT PRIMARY KEY,
+        draft_id TEXT REFERENCES drafts(id), -- NULL: a text-only message
+        recipients TEXT NOT NULL,         -- JSON list of user names
+        subject TEXT NOT NULL,
+        body TEXT,
+        respond_by TEXT NOT NULL,
+        respond_by_tz TEXT NOT NULL,
+        in_reply_to TEXT,
+        state TEXT NOT NULL,              -- queued | sent | failed
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        failure TEXT,
+        created_at TEXT NOT NULL,
+        at_ms INTEGER,                    -- a comment: the moment of in_reply_to's clip
+        chapter INTEGER,                  -- the chapter of in_reply_to it is about
+        acknowledge_only INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO outbox (message_id, draft_id, recipients, subject, body, respond_by, respond_by_tz,
+                        in_reply_to, state, attempts, last_error, failure, created_at)
+        SELECT message_id, draft_id, recipients, subject, body, respond_by, respond_by_tz,
+               in_reply_to, state, attempts, last_error, failure, created_at FROM outbox_before_6;
+    CREATE TABLE outbox_attachments (
+        message_id TEXT NOT NULL REFERENCES outbox(message_id),
+        position INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        blob TEXT,
+        sealed TEXT,
+        PRIMARY KEY (message_id, position)
+    );
+    INSERT INTO outbox_attachments SELECT * FROM outbox_attachments_before_6;
+    DROP TABLE outbox_attachments_before_6;
+    DROP TABLE outbox_before_6;
+    CREATE INDEX outbox_by_draft ON outbox(draft_id);
+    ALTER TABLE drafts ADD COLUMN chapters TEXT;  -- JSON list of protocol Chapters, as marked
+    CREATE TABLE reactions (
+        record_id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL,
+        record TEXT NOT NULL,             -- pigeon_protocol::Record as JSON
+        created_at TEXT NOT NULL,
+        announced INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX reactions_by_message ON reactions(message_id);
+    CREATE TABLE outgoing_records (
+        record_id TEXT PRIMARY KEY,       -- chosen before the first commit attempt
+        message_id TEXT NOT NULL,
+        body TEXT NOT NULL,               -- pigeon_protocol::NewRecordBody as JSON
+        state TEXT NOT NULL,              -- queued | sent | failed
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL
+    );",
 ];
 
 /// One user's local library. Cheap to share: a write connection and a read connection,
@@ -309,6 +374,15 @@ impl Library {
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite consistent (statements are atomic).
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A write transaction on the write connection, taking the write lock at its start:
+    /// a deferred one that reads first could not wait for another process's write
+    /// lock later (SQLite answers "busy" at once instead of waiting).
+    pub(crate) fn write_transaction(
+        conn: &mut Connection,
+    ) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
     }
 
     /// The read connection: never waits for a write, of this process or another.
@@ -487,6 +561,52 @@ pub(crate) mod tests {
         assert_eq!(announced.len(), 1);
         assert_eq!(announced[0].message, new);
         assert!(lib.take_unannounced().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_conversation_upgrade_keeps_queued_messages_and_their_attachments() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = PigeonHome::at(dir.path());
+        home.create().unwrap();
+        {
+            let conn = Connection::open(home.database_file()).unwrap();
+            conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+            for sql in &MIGRATIONS[..5] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 5).unwrap();
+            conn.execute_batch(
+                "INSERT INTO drafts (id, created_at, clip_path, state)
+                     VALUES ('d1', '2029-12-31T00:00:00Z', '/c.mp4', 'queued');
+                 INSERT INTO outbox (message_id, draft_id, recipients, subject, respond_by,
+                                     respond_by_tz, state, created_at)
+                     VALUES ('0123456789abcdef', 'd1', '[\"bob\"]', 'Plan', '2030-01-01T00:00:00Z',
+                             'UTC', 'queued', '2029-12-31T00:00:00Z');
+                 INSERT INTO outbox_attachments (message_id, position, path, name, content_type)
+                     VALUES ('0123456789abcdef', 0, '/a.pdf', 'a.pdf', 'application/pdf');",
+            )
+            .unwrap();
+        }
+        let lib = Library::open(&home).unwrap();
+        let entry = lib.outbox_entry("0123").unwrap();
+        assert_eq!(entry.draft_id.as_deref(), Some("d1"));
+        assert_eq!(entry.attachments.len(), 1);
+        assert_eq!(entry.attachments[0].name, "a.pdf");
+        let conn = lib.read();
+        let fk: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk, 0);
+        let index: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'outbox_by_draft'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(index, 1);
     }
 
     #[test]

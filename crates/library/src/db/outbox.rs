@@ -57,7 +57,8 @@ pub struct OutgoingAttachment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub message_id: MessageId,
-    pub draft_id: String,
+    /// The recorded clip; none for a text-only message.
+    pub draft_id: Option<String>,
     pub recipients: Vec<UserName>,
     pub subject: String,
     pub text: Option<String>,
@@ -71,12 +72,19 @@ pub struct OutboxEntry {
     pub failure: Option<String>,
     pub created_at: DateTime<Utc>,
     pub attachments: Vec<OutgoingAttachment>,
+    /// A comment: the moment of `in_reply_to`'s clip it is about.
+    pub at_ms: Option<u64>,
+    /// The chapter of `in_reply_to` it is about.
+    pub chapter: Option<u32>,
+    /// Asks the recipients for no more than a ✅.
+    pub acknowledge_only: bool,
 }
 
 /// What to put in the outbox.
 #[derive(Debug, Clone)]
 pub struct NewOutgoing {
-    pub draft_id: String,
+    /// The recorded clip; none for a text-only message (which needs `text`).
+    pub draft_id: Option<String>,
     pub recipients: Vec<UserName>,
     pub subject: String,
     pub text: Option<String>,
@@ -85,6 +93,9 @@ pub struct NewOutgoing {
     pub in_reply_to: Option<MessageId>,
     /// (path, display name, content type)
     pub attachments: Vec<(PathBuf, String, String)>,
+    pub at_ms: Option<u64>,
+    pub chapter: Option<u32>,
+    pub acknowledge_only: bool,
 }
 
 impl Library {
@@ -94,39 +105,21 @@ impl Library {
         let id = MessageId::parse(uuid::Uuid::new_v4().simple().to_string())
             .map_err(|e| LibraryError::Corrupt(e.0))?;
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let state: Option<String> = tx
-            .query_row(
-                "SELECT state FROM drafts WHERE id = ?1",
-                params![new.draft_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match state.as_deref() {
-            Some("ready") => {}
-            Some("recording") => {
-                return Err(LibraryError::Invalid(format!(
-                    "draft {} is still being recorded: stop the recording first",
-                    new.draft_id
-                )))
+        let tx = Library::write_transaction(&mut conn)?;
+        match &new.draft_id {
+            Some(draft_id) => check_draft_queueable(&tx, draft_id)?,
+            None if new.text.as_deref().is_none_or(|t| t.trim().is_empty()) => {
+                return Err(LibraryError::Invalid(
+                    "a message without a recording needs text: type the answer".into(),
+                ))
             }
-            Some(_) => {
-                return Err(LibraryError::AlreadyQueued {
-                    draft: new.draft_id.clone(),
-                })
-            }
-            None => {
-                return Err(LibraryError::NotFound {
-                    what: "draft",
-                    id: new.draft_id.clone(),
-                    list: "drafts",
-                })
-            }
+            None => {}
         }
         tx.execute(
             "INSERT INTO outbox (message_id, draft_id, recipients, subject, body, respond_by,
-                                 respond_by_tz, in_reply_to, state, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9)",
+                                 respond_by_tz, in_reply_to, state, created_at, at_ms, chapter,
+                                 acknowledge_only)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?11, ?12)",
             params![
                 id.as_str(),
                 new.draft_id,
@@ -136,7 +129,10 @@ impl Library {
                 ts(new.respond_by),
                 new.respond_by_tz,
                 new.in_reply_to.as_ref().map(|m| m.as_str().to_owned()),
-                ts(now)
+                ts(now),
+                new.at_ms.map(|ms| ms as i64),
+                new.chapter,
+                new.acknowledge_only
             ],
         )?;
         for (position, (path, name, content_type)) in new.attachments.iter().enumerate() {
@@ -152,10 +148,12 @@ impl Library {
                 ],
             )?;
         }
-        tx.execute(
-            "UPDATE drafts SET state = 'queued' WHERE id = ?1",
-            params![new.draft_id],
-        )?;
+        if let Some(draft_id) = &new.draft_id {
+            tx.execute(
+                "UPDATE drafts SET state = 'queued' WHERE id = ?1",
+                params![draft_id],
+            )?;
+        }
         tx.commit()?;
         drop(conn);
         self.outbox_entry(id.as_str())
@@ -256,8 +254,8 @@ impl Library {
     /// The store committed the message: it moves from the outbox to the sent list.
     pub fn record_sent(&self, message: &Message) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let draft: String = tx.query_row(
+        let tx = Library::write_transaction(&mut conn)?;
+        let draft: Option<String> = tx.query_row(
             "SELECT draft_id FROM outbox WHERE message_id = ?1",
             params![message.id.as_str()],
             |r| r.get(0),
@@ -267,10 +265,12 @@ impl Library {
              WHERE message_id = ?1",
             params![message.id.as_str()],
         )?;
-        tx.execute(
-            "UPDATE drafts SET state = 'sent' WHERE id = ?1",
-            params![draft],
-        )?;
+        if let Some(draft) = draft {
+            tx.execute(
+                "UPDATE drafts SET state = 'sent' WHERE id = ?1",
+                params![draft],
+            )?;
+        }
         tx.execute(
             "INSERT OR IGNORE INTO sent (message_id, message, thread, sent_at) VALUES (?1, ?2, ?3, ?4)",
             params![
@@ -290,12 +290,37 @@ impl Library {
                 ],
             )?;
         }
-        if let Some(original) = &message.in_reply_to {
-            // Answering a received message responds to it.
+        if let Some(original) = message.answers() {
+            // Answering a received message responds to it (a comment at a moment does not).
             record_first(&tx, original, Milestone::Responded, message.sent_at)?;
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// A draft can be queued once, after its recording stopped.
+fn check_draft_queueable(tx: &Connection, draft_id: &str) -> Result<()> {
+    let state: Option<String> = tx
+        .query_row(
+            "SELECT state FROM drafts WHERE id = ?1",
+            params![draft_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match state.as_deref() {
+        Some("ready") => Ok(()),
+        Some("recording") => Err(LibraryError::Invalid(format!(
+            "draft {draft_id} is still being recorded: stop the recording first"
+        ))),
+        Some(_) => Err(LibraryError::AlreadyQueued {
+            draft: draft_id.to_owned(),
+        }),
+        None => Err(LibraryError::NotFound {
+            what: "draft",
+            id: draft_id.to_owned(),
+            list: "drafts",
+        }),
     }
 }
 
@@ -304,7 +329,8 @@ impl Library {
 fn load_outbox(conn: &Connection, only: Option<&str>) -> Result<Vec<OutboxEntry>> {
     let mut stmt = conn.prepare(
         "SELECT message_id, draft_id, recipients, subject, body, respond_by, respond_by_tz,
-                in_reply_to, state, attempts, last_error, failure, created_at
+                in_reply_to, state, attempts, last_error, failure, created_at, at_ms, chapter,
+                acknowledge_only
          FROM outbox WHERE ?1 IS NULL OR message_id = ?1
          ORDER BY created_at DESC, message_id",
     )?;
@@ -329,6 +355,9 @@ fn load_outbox(conn: &Connection, only: Option<&str>) -> Result<Vec<OutboxEntry>
                     failure: r.get(11)?,
                     created_at: parse_ts(&r.get::<_, String>(12)?)?,
                     attachments: Vec::new(),
+                    at_ms: r.get::<_, Option<i64>>(13)?.map(|ms| ms as u64),
+                    chapter: r.get(14)?,
+                    acknowledge_only: r.get(15)?,
                 },
                 r.get::<_, String>(8)?,
             ))
@@ -385,7 +414,7 @@ mod tests {
         let (_dir, lib) = library();
         let draft = lib.create_draft(Utc::now()).unwrap();
         let new = NewOutgoing {
-            draft_id: draft.id.clone(),
+            draft_id: Some(draft.id.clone()),
             recipients: vec![UserName::parse("bob").unwrap()],
             subject: "plan".into(),
             text: None,
@@ -393,6 +422,9 @@ mod tests {
             respond_by_tz: "UTC".into(),
             in_reply_to: None,
             attachments: vec![],
+            at_ms: None,
+            chapter: None,
+            acknowledge_only: false,
         };
         let error = lib.queue(&new, Utc::now()).unwrap_err();
         assert!(

@@ -41,7 +41,7 @@ impl Library {
         now: DateTime<Utc>,
     ) -> Result<Vec<MessageId>> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = Library::write_transaction(&mut conn)?;
         let mut new = Vec::new();
         for (message, receipt) in page {
             if store_one(&tx, message, receipt, now)? {
@@ -295,7 +295,7 @@ mod tests {
             let mut m = crate::test_messages::message(id, "alice", &["bob"], Utc::now());
             m.attachments = (0..attachments)
                 .map(|i| Attachment {
-                    blob: m.clip.clone(),
+                    blob: m.clip.clone().unwrap(),
                     name: format!("{i}.pdf"),
                 })
                 .collect();

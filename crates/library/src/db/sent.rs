@@ -77,7 +77,7 @@ impl Library {
 
     pub fn update_receipts(&self, id: &MessageId, receipts: &[Receipt]) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = Library::write_transaction(&mut conn)?;
         for receipt in receipts {
             tx.execute(
                 "INSERT INTO sent_recipients (message_id, recipient, receipt) VALUES (?1, ?2, ?3)

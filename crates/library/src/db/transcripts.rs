@@ -133,9 +133,10 @@ impl Library {
             .query_row(
                 "SELECT draft_id FROM outbox WHERE message_id = ?1",
                 [id.as_str()],
-                |r| r.get(0),
+                |r| r.get::<_, Option<String>>(0),
             )
-            .optional()?)
+            .optional()?
+            .flatten())
     }
 
     /// The message a draft was queued or sent as, if it was.
@@ -426,7 +427,7 @@ impl Library {
         now: DateTime<Utc>,
     ) -> Result<usize> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = Library::write_transaction(&mut conn)?;
         let mut kept = 0;
         for record in records {
             if record.body.blob().is_none() {

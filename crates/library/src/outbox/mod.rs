@@ -90,12 +90,15 @@ impl Outbox {
             }
             OutboxState::Queued => {}
         }
-        let draft = self.library.draft(&entry.draft_id)?;
+        let draft = match &entry.draft_id {
+            Some(id) => Some(self.library.draft(id)?),
+            None => None,
+        };
         // Checked before anything is uploaded: no blob is started for a file that is gone.
-        if let Some(reason) = missing_local_file(&draft, &entry).await {
+        if let Some(reason) = missing_local_file(draft.as_ref(), &entry).await {
             return self.fail(message, reason).await;
         }
-        match self.try_deliver(&entry, &draft).await {
+        match self.try_deliver(&entry, draft.as_ref()).await {
             Ok(sent) => {
                 let message = sent.clone();
                 self.library
@@ -112,7 +115,7 @@ impl Outbox {
             Err(LibraryError::Store(StoreError::LocalFile { path, source })) => {
                 // The file went away (or became unreadable) during the upload.
                 let path = Path::new(&path);
-                let reason = if path == draft.clip_path {
+                let reason = if draft.as_ref().is_some_and(|d| path == d.clip_path) {
                     LocalFile::Recording.reason(path, &source)
                 } else {
                     LocalFile::Attachment.reason(path, &source)
@@ -149,9 +152,15 @@ impl Outbox {
             .await
     }
 
-    async fn try_deliver(&self, entry: &OutboxEntry, draft: &Draft) -> Result<Message> {
-        let clip = self.seal_clip(&entry.draft_id).await?;
-        let poster = self.seal_poster(&entry.draft_id).await?;
+    async fn try_deliver(&self, entry: &OutboxEntry, draft: Option<&Draft>) -> Result<Message> {
+        // A text-only message has no draft: no clip, poster, length or chapters.
+        let (clip, poster) = match draft {
+            Some(d) => (
+                Some(self.seal_clip(&d.id).await?),
+                self.seal_poster(&d.id).await?,
+            ),
+            None => (None, None),
+        };
         let mut attachments = Vec::with_capacity(entry.attachments.len());
         for a in &entry.attachments {
             let sealed = match &a.sealed {
@@ -177,13 +186,17 @@ impl Outbox {
             recipients: entry.recipients.clone(),
             subject: entry.subject.clone(),
             text: entry.text.clone(),
-            clip: clip.id,
+            clip: clip.map(|c| c.id),
             attachments,
             poster: poster.map(|p| p.id),
-            duration_ms: draft.duration.map(|d| d.as_millis() as u64),
+            duration_ms: draft.and_then(|d| d.duration).map(|d| d.as_millis() as u64),
             respond_by: entry.respond_by,
             respond_by_tz: entry.respond_by_tz.clone(),
             in_reply_to: entry.in_reply_to.clone(),
+            at_ms: entry.at_ms,
+            chapter: entry.chapter,
+            chapters: draft.map(|d| d.chapters.clone()).unwrap_or_default(),
+            acknowledge_only: entry.acknowledge_only,
         };
         Ok(self.store.commit_message(&new).await?)
     }
@@ -239,8 +252,8 @@ impl LocalFile {
 
 /// Why the message cannot be sent from this machine, if a file it still has to upload
 /// is missing or unreadable. (A poster is made again from the clip when it is gone.)
-async fn missing_local_file(draft: &Draft, entry: &OutboxEntry) -> Option<String> {
-    if draft.clip_sealed.is_none() {
+async fn missing_local_file(draft: Option<&Draft>, entry: &OutboxEntry) -> Option<String> {
+    if let Some(draft) = draft.filter(|d| d.clip_sealed.is_none()) {
         if let Err(e) = readable(&draft.clip_path).await {
             return Some(LocalFile::Recording.reason(&draft.clip_path, &e));
         }

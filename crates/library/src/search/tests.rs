@@ -46,7 +46,7 @@ fn queue(lib: &Library, subject: &str) -> String {
         .unwrap();
     lib.queue(
         &NewOutgoing {
-            draft_id: draft.clone(),
+            draft_id: Some(draft.clone()),
             recipients: vec![UserName::parse("carol").unwrap()],
             subject: subject.into(),
             text: None,
@@ -54,6 +54,9 @@ fn queue(lib: &Library, subject: &str) -> String {
             respond_by_tz: "UTC".into(),
             in_reply_to: None,
             attachments: vec![],
+            at_ms: None,
+            chapter: None,
+            acknowledge_only: false,
         },
         at(1),
     )
@@ -66,7 +69,7 @@ fn commit(lib: &Library, draft: &str, day: u32) -> Message {
         .outbox()
         .unwrap()
         .into_iter()
-        .find(|e| e.draft_id == draft)
+        .find(|e| e.draft_id.as_deref() == Some(draft))
         .unwrap();
     let mut m = test_messages::message(entry.message_id.as_str(), "bob", &["carol"], at(28));
     m.subject = entry.subject.clone();
@@ -146,11 +149,11 @@ fn a_received_message_is_found_by_subject_note_sender_and_attachment_names() {
         m.text = Some("Numbers for the Zürich office, see the sheet".into());
         m.attachments = vec![
             Attachment {
-                blob: m.clip.clone(),
+                blob: m.clip.clone().unwrap(),
                 name: "forecast-2027.xlsx".into(),
             },
             Attachment {
-                blob: m.clip.clone(),
+                blob: m.clip.clone().unwrap(),
                 name: "notes.txt".into(),
             },
         ];

@@ -57,7 +57,8 @@ impl Folder {
         for r in &m.recipients {
             write_new(&self.inbox_dir(r).join(&marker), b"")?;
         }
-        if let Some(parent) = &m.in_reply_to {
+        // An answer (not a comment at a moment) responds to the message it replies to.
+        if let Some(parent) = m.answers() {
             if let Some(p) = self.stored(parent)? {
                 if p.message.recipients.contains(&m.sender) {
                     let path = self
@@ -102,7 +103,10 @@ impl Folder {
         };
         let message = commit.resolve(facts, at)?;
         // Blob references first, so recipients can download as soon as they see it.
-        for blob in std::iter::once(&message.clip.id)
+        for blob in message
+            .clip
+            .iter()
+            .map(|c| &c.id)
             .chain(message.attachments.iter().map(|a| &a.blob.id))
             .chain(message.poster.iter().map(|p| &p.id))
         {
