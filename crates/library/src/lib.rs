@@ -32,6 +32,10 @@
 //! - [`search`]: search across every sent and received message and its transcript
 //!   (FTS5, kept up to date by triggers), and the Player's search inside one transcript;
 //! - [`thread`]: a thread's messages by their stored thread id, and a reply's subject;
+//! - [`conversation`]: a thread as a conversation around its clips (replies, comments at
+//!   a moment, chapters named, reactions, my queued answers), and a clip's comments;
+//! - [`announce`]: the words that tell a user what arrived (messages, replies, comments,
+//!   reactions), each told once;
 //! - [`people`]: user names as typed, a message's recipients, whom one can send to;
 //! - [`home`]: where a user's state lives (XDG folders, or all under `PIGEON_HOME`);
 //! - [`settings`]: who the user is and which store they use (a folder store by default);
@@ -42,9 +46,11 @@
 //! "due in 3 h" and error messages that say what happened; each face adds what to
 //! type or click.
 
+pub mod announce;
 pub mod attachment;
 pub mod clock;
 pub mod connect;
+pub mod conversation;
 pub mod db;
 pub mod error;
 pub mod home;
@@ -68,8 +74,10 @@ pub mod transcription;
 pub mod transcripts;
 pub mod trim;
 
+pub use announce::Announcement;
 pub use attachment::Attachment;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use conversation::{ChapterRef, ConversationEntry, EntryKind};
 pub use db::{Draft, DraftState, Library, NewOutgoing, OutboxEntry, OutboxState};
 pub use error::LibraryError;
 pub use home::{HomeError, PigeonHome};
