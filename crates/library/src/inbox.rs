@@ -17,6 +17,9 @@
 //! Transcripts: a page also carries the records added to received messages since the
 //! cursor; each message's transcript record is kept with the page, and its small blob
 //! downloaded at sync like a poster (see [`crate::transcripts::receive`]).
+//!
+//! Reactions: the page's reaction records, about messages received and sent alike, are
+//! kept as they come ([`Library::store_reaction_records`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -128,6 +131,7 @@ impl Inbox {
                     let new = l.store_received_page(&entries, now)?;
                     // After the page's messages: a record comes with or after its message.
                     l.store_transcript_records(&records, now)?;
+                    l.store_reaction_records(&records)?;
                     if let Some(next) = next {
                         l.set_sync_value(CURSOR_KEY, &next)?;
                     }

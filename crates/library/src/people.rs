@@ -1,7 +1,7 @@
 //! People: user names as users type them, the recipients of a message, and whom
 //! a user can send to.
 
-use pigeon_store::protocol::{User, UserName};
+use pigeon_store::protocol::{Message, User, UserName};
 
 /// Why typed names were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +47,18 @@ pub fn others(mut users: Vec<User>, me: &str) -> Vec<User> {
     users
 }
 
+/// Whom a reply goes to: the original's sender and its other recipients, without me,
+/// each once, in that order.
+pub fn reply_all(original: &Message, me: &UserName) -> Vec<UserName> {
+    let mut names: Vec<UserName> = Vec::new();
+    for name in std::iter::once(&original.sender).chain(&original.recipients) {
+        if name != me && !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +97,24 @@ mod tests {
             recipients(&["bob, no body"]),
             Err(PeopleError::NotAUserName { text, .. }) if text == "no body"
         ));
+    }
+
+    #[test]
+    fn a_reply_goes_to_the_sender_and_the_other_recipients_once_without_me() {
+        let mut original = crate::test_messages::message(
+            "0123456789abcdef",
+            "alice",
+            &["bob", "carol"],
+            chrono::Utc::now(),
+        );
+        let me = UserName::parse("bob").unwrap();
+        assert_eq!(names(&reply_all(&original, &me)), ["alice", "carol"]);
+        // My own message: the reply goes to its recipients.
+        let alice = UserName::parse("alice").unwrap();
+        assert_eq!(names(&reply_all(&original, &alice)), ["bob", "carol"]);
+        original.recipients.push(UserName::parse("alice").unwrap());
+        original.recipients.push(UserName::parse("carol").unwrap());
+        assert_eq!(names(&reply_all(&original, &me)), ["alice", "carol"]);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! [`PigeonHome::files_dir`]; the database only holds their paths.
 //!
 //! One module per table group: [`drafts`], [`outbox`] (queued messages and their
-//! attachments), [`sent`], [`received`], [`sync`] (reminders given, the inbox cursor).
+//! attachments), [`sent`], [`received`], [`sync`] (reminders given, the inbox cursor),
+//! [`reactions`] (reaction records seen, and the user's own until shared).
 //!
 //! Two connections: every write goes through one (statements and short transactions,
 //! never across a network call), every read through the other. In WAL mode a reader
@@ -13,6 +14,7 @@
 
 mod drafts;
 mod outbox;
+mod reactions;
 mod received;
 mod sent;
 mod sync;
@@ -29,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 pub use drafts::{Draft, DraftState};
 pub use outbox::{NewOutgoing, OutboxEntry, OutboxState, OutgoingAttachment};
+pub use reactions::QueuedRecord;
 pub use received::ReceivedMessage;
 pub use sent::SentMessage;
 

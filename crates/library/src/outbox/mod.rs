@@ -20,6 +20,8 @@
 //! - A transcript made here travels after its message, as a blob plus a record
 //!   ([`Outbox::share_transcripts`], in the `transcripts` submodule): the message never
 //!   waits for it.
+//! - Reactions go as records, in the order they were given ([`Outbox::share_records`],
+//!   in the `records` submodule), on every delivery run.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,6 +33,7 @@ use crate::db::{Draft, Library, OutboxEntry, OutboxState};
 use crate::error::{LibraryError, Result};
 
 mod poster;
+mod records;
 mod transcripts;
 mod upload;
 
@@ -201,7 +204,8 @@ impl Outbox {
         Ok(self.store.commit_message(&new).await?)
     }
 
-    /// Tries every queued message once, oldest first; one failing never stops the rest.
+    /// Tries every queued message once, oldest first, then shares queued records; one
+    /// failing never stops the rest.
     /// Only a failing library database ends the run early (nothing else would work).
     pub async fn deliver_queued(&self) -> Result<Vec<(MessageId, Delivery)>> {
         let mut results = Vec::new();
@@ -219,6 +223,8 @@ impl Outbox {
             };
             results.push((id, delivery));
         }
+        // After the messages: a reaction may be about an answer just delivered.
+        self.share_records().await?;
         Ok(results)
     }
 }
@@ -359,6 +365,92 @@ pub(crate) mod tests {
         assert_eq!(entry.state, OutboxState::Failed);
 
         assert_eq!(bobs_inbox(&bob).await, vec![first], "delivered once");
+    }
+
+    #[tokio::test]
+    async fn a_text_answer_goes_without_a_clip_and_answers_the_message() {
+        use futures_util::FutureExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let alice = records::tests::person(dir.path(), "alice").await;
+        let bob = records::tests::person(dir.path(), "bob").await;
+        let original = to(&alice.library, recorded_draft(&alice.library), "bob");
+        assert!(matches!(
+            alice.outbox.deliver(&original).await.unwrap(),
+            Delivery::Sent(_)
+        ));
+        bob.inbox.sync(chrono::Utc::now()).await.unwrap();
+        let received = bob.library.received(original.as_str()).unwrap();
+        let answer = |text: &str| crate::db::NewOutgoing {
+            draft_id: None,
+            recipients: crate::people::reply_all(&received.message, &bob.name),
+            subject: "Re: Plan".into(),
+            text: Some(text.into()),
+            respond_by: received.message.respond_by,
+            respond_by_tz: received.message.respond_by_tz.clone(),
+            in_reply_to: Some(original.clone()),
+            attachments: vec![],
+            at_ms: None,
+            chapter: None,
+            acknowledge_only: false,
+        };
+        let blank = bob
+            .library
+            .queue(&answer("  "), chrono::Utc::now())
+            .unwrap_err();
+        assert!(blank.to_string().contains("needs text"), "{blank}");
+        let queued = bob
+            .library
+            .queue(&answer("Agreed, see page 3"), chrono::Utc::now())
+            .unwrap();
+        assert_eq!(queued.draft_id, None);
+        assert_eq!(queued.recipients, vec![alice.name.clone()]);
+
+        let results = bob.outbox.deliver_queued().await.unwrap();
+        assert_eq!(results.len(), 1, "the blank one was never queued");
+        let Delivery::Sent(sent) = &results[0].1 else {
+            panic!("{results:?}");
+        };
+        assert_eq!(sent.clip, None);
+        assert_eq!((sent.poster.as_ref(), sent.duration_ms), (None, None));
+        assert_eq!(sent.thread, received.message.thread);
+        assert!(
+            bob.library
+                .received(original.as_str())
+                .unwrap()
+                .responded_at
+                .is_some(),
+            "a text answer responds"
+        );
+
+        // Alice's sync stores it and downloads nothing (no clip, no poster).
+        let report = alice.inbox.sync(chrono::Utc::now()).await.unwrap();
+        assert_eq!(report.new_messages, vec![queued.message_id.clone()]);
+        let got = alice
+            .inbox
+            .fetch(&queued.message_id, None, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(got.message.text.as_deref(), Some("Agreed, see page 3"));
+        assert_eq!(got.message.in_reply_to, Some(original.clone()));
+        assert_eq!((got.clip_path, got.playable_path), (None, None));
+        assert!(got.downloaded_at.is_some(), "nothing left to download");
+        assert!(
+            alice
+                .store
+                .download_reached
+                .notified()
+                .now_or_never()
+                .is_none(),
+            "no blob was downloaded"
+        );
+        let receipts = alice
+            .library
+            .sent_message(&original)
+            .unwrap()
+            .unwrap()
+            .receipts;
+        assert!(receipts[0].response.is_some(), "{receipts:?}");
     }
 
     #[tokio::test]

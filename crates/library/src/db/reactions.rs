@@ -1,0 +1,318 @@
+//! Reactions: every reaction record seen (received at sync, or committed from here) and
+//! the user's own waiting to be shared.
+//!
+//! A reaction is a record about a message (`pigeon_protocol::RecordBody::Reaction`),
+//! never a message: `reactions` keeps the committed records as the store gave them,
+//! `outgoing_records` the user's own until the store has them. What a message shows is
+//! both together ([`Library::reactions_of`]), so a reaction given offline shows at once.
+
+use chrono::{DateTime, Utc};
+use pigeon_store::protocol::{
+    acknowledges, reactions, Message, MessageId, NewRecord, NewRecordBody, Reactions, Record,
+    RecordBody, RecordId, UserName, REACTIONS,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{from_json, id_from_sql, json, parse_ts, record_first, ts, Library, Milestone};
+use crate::error::{LibraryError, Result};
+
+/// An own record as `outgoing_records.body` keeps it: the body the store is sent, plus
+/// who gives it, so it can be shown before the store has it (the library does not
+/// know its user otherwise). Older readers of the column see a plain `NewRecordBody`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OutgoingBody {
+    author: UserName,
+    #[serde(flatten)]
+    body: NewRecordBody,
+}
+
+/// An own record waiting to be committed, oldest first (see [`Library::queued_records`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRecord {
+    pub record: NewRecord,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+impl Library {
+    /// Queues my reaction (or taking it back, `removed`) to `message`, to be shared by
+    /// the outbox ([`crate::Outbox::share_records`]); [`Library::reactions_of`] shows
+    /// it at once. A ✅ on a received message its sender sent "acknowledge only"
+    /// answers it: it is marked responded here too, in the same transaction.
+    pub fn queue_reaction(
+        &self,
+        message: &MessageId,
+        emoji: &str,
+        removed: bool,
+        me: &UserName,
+        now: DateTime<Utc>,
+    ) -> Result<RecordId> {
+        check_emoji(emoji)?;
+        let id = RecordId::parse(uuid::Uuid::new_v4().simple().to_string())
+            .map_err(|e| LibraryError::Corrupt(format!("a new record id: {e}")))?;
+        let body = OutgoingBody {
+            author: me.clone(),
+            body: NewRecordBody::Reaction {
+                emoji: emoji.to_owned(),
+                removed,
+            },
+        };
+        let mut conn = self.conn();
+        let tx = Library::write_transaction(&mut conn)?;
+        let received = received_message(&tx, message)?;
+        if received.is_none() && !is_sent(&tx, message)? {
+            return Err(LibraryError::NotFound {
+                what: "message",
+                id: message.to_string(),
+                list: "inbox",
+            });
+        }
+        tx.execute(
+            "INSERT INTO outgoing_records (record_id, message_id, body, state, created_at)
+             VALUES (?1, ?2, ?3, 'queued', ?4)",
+            params![id.as_str(), message.as_str(), json(&body)?, ts(now)],
+        )?;
+        if let Some(received) = received {
+            let mine = Record {
+                id: id.clone(),
+                message: message.clone(),
+                author: me.clone(),
+                created_at: now,
+                body: RecordBody::Reaction {
+                    emoji: emoji.to_owned(),
+                    removed,
+                },
+            };
+            if acknowledges(&received, &mine) {
+                record_first(&tx, message, Milestone::Responded, now)?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Stores reaction records from a sync or a commit, idempotent by record id; other
+    /// kinds are ignored. A ✅ of mine (given on another machine) on an "acknowledge
+    /// only" message I received marks it responded. Returns how many were new.
+    pub fn store_reaction_records(&self, records: &[Record]) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = Library::write_transaction(&mut conn)?;
+        let mut new = 0;
+        for record in records {
+            if store_reaction(&tx, record, false)? {
+                new += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
+    /// The reactions on a message as shown now: the stored records plus my queued ones
+    /// not shared yet (those count as given now, after every stored one).
+    pub fn reactions_of(&self, message: &MessageId) -> Result<Vec<Reactions>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare(
+            "SELECT record FROM reactions WHERE message_id = ?1 ORDER BY created_at, record_id",
+        )?;
+        let mut records = stmt
+            .query_map([message.as_str()], |r| {
+                from_json::<Record>(&r.get::<_, String>(0)?)
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        // My queued ones will be stamped by the store later than anything it holds now:
+        // ordered after every stored record (and in queue order), they decide as they will.
+        let mut floor = records.iter().map(|r| r.created_at).max();
+        let mut stmt = conn.prepare(
+            "SELECT record_id, body, created_at FROM outgoing_records
+             WHERE message_id = ?1 AND state = 'queued'
+               AND record_id NOT IN (SELECT record_id FROM reactions)
+             ORDER BY created_at, rowid",
+        )?;
+        let queued = stmt
+            .query_map([message.as_str()], |r| {
+                Ok((
+                    id_from_sql(RecordId::parse, r.get(0)?)?,
+                    from_json::<OutgoingBody>(&r.get::<_, String>(1)?)?,
+                    parse_ts(&r.get::<_, String>(2)?)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, outgoing, queued_at) in queued {
+            let NewRecordBody::Reaction { emoji, removed } = outgoing.body else {
+                continue;
+            };
+            let created_at = match floor {
+                Some(f) if f >= queued_at => f + chrono::Duration::microseconds(1),
+                _ => queued_at,
+            };
+            floor = Some(created_at);
+            records.push(Record {
+                id,
+                message: message.clone(),
+                author: outgoing.author,
+                created_at,
+                body: RecordBody::Reaction { emoji, removed },
+            });
+        }
+        Ok(reactions(message, &records))
+    }
+
+    /// Reaction records by others than `me` not announced yet, oldest first: only ones
+    /// that give a reaction still given (taking one back, or one taken back since, is
+    /// no news). Marks every stored record announced, in one transaction: each is
+    /// returned by at most one call.
+    pub fn take_unannounced_reactions(&self, me: &UserName) -> Result<Vec<Record>> {
+        let mut conn = self.conn();
+        let tx = Library::write_transaction(&mut conn)?;
+        let records = {
+            // Only what still holds: a reaction changed or taken back since is no news.
+            let mut stmt = tx.prepare(
+                "SELECT r.record FROM reactions r
+                 WHERE r.announced = 0 AND NOT EXISTS (
+                     SELECT 1 FROM reactions l
+                     WHERE l.message_id = r.message_id
+                       AND json_extract(l.record, '$.author') = json_extract(r.record, '$.author')
+                       AND json_extract(l.record, '$.body.emoji') = json_extract(r.record, '$.body.emoji')
+                       AND (l.created_at, l.record_id) > (r.created_at, r.record_id))
+                 ORDER BY r.created_at, r.record_id",
+            )?;
+            let rows = stmt
+                .query_map([], |r| from_json::<Record>(&r.get::<_, String>(0)?))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows
+        };
+        if !records.is_empty() {
+            tx.execute("UPDATE reactions SET announced = 1 WHERE announced = 0", [])?;
+        }
+        tx.commit()?;
+        Ok(records
+            .into_iter()
+            .filter(|r| {
+                &r.author != me && matches!(r.body, RecordBody::Reaction { removed: false, .. })
+            })
+            .collect())
+    }
+
+    /// My records still waiting to be committed, oldest first: the order they were
+    /// given in, so the store stamps them in that order and the latest decides.
+    pub fn queued_records(&self) -> Result<Vec<QueuedRecord>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare(
+            "SELECT record_id, message_id, body, attempts, last_error FROM outgoing_records
+             WHERE state = 'queued' ORDER BY created_at, rowid",
+        )?;
+        let queued = stmt
+            .query_map([], |r| {
+                Ok(QueuedRecord {
+                    record: NewRecord {
+                        id: id_from_sql(RecordId::parse, r.get(0)?)?,
+                        message: id_from_sql(MessageId::parse, r.get(1)?)?,
+                        body: from_json::<OutgoingBody>(&r.get::<_, String>(2)?)?.body,
+                    },
+                    attempts: r.get(3)?,
+                    last_error: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(queued)
+    }
+
+    /// The store committed one of my records: it is shared, and kept as the store has
+    /// it (already announced: it is mine), in one transaction.
+    pub fn record_shared(&self, record: &Record) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = Library::write_transaction(&mut conn)?;
+        tx.execute(
+            "UPDATE outgoing_records SET state = 'sent', attempts = attempts + 1, last_error = NULL
+             WHERE record_id = ?1",
+            [record.id.as_str()],
+        )?;
+        store_reaction(&tx, record, true)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Sharing a record failed in a way that may pass (offline, hub down): it stays
+    /// queued with the error.
+    pub fn record_share_error(&self, id: &RecordId, error: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outgoing_records SET attempts = attempts + 1, last_error = ?2
+             WHERE record_id = ?1",
+            params![id.as_str(), error],
+        )?;
+        Ok(())
+    }
+
+    /// The store refused a record for good: it is no longer shown or retried.
+    pub fn record_share_refused(&self, id: &RecordId, reason: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outgoing_records SET attempts = attempts + 1, state = 'failed', last_error = ?2
+             WHERE record_id = ?1",
+            params![id.as_str(), reason],
+        )?;
+        Ok(())
+    }
+}
+
+/// One of [`REACTIONS`], or an error naming the set.
+fn check_emoji(emoji: &str) -> Result<()> {
+    if REACTIONS.contains(&emoji) {
+        Ok(())
+    } else {
+        Err(LibraryError::Invalid(format!(
+            "{emoji:?} is not one of the reactions: react with one of {}",
+            REACTIONS.join(" ")
+        )))
+    }
+}
+
+/// Stores one reaction record (others are ignored); true if it was new.
+fn store_reaction(conn: &Connection, record: &Record, announced: bool) -> Result<bool> {
+    if !matches!(record.body, RecordBody::Reaction { .. }) {
+        return Ok(false);
+    }
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO reactions (record_id, message_id, record, created_at, announced)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            record.id.as_str(),
+            record.message.as_str(),
+            json(record)?,
+            ts(record.created_at),
+            announced
+        ],
+    )? == 1;
+    if inserted {
+        if let Some(message) = received_message(conn, &record.message)? {
+            if acknowledges(&message, record) {
+                record_first(conn, &message.id, Milestone::Responded, record.created_at)?;
+            }
+        }
+    }
+    Ok(inserted)
+}
+
+/// The received message `id`, if it is one.
+fn received_message(conn: &Connection, id: &MessageId) -> Result<Option<Message>> {
+    let text: Option<String> = conn
+        .query_row(
+            "SELECT message FROM received WHERE message_id = ?1",
+            [id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(text.map(|t| from_json(&t)).transpose()?)
+}
+
+/// Whether `id` is a message sent from this library.
+fn is_sent(conn: &Connection, id: &MessageId) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM sent WHERE message_id = ?1",
+            [id.as_str()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
