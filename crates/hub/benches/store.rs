@@ -143,7 +143,7 @@ fn new_message(
         recipients: vec![UserName::parse(to).unwrap()],
         subject: "benchmark".into(),
         text: None,
-        clip: clip.id.clone(),
+        clip: Some(clip.id.clone()),
         attachments: attachment
             .map(|a| {
                 vec![NewAttachment {
@@ -157,6 +157,10 @@ fn new_message(
         respond_by: Utc::now() + chrono::Duration::hours(hours),
         respond_by_tz: "Europe/Berlin".into(),
         in_reply_to: None,
+        at_ms: None,
+        chapter: None,
+        chapters: vec![],
+        acknowledge_only: false,
     }
 }
 

@@ -213,7 +213,9 @@ pub trait Store: Send + Sync {
     /// A message the caller sent or received (fetching marks it delivered).
     async fn message(&self, id: &MessageId) -> Result<Message, StoreError>;
     /// Commits a record about a committed message (a transcript: only its sender may
-    /// add one, naming their own sealed [`pigeon_protocol::BlobKind::Transcript`] blob).
+    /// add one, naming their own sealed [`pigeon_protocol::BlobKind::Transcript`] blob;
+    /// a reaction: any participant, one of [`pigeon_protocol::REACTIONS`]; a
+    /// recipient's ✅ on an "acknowledge only" message also marks them responded).
     /// Idempotent by `record.id`: the same record again returns the stored one; a
     /// different record under the same id is [`ErrorCode::Conflict`]. The default
     /// refuses: a store that does not implement records says so.
@@ -231,12 +233,13 @@ pub trait Store: Send + Sync {
     }
 
     /// A page of the caller's inbox. Arrival-order pages also carry the records new
-    /// since the cursor about messages the caller received ([`InboxPage::records`]);
-    /// `more` is true while either messages or records remain. A record comes no
-    /// earlier than the page that carries its message.
+    /// since the cursor about messages the caller received or sent
+    /// ([`InboxPage::records`]: one sync brings the reactions to what they sent too);
+    /// `more` is true while either messages or records remain. A record about a
+    /// received message comes no earlier than the page that carries its message.
     async fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError>;
     /// Waits up to `timeout` for messages that arrived, or records that were added
-    /// about received messages, after `after` (an
+    /// about received or sent messages, after `after` (an
     /// [`pigeon_protocol::InboxOrder::Arrival`] cursor; `None` = from the start).
     /// Returns at once if there are some; an empty page on timeout.
     async fn wait_inbox(

@@ -1,5 +1,5 @@
 //! The inbox: pages with cursors (arrival pages carry the new records about received
-//! messages too), and the long-poll wait, woken by a new message or record.
+//! and sent messages too), and the long-poll wait, woken by a new message or record.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,14 +114,15 @@ pub(super) async fn inbox_page(
             let mut records = Vec::new();
             let mut records_end = records_after;
             if let InboxPosition::ArrivalAfter(messages_after) = pos {
-                // Records in commit order, up to the first about a message this page
-                // does not reach yet: none comes before its message, none is skipped.
+                // Records in commit order, up to the first about a received message
+                // this page does not reach yet: none comes before its message, none is
+                // skipped. A sent message's records need not wait: its sender has it.
                 let messages_end = rows.last().map_or(messages_after, |r| r.seq);
                 for (i, r) in db::inbox_records(c, &user, records_after, limit + 1)?
                     .into_iter()
                     .enumerate()
                 {
-                    if i as u64 == limit || r.message_seq > messages_end {
+                    if i as u64 == limit || (r.received && r.message_seq > messages_end) {
                         more = true;
                         break;
                     }

@@ -1,5 +1,6 @@
-//! Records about messages: the idempotent `PUT` of one (a transcript today) and the
-//! list of a message's records. The rules are the protocol's
+//! Records about messages: the idempotent `PUT` of one (a transcript, a reaction) and
+//! the list of a message's records. A recipient's ✅ on an "acknowledge only" message
+//! is their response, stored with the record. The rules are the protocol's
 //! ([`pigeon_protocol::check_new_record`]), driven over the hub's tables.
 
 use std::sync::Arc;
@@ -9,8 +10,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use pigeon_protocol::{
-    access, check_new_record, record_fingerprint, ApiError, NewRecord, Record, RecordFacts,
-    RecordOutcome, StoredRecord, UserName,
+    access, acknowledges, check_new_record, record_fingerprint, ApiError, NewRecord, Record,
+    RecordFacts, RecordOutcome, StoredRecord, UserName,
 };
 
 use super::messages::stored_blob;
@@ -59,9 +60,10 @@ fn commit_record_blocking(
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let message = db::message_by_id(&tx, &req.message)?;
     let message_seq = message.as_ref().map(|m| m.seq);
+    let message = message.map(|m| m.message);
     let facts = RecordFacts {
         existing: db::record_by_id(&tx, &req.id)?,
-        message: message.map(|m| m.message),
+        message: message.clone(),
         blob: match req.body.blob() {
             Some(id) => stored_blob(&tx, id)?,
             None => None,
@@ -77,6 +79,18 @@ fn commit_record_blocking(
                 record,
             };
             let seq = db::insert_record(&tx, message_seq, &stored)?;
+            // In the same transaction, so the ✅ and the response are stored together.
+            if message
+                .as_ref()
+                .is_some_and(|m| acknowledges(m, &stored.record))
+            {
+                db::mark_acknowledged(
+                    &tx,
+                    message_seq,
+                    &stored.record.author,
+                    stored.record.created_at,
+                )?;
+            }
             tx.commit()?;
             Ok(CommittedRecord::New(seq, stored.record))
         }

@@ -73,15 +73,18 @@ pub fn records_of(conn: &Connection, message_seq: i64) -> Result<Vec<Record>, Hu
     Ok(out)
 }
 
-/// One record of a recipient's inbox: the record and where it and its message stand.
+/// One record of a reader's inbox: the record and where it and its message stand.
 pub struct InboxRecord {
     pub seq: i64,
     pub message_seq: i64,
+    /// The reader received the message (so the record waits for the page that carries
+    /// it); false for a message the reader only sent, which they already have.
+    pub received: bool,
     pub record: Record,
 }
 
-/// Up to `limit` records after `after_seq` about messages `user` received, in commit
-/// order.
+/// Up to `limit` records after `after_seq` about messages `user` received or sent, in
+/// commit order: one sync carries the reactions to what they sent as well.
 pub fn inbox_records(
     conn: &Connection,
     user: &UserName,
@@ -89,27 +92,50 @@ pub fn inbox_records(
     limit: u64,
 ) -> Result<Vec<InboxRecord>, HubError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT rec.seq, rec.message_seq, rec.body
-         FROM records rec JOIN receipts r ON r.message_seq = rec.message_seq AND r.recipient = ?1
-         WHERE rec.seq > ?2 ORDER BY rec.seq LIMIT ?3",
+        "SELECT rec.seq, rec.message_seq, rec.body,
+                EXISTS (SELECT 1 FROM receipts r WHERE r.message_seq = rec.message_seq AND r.recipient = ?1)
+         FROM records rec JOIN messages m ON m.seq = rec.message_seq
+         WHERE rec.seq > ?2
+           AND (m.sender = ?1
+                OR EXISTS (SELECT 1 FROM receipts r WHERE r.message_seq = rec.message_seq AND r.recipient = ?1))
+         ORDER BY rec.seq LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![user.as_str(), after_seq, limit as i64], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, i64>(1)?,
             r.get::<_, String>(2)?,
+            r.get::<_, bool>(3)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (seq, message_seq, body) = row?;
+        let (seq, message_seq, body, received) = row?;
         out.push(InboxRecord {
             seq,
             message_seq,
+            received,
             record: parse_record(&body)?,
         });
     }
     Ok(out)
+}
+
+/// A recipient's acknowledgement (see [`pigeon_protocol::acknowledges`]) marks their
+/// receipt responded as "done" at `at`, unless they responded before: the first
+/// response counts.
+pub fn mark_acknowledged(
+    tx: &Transaction<'_>,
+    message_seq: i64,
+    recipient: &UserName,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), HubError> {
+    tx.execute(
+        "UPDATE receipts SET responded_ms = COALESCE(responded_ms, ?3), delivered_ms = COALESCE(delivered_ms, ?3)
+         WHERE message_seq = ?1 AND recipient = ?2",
+        params![message_seq, recipient.as_str(), ms(at)],
+    )?;
+    Ok(())
 }
 
 pub fn latest_record_seq(conn: &Connection) -> Result<i64, HubError> {

@@ -7,9 +7,11 @@
 mod blobs;
 #[path = "../common/mod.rs"]
 mod common;
+mod conversation;
 mod fields;
 mod inbox;
 mod messages;
+mod reactions;
 mod records;
 
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 use blobs::*;
 use chrono::Utc;
 use common::*;
+use conversation::*;
 use fields::*;
 use inbox::*;
 use messages::*;
@@ -25,6 +28,7 @@ use pigeon_store::protocol::{
     BlobKind, ErrorCode, InboxOrder, InboxQuery, RecipientState, Response,
 };
 use pigeon_store::{BlobUpload, ByteRange, Store, UploadProgress};
+use reactions::*;
 use records::*;
 
 macro_rules! both_backends {
@@ -66,6 +70,14 @@ both_backends!(
     a_malformed_transcript_never_seals,
     records_never_come_before_their_message,
     an_old_cursor_without_a_record_position_still_works,
+    a_text_answer_needs_no_clip_and_responds,
+    a_comment_at_a_moment_is_not_an_answer,
+    chapters_round_trip,
+    an_older_message_keeps_its_fingerprint,
+    bad_answers_are_refused_and_nothing_is_stored,
+    reactions_are_the_participants_own,
+    a_check_on_an_acknowledge_only_message_is_a_response,
+    one_sync_carries_the_reactions_to_what_one_sent,
 );
 
 pub(crate) fn code(e: pigeon_store::StoreError) -> ErrorCode {

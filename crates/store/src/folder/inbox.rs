@@ -175,10 +175,10 @@ impl Folder {
         })
     }
 
-    /// Up to `limit` records after `at.record` about messages the reader received, in
-    /// marker order, stopping before one whose message this page's cursor has not
-    /// passed yet (or whose files have not synced here), so no record comes before its
-    /// message and none is skipped. True when more remain.
+    /// Up to `limit` records after `at.record` about messages the reader received or
+    /// sent, in marker order, stopping before one about a received message this page's
+    /// cursor has not passed yet (or whose files have not synced here), so no record
+    /// comes before its message and none is skipped. True when more remain.
     fn new_records(&self, at: &Position, limit: usize) -> Result<(Vec<Record>, bool), StoreError> {
         let mut markers: Vec<RecordMarker> = list_names(&self.record_inbox_dir(&self.me.name))?
             .iter()
@@ -197,8 +197,10 @@ impl Folder {
             let Some(message) = self.stored(&stored.record.message)? else {
                 return Ok((out, true));
             };
+            // A message the reader only sent is theirs already: its records need not wait.
+            let received = message.message.recipients.contains(&self.me.name);
             let key = Marker::from_message(&message.message).key(InboxOrder::Arrival);
-            if at.message.as_ref().is_none_or(|m| &key > m) {
+            if received && at.message.as_ref().is_none_or(|m| &key > m) {
                 return Ok((out, true));
             }
             out.push(stored.record);

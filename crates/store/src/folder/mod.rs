@@ -15,7 +15,7 @@
 //! receipts/ID/NAME/{delivered,viewed,done,reply-ID}   timestamps (ms)
 //! records/ID.json                            a record about a message + its fingerprint
 //! records-of/MESSAGE/CREATEDMS-ID            one marker per record about the message
-//! record-inbox/NAME/CREATEDMS-ID             one marker per record about a received message
+//! record-inbox/NAME/CREATEDMS-ID             one marker per record about a message NAME received or sent
 //! ```
 //! A folder cannot authenticate: the identity is whatever user the app opens it as, and
 //! anyone who can read the directory can read every file. The API still enforces who may

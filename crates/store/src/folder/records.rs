@@ -1,11 +1,12 @@
 //! Records about messages in the folder: `records/ID.json` is created once (the commit
 //! and its idempotency), `records-of/MESSAGE/` lists a message's records and
-//! `record-inbox/NAME/` each recipient's, both as empty markers named
+//! `record-inbox/NAME/` each participant's (recipients and sender), both as empty
+//! markers named
 //! `CREATEDMS-ID` so they sort by when the record was made.
 
 use pigeon_protocol::{
-    check_new_record, record_fingerprint, Record, RecordFacts, RecordId, RecordOutcome,
-    StoredRecord,
+    acknowledges, check_new_record, record_fingerprint, Record, RecordFacts, RecordId,
+    RecordOutcome, StoredRecord,
 };
 use pigeon_protocol::{MessageId, NewRecord};
 
@@ -100,14 +101,24 @@ impl Folder {
         Ok(record)
     }
 
-    /// Creates the markers that list a committed record; repeating it repairs a commit
-    /// that was interrupted after the record file was written.
+    /// Creates the markers that list a committed record, for the message's recipients
+    /// and its sender, and a recipient's acknowledgement ([`acknowledges`]) as their
+    /// "done"; repeating it repairs a commit that was interrupted after the record file
+    /// was written.
     fn deliver_record(&self, record: &Record) -> Result<(), StoreError> {
         let marker = RecordMarker::name(record);
         write_new(&self.records_of_dir(&record.message).join(&marker), b"")?;
         if let Some(m) = self.stored(&record.message)? {
-            for r in &m.message.recipients {
+            let m = m.message;
+            for r in m.recipients.iter().chain(std::iter::once(&m.sender)) {
                 write_new(&self.record_inbox_dir(r).join(&marker), b"")?;
+            }
+            if acknowledges(&m, record) {
+                // Created once: an earlier "done" stays, and a reply before it counts first.
+                let stamp = record.created_at.timestamp_millis().to_string();
+                let dir = self.receipt_dir(&m.id, &record.author);
+                write_new(&dir.join("delivered"), stamp.as_bytes())?;
+                write_new(&dir.join("done"), stamp.as_bytes())?;
             }
         }
         Ok(())
