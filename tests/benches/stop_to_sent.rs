@@ -23,7 +23,7 @@ fn queue(library: &Library, draft: &str) -> pigeon_store::protocol::MessageId {
     library
         .queue(
             &NewOutgoing {
-                draft_id: draft.to_owned(),
+                draft_id: Some(draft.to_owned()),
                 recipients: vec![UserName::parse("bob").expect("a valid name")],
                 subject: "Benchmark".into(),
                 text: None,
@@ -31,6 +31,9 @@ fn queue(library: &Library, draft: &str) -> pigeon_store::protocol::MessageId {
                 respond_by_tz: "UTC".into(),
                 in_reply_to: None,
                 attachments: vec![],
+                at_ms: None,
+                chapter: None,
+                acknowledge_only: false,
             },
             Utc::now(),
         )

@@ -48,15 +48,22 @@ pub enum Command {
         to: Vec<String>,
         #[arg(long)]
         subject: String,
+        /// Ask for no more than a 👍 or ✅: a recipient's ✅ (`pigeon react MSG check`)
+        /// counts as their answer.
+        #[arg(long)]
+        acknowledge_only: bool,
     },
     /// List received messages, what is due first on top.
     Inbox,
-    /// Show one received message.
+    /// Show one received message, with its chapters.
     Show { message: String },
     /// Download a received message's clip and attachments.
     Fetch { message: String },
-    /// Answer a received message with a new clip.
+    /// Answer a message in its thread, to its sender and other recipients: `--text`
+    /// alone sends text only; otherwise a new clip is recorded (`--record` records one
+    /// beside `--text`) or `--draft` is sent.
     Reply {
+        /// A received message, or one you sent (to add to your own thread).
         message: String,
         #[command(flatten)]
         record: RecordArgs,
@@ -65,6 +72,28 @@ pub enum Command {
         /// Send this existing draft instead of recording a new clip.
         #[arg(long)]
         draft: Option<String>,
+        /// Record a clip to go with --text (without it, --text sends text only).
+        #[arg(long = "record", requires = "text", conflicts_with = "draft")]
+        record_clip: bool,
+        #[command(flatten)]
+        about: AnswerAbout,
+    },
+    /// React to a message: 👍 ✅ ❓ 👀 🎉 ❤️, or by name: thumbsup, check, question,
+    /// eyes, party, heart. Each person has one of each on a message; --remove takes
+    /// yours back.
+    React {
+        /// A received message, or one you sent.
+        message: String,
+        emoji: String,
+        /// Take your reaction back.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// The whole conversation of a message's thread, oldest first: messages, replies,
+    /// comments at their moments, reactions and who gave them.
+    Thread {
+        /// Any message of the thread, received or sent.
+        message: String,
     },
     /// Mark a received message done without replying.
     Done { message: String },
@@ -230,6 +259,19 @@ pub struct RecordArgs {
     pub computer_sound: bool,
 }
 
+/// What part of the answered message a reply is about.
+#[derive(clap::Args, Clone, Default)]
+pub struct AnswerAbout {
+    /// A comment at a moment of the message's clip: 1:23, 0:03.2, or seconds (80). A
+    /// comment does not count as an answer.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// The message's chapter this is about, numbered from 1 as `pigeon show` lists
+    /// them.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub chapter: Option<u32>,
+}
+
 #[derive(clap::Args, Clone)]
 pub struct ComposeArgs {
     /// When an answer is expected: 4h, 24h, 48h, next-working-day, 2026-12-01T17:00 ...
@@ -329,6 +371,96 @@ mod tests {
             error.kind(),
             clap::error::ErrorKind::MissingRequiredArgument
         );
+    }
+
+    #[test]
+    fn a_reply_is_text_only_a_comment_or_a_clip_and_a_reaction_may_be_taken_back() {
+        let cli = Cli::parse_from([
+            "pigeon",
+            "reply",
+            "m1",
+            "--text",
+            "which quarter?",
+            "--at",
+            "0:03",
+            "--chapter",
+            "2",
+        ]);
+        let Command::Reply {
+            compose,
+            draft,
+            record_clip,
+            about,
+            ..
+        } = cli.command
+        else {
+            panic!("reply");
+        };
+        assert_eq!(compose.text.as_deref(), Some("which quarter?"));
+        assert!(draft.is_none() && !record_clip);
+        assert_eq!(
+            (about.at.as_deref(), about.chapter),
+            (Some("0:03"), Some(2))
+        );
+        let cli = Cli::parse_from(["pigeon", "reply", "m1", "--record", "--text", "see it"]);
+        assert!(matches!(
+            cli.command,
+            Command::Reply {
+                record_clip: true,
+                ..
+            }
+        ));
+        for (args, kind) in [
+            (
+                &["--record"][..],
+                clap::error::ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                &["--text", "t", "--record", "--draft", "d1"][..],
+                clap::error::ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["--chapter", "0"][..],
+                clap::error::ErrorKind::ValueValidation,
+            ),
+        ] {
+            let error = Cli::try_parse_from(["pigeon", "reply", "m1"].iter().chain(args))
+                .err()
+                .unwrap();
+            assert_eq!(error.kind(), kind, "{args:?}");
+        }
+        let cli = Cli::parse_from(["pigeon", "react", "m1", "check", "--remove"]);
+        let Command::React {
+            message,
+            emoji,
+            remove,
+        } = cli.command
+        else {
+            panic!("react");
+        };
+        assert_eq!(
+            (message.as_str(), emoji.as_str(), remove),
+            ("m1", "check", true)
+        );
+        let cli = Cli::parse_from(["pigeon", "--json", "thread", "m1"]);
+        assert!(cli.json && matches!(cli.command, Command::Thread { .. }));
+        let cli = Cli::parse_from([
+            "pigeon",
+            "send",
+            "d1",
+            "--to",
+            "bob",
+            "--subject",
+            "x",
+            "--acknowledge-only",
+        ]);
+        assert!(matches!(
+            cli.command,
+            Command::Send {
+                acknowledge_only: true,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `pigeon inbox`, `show`, `fetch`, `done` and `sync`: what was received, in the
-//! library's order, its downloads, and the sync that delivers and pulls.
+//! library's order, its downloads, and the sync that delivers and pulls (and says what
+//! arrived: "bob commented at 1:23 on Budget review").
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use pigeon_library::transcripts::{StoredTranscript, TranscriptState};
 use pigeon_library::{inbox_order, Delivery, DownloadPolicy, ResponseBy};
 use serde_json::json;
 
+use crate::conversation::chapter_line;
 use crate::output::{self, short};
 use crate::transcripts::language_text;
 use crate::App;
@@ -79,6 +81,26 @@ impl App {
             respond_by.display_in(self.zone()),
             respond_by.due(self.now())
         );
+        if let Some(original) = &m.message.in_reply_to {
+            let mut about = format!("answers   {}", short(original.as_str()));
+            if let Some(at) = m.message.at_ms {
+                about = format!(
+                    "comments  at {} of {}",
+                    pigeon_store::protocol::fields::moment(at),
+                    short(original.as_str())
+                );
+            }
+            if let Some(chapter) = m.message.chapter {
+                about.push_str(&format!(", chapter {}", chapter + 1));
+            }
+            println!("{about}");
+        }
+        if m.message.acknowledge_only {
+            println!(
+                "asks for  a ✅ only (`pigeon react {} check` answers)",
+                short(m.message.id.as_str())
+            );
+        }
         if let Some(text) = &m.message.text {
             println!("\n{text}\n");
         }
@@ -96,6 +118,10 @@ impl App {
         }
         if let Some(line) = transcript_line(transcript.as_ref(), short(m.message.id.as_str())) {
             println!("transcript {line}");
+        }
+        for (n, chapter) in m.message.chapters.iter().enumerate() {
+            let heading = if n == 0 { "chapters" } else { "" };
+            println!("{heading:<10} {}", chapter_line(n, chapter));
         }
         for (a, path) in m.message.attachments.iter().zip(&m.attachment_paths) {
             match path {
@@ -182,11 +208,20 @@ impl App {
         // After the messages: transcripts never hold up what a sync delivers or pulls.
         let (transcribed, shared) = self.transcribe_and_share_pending(&outbox).await;
         let reminders = give_reminders(&self.library, self.now(), self.settings.reminders)?;
+        // Each arrival told once, as the desktop's notifications word it.
+        let announcements = self.library.take_announcements(&self.me()?)?;
         if !self.out.json {
+            for a in &announcements {
+                println!("{}: {}", a.title, a.body);
+            }
             for r in &reminders {
                 println!("{}", reminder_text(r, self.zone()));
             }
         }
+        let announced: Vec<_> = announcements
+            .iter()
+            .map(|a| json!({"message": a.message, "thread": a.thread, "title": a.title, "body": a.body}))
+            .collect();
         let delivered: Vec<_> = deliveries
             .iter()
             .map(|(id, d)| {
@@ -206,6 +241,7 @@ impl App {
                 "downloaded": report.downloaded,
                 "deferred": report.deferred,
                 "reminders": reminders,
+                "announcements": announced,
                 "new_transcripts": report.new_transcripts,
                 "transcribed": transcribed,
                 "transcripts_shared": shared,

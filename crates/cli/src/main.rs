@@ -11,6 +11,8 @@
 //! - [`drafts`]: `record` (camera, file or screen), `drafts`;
 //! - [`screens`]: `screens`, what a screen recording can show;
 //! - [`sent`]: `send`, `reply`, `status`;
+//! - [`conversation`]: `react`, `thread`, and what `reply` is about (a moment, a
+//!   chapter);
 //! - [`inbox`]: `inbox`, `show`, `fetch`, `done`, `sync`;
 //! - [`account`]: `login`, `config`;
 //! - [`transcripts`]: `transcript`, `search`, `transcribe`, and the transcription
@@ -19,6 +21,7 @@
 //! - [`interrupt`]: the one Ctrl-C handler every command shares.
 
 mod account;
+mod conversation;
 mod drafts;
 mod flags;
 mod inbox;
@@ -109,7 +112,11 @@ async fn run(cli: Cli) -> Result<()> {
             compose,
             to,
             subject,
-        } => app.send_draft(&draft, &to, subject, &compose).await,
+            acknowledge_only,
+        } => {
+            app.send_draft(&draft, &to, subject, &compose, acknowledge_only)
+                .await
+        }
         Command::Inbox => app.inbox(),
         Command::Show { message } => app.show(&message),
         Command::Fetch { message } => app.fetch(&message).await,
@@ -118,10 +125,25 @@ async fn run(cli: Cli) -> Result<()> {
             record,
             compose,
             draft,
+            record_clip,
+            about,
         } => {
-            app.reply(&message, &record, &compose, draft.as_deref())
-                .await
+            app.reply(
+                &message,
+                &record,
+                &compose,
+                draft.as_deref(),
+                record_clip,
+                &about,
+            )
+            .await
         }
+        Command::React {
+            message,
+            emoji,
+            remove,
+        } => app.react(&message, &emoji, remove).await,
+        Command::Thread { message } => app.thread(&message),
         Command::Done { message } => app.done(&message).await,
         Command::Status { message } => match message {
             Some(message) => app.status(&message).await,

@@ -1,6 +1,6 @@
-//! `pigeon send`, `reply`, and `status`: queueing a draft as a message, delivering
-//! it with a progress bar (then its transcript, made and shared after it), and who
-//! has answered what was sent from here.
+//! `pigeon send`, `reply`, and `status`: queueing a draft (or, for an answer, text
+//! alone) as a message, delivering it with a progress bar (then its transcript, made
+//! and shared after it), and who has answered what was sent from here.
 
 use anyhow::{bail, Context as _, Result};
 use pigeon_library::sent::{RecipientState, SentLine};
@@ -9,7 +9,7 @@ use pigeon_library::{people, Attachment, Delivery, Draft, NewOutgoing, OutboxSta
 use pigeon_store::protocol::{ErrorCode, MessageId, Receipt, UserName};
 use serde_json::json;
 
-use crate::flags::ComposeArgs;
+use crate::flags::{AnswerAbout, ComposeArgs, RecordArgs};
 use crate::output::{self, short};
 use crate::App;
 
@@ -21,42 +21,71 @@ impl App {
         to: &[String],
         subject: String,
         compose: &ComposeArgs,
+        acknowledge_only: bool,
     ) -> Result<()> {
         let draft = self.library.draft(draft)?;
         let recipients = people::recipients(to)?;
-        self.send(&draft, recipients, subject, compose, None).await
+        let about = Answers {
+            acknowledge_only,
+            ..Answers::default()
+        };
+        self.send(Some(&draft), recipients, subject, compose, about)
+            .await
     }
 
-    /// `pigeon reply MESSAGE`: a new clip (or `--draft`) to the sender, in the thread.
+    /// `pigeon reply MESSAGE`: to everyone in the message but me, in its thread: text
+    /// only when `--text` comes without `--record` or `--draft`, else with a clip
+    /// recorded now or the draft given.
     pub async fn reply(
         &self,
         message: &str,
-        record: &crate::flags::RecordArgs,
+        record: &RecordArgs,
         compose: &ComposeArgs,
         draft: Option<&str>,
+        record_clip: bool,
+        about: &AnswerAbout,
     ) -> Result<()> {
-        let original = self.library.received(message)?;
-        let draft = match draft {
-            Some(d) => self.library.draft(d)?,
-            None => self.record(record).await?,
+        let original = self.find_message(message)?;
+        // Checked before recording: a wrong moment should not cost a take.
+        let (at_ms, chapter) = self.answer_about(&original, about)?;
+        let me = self.me()?;
+        let recipients = people::reply_all(&original, &me);
+        if recipients.is_empty() {
+            bail!(
+                "{} has nobody to answer but you: send a new message with `pigeon send`",
+                short(original.id.as_str())
+            );
+        }
+        let text_only = compose.text.is_some() && draft.is_none() && !record_clip;
+        let draft = match (text_only, draft) {
+            (true, _) => None,
+            (false, Some(d)) => Some(self.library.draft(d)?),
+            (false, None) => Some(self.record(record).await?),
+        };
+        let about = Answers {
+            in_reply_to: Some(original.id.clone()),
+            at_ms,
+            chapter,
+            acknowledge_only: false,
         };
         self.send(
-            &draft,
-            vec![original.message.sender.clone()],
-            reply_subject(&original.message.subject),
+            draft.as_ref(),
+            recipients,
+            reply_subject(&original.subject),
             compose,
-            Some(original.message.id.clone()),
+            about,
         )
         .await
     }
 
+    /// Queues and delivers a message: with `draft`'s clip, or text alone without one.
     async fn send(
         &self,
-        draft: &Draft,
+        draft: Option<&Draft>,
         recipients: Vec<UserName>,
         subject: String,
         compose: &ComposeArgs,
-        in_reply_to: Option<MessageId>,
+        about: Answers,
     ) -> Result<()> {
         let zone = self.zone();
         let now = self.now();
@@ -69,17 +98,17 @@ impl App {
             .context("check the files given to --attach")?;
         let entry = self.library.queue(
             &NewOutgoing {
-                draft_id: Some(draft.id.clone()),
+                draft_id: draft.map(|d| d.id.clone()),
                 recipients,
                 subject,
                 text: compose.text.clone(),
                 respond_by: respond_by.instant(),
                 respond_by_tz: zone.name().to_owned(),
-                in_reply_to,
+                in_reply_to: about.in_reply_to,
                 attachments,
-                at_ms: None,
-                chapter: None,
-                acknowledge_only: false,
+                at_ms: about.at_ms,
+                chapter: about.chapter,
+                acknowledge_only: about.acknowledge_only,
             },
             now,
         )?;
@@ -101,8 +130,10 @@ impl App {
         self.report_delivery(&entry.message_id, &delivery, &respond_by)?;
         // Delivered (and said so) first: the transcript follows the message.
         let delivered = matches!(delivery, Delivery::Sent(_));
-        self.transcribe_sent(&draft.id, entry.message_id.as_str(), delivered)
-            .await;
+        if let Some(draft) = draft {
+            self.transcribe_sent(&draft.id, entry.message_id.as_str(), delivered)
+                .await;
+        }
         Ok(())
     }
 
@@ -243,6 +274,16 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// What a message is about beyond its recipients: the message it answers (with a
+/// moment and a chapter of it, both on the wire's terms) and whether a ✅ answers it.
+#[derive(Default)]
+struct Answers {
+    in_reply_to: Option<MessageId>,
+    at_ms: Option<u64>,
+    chapter: Option<u32>,
+    acknowledge_only: bool,
 }
 
 /// A recipient's state in words; "pending" says whether the message reached them.

@@ -172,7 +172,17 @@ impl<'a> Commit<'a> {
 /// A comment's moment lies within the answered clip, and a named chapter is one of its
 /// chapters.
 fn about_the_parent(m: &NewMessage, parent: &Message) -> Result<(), ApiError> {
-    if let Some(at) = m.at_ms {
+    answer_about(m.at_ms, m.chapter, parent)
+}
+
+/// The rule of [`Commit::resolve`] for what an answer is about (`at_ms`, `chapter`, as on
+/// the wire), for a client to check before it queues the answer to `parent`.
+pub fn answer_about(
+    at_ms: Option<u64>,
+    chapter: Option<u32>,
+    parent: &Message,
+) -> Result<(), ApiError> {
+    if let Some(at) = at_ms {
         let Some(_) = &parent.clip else {
             return Err(ApiError::invalid(
                 "the comment names a moment, but the message it answers has no clip: reply without a moment",
@@ -186,7 +196,7 @@ fn about_the_parent(m: &NewMessage, parent: &Message) -> Result<(), ApiError> {
             )));
         }
     }
-    if let Some(chapter) = m.chapter {
+    if let Some(chapter) = chapter {
         if chapter as usize >= parent.chapters.len() {
             return Err(ApiError::invalid(match parent.chapters.len() {
                 0 => "the reply names a chapter, but the message it answers has none: leave the chapter out".to_string(),

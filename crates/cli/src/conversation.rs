@@ -1,0 +1,328 @@
+//! `pigeon react` and `pigeon thread`, and what a `pigeon reply` is about: the
+//! conversation around a clip as the library keeps it (`Library::conversation`,
+//! reactions queued and shared by the outbox), named, checked and worded for a
+//! terminal. The rules (who may react, which emoji, what a moment may be) are the
+//! library's and the protocol's; this module turns what was typed into their terms.
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use pigeon_library::conversation::{ConversationEntry, EntryKind};
+use pigeon_library::trim::parse_clip_time;
+use pigeon_library::LibraryError;
+use pigeon_store::protocol::commit::answer_about;
+use pigeon_store::protocol::{fields, Chapter, Message, Reactions, UserName};
+use serde_json::json;
+
+use crate::flags::AnswerAbout;
+use crate::output::short;
+use crate::App;
+
+/// The reactions by the names a keyboard types easily, in the protocol's order.
+const REACTION_NAMES: [(&str, &str); 6] = [
+    ("thumbsup", "👍"),
+    ("check", "✅"),
+    ("question", "❓"),
+    ("eyes", "👀"),
+    ("party", "🎉"),
+    ("heart", "❤️"),
+];
+
+/// The emoji a typed reaction names: a name from [`REACTION_NAMES`] (any case), a heart
+/// typed without its emoji presentation selector, or the text as given, which the
+/// library checks against the set.
+pub fn reaction_emoji(typed: &str) -> String {
+    let typed = typed.trim();
+    if let Some((_, emoji)) = REACTION_NAMES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(typed))
+    {
+        return (*emoji).to_owned();
+    }
+    match typed {
+        "❤" => "❤️".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+impl App {
+    /// The user's own name in the store, as the settings hold it.
+    pub fn me(&self) -> Result<UserName> {
+        UserName::parse(self.settings.user.clone()).map_err(|e| {
+            LibraryError::UnusableUserName {
+                name: self.settings.user.clone(),
+                reason: e.0,
+            }
+            .into()
+        })
+    }
+
+    /// The message `id` (or the start of it) names among those received here and those
+    /// sent from here and delivered: what one can answer, react to or follow.
+    pub fn find_message(&self, id: &str) -> Result<Message> {
+        let received = absent_if_unknown(self.library.received(id))?;
+        let sent = absent_if_unknown(self.library.outbox_entry(id))?;
+        match (received, sent) {
+            // A message to oneself is both.
+            (Some(r), Some(s)) if r.message.id != s.message_id => {
+                bail!("{id:?} is the start of more than one message: give more of the id")
+            }
+            (Some(r), _) => Ok(r.message),
+            (None, Some(entry)) => match self.library.sent_message(&entry.message_id)? {
+                Some(sent) => Ok(sent.message),
+                None => bail!(
+                    "message {} is {}, not delivered yet: `pigeon sync` delivers it; answer \
+                     or react to it after that",
+                    short(entry.message_id.as_str()),
+                    entry.state.as_str()
+                ),
+            },
+            (None, None) => bail!(
+                "no message matches {id:?}: `pigeon inbox` lists the messages you received, \
+                 `pigeon status` those you sent"
+            ),
+        }
+    }
+
+    /// `--at` and `--chapter` of a reply to `original`, in the wire's terms (ms, a
+    /// 0-based chapter), checked by the protocol's rule before anything is recorded.
+    pub fn answer_about(
+        &self,
+        original: &Message,
+        about: &AnswerAbout,
+    ) -> Result<(Option<u64>, Option<u32>)> {
+        let at_ms = about
+            .at
+            .as_deref()
+            .map(|typed| parse_clip_time(typed).map(|t| t.as_millis() as u64))
+            .transpose()
+            .context("--at")?;
+        let chapter = match about.chapter {
+            None => None,
+            // Numbered from 1 here as `pigeon show` lists them; the wire counts from 0.
+            Some(n) => match original.chapters.len() {
+                0 => bail!(
+                    "--chapter {n}: message {} has no chapters; leave --chapter out",
+                    short(original.id.as_str())
+                ),
+                count if n as usize > count => bail!(
+                    "--chapter {n}: message {} has {count} chapter(s); give one from 1 to \
+                     {count} (`pigeon show` lists them)",
+                    short(original.id.as_str())
+                ),
+                _ => Some(n - 1),
+            },
+        };
+        answer_about(at_ms, chapter, original).map_err(|e| anyhow!(e.message))?;
+        Ok((at_ms, chapter))
+    }
+
+    /// `pigeon react MESSAGE EMOJI [--remove]`: shown here at once, shared now when the
+    /// store answers, else at the next `pigeon sync`.
+    pub async fn react(&self, message: &str, typed: &str, remove: bool) -> Result<()> {
+        let message = self.find_message(message)?;
+        let emoji = reaction_emoji(typed);
+        let me = self.me()?;
+        let record = self
+            .library
+            .queue_reaction(&message.id, &emoji, remove, &me, self.now())?;
+        let shared = match self.outbox().await {
+            Ok(outbox) => outbox
+                .share_records()
+                .await
+                .map(|_| ())
+                .map_err(anyhow::Error::from),
+            Err(e) => Err(e),
+        };
+        // Whether this one reached the store: a failure to share others says nothing.
+        let waiting = self
+            .library
+            .queued_records()?
+            .into_iter()
+            .find(|q| q.record.id == record);
+        let error = match (&shared, &waiting) {
+            (_, None) => None,
+            (Err(e), Some(_)) => Some(format!("{e:#}")),
+            (Ok(()), Some(q)) => Some(
+                q.last_error
+                    .clone()
+                    .unwrap_or_else(|| "not tried yet".to_owned()),
+            ),
+        };
+        let reactions = self.library.reactions_of(&message.id)?;
+        let done = if remove { "took back" } else { "reacted" };
+        let state = match &error {
+            None => "shared".to_owned(),
+            Some(error) => format!("queued: not shared yet ({error}); `pigeon sync` tries again"),
+        };
+        self.out.say(
+            json!({
+                "message": message.id,
+                "emoji": emoji,
+                "removed": remove,
+                "record": record,
+                "state": if error.is_none() { "shared" } else { "queued" },
+                "error": error,
+                "reactions": reactions,
+            }),
+            format!(
+                "{done} {emoji} on {} {:?}, {state}\n{}",
+                short(message.id.as_str()),
+                message.subject,
+                reactions_text(&reactions).unwrap_or_else(|| "no reactions now".to_owned())
+            ),
+        );
+        Ok(())
+    }
+
+    /// `pigeon thread MESSAGE`: the conversation in order, with times.
+    pub fn thread(&self, message: &str) -> Result<()> {
+        let message = self.find_message(message)?;
+        let me = self.me()?;
+        let entries = self.library.conversation(&message.thread, me.as_str())?;
+        if self.out.json {
+            let list: Vec<_> = entries
+                .iter()
+                .map(|e| {
+                    let mut shown = serde_json::to_value(e)?;
+                    if let (Some(fields), Some(at)) = (shown.as_object_mut(), e.at_ms) {
+                        fields.insert("at".into(), fields::moment(at).into());
+                    }
+                    Ok(shown)
+                })
+                .collect::<Result<_>>()?;
+            println!("{}", json!({"thread": message.thread, "entries": list}));
+            return Ok(());
+        }
+        for entry in &entries {
+            println!("{}", self.entry_text(entry));
+        }
+        Ok(())
+    }
+
+    /// One entry of `pigeon thread`: when, who, what, then its text and reactions.
+    fn entry_text(&self, e: &ConversationEntry) -> String {
+        let when = match (&e.sent_at, &e.queued) {
+            (Some(at), _) => at
+                .with_timezone(&self.zone())
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
+            (None, Some(state)) => format!("({})", state.as_str()),
+            (None, None) => String::new(),
+        };
+        let mut what = match e.kind {
+            EntryKind::Message => e.subject.clone(),
+            EntryKind::Reply => "replied".to_owned(),
+            EntryKind::Comment => "commented".to_owned(),
+        };
+        if let Some(at) = e.at_ms {
+            what.push_str(&format!(" at {}", fields::moment(at)));
+        }
+        if let Some(chapter) = &e.chapter {
+            what.push_str(&format!(
+                " on chapter {} {:?}",
+                chapter.index + 1,
+                chapter.title
+            ));
+        }
+        if e.has_clip {
+            what.push_str(&match e.duration_ms {
+                Some(ms) => format!(" [clip {}]", fields::moment(ms)),
+                None => " [clip]".to_owned(),
+            });
+        }
+        let mut text = format!(
+            "{when:<16}  {}  {:<12} {what}",
+            short(e.id.as_str()),
+            e.sender.as_str()
+        );
+        for (n, chapter) in e.chapters.iter().enumerate() {
+            text.push_str(&format!("\n{:30}{}", "", chapter_line(n, chapter)));
+        }
+        if let Some(body) = &e.text {
+            for line in body.lines() {
+                text.push_str(&format!("\n{:30}{line}", ""));
+            }
+        }
+        if let Some(reactions) = reactions_text(&e.reactions) {
+            text.push_str(&format!("\n{:30}{reactions}", ""));
+        }
+        text
+    }
+}
+
+/// A chapter as `pigeon show` and `pigeon thread` list it: numbered from 1, its start.
+pub fn chapter_line(index: usize, chapter: &Chapter) -> String {
+    format!(
+        "{:>2}  {:>7}  {}",
+        index + 1,
+        fields::moment(chapter.start_ms),
+        chapter.title
+    )
+}
+
+/// "👀 bob   ✅ bob, carol", or none when nobody reacted.
+fn reactions_text(reactions: &[Reactions]) -> Option<String> {
+    (!reactions.is_empty()).then(|| {
+        reactions
+            .iter()
+            .map(|r| {
+                let by: Vec<_> = r.by.iter().map(UserName::as_str).collect();
+                format!("{} {}", r.emoji, by.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("   ")
+    })
+}
+
+/// Not found is an answer here (the id may name the other kind of message); anything
+/// else (an ambiguous prefix, the database) is an error.
+fn absent_if_unknown<T>(found: pigeon_library::error::Result<T>) -> Result<Option<T>> {
+    match found {
+        Ok(found) => Ok(Some(found)),
+        Err(LibraryError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pigeon_store::protocol::REACTIONS;
+
+    #[test]
+    fn reactions_are_typed_by_emoji_or_by_name() {
+        let named: Vec<_> = REACTION_NAMES.iter().map(|(_, e)| *e).collect();
+        assert_eq!(named, REACTIONS, "one name for each reaction, in order");
+        assert_eq!(reaction_emoji("check"), "✅");
+        assert_eq!(reaction_emoji(" Eyes "), "👀");
+        assert_eq!(reaction_emoji("THUMBSUP"), "👍");
+        assert_eq!(reaction_emoji("❤"), "❤️");
+        assert_eq!(reaction_emoji("🎉"), "🎉");
+        // Not a reaction: left for the library to refuse, naming the set.
+        assert_eq!(reaction_emoji("🙂"), "🙂");
+    }
+
+    #[test]
+    fn chapters_and_reactions_read_as_listed() {
+        let chapter = Chapter {
+            start_ms: 83_000,
+            title: "Hiring".into(),
+        };
+        assert_eq!(chapter_line(1, &chapter), " 2     1:23  Hiring");
+        let by = |names: &[&str]| names.iter().map(|n| UserName::parse(*n).unwrap()).collect();
+        let reactions = [
+            Reactions {
+                emoji: "✅".into(),
+                by: by(&["bob", "carol"]),
+            },
+            Reactions {
+                emoji: "👀".into(),
+                by: by(&["bob"]),
+            },
+        ];
+        assert_eq!(
+            reactions_text(&reactions).unwrap(),
+            "✅ bob, carol   👀 bob"
+        );
+        assert_eq!(reactions_text(&[]), None);
+    }
+}
