@@ -6,6 +6,8 @@
 //!   (by thread id), reminders already given and the inbox sync cursor;
 //! - [`recording`]: a recording into a new draft from the sources a user chose,
 //!   uploaded while it is recorded (the CLI and the desktop app both use it);
+//! - [`chapters`]: a clip's agenda, marked while recording, edited before sending, kept
+//!   through a trim;
 //! - [`attachment`]: files checked and typed before they are queued, and the safe
 //!   names a received attachment is stored and saved under;
 //! - [`received_files`]: where a received message's clip, poster and attachments are
@@ -48,6 +50,7 @@
 
 pub mod announce;
 pub mod attachment;
+pub mod chapters;
 pub mod clock;
 pub mod connect;
 pub mod conversation;

@@ -10,16 +10,21 @@
 //! A successful stop queues the draft's transcript (unless the face turned that off
 //! with [`Recording::transcribe_at_stop`], from the user's settings); it is only queued
 //! here, made later by the [`crate::Transcriber`], so neither the stop nor sending waits.
+//!
+//! While recording, [`Recording::next_chapter`] starts the next item of the agenda
+//! ([`Recording::with_agenda`]) at the clip's time (pauses do not count); every mark is
+//! saved in the draft at once, so a crashed recording keeps its chapters.
 
 mod sources;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pigeon_media::composite::BubbleControl;
 use pigeon_media::mix::MixLevels;
 use pigeon_media::{PreviewSettings, QualityPreset, Recorder, RecorderConfig, StopReason};
+use pigeon_store::protocol::{Chapter, Limits};
 use pigeon_store::BlobUpload;
 
 pub use sources::{
@@ -72,6 +77,10 @@ pub struct Recording {
     bubble: Option<BubbleControl>,
     mix: Option<MixLevels>,
     transcribe: bool,
+    /// The titles typed before recording, in order.
+    agenda: Vec<String>,
+    /// The chapters marked so far, as saved in the draft.
+    chapters: Mutex<Vec<Chapter>>,
 }
 
 impl Recording {
@@ -131,7 +140,87 @@ impl Recording {
             bubble,
             mix,
             transcribe: true,
+            agenda: Vec::new(),
+            chapters: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Records along an agenda: its first title is the first chapter, from the start;
+    /// each [`Recording::next_chapter`] takes the next title ("Item N" past the list).
+    /// A face checks what the user typed with [`crate::chapters::check_agenda`] first;
+    /// here, blank titles are skipped and the list is cut to what a clip may carry.
+    pub fn with_agenda(mut self, titles: Vec<String>) -> Self {
+        let limits = Limits::default();
+        self.agenda = titles
+            .into_iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| pigeon_store::protocol::fields::name("a chapter title", t).is_ok())
+            .map(|t| {
+                t.chars()
+                    .take(limits.max_chapter_title_chars as usize)
+                    .collect()
+            })
+            .take(limits.max_chapters as usize)
+            .collect();
+        let first = self.agenda.first().map(|title| Chapter {
+            start_ms: 0,
+            title: title.clone(),
+        });
+        let chapters = self.chapters.get_mut().unwrap_or_else(|p| p.into_inner());
+        *chapters = first.into_iter().collect();
+        if let Err(e) = self.library.set_draft_chapters(&self.draft.id, chapters) {
+            // Kept here and saved with the next mark or at the stop.
+            tracing::warn!(draft = %self.draft.id, error = %e, "the agenda is not saved yet");
+        }
+        self
+    }
+
+    /// Starts the next chapter now (the clip's time so far) and saves it in the draft.
+    /// The first mark of a recording without an agenda also makes "Item 1" from the
+    /// start. A mark within [`crate::chapters::MIN_CHAPTER_MS`] of the previous
+    /// chapter's start is refused, as is one past the most a clip may carry.
+    pub fn next_chapter(&self) -> Result<Chapter> {
+        let at_ms = self.recorder.elapsed().as_millis() as u64;
+        let mut chapters = self.chapters.lock().unwrap_or_else(|p| p.into_inner());
+        let mut marked = chapters.clone();
+        if marked.is_empty() {
+            marked.push(Chapter {
+                start_ms: 0,
+                title: self.title_of(0),
+            });
+        }
+        if let Some(last) = marked.last() {
+            if at_ms < last.start_ms + crate::chapters::MIN_CHAPTER_MS {
+                return Err(LibraryError::Invalid(format!(
+                    "{} began just now: give the item a moment before marking the next one",
+                    crate::chapters::describe(marked.len() - 1, last)
+                )));
+            }
+        }
+        let chapter = Chapter {
+            start_ms: at_ms,
+            title: self.title_of(marked.len()),
+        };
+        marked.push(chapter.clone());
+        self.library.set_draft_chapters(&self.draft.id, &marked)?;
+        *chapters = marked;
+        Ok(chapter)
+    }
+
+    /// The chapters marked so far (the agenda's first item from the start).
+    pub fn chapters(&self) -> Vec<Chapter> {
+        self.chapters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The agenda's title of the chapter at `index` (0-based), or "Item N".
+    fn title_of(&self, index: usize) -> String {
+        self.agenda
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| crate::chapters::default_title(index + 1))
     }
 
     /// Whether the stop queues the clip's transcript: pass the user's
@@ -171,8 +260,10 @@ impl Recording {
             recorder,
             upload,
             transcribe,
+            chapters,
             ..
         } = self;
+        let chapters = chapters.into_inner().unwrap_or_else(|p| p.into_inner());
         let outcome = tokio::task::spawn_blocking(move || recorder.stop())
             .await
             .map_err(|e| LibraryError::Corrupt(format!("the recorder thread failed: {e}")))??;
@@ -180,6 +271,10 @@ impl Recording {
             (draft.id.clone(), outcome.duration, outcome.playable.clone());
         library
             .blocking(move |l| {
+                if !chapters.is_empty() {
+                    // Each mark was saved; this saves an agenda that could not be.
+                    l.set_draft_chapters(&id, &chapters)?;
+                }
                 l.finish_draft(&id, duration, playable.as_deref(), false)?;
                 if transcribe {
                     // Queued only: the Transcriber makes it in the background.
@@ -325,6 +420,117 @@ mod tests {
             }
             other => panic!("the draft is delivered later: {other:?}"),
         }
+    }
+
+    /// Waits, on the recorder's own clock, until the clip is at least `ms` long.
+    async fn until_recorded(recording: &Recording, ms: u64) {
+        let started = std::time::Instant::now();
+        while (recording.recorder().elapsed().as_millis() as u64) < ms {
+            assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn chapters_marked_along_the_agenda_are_in_the_draft_and_the_delivered_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let agenda = crate::chapters::parse_agenda("Budget, Hiring,Q3");
+        let recording = Recording::start(
+            library.clone(),
+            None,
+            &Sources::synthetic(),
+            &RecordingOptions::default(),
+        )
+        .unwrap()
+        .with_agenda(agenda);
+        let id = recording.draft_id().to_owned();
+        let budget = Chapter {
+            start_ms: 0,
+            title: "Budget".into(),
+        };
+        assert_eq!(recording.chapters(), std::slice::from_ref(&budget));
+        assert_eq!(library.draft(&id).unwrap().chapters, [budget]);
+
+        until_recorded(&recording, 700).await;
+        // Paused, the clip's time stands still: a second mark is at the same moment.
+        recording.recorder().pause();
+        let started = std::time::Instant::now();
+        while !recording.recorder().is_paused() {
+            assert!(started.elapsed() < Duration::from_secs(30), "no pause");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let hiring = recording.next_chapter().unwrap();
+        assert_eq!(hiring.title, "Hiring");
+        assert!(hiring.start_ms >= 700, "{hiring:?}");
+        let refused = recording.next_chapter().unwrap_err().to_string();
+        assert!(
+            refused.contains("chapter 2 at") && refused.contains("Hiring began just now"),
+            "{refused}"
+        );
+        // Saved at once: a crash now keeps them.
+        assert_eq!(library.draft(&id).unwrap().chapters, recording.chapters());
+        recording.recorder().resume();
+
+        until_recorded(&recording, hiring.start_ms + 600).await;
+        let q3 = recording.next_chapter().unwrap();
+        assert_eq!(q3.title, "Q3");
+        until_recorded(&recording, q3.start_ms + 600).await;
+        // Past the agenda: numbered items.
+        assert_eq!(recording.next_chapter().unwrap().title, "Item 4");
+        let marked = recording.chapters();
+        let draft = recording.stop().await.unwrap().draft;
+        assert_eq!(draft.chapters, marked);
+        let titles: Vec<_> = draft.chapters.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["Budget", "Hiring", "Q3", "Item 4"]);
+        let length = draft.duration.unwrap().as_millis() as u64;
+        assert!(crate::chapters::check(&draft.chapters, Some(length)).is_ok());
+
+        let shared = dir.path().join("shared");
+        let alice = FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
+            .await
+            .unwrap();
+        FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
+            .await
+            .unwrap();
+        let outbox = Outbox::new(library.clone(), Arc::new(alice));
+        let message = queue_to(&library, draft.id.clone(), "bob");
+        match outbox.deliver(&message).await.unwrap() {
+            Delivery::Sent(m) => assert_eq!(m.chapters, marked),
+            other => panic!("the draft is delivered: {other:?}"),
+        }
+        let refused = library.set_draft_chapters(&draft.id, &[]).unwrap_err();
+        assert!(
+            matches!(refused, LibraryError::AlreadyQueued { .. }),
+            "{refused}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_first_mark_without_an_agenda_makes_two_numbered_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let recording = Recording::start(
+            library.clone(),
+            None,
+            &Sources::synthetic(),
+            &RecordingOptions::default(),
+        )
+        .unwrap();
+        assert!(recording.chapters().is_empty());
+        until_recorded(&recording, 600).await;
+        let second = recording.next_chapter().unwrap();
+        assert_eq!(second.title, "Item 2");
+        let titles: Vec<_> = recording
+            .chapters()
+            .into_iter()
+            .map(|c| (c.start_ms == 0, c.title))
+            .collect();
+        assert_eq!(
+            titles,
+            [(true, "Item 1".to_owned()), (false, "Item 2".to_owned())]
+        );
+        recording.discard().unwrap();
     }
 
     /// Under scripts/test-env: its virtual display and output.

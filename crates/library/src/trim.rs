@@ -30,6 +30,8 @@ pub struct ReplacementClip {
     pub playable_path: Option<PathBuf>,
     pub duration: Duration,
     pub poster_path: Option<PathBuf>,
+    /// Where in the replaced clip this one starts: the draft's chapters move by it.
+    pub starts_at: Duration,
 }
 
 /// A trimmed draft and what the trim did.
@@ -174,6 +176,7 @@ pub async fn trim_draft_with_outcome(
         playable_path: before.playable_path.clone(),
         duration: Duration::ZERO,
         poster_path: before.poster_path.clone(),
+        starts_at: Duration::ZERO,
     });
     tracing::info!(
         draft = %id,
@@ -240,6 +243,7 @@ fn cut(source: &Path, target: &Path, range: TrimRange) -> Result<(TrimOutcome, R
         playable_path: playable,
         duration: outcome.duration,
         poster_path: poster,
+        starts_at: range.start,
     };
     Ok((outcome, replacement))
 }
@@ -417,6 +421,34 @@ mod tests {
         assert_eq!(again.outcome.video_frames, 30);
         assert_eq!(again.draft.clip_sealed, None);
         assert_eq!(again.draft.clip_blob, None);
+    }
+
+    #[tokio::test]
+    async fn a_trim_moves_the_chapters_with_the_part_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Arc::new(Library::open(&PigeonHome::at(dir.path().join("alice"))).unwrap());
+        let draft = recorded(&library, 4);
+        let chapter = |start_ms, title: &str| pigeon_store::protocol::Chapter {
+            start_ms,
+            title: title.into(),
+        };
+        let agenda = [
+            chapter(0, "Intro"),
+            chapter(1_000, "Budget"),
+            chapter(2_500, "Hiring"),
+            chapter(3_600, "Q3"),
+        ];
+        library.set_draft_chapters(&draft.id, &agenda).unwrap();
+        let ms = Duration::from_millis;
+        let trimmed = trim_draft(&library, None, &draft.id, ms(1_500), ms(3_500))
+            .await
+            .unwrap();
+        assert_eq!(
+            trimmed.chapters,
+            [chapter(0, "Budget"), chapter(1_000, "Hiring")]
+        );
+        let length = trimmed.duration.unwrap().as_millis() as u64;
+        assert!(crate::chapters::check(&trimmed.chapters, Some(length)).is_ok());
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pigeon_store::protocol::{BlobId, BlobRef, Chapter};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::{from_json, id_from_sql, json, parse_ts, ts, Library, DRAFTS};
@@ -181,7 +181,9 @@ impl Library {
         Ok(())
     }
 
-    /// The recording ended (cleanly or recovered): the draft is ready to send.
+    /// The recording ended (cleanly or recovered): the draft is ready to send. A
+    /// chapter marked at the very end, or past where a crashed clip could be brought
+    /// back, is dropped: every chapter starts within the clip.
     pub fn finish_draft(
         &self,
         draft: &str,
@@ -189,30 +191,45 @@ impl Library {
         playable: Option<&Path>,
         recovered: bool,
     ) -> Result<()> {
-        self.conn().execute(
-            "UPDATE drafts SET state = 'ready', duration_ms = ?2, playable_path = ?3, recovered = ?4
+        let duration_ms = duration.as_millis() as u64;
+        let mut conn = self.conn();
+        let tx = Library::write_transaction(&mut conn)?;
+        let chapters = chapters_of(&tx, draft)?;
+        tx.execute(
+            "UPDATE drafts SET state = 'ready', duration_ms = ?2, playable_path = ?3, recovered = ?4,
+                chapters = ?5
              WHERE id = ?1",
             params![
                 draft,
-                duration.as_millis() as i64,
+                duration_ms as i64,
                 playable.map(|p| p.to_string_lossy().into_owned()),
-                recovered
+                recovered,
+                chapters_json(&crate::chapters::after_trim(&chapters, 0, duration_ms))?,
             ],
         )?;
+        tx.commit()?;
         Ok(())
     }
 
     /// The draft's clip was replaced (a trim) by a complete file of `size` bytes,
     /// announced whole, with its own playable copy, poster and length. The upload
     /// starts over (blob, acknowledged bytes and seals cleared; a blob the store holds
-    /// for the old clip is abandoned). Only a ready draft is changed: `Ok(false)` when
-    /// it was recorded, queued or sent meanwhile.
+    /// for the old clip is abandoned), and the chapters move with the part kept. Only a
+    /// ready draft is changed: `Ok(false)` when it was recorded, queued or sent meanwhile.
     pub fn replace_draft_clip(&self, draft: &str, replacement: &ReplacementClip) -> Result<bool> {
-        let changed = self.conn().execute(
+        let mut conn = self.conn();
+        let tx = Library::write_transaction(&mut conn)?;
+        let from_ms = replacement.starts_at.as_millis() as u64;
+        let chapters = crate::chapters::after_trim(
+            &chapters_of(&tx, draft)?,
+            from_ms,
+            from_ms + replacement.duration.as_millis() as u64,
+        );
+        let changed = tx.execute(
             "UPDATE drafts SET clip_path = ?2, playable_path = ?3, duration_ms = ?4,
                 clip_announced = ?5, clip_blob = NULL, clip_acknowledged = 0,
                 clip_sealed = NULL, poster_path = ?6, poster_sealed = NULL,
-                poster_skipped = NULL
+                poster_skipped = NULL, chapters = ?7
              WHERE id = ?1 AND state = 'ready'",
             params![
                 draft,
@@ -227,9 +244,40 @@ impl Library {
                     .poster_path
                     .as_ref()
                     .map(|p| p.to_string_lossy().into_owned()),
+                chapters_json(&chapters)?,
             ],
         )?;
+        tx.commit()?;
         Ok(changed == 1)
+    }
+
+    /// Replaces a draft's chapters (titles edited, items removed, or the marks of a
+    /// recording under way), checked against its clip's length. A draft handed to the
+    /// outbox keeps what it was sent with.
+    pub fn set_draft_chapters(&self, draft_id: &str, chapters: &[Chapter]) -> Result<Draft> {
+        let id = self.draft(draft_id)?.id;
+        let mut conn = self.conn();
+        let tx = Library::write_transaction(&mut conn)?;
+        // Read under the write lock: a trim or a send may have changed the draft.
+        let (state, duration_ms): (String, Option<i64>) = tx.query_row(
+            "SELECT state, duration_ms FROM drafts WHERE id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if !matches!(
+            DraftState::parse(&state)?,
+            DraftState::Recording | DraftState::Ready
+        ) {
+            return Err(LibraryError::AlreadyQueued { draft: id });
+        }
+        crate::chapters::check(chapters, duration_ms.map(|ms| ms.max(0) as u64))?;
+        tx.execute(
+            "UPDATE drafts SET chapters = ?2 WHERE id = ?1",
+            params![id, chapters_json(chapters)?],
+        )?;
+        tx.commit()?;
+        drop(conn);
+        self.draft(&id)
     }
 
     /// Forgets a draft whose recording produced nothing usable.
@@ -249,6 +297,29 @@ impl Library {
                     && pigeon_media::recovery::is_unfinished(&d.clip_path)
             })
             .collect())
+    }
+}
+
+/// A draft's stored chapters (none for a draft that is gone).
+fn chapters_of(conn: &rusqlite::Connection, draft: &str) -> Result<Vec<Chapter>> {
+    let text: Option<Option<String>> = conn
+        .query_row("SELECT chapters FROM drafts WHERE id = ?1", [draft], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(text
+        .flatten()
+        .map(|t| from_json(&t))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// How chapters are stored: NULL for none, as a draft without an agenda always was.
+fn chapters_json(chapters: &[Chapter]) -> Result<Option<String>> {
+    if chapters.is_empty() {
+        Ok(None)
+    } else {
+        json(&chapters).map(Some)
     }
 }
 
@@ -286,4 +357,63 @@ pub(super) fn row_to_draft(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
             .transpose()?
             .unwrap_or_default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::home::PigeonHome;
+
+    fn chapter(start_ms: u64, title: &str) -> Chapter {
+        Chapter {
+            start_ms,
+            title: title.into(),
+        }
+    }
+
+    #[test]
+    fn chapters_are_checked_against_the_clip_and_cut_to_what_was_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Library::open(&PigeonHome::at(dir.path())).unwrap();
+        let draft = library.create_draft(Utc::now()).unwrap();
+        // While recording the length is unknown: any sorted agenda is kept.
+        let marked = [
+            chapter(0, "Budget"),
+            chapter(2_000, "Hiring"),
+            chapter(5_000, "Q3"),
+        ];
+        let saved = library.set_draft_chapters(&draft.id[..8], &marked).unwrap();
+        assert_eq!(saved.chapters, marked);
+        let unsorted = [chapter(2_000, "Hiring"), chapter(0, "Budget")];
+        let refused = library
+            .set_draft_chapters(&draft.id, &unsorted)
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("sort the chapters"),
+            "{refused}"
+        );
+        assert_eq!(library.draft(&draft.id).unwrap().chapters, marked);
+
+        // The clip came out shorter than the last mark (a crash brought back 4 s).
+        library
+            .finish_draft(&draft.id, Duration::from_secs(4), None, true)
+            .unwrap();
+        assert_eq!(library.draft(&draft.id).unwrap().chapters, marked[..2]);
+        let past = library
+            .set_draft_chapters(&draft.id, &[chapter(0, "Budget"), chapter(4_000, "Q3")])
+            .unwrap_err();
+        assert!(past.to_string().contains("past the clip's end"), "{past}");
+        let edited = [chapter(0, "The budget"), chapter(2_000, "Hiring")];
+        let saved = library.set_draft_chapters(&draft.id, &edited).unwrap();
+        assert_eq!(saved.chapters, edited);
+        assert!(library
+            .set_draft_chapters(&draft.id, &[])
+            .unwrap()
+            .chapters
+            .is_empty());
+        assert!(matches!(
+            library.set_draft_chapters("nosuchdraft", &edited),
+            Err(LibraryError::NotFound { .. })
+        ));
+    }
 }
