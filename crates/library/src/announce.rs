@@ -35,8 +35,11 @@ impl Library {
     /// reacted ✅ on Budget review"; body: the subject or the text's first line,
     /// shortened.
     pub fn take_announcements(&self, me: &UserName) -> Result<Vec<Announcement>> {
-        let _ = me;
-        let arrived = self.take_unannounced()?;
+        // Both are taken before anything is worded: what was taken is told.
+        let mut arrived = self.take_unannounced()?;
+        // What one sync brought arrived at one instant: then as sent.
+        arrived.sort_by_key(|r| (r.arrived_at, r.message.sent_at));
+        let reactions = self.take_unannounced_reactions(me)?;
         let conn = self.read();
         let mut announcements = Vec::with_capacity(arrived.len());
         for ReceivedMessage { message, .. } in &arrived {
@@ -45,6 +48,10 @@ impl Library {
                 None => None,
             };
             announcements.push(message_announcement(message, parent.as_ref()));
+        }
+        for record in &reactions {
+            let message = stored_message(&conn, &record.message)?;
+            announcements.extend(reaction_announcement(record, message.as_ref()));
         }
         Ok(announcements)
     }
@@ -144,4 +151,168 @@ fn stored_message(conn: &Connection, id: &MessageId) -> Result<Option<Message>> 
         )
         .optional()?;
     Ok(json.map(|j| from_json(&j)).transpose()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Duration, TimeZone as _, Utc};
+    use pigeon_store::protocol::{Receipt, RecordId};
+
+    use super::*;
+    use crate::db::NewOutgoing;
+    use crate::test_messages::message;
+
+    fn name(n: &str) -> UserName {
+        UserName::parse(n).unwrap()
+    }
+
+    fn start() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
+    }
+
+    fn reaction(id: &str, author: &str, message: &MessageId, emoji: &str, removed: bool) -> Record {
+        Record {
+            id: RecordId::parse(id).unwrap(),
+            message: message.clone(),
+            author: name(author),
+            created_at: start(),
+            body: RecordBody::Reaction {
+                emoji: emoji.into(),
+                removed,
+            },
+        }
+    }
+
+    /// Alice sent "Budget review" from this library.
+    fn alice_sent(library: &Library) -> Message {
+        let queued = library
+            .queue(
+                &NewOutgoing {
+                    draft_id: None,
+                    recipients: vec![name("bob"), name("carol")],
+                    subject: "Budget review".into(),
+                    text: Some("numbers attached".into()),
+                    respond_by: start() + Duration::hours(48),
+                    respond_by_tz: "UTC".into(),
+                    in_reply_to: None,
+                    attachments: vec![],
+                    at_ms: None,
+                    chapter: None,
+                    acknowledge_only: false,
+                },
+                start(),
+            )
+            .unwrap();
+        let mut sent = message(
+            queued.message_id.as_str(),
+            "alice",
+            &["bob", "carol"],
+            start() + Duration::hours(48),
+        );
+        sent.subject = "Budget review".into();
+        sent.text = Some("numbers attached".into());
+        library.record_sent(&sent).unwrap();
+        sent
+    }
+
+    #[test]
+    fn arrivals_and_reactions_are_worded_and_told_once() {
+        let (_dir, library) = crate::db::tests::library();
+        let budget = alice_sent(&library);
+        let reply_to = |id: &str, sender: &str| {
+            let mut m = message(id, sender, &["alice"], start() + Duration::hours(48));
+            m.thread = budget.thread.clone();
+            m.in_reply_to = Some(budget.id.clone());
+            m.subject = "Re: Budget review".into();
+            m
+        };
+        let mut comment = reply_to("comment000000001", "bob");
+        comment.clip = None;
+        comment.at_ms = Some(83_000);
+        comment.text = Some("\n  which quarter is this?\nand the next one".into());
+        let mut video = reply_to("videoreply000002", "carol");
+        video.sent_at += Duration::minutes(1);
+        let mut new = message("newmessage000003", "bob", &["alice"], start());
+        new.subject = "Hiring plan".into();
+        new.sent_at = budget.sent_at + Duration::minutes(2);
+        for m in [&comment, &video, &new] {
+            library
+                .store_received(m, &Receipt::new(name("alice")), start())
+                .unwrap();
+        }
+        library
+            .store_reaction_records(&[
+                reaction("reaction-carol-ok", "carol", &budget.id, "✅", false),
+                reaction("reaction-alice-ok", "alice", &new.id, "👍", false),
+            ])
+            .unwrap();
+
+        let told: Vec<(String, String)> = library
+            .take_announcements(&name("alice"))
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.title, a.body))
+            .collect();
+        let expected = [
+            (
+                "bob commented at 1:23 on Budget review",
+                "which quarter is this?",
+            ),
+            ("carol replied to Budget review", "Re: Budget review"),
+            ("New message from bob", "Hiring plan"),
+            ("carol reacted ✅ on Budget review", "numbers attached"),
+        ]
+        .map(|(t, b)| (t.to_owned(), b.to_owned()));
+        assert_eq!(told, expected, "my own reaction is no news");
+        assert!(library
+            .take_announcements(&name("alice"))
+            .unwrap()
+            .is_empty());
+
+        // A reaction taken back is no news either.
+        library
+            .store_reaction_records(&[reaction("reaction-bob-gone", "bob", &budget.id, "👀", true)])
+            .unwrap();
+        assert!(library
+            .take_announcements(&name("alice"))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn an_announcement_names_its_message_and_thread() {
+        let root = message("rootmessage00001", "alice", &["bob"], start());
+        let mut reply = message("replymessage0002", "bob", &["alice"], start());
+        reply.thread = root.id.clone();
+        reply.in_reply_to = Some(root.id.clone());
+        reply.subject = "RE: Plan".into();
+        // The parent is not in this library: the reply's own subject says what it is about.
+        let told = message_announcement(&reply, None);
+        assert_eq!(told.title, "bob replied to Plan");
+        assert_eq!(
+            (told.message, told.thread),
+            (reply.id.clone(), root.id.clone())
+        );
+        let record = reaction("reaction-0000001", "carol", &reply.id, "🎉", false);
+        let told = reaction_announcement(&record, Some(&reply)).unwrap();
+        assert_eq!(told.title, "carol reacted 🎉 on Plan");
+        assert_eq!(told.thread, root.id);
+        assert_eq!(
+            reaction_announcement(&record, None).unwrap().title,
+            "carol reacted 🎉"
+        );
+    }
+
+    #[test]
+    fn a_long_body_is_cut_at_a_word() {
+        let long = format!("{} tail", "word ".repeat(30));
+        let cut = shortened(&long);
+        assert!(cut.ends_with("word…"), "{cut}");
+        assert!(cut.chars().count() <= BODY_CHARS, "{cut}");
+        let unbroken = "x".repeat(300);
+        assert_eq!(shortened(&unbroken).chars().count(), BODY_CHARS);
+        assert_eq!(shortened("  short  "), "short");
+        assert_eq!(topic("Re:  Budget"), "Budget");
+        assert_eq!(topic("Rebase"), "Rebase");
+    }
 }
