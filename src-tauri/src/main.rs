@@ -13,6 +13,7 @@ mod background;
 mod blocking;
 mod commands;
 mod compose;
+mod conversation;
 mod error;
 mod messages;
 mod models;
@@ -94,6 +95,9 @@ fn main() -> anyhow::Result<()> {
             messages::player::message,
             messages::player::play,
             messages::player::mark_done,
+            conversation::conversation,
+            conversation::send_text_reply,
+            conversation::react,
             messages::attachments::open_attachment,
             messages::attachments::save_attachment,
             compose::users,

@@ -462,6 +462,95 @@ export function saveAttachment(id: string, position: number): Promise<string | n
   return invoke<string | null>("save_attachment", { id, position });
 }
 
+// ---- Conversation (src-tauri/src/conversation.rs) ----
+
+/** One chapter of the shown message; `at` is its start as people write it ("1:23"). */
+export interface ChapterView {
+  /** 0-based, as a reply names it. */
+  index: number;
+  /** 1-based, as people count. */
+  number: number;
+  startMs: number;
+  title: string;
+  at: string;
+}
+
+/** One emoji on a message, who gives it, and whether I am one of them. */
+export interface ReactionView {
+  emoji: string;
+  by: string[];
+  mine: boolean;
+}
+
+/** A comment on the shown message: a marker on its seek bar. */
+export interface MarkerView {
+  id: string;
+  atMs: number;
+  /** "Comment by bob at 1:23: which quarter is this?" */
+  label: string;
+}
+
+export type EntryKind = "message" | "reply" | "comment";
+
+/** One message of the thread, as the conversation lists it (mirrors `EntryView`). */
+export interface ConversationEntryView {
+  id: string;
+  sender: string;
+  mine: boolean;
+  kind: EntryKind;
+  subject: string;
+  text: string | null;
+  /** Null while it waits in my outbox. */
+  sentAt: string | null;
+  /** Why my answer has not gone yet. */
+  pending: string | null;
+  inReplyTo: string | null;
+  atMs: number | null;
+  at: string | null;
+  chapter: { index: number; number: number; title: string } | null;
+  hasClip: boolean;
+  duration: string | null;
+  posterUrl: string | null;
+  reactions: ReactionView[];
+  /** The message the Player shows. */
+  current: boolean;
+}
+
+/** Everything the Player shows around one message's clip. */
+export interface ConversationView {
+  message: string;
+  chapters: ChapterView[];
+  /** The comments on the shown message, by moment. */
+  markers: MarkerView[];
+  /** Every reaction one can give, in order, with who gives it now. */
+  reactionBar: ReactionView[];
+  /** The whole thread, oldest first. */
+  entries: ConversationEntryView[];
+}
+
+export interface TextReplyView {
+  messageId: string;
+  recipients: string[];
+}
+
+/** The thread around a message (received or sent), with its chapters, markers and reactions. */
+export function conversation(id: string): Promise<ConversationView> {
+  return invoke<ConversationView>("conversation", { id });
+}
+
+/**
+ * Answers `message` with text only: a comment when `atMs` names a moment of its clip;
+ * `chapter` (0-based) names the chapter it answers. It goes to everyone else in the thread.
+ */
+export function sendTextReply(message: string, text: string, atMs: number | null, chapter: number | null): Promise<TextReplyView> {
+  return invoke<TextReplyView>("send_text_reply", { message, text, atMs, chapter });
+}
+
+/** Gives (or with `removed` takes back) my reaction; resolves to the message's reaction bar now. */
+export function react(message: string, emoji: string, removed: boolean): Promise<ReactionView[]> {
+  return invoke<ReactionView[]>("react", { message, emoji, removed });
+}
+
 // ---- Compose (src-tauri/src/compose.rs) ----
 
 export interface UserView {

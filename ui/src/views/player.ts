@@ -1,5 +1,6 @@
 import {
   captionsOn,
+  conversation as loadConversation,
   downloadModel,
   errorMessage,
   markDone,
@@ -7,22 +8,28 @@ import {
   messageTranscript,
   modelStatus,
   onDownload,
+  onLibraryChanged,
   onModelDownload,
   onTranscriptChanged,
   openAttachment,
   play,
+  react,
   saveAttachment,
+  sendTextReply,
   setCaptionsOn,
   skipRanges,
   transcribeMessage,
   transcriptLinesMatching,
+  type ConversationView,
   type MessageView,
 } from "../api";
 import { h, mount } from "../dom";
 import { fileKind, formatBytes, formatDuration } from "../format";
 import { routeHash } from "../routes";
+import { conversationPanel } from "./conversation";
 import { captionsTrack, playbackControls } from "./playback_controls";
 import { button, problem, screen, type Screen } from "./screen";
+import { seekBar } from "./seekbar";
 import { followPlayback, transcriptPanel } from "./transcript";
 
 export interface PlayerActions {
@@ -34,10 +41,11 @@ export interface PlayerActions {
 }
 
 /**
- * The Player: the clip with play/pause, seek, speed, volume and keyboard shortcuts,
- * captions, skip silence and the transcript beside it; the attachments; the thread;
- * Reply with video and Mark done. `startAtMs` (a search hit's moment) is where it
- * starts playing.
+ * The Player: the clip with play/pause, a seek bar with chapter ticks and comment
+ * markers, speed, volume and keyboard shortcuts, captions, skip silence and the
+ * transcript beside it; under the clip a text answer box and the reactions; the
+ * chapters, the attachments and the whole conversation; Reply with video and Mark
+ * done. `startAtMs` (a search hit's or a comment's moment) is where it starts playing.
  */
 export function playerView(id: string, actions: PlayerActions, startAtMs?: number): Screen {
   const root = h("div", { class: "screen-wrap" }, h("p", { class: "muted" }, "Loading…"));
@@ -61,7 +69,33 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
   const seekTo = (ms: number) => {
     video.currentTime = ms / 1000;
     transcript.follow(ms);
+    talk.follow(ms);
   };
+  const playFrom = (ms: number) => {
+    seekTo(ms);
+    video.play().catch(() => {});
+  };
+  const bar = seekBar({ seek: seekTo });
+  let clipless = false;
+  const talk = conversationPanel({
+    load: () => loadConversation(id),
+    sendTextReply,
+    react,
+    currentMs: () => video.currentTime * 1000,
+    playFrom,
+    open: (other, atMs) =>
+      other === id && atMs !== undefined
+        ? playFrom(atMs)
+        : (window.location.hash = routeHash(atMs === undefined ? { screen: "message", id: other } : { screen: "message", id: other, atMs })),
+    loaded: (view: ConversationView) => {
+      bar.setChapters(view.chapters);
+      bar.setMarkers(view.markers);
+      const shown = view.entries.find((e) => e.current);
+      // A text answer has no clip: nothing to play, the conversation is the message.
+      clipless = shown !== undefined && !shown.hasClip;
+      root.querySelector<HTMLElement>(".player")?.toggleAttribute("hidden", clipless);
+    },
+  });
   const transcript = transcriptPanel({
     load: () => messageTranscript(id),
     modelStatus,
@@ -98,15 +132,15 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
 
   const playButton = button("Play", "player-play", () => toggle(), true);
   playButton.setAttribute("aria-keyshortcuts", "Space");
-  const seek = h("input", { type: "range", min: "0", max: "0", step: "0.1", value: "0", "aria-label": "Position", "data-testid": "player-seek" });
+  const seek = bar.range;
   const time = h("span", { class: "timer", "data-testid": "player-time" }, "0:00");
   const volume = h("input", { type: "range", min: "0", max: "1", step: "0.05", value: "1", "aria-label": "Volume", "data-testid": "player-volume" });
   const download = h("progress", { max: "1", value: "0", hidden: true, "aria-label": "Download", "data-testid": "player-download" });
 
   const length = () => (Number.isFinite(video.duration) && video.duration > 0 ? video.duration : total);
   const showTime = () => {
-    seek.max = String(length());
-    seek.value = String(video.currentTime);
+    bar.show(video.currentTime, length());
+    talk.follow(video.currentTime * 1000);
     time.textContent = `${formatDuration(video.currentTime)} / ${formatDuration(length())}`;
   };
   function toggle(): void {
@@ -118,7 +152,6 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
   video.addEventListener("timeupdate", showTime);
   video.addEventListener("loadedmetadata", showTime);
   video.addEventListener("error", () => mount(feedback, problem("The clip could not be played. Check the connection and open the message again.", "player-error")));
-  seek.addEventListener("input", () => (video.currentTime = Number(seek.value)));
   volume.addEventListener("input", () => (video.volume = Number(volume.value)));
   video.addEventListener("click", toggle);
 
@@ -179,11 +212,13 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
         { class: "player-stage" },
         h(
           "div",
-          { class: "player" },
+          { class: "player", hidden: clipless },
           video,
-          h("div", { class: "player-controls" }, playButton, seek, time),
+          h("div", { class: "player-controls" }, playButton, bar.el, time),
           h("div", { class: "player-controls" }, h("label", { class: "volume" }, "Volume", volume), controls.el),
           download,
+          talk.replyBox,
+          talk.reactionBar,
         ),
         transcript.el,
       ),
@@ -202,6 +237,7 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
           )
         : null,
       actionsRow,
+      talk.chapters,
       m.attachments.length
         ? h(
             "section",
@@ -231,27 +267,7 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
             ),
           )
         : null,
-      m.thread.length > 1
-        ? h(
-            "section",
-            { class: "card", "aria-label": "Thread" },
-            h("h2", {}, "Conversation"),
-            h(
-              "ol",
-              { class: "thread" },
-              ...m.thread.map((t) =>
-                h(
-                  "li",
-                  { "data-testid": "thread-item" },
-                  t.current
-                    ? h("strong", {}, `${t.sender}: ${t.subject}`)
-                    : h("button", { type: "button", class: "link", onclick: () => actions.open(t.id) }, `${t.sender}: ${t.subject}`),
-                  h("span", { class: "muted" }, ` · ${new Date(t.sentAt).toLocaleString()}`),
-                ),
-              ),
-            ),
-          )
-        : null,
+      talk.thread,
       feedback,
     ));
     mount(root, header);
@@ -268,13 +284,17 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
     }, () => {});
   }, 60_000);
 
+  // A sync may bring a comment, a reply or a reaction: show it where it belongs.
+  const stopLibraryEvents = onLibraryChanged(() => !disposed && void talk.refresh());
+
   loadMessage(id)
     .then((m) => {
       render(m);
-      return play(id);
+      return talk.refresh();
     })
+    .then(() => (clipless || disposed ? null : play(id)))
     .then((p) => {
-      if (disposed) return;
+      if (disposed || !p) return;
       download.hidden = p.complete;
       video.src = p.url;
     })
@@ -288,11 +308,12 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
       document.removeEventListener("keydown", onKey);
       stopFollowing();
       transcript.dispose();
+      talk.dispose();
       controls.dispose();
       video.pause();
       video.removeAttribute("src");
       video.load();
-      for (const stop of [unlisten, stopTranscriptEvents, stopModelEvents]) void stop.then((f) => f());
+      for (const stop of [unlisten, stopTranscriptEvents, stopModelEvents, stopLibraryEvents]) void stop.then((f) => f());
     },
   };
 }
