@@ -435,13 +435,17 @@ fn message(i: usize, draw: &mut Draw) -> Message {
                 name: format!("{}-{}.pdf", draw.word(), draw.word()),
             })
             .collect(),
-        clip: blob,
+        clip: Some(blob),
         poster: None,
         duration_ms: Some(SEGMENTS as u64 * 4000),
         respond_by: sent_at + chrono::Duration::hours(24),
         respond_by_tz: "UTC".into(),
         in_reply_to: None,
         sent_at,
+        at_ms: None,
+        chapter: None,
+        chapters: vec![],
+        acknowledge_only: false,
     }
 }
 
