@@ -68,9 +68,9 @@ pub struct InboxPage {
     /// Whether more entries (or, in arrival order, records) follow right now.
     pub more: bool,
     /// Records added (after their message was committed) about messages the reader
-    /// received, new since the cursor (arrival order only; never before the page that
-    /// carries their message). Left out when empty, so older clients read the page as
-    /// before.
+    /// received or sent, new since the cursor (arrival order only; a received message's
+    /// never before the page that carries it). Left out when empty, so older clients
+    /// read the page as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<Record>,
 }
