@@ -121,6 +121,11 @@ describe("conversation", () => {
     expect(items.map((i) => i.getAttribute("aria-current"))).toEqual([null, "true"]);
     panel.follow(2_000);
     expect(items.map((i) => i.getAttribute("aria-current"))).toEqual(["true", null]);
+    // Fetched again (a sync brought something): the one playing stays marked.
+    panel.follow(20_000);
+    await panel.refresh();
+    const again = all<HTMLButtonElement>(panel.chapters, "chapter-item");
+    expect(again.map((i) => i.getAttribute("aria-current"))).toEqual([null, "true"]);
   });
 
   it("sends a text comment at the current moment on a chapter with Ctrl+Enter, then shows the thread again", async () => {

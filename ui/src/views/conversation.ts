@@ -293,6 +293,8 @@ export function conversationPanel(source: ConversationSource): ConversationPanel
     renderReactions(next.reactionBar);
     renderChapters(next.chapters);
     mount(entryList, ...next.entries.map((e) => entryItem(e, next.message)));
+    // The chapter list was drawn anew: mark the one playing again.
+    follow(lastMs);
     source.loaded?.(next);
   };
 
@@ -307,7 +309,9 @@ export function conversationPanel(source: ConversationSource): ConversationPanel
     }
   }
 
+  let lastMs = 0;
   const follow = (ms: number) => {
+    lastMs = ms;
     momentText.textContent = `At this moment (${formatDuration(ms / 1000)})`;
     const now = view ? chapterAt(view.chapters, ms) : -1;
     if (now === playing) return;
