@@ -1,6 +1,8 @@
 //! The background sync: delivers the outbox, pulls new messages (a long-poll on a
-//! hub, a periodic scan of a folder store), refreshes receipts, gives reminders as
-//! desktop notifications, and keeps the tray's recent items current.
+//! hub, a periodic scan of a folder store), refreshes receipts, tells what arrived
+//! (messages, replies, comments at a moment, reactions: the library's
+//! announcements) and gives reminders as desktop notifications, and keeps the
+//! tray's recent items current.
 //!
 //! It never blocks a command: it runs on the async runtime under a supervisor
 //! (restarted if it panics) and does its SQLite work on the blocking pool. A wake
@@ -16,10 +18,12 @@
 
 use std::time::Duration;
 
+use pigeon_library::announce::Announcement;
 use pigeon_library::reminders::{give_reminders, ReminderEvent};
 use pigeon_library::transcription::{Transcriber, TranscriptionEvent};
 use pigeon_library::transcripts::{TranscriptOwner, TranscriptState};
 use pigeon_library::{Delivery, ResponseBy};
+use pigeon_store::protocol::UserName;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Listener as _, Manager as _};
 use tauri_plugin_notification::NotificationExt as _;
@@ -189,30 +193,46 @@ async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
     Ok(incremental)
 }
 
-/// Notifies each message the library has not announced yet, exactly once.
+/// Notifies what the library has not announced yet (new messages, replies,
+/// comments, reactions by others), each exactly once, in the library's words.
 async fn announce_new(app: &AppHandle, session: &Session) {
-    let received = match session
-        .library_call(|library| library.take_unannounced())
-        .await
-    {
-        Ok(received) => received,
+    let me = match session.settings().await.map(|s| UserName::parse(s.user)) {
+        Ok(Ok(me)) => me,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "nothing announced: the user name in the settings is not valid");
+            return;
+        }
         Err(error) => {
-            // They stay unannounced: the next round tells them.
-            tracing::warn!(error = %format!("{error:#}"), "new messages could not be read for their notification");
+            tracing::warn!(error = %format!("{error:#}"), "nothing announced: the settings cannot be read");
             return;
         }
     };
-    for r in received {
-        let m = &r.message;
-        notify(
-            app,
-            &format!("New message from {}", m.sender),
-            &format!(
-                "{} — respond by {}",
-                m.subject,
-                ResponseBy::from_instant(m.respond_by).display_in(session.zone)
-            ),
-        );
+    let announcements = match session
+        .library_call(move |library| library.take_announcements(&me))
+        .await
+    {
+        Ok(announcements) => announcements,
+        Err(error) => {
+            // They stay unannounced: the next round tells them.
+            tracing::warn!(error = %format!("{error:#}"), "new arrivals could not be read for their notification");
+            return;
+        }
+    };
+    for announcement in &announcements {
+        notify(app, &announcement.title, &body(announcement, session.zone));
+    }
+}
+
+/// The announcement's body; a new message also says by when it asks for an answer,
+/// on the reader's clock.
+fn body(announcement: &Announcement, zone: chrono_tz::Tz) -> String {
+    match announcement.respond_by {
+        Some(at) => format!(
+            "{} — respond by {}",
+            announcement.body,
+            ResponseBy::from_instant(at).display_in(zone)
+        ),
+        None => announcement.body.clone(),
     }
 }
 
@@ -280,7 +300,8 @@ async fn give_due_reminders(app: &AppHandle, session: &Session) {
     }
 }
 
-/// Shows a desktop notification; without a notification service it is only logged.
+/// Shows a desktop notification; without a notification service it is only logged
+/// (the desktop tests read that line).
 fn notify(app: &AppHandle, title: &str, body: &str) {
     tracing::info!(title, body, "notification");
     if let Err(error) = app.notification().builder().title(title).body(body).show() {
@@ -363,4 +384,45 @@ async fn transcribe_loop(app: AppHandle) {
 async fn run_transcriptions(session: &Session, transcriber: &Transcriber) -> anyhow::Result<usize> {
     transcriber.set_settings(session.settings().await?.transcription);
     Ok(transcriber.run_pending().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone as _, Utc};
+    use pigeon_store::protocol::MessageId;
+
+    use super::*;
+
+    fn announcement(title: &str, body_text: &str, respond_by: bool) -> Announcement {
+        let id = MessageId::parse("m1-budget-review-0001").unwrap();
+        Announcement {
+            message: id.clone(),
+            thread: id,
+            title: title.into(),
+            body: body_text.into(),
+            respond_by: respond_by.then(|| Utc.with_ymd_and_hms(2026, 12, 3, 13, 0, 0).unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_new_message_says_by_when_on_the_readers_clock() {
+        let told = body(
+            &announcement("New message from bob", "Budget review", true),
+            chrono_tz::Europe::Berlin,
+        );
+        assert_eq!(told, "Budget review — respond by Thu 3 Dec 2026, 14:00 CET");
+    }
+
+    #[test]
+    fn comments_and_reactions_say_only_what_they_are() {
+        let told = body(
+            &announcement(
+                "bob commented at 0:03 on Budget review",
+                "Which quarter is this?",
+                false,
+            ),
+            chrono_tz::Europe::Berlin,
+        );
+        assert_eq!(told, "Which quarter is this?");
+    }
 }

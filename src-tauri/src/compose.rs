@@ -1,5 +1,6 @@
 //! Compose: who can be sent to, the respond-by choices (in the sender's and the
-//! recipients' time zones), attachments, and Send.
+//! recipients' time zones), attachments, the draft's chapters (titles edited, some
+//! removed), "acknowledge only", and Send.
 //!
 //! Send queues the message in the library's outbox and returns at once; the
 //! delivery runs in the background and the Sent view follows it. A failed send
@@ -13,8 +14,8 @@ use chrono_tz::Tz;
 use pigeon_library::people;
 use pigeon_library::respond_by::{ResponseByChoice, ResponseByPreset};
 use pigeon_library::{Attachment, Delivery, NewOutgoing, ResponseBy};
-use pigeon_store::protocol::{MessageId, User};
-use serde::Serialize;
+use pigeon_store::protocol::{fields, Chapter, MessageId, User};
+use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager as _, State};
 use tauri_plugin_dialog::DialogExt as _;
 
@@ -220,6 +221,73 @@ pub async fn pick_attachments(app: AppHandle) -> CommandResult<Vec<AttachmentVie
     .await?)
 }
 
+/// One of a draft's chapters, as Compose lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChapterLine {
+    /// 1-based, as the user counts.
+    pub number: usize,
+    pub start_ms: u64,
+    /// `start_ms` as "0:14".
+    pub at: String,
+    pub title: String,
+}
+
+/// A chapter as Compose sends it back, its title edited.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChapterEdit {
+    pub start_ms: u64,
+    pub title: String,
+}
+
+fn chapter_lines(chapters: &[Chapter]) -> Vec<ChapterLine> {
+    chapters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ChapterLine {
+            number: i + 1,
+            start_ms: c.start_ms,
+            at: fields::moment(c.start_ms),
+            title: c.title.clone(),
+        })
+        .collect()
+}
+
+/// The draft's chapters, in order (marked while recording, or after a trim).
+#[tauri::command]
+pub async fn draft_chapters(
+    session: State<'_, Session>,
+    draft: String,
+) -> CommandResult<Vec<ChapterLine>> {
+    let draft = session
+        .library_call(move |library| library.draft(&draft))
+        .await?;
+    Ok(chapter_lines(&draft.chapters))
+}
+
+/// Saves the draft's chapters as edited in Compose; the library checks them (sorted,
+/// within the clip, titles bounded) and refuses, saying why, what a store would.
+#[tauri::command]
+pub async fn set_draft_chapters(
+    session: State<'_, Session>,
+    draft: String,
+    chapters: Vec<ChapterEdit>,
+) -> CommandResult<Vec<ChapterLine>> {
+    let chapters: Vec<Chapter> = chapters
+        .into_iter()
+        .map(|c| Chapter {
+            start_ms: c.start_ms,
+            title: c.title.trim().to_owned(),
+        })
+        .collect();
+    let draft = session
+        .library_call(move |library| library.set_draft_chapters(&draft, &chapters))
+        .await
+        .map_err(|e| anyhow!("{e:#}; the chapters stay as they were"))?;
+    Ok(chapter_lines(&draft.chapters))
+}
+
 /// What Send did.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -240,6 +308,7 @@ pub async fn send_message(
     respond_by: ResponseByChoice,
     attachments: Vec<PathBuf>,
     in_reply_to: Option<String>,
+    acknowledge_only: Option<bool>,
 ) -> CommandResult<SendView> {
     let recipients =
         people::recipients(&recipients).map_err(|e| anyhow!("{e}; pick people from the list"))?;
@@ -275,7 +344,7 @@ pub async fn send_message(
                     attachments,
                     at_ms: None,
                     chapter: None,
-                    acknowledge_only: false,
+                    acknowledge_only: acknowledge_only.unwrap_or(false),
                 },
                 now,
             )?)
@@ -331,6 +400,34 @@ mod tests {
         let at: ResponseByChoice =
             serde_json::from_str(r#"{"kind":"At","local":"2026-12-01T17:00"}"#).unwrap();
         assert!(matches!(at, ResponseByChoice::At { local } if local == "2026-12-01T17:00"));
+    }
+
+    /// The shapes ui/src/api.ts reads and sends.
+    #[test]
+    fn chapters_are_what_the_ui_expects() {
+        let lines = chapter_lines(&[
+            Chapter {
+                start_ms: 0,
+                title: "Budget".into(),
+            },
+            Chapter {
+                start_ms: 83_400,
+                title: "Hiring".into(),
+            },
+        ]);
+        assert_eq!(
+            serde_json::to_value(&lines).unwrap(),
+            serde_json::json!([
+                {"number": 1, "startMs": 0, "at": "0:00", "title": "Budget"},
+                {"number": 2, "startMs": 83400, "at": "1:23.4", "title": "Hiring"},
+            ])
+        );
+        let edit: ChapterEdit =
+            serde_json::from_str(r#"{"startMs": 83400, "title": "Hiring plans"}"#).unwrap();
+        assert_eq!(
+            (edit.start_ms, edit.title.as_str()),
+            (83_400, "Hiring plans")
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Recording from the window: device choice, start, pause, stop, discard, and
-//! the live preview and level meter streamed to whichever screen watches.
+//! Recording from the window: device choice, start (along an agenda), the next
+//! chapter, pause, stop, discard, and the live preview and level meter streamed to
+//! whichever screen watches.
 //!
 //! A recording is started by Rust (from the Record screen's command or straight
 //! from the global shortcut, without waiting for a window to load) and watched
@@ -10,11 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _};
+use pigeon_library::chapters::{self, default_title};
 use pigeon_library::{DesktopSettings, Recording, RecordingOptions, Sources, VideoChoice};
 use pigeon_media::composite::BubbleControl;
 use pigeon_media::mix::MixLevels;
 use pigeon_media::recorder::{PreviewSettings, RecorderEvent};
 use pigeon_media::QualityPreset;
+use pigeon_store::protocol::{fields, Chapter};
 use serde::Serialize;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::{AppHandle, Emitter as _, Manager as _, State};
@@ -34,6 +37,10 @@ const PREVIEW: PreviewSettings = PreviewSettings {
 
 /// Emitted (with the draft id) when a recording starts or ends, for every window.
 pub const RECORDING_CHANGED_EVENT: &str = "recording-changed";
+
+/// Emitted (with a [`ChapterMark`]) to every window when "Next item" starts a chapter,
+/// so the Record screen and the small recorder window both show it.
+pub const RECORDING_CHAPTER_EVENT: &str = "recording-chapter";
 
 /// What a watching screen hears about the recording.
 #[derive(Debug, Clone, Serialize)]
@@ -56,7 +63,11 @@ pub enum RecordingProgress {
 type Watchers = Arc<Mutex<Option<(Channel<InvokeResponseBody>, Channel<RecordingProgress>)>>>;
 
 struct Active {
-    recording: Recording,
+    /// Shared only with a "Next item" saving its mark on the blocking pool, which
+    /// holds the slot's lock meanwhile: a stop or discard always gets it back whole.
+    recording: Arc<Recording>,
+    /// How many items the agenda typed before recording has.
+    agenda_len: usize,
     watchers: Watchers,
     max_ms: u64,
     /// Moves the camera bubble of a screen recording.
@@ -80,8 +91,57 @@ impl Active {
                 microphone: m.microphone(),
                 computer: m.computer(),
             }),
+            chapter: self.current_chapter(),
         }
     }
+
+    /// The chapter being recorded now (the last one marked).
+    fn current_chapter(&self) -> Option<ChapterMark> {
+        let chapters = self.recording.chapters();
+        let last = chapters.len().checked_sub(1)?;
+        Some(ChapterMark::new(last, &chapters[last], self.agenda_len))
+    }
+}
+
+/// A chapter marked while recording, as the recorder shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChapterMark {
+    /// 1-based, as the user counts.
+    pub number: usize,
+    pub title: String,
+    pub start_ms: u64,
+    /// `start_ms` as "0:14".
+    pub at: String,
+    /// "Item 2 of 3: Hiring"; past the agenda "Item 4: …", or just "Item 4".
+    pub label: String,
+}
+
+impl ChapterMark {
+    fn new(index: usize, chapter: &Chapter, agenda_len: usize) -> Self {
+        let number = index + 1;
+        let label = if number <= agenda_len {
+            format!("Item {number} of {agenda_len}: {}", chapter.title)
+        } else if chapter.title == default_title(number) {
+            chapter.title.clone()
+        } else {
+            format!("Item {number}: {}", chapter.title)
+        };
+        ChapterMark {
+            number,
+            title: chapter.title.clone(),
+            start_ms: chapter.start_ms,
+            at: fields::moment(chapter.start_ms),
+            label,
+        }
+    }
+}
+
+/// The recording back from the slot, whole, to stop or discard it.
+fn whole(recording: Arc<Recording>) -> anyhow::Result<Recording> {
+    Arc::into_inner(recording).ok_or_else(|| {
+        anyhow!("a chapter mark is still being saved; the recording could not be finished")
+    })
 }
 
 /// The one recording this app may be making.
@@ -263,6 +323,8 @@ pub struct RecordingView {
     pub screen: bool,
     /// The mix's levels while a microphone and computer sound are recorded together.
     pub levels: Option<LevelsView>,
+    /// The chapter being recorded now; None until the first "Next item" without an agenda.
+    pub chapter: Option<ChapterMark>,
 }
 
 /// The microphone's and the computer sound's gains (1 is as they come).
@@ -273,10 +335,15 @@ pub struct LevelsView {
 }
 
 /// Starts recording with the remembered layout and devices (the library's one
-/// rule, `Sources::last_used`). Used by the command, the global shortcut and the
-/// tray. A screen recording moves the main window out of the way and shows the
-/// small recorder window.
+/// rule, `Sources::last_used`), without an agenda: the global shortcut and the tray.
 pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
+    start_along(app, Vec::new()).await
+}
+
+/// Starts recording along an agenda (its titles name the chapters "Next item"
+/// starts; empty for none). A screen recording moves the main window out of the
+/// way and shows the small recorder window.
+async fn start_along(app: &AppHandle, agenda: Vec<String>) -> anyhow::Result<RecordingView> {
     let session = app.state::<Session>();
     let slot = app.state::<RecorderSlot>();
     let mut active = slot.active.lock().await;
@@ -320,10 +387,11 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
     // Opening devices, the encoder and the draft's row all block.
     let screen = sources.is_screen();
     let recorded_quality = options.quality;
+    let agenda_len = agenda.len();
     let recording =
         blocking::run(move || {
             Recording::start(library, outbox, &sources, &options)
-                .map(|recording| recording.transcribe_at_stop(transcribe))
+                .map(|recording| recording.transcribe_at_stop(transcribe).with_agenda(agenda))
                 .map_err(|e| {
                     let hint = match sources {
                 Sources::Devices {
@@ -347,7 +415,8 @@ pub async fn start(app: &AppHandle) -> anyhow::Result<RecordingView> {
     let started = Active {
         bubble: recording.bubble(),
         mix: recording.mix_levels(),
-        recording,
+        recording: Arc::new(recording),
+        agenda_len,
         watchers,
         max_ms: max_length.as_millis() as u64,
         screen,
@@ -453,9 +522,46 @@ pub fn note_shortcut(app: &AppHandle) {
     }
 }
 
+/// Starts recording; `agenda` is what the user typed (one item per line, or comma
+/// separated), checked before anything starts.
 #[tauri::command]
-pub async fn start_recording(app: AppHandle) -> CommandResult<RecordingView> {
-    Ok(start(&app).await?)
+pub async fn start_recording(
+    app: AppHandle,
+    agenda: Option<String>,
+) -> CommandResult<RecordingView> {
+    let titles = chapters::parse_agenda(agenda.as_deref().unwrap_or_default());
+    chapters::check_agenda(&titles).map_err(|e| {
+        anyhow!(
+            "{}. Change the agenda, then press Record again.",
+            sentence(&e.to_string())
+        )
+    })?;
+    Ok(start_along(&app, titles).await?)
+}
+
+/// "Next item": starts the next chapter of the running recording now, saved in
+/// its draft, and tells every window.
+#[tauri::command]
+pub async fn next_chapter(
+    app: AppHandle,
+    slot: State<'_, RecorderSlot>,
+) -> CommandResult<ChapterMark> {
+    let active = slot.active.lock().await;
+    let active = active.as_ref().ok_or_else(|| {
+        anyhow!("nothing is being recorded: start a recording, then mark its items")
+    })?;
+    let recording = active.recording.clone();
+    // The mark is written to the draft's row at once (it survives a crash).
+    let (index, chapter) = blocking::run(move || {
+        let chapter = recording.next_chapter()?;
+        Ok((recording.chapters().len().saturating_sub(1), chapter))
+    })
+    .await
+    .map_err(|e| anyhow!("{}", sentence(&format!("{e:#}"))))?;
+    let mark = ChapterMark::new(index, &chapter, active.agenda_len);
+    tracing::info!(draft = %active.recording.draft_id(), chapter = mark.number, at = %mark.at, title = %mark.title, "chapter started");
+    let _ = app.emit(RECORDING_CHAPTER_EVENT, mark.clone());
+    Ok(mark)
 }
 
 /// The recording in progress, if any (a quick-record window asks when it opens).
@@ -512,7 +618,7 @@ pub async fn stop_recording(
         .await
         .take()
         .ok_or_else(|| anyhow!("nothing is being recorded"))?;
-    let recorded = active.recording.stop().await.context(
+    let recorded = whole(active.recording)?.stop().await.context(
         "the recording could not be finished; it is kept as a draft if anything was recorded",
     )?;
     tracing::info!(draft = %recorded.draft.id, reason = %recorded.reason, "recording stopped");
@@ -541,7 +647,8 @@ pub async fn discard_recording(
         // Nothing goes on to Compose: the window that stepped aside comes back.
         windows::show_main(&app);
     }
-    blocking::run(move || Ok(active.recording.discard()?)).await?;
+    let recording = whole(active.recording)?;
+    blocking::run(move || Ok(recording.discard()?)).await?;
     let _ = app.emit(RECORDING_CHANGED_EVENT, None::<RecordingView>);
     Ok(())
 }
@@ -595,12 +702,44 @@ mod tests {
                 microphone: 1.0,
                 computer: 0.5,
             }),
+            chapter: None,
         })
         .unwrap();
         assert_eq!(
             json,
             serde_json::json!({"draftId": "d1", "maxMs": 300000, "bubbleCorner": "top-left", "screen": true,
-                "levels": {"microphone": 1.0, "computer": 0.5}})
+                "levels": {"microphone": 1.0, "computer": 0.5}, "chapter": null})
+        );
+    }
+
+    fn chapter(start_ms: u64, title: &str) -> Chapter {
+        Chapter {
+            start_ms,
+            title: title.into(),
+        }
+    }
+
+    #[test]
+    fn a_chapter_mark_says_where_the_agenda_is() {
+        let mark = ChapterMark::new(1, &chapter(14_200, "Hiring"), 3);
+        assert_eq!(mark.label, "Item 2 of 3: Hiring");
+        assert_eq!(
+            serde_json::to_value(&mark).unwrap(),
+            serde_json::json!({"number": 2, "title": "Hiring", "startMs": 14200, "at": "0:14.2",
+                "label": "Item 2 of 3: Hiring"})
+        );
+        // Past the agenda, and without one, the item is counted without a total.
+        assert_eq!(
+            ChapterMark::new(3, &chapter(30_000, "Item 4"), 3).label,
+            "Item 4"
+        );
+        assert_eq!(
+            ChapterMark::new(1, &chapter(5_000, "Item 2"), 0).label,
+            "Item 2"
+        );
+        assert_eq!(
+            ChapterMark::new(3, &chapter(30_000, "Wrap-up"), 3).label,
+            "Item 4: Wrap-up"
         );
     }
 

@@ -111,6 +111,20 @@ export interface RecordingView {
   screen: boolean;
   /** The mix's gains while the microphone and computer sound are recorded together; null otherwise. */
   levels: MixLevelsView | null;
+  /** The chapter being recorded now; null until the first "Next item" without an agenda. */
+  chapter: ChapterMark | null;
+}
+
+/** Mirrors `ChapterMark` in src-tauri/src/recording.rs: a chapter marked while recording. */
+export interface ChapterMark {
+  /** 1-based, as the user counts. */
+  number: number;
+  title: string;
+  startMs: number;
+  /** `startMs` as "0:14". */
+  at: string;
+  /** What the recorder shows: "Item 2 of 3: Hiring". */
+  label: string;
 }
 
 /** The microphone's and the computer sound's gains: 1 is as they come, 0 muted. */
@@ -252,9 +266,22 @@ export function setBubbleStyle(shape: string, size: string, corner: string): Pro
   return invoke<void>("set_bubble_style", { shape, size, corner });
 }
 
-/** Starts recording with the remembered layout and devices (the same rule as the global shortcut). */
-export function startRecording(): Promise<RecordingView> {
-  return invoke<RecordingView>("start_recording");
+/**
+ * Starts recording with the remembered layout and devices (the same rule as the global shortcut);
+ * `agenda` (one item per line, or comma separated) names the chapters "Next item" starts.
+ */
+export function startRecording(agenda: string | null = null): Promise<RecordingView> {
+  return invoke<RecordingView>("start_recording", { agenda });
+}
+
+/** Starts the next chapter of the running recording, now; rejects with why (too soon after the last). */
+export function nextChapter(): Promise<ChapterMark> {
+  return invoke<ChapterMark>("next_chapter");
+}
+
+/** Emitted to every window when a chapter starts, whichever window asked. */
+export function onRecordingChapter(handler: (chapter: ChapterMark) => void): Promise<UnlistenFn> {
+  return listen<ChapterMark>("recording-chapter", (event) => handler(event.payload));
 }
 
 export function currentRecording(): Promise<RecordingView | null> {
@@ -595,6 +622,24 @@ export interface NewMessage {
   respondBy: RespondByChoice;
   attachments: string[];
   inReplyTo: string | null;
+  /** The message asks for no more than a ✅: that reaction counts as an answer. */
+  acknowledgeOnly: boolean;
+}
+
+/** Mirrors `ChapterLine` in src-tauri/src/compose.rs: one of a draft's chapters. */
+export interface ChapterLine {
+  /** 1-based, as the user counts. */
+  number: number;
+  startMs: number;
+  /** `startMs` as "0:14". */
+  at: string;
+  title: string;
+}
+
+/** A chapter as Compose sends it back, edited. */
+export interface ChapterEdit {
+  startMs: number;
+  title: string;
 }
 
 export function users(): Promise<UserView[]> {
@@ -619,6 +664,16 @@ export function pickAttachments(): Promise<AttachmentView[]> {
 
 export function sendMessage(m: NewMessage): Promise<SendView> {
   return invoke<SendView>("send_message", { ...m });
+}
+
+/** The draft's chapters, in order. */
+export function draftChapters(draft: string): Promise<ChapterLine[]> {
+  return invoke<ChapterLine[]>("draft_chapters", { draft });
+}
+
+/** Replaces the draft's chapters (checked: sorted, within the clip, titles bounded); resolves to them as saved. */
+export function setDraftChapters(draft: string, chapters: ChapterEdit[]): Promise<ChapterLine[]> {
+  return invoke<ChapterLine[]>("set_draft_chapters", { draft, chapters });
 }
 
 // ---- Store and connection (src-tauri/src/commands.rs, background.rs) ----

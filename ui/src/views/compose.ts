@@ -2,6 +2,7 @@ import {
   describeAttachments,
   discardDraft,
   draft as loadDraft,
+  draftChapters,
   errorMessage,
   message as loadMessage,
   onFilesDropped,
@@ -9,8 +10,10 @@ import {
   respondByAt,
   respondByChoices,
   sendMessage,
+  setDraftChapters,
   users,
   type AttachmentView,
+  type ChapterLine,
   type DraftView,
   type RespondByChoice,
   type RespondByView,
@@ -30,8 +33,9 @@ export interface ComposeActions {
 
 /**
  * Compose: play back the clip, pick recipients, subject, text, attachments (dialog
- * or drag-and-drop) and a respond-by, and Send. The clip's upload progress shows
- * while the user writes.
+ * or drag-and-drop) and a respond-by, edit the chapters marked while recording, ask
+ * for an acknowledgement only, and Send. The clip's upload progress shows while the
+ * user writes.
  */
 export function composeView(draftId: string, replyTo: string | null, actions: ComposeActions): Screen {
   const root = screen(
@@ -81,6 +85,76 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
   const custom = h("input", { id: "respond-at", type: "datetime-local", "data-testid": "respond-by-at" });
   const whenLine = h("p", { class: "muted", "data-testid": "respond-by-summary" });
   const sendButton = button("Send", "send-button", () => void send(), true);
+  const acknowledgeOnly = h("input", { id: "acknowledge-only", type: "checkbox", "aria-describedby": "acknowledge-only-hint", "data-testid": "acknowledge-only" });
+
+  // The chapters "Next item" marked; titles are edited (and chapters removed) here, saved at each change.
+  let chapters: ChapterLine[] = [];
+  const chapterList = h("ol", { class: "draft-chapters", "data-testid": "draft-chapter-list" });
+  const chapterFeedback = h("div", { "aria-live": "polite" });
+  const chapterNote = h("p", { class: "muted", "data-testid": "draft-chapters-note" });
+  const renderChapters = () => {
+    chapterNote.textContent = chapters.length
+      ? "Recipients see these on the seek bar and can answer one of them."
+      : "No chapters: press “Next item” (or N) while recording to mark the agenda's items.";
+    mount(
+      chapterList,
+      ...chapters.map((c) =>
+        h(
+          "li",
+          { class: "draft-chapter", "data-testid": "draft-chapter" },
+          h(
+            "button",
+            { type: "button", class: "button small chapter-at", "aria-label": `Play from ${c.at}`, "data-testid": "draft-chapter-at", onclick: () => seek(c.startMs) },
+            c.at,
+          ),
+          h("input", {
+            type: "text",
+            value: c.title,
+            maxlength: "120",
+            "aria-label": `Title of chapter ${c.number}, at ${c.at}`,
+            "data-testid": "draft-chapter-title",
+            onchange: (event: Event) => {
+              const title = (event.target as HTMLInputElement).value;
+              void saveChapters(chapters.map((d) => ({ startMs: d.startMs, title: d === c ? title : d.title })));
+            },
+          }),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "button small",
+              "aria-label": `Remove chapter ${c.number}, ${c.title}`,
+              "data-testid": "draft-chapter-remove",
+              onclick: () => void saveChapters(chapters.filter((d) => d !== c).map((d) => ({ startMs: d.startMs, title: d.title }))),
+            },
+            "Remove",
+          ),
+        ),
+      ),
+    );
+  };
+  const showChapters = (lines: ChapterLine[]) => {
+    chapters = lines;
+    renderChapters();
+  };
+  async function saveChapters(edited: { startMs: number; title: string }[]): Promise<void> {
+    try {
+      showChapters(await setDraftChapters(draftId, edited));
+      mount(chapterFeedback);
+    } catch (error) {
+      // What was saved stays on screen, with why the change was refused.
+      renderChapters();
+      mount(chapterFeedback, problem(errorMessage(error), "draft-chapter-error"));
+    }
+  }
+  const loadChapters = () =>
+    draftChapters(draftId)
+      .then(showChapters)
+      .catch((error: unknown) => mount(chapterFeedback, problem(errorMessage(error), "draft-chapter-error")));
+  const seek = (ms: number) => {
+    video.currentTime = ms / 1000;
+    void video.play().catch(() => {});
+  };
 
   const renderChips = () => {
     mount(
@@ -247,6 +321,7 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
         respondBy: choice,
         attachments: attachments.map((a) => a.path),
         inReplyTo: replyTo,
+        acknowledgeOnly: acknowledgeOnly.checked,
       });
       actions.sent(result);
     } catch (error) {
@@ -292,11 +367,14 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
       video.removeAttribute("poster");
       showDraft(d);
       video.load();
+      // The trim moved (or cut) the chapters with the clip.
+      void loadChapters();
       // The trimmed clip uploads again: the status follows it until it is on the store.
       watchUpload();
     },
   );
   watchUpload();
+  void loadChapters();
   loadDraft(draftId)
     .then(showDraft)
     .catch((error: unknown) => mount(feedback, problem(errorMessage(error))));
@@ -338,7 +416,14 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
       ),
     ),
     h("section", { class: "card", "aria-label": "Attachments" }, h("h2", {}, "Agenda documents"), attachmentList, dropZone),
+    h("section", { class: "card", "aria-labelledby": "draft-chapters-title" }, h("h2", { id: "draft-chapters-title" }, "Chapters"), chapterNote, chapterList, chapterFeedback),
     h("section", { class: "card", "aria-label": "Respond by" }, h("h2", {}, "Respond by"), respondBox, whenLine),
+    h(
+      "div",
+      { class: "row acknowledge" },
+      h("label", { class: "choice", for: "acknowledge-only" }, acknowledgeOnly, h("span", {}, "Acknowledge only")),
+      h("span", { id: "acknowledge-only-hint", class: "muted" }, "Ask for no more than a ✅: that reaction counts as the answer."),
+    ),
     h("div", { class: "row" }, sendButton),
     feedback,
   );

@@ -13,6 +13,7 @@ import {
 import { h, mount } from "../dom";
 import { formatDuration, labelWords } from "../format";
 import { levelSliders } from "./layout";
+import { nextItem } from "./next_item";
 import { button, drawFrame, meterFraction, problem, showNotice } from "./screen";
 
 /** The bubble's corners, in the order a 2×2 grid shows them. */
@@ -21,8 +22,8 @@ export const CORNER_GRID = ["top-left", "top-right", "bottom-left", "bottom-righ
 /**
  * The small always-on-top recorder (the global shortcut, the tray, and every screen
  * recording open it): the recording is already running when it appears, with Stop,
- * Pause, the timer, the level and, with a camera bubble, the bubble's corner. Stop
- * goes on to Compose in the main window.
+ * Pause, "Next item" (button or N) and the chapter being recorded, the timer, the level
+ * and, with a camera bubble, the bubble's corner. Stop goes on to Compose in the main window.
  */
 export function quickView(): HTMLElement {
   const canvas = h("canvas", { class: "preview", width: "320", height: "180", "aria-label": "Preview of the recording", "data-testid": "quick-preview" });
@@ -34,8 +35,12 @@ export function quickView(): HTMLElement {
   const notices = h("div", { class: "notices", "aria-live": "polite", "data-testid": "recording-notices" });
   const recDot = h("span", { class: "rec-dot" }, "REC");
   let paused = false;
+  // The window lives as long as the app: "Next item" works while a recording runs in it.
+  let running = false;
+  const chapters = nextItem("quick", feedback, () => running);
   const stop = button("Stop", "quick-stop", () => {
     stop.disabled = true;
+    running = false;
     stopRecording().catch((e: unknown) => {
       stop.disabled = false;
       mount(feedback, problem(errorMessage(e)));
@@ -45,6 +50,7 @@ export function quickView(): HTMLElement {
     pauseRecording(!paused).catch((e: unknown) => mount(feedback, problem(errorMessage(e))));
   });
   const discard = button("Discard", "quick-discard", () => {
+    running = false;
     discardRecording().catch((e: unknown) => mount(feedback, problem(errorMessage(e))));
   });
 
@@ -94,13 +100,16 @@ export function quickView(): HTMLElement {
     { class: "quick", "aria-label": "Recorder", "data-testid": "quick" },
     canvas,
     h("div", { class: "record-bar" }, recDot, timer, left, meter),
-    h("div", { class: "row" }, stop, pause, discard, corners),
+    chapters.line,
+    h("div", { class: "row" }, stop, chapters.button, pause, discard, corners),
     levels,
     notices,
     feedback,
   );
   const attach = (current: RecordingView) => {
     stop.disabled = false;
+    running = true;
+    chapters.show(current.chapter);
     paused = false;
     pause.textContent = "Pause";
     mount(feedback);
@@ -121,6 +130,7 @@ export function quickView(): HTMLElement {
         } else if (p.kind === "Notice") {
           showNotice(notices, p.text);
         } else {
+          running = false;
           mount(feedback, h("p", { class: "notice" }, `Recording ended: ${p.reason}.`));
           stopRecording().catch(() => {});
         }
@@ -129,7 +139,11 @@ export function quickView(): HTMLElement {
   };
   const pickUp = () =>
     currentRecording()
-      .then((current) => (current ? attach(current) : mount(feedback, problem("Nothing is being recorded."))))
+      .then((current) => {
+        running = current !== null;
+        if (current) attach(current);
+        else mount(feedback, problem("Nothing is being recorded."));
+      })
       .catch((e: unknown) => mount(feedback, problem(errorMessage(e))));
   void pickUp();
   // The window is reused: each new recording shows it again.

@@ -15,6 +15,7 @@ import { formatDuration } from "../format";
 import { describeOrigin, type RecordOrigin } from "../routes";
 import { devicePicker } from "./devices";
 import { idleText, layoutPicker } from "./layout";
+import { nextItem } from "./next_item";
 import { button, drawFrame, meterFraction, problem, screen, showNotice, type Screen } from "./screen";
 
 export interface RecordActions {
@@ -24,8 +25,9 @@ export interface RecordActions {
 }
 
 /**
- * The Record screen: what to record (camera, screen, screen + camera), device pickers, a 3-2-1 countdown, the live preview and level
- * meter, elapsed and remaining time, pause/resume, stop and discard.
+ * The Record screen: what to record (camera, screen, screen + camera), device pickers, the agenda (the chapters' titles), a 3-2-1
+ * countdown, the live preview and level meter, elapsed and remaining time, the chapter being recorded and "Next item" (button or N),
+ * pause/resume, stop and discard.
  */
 export function recordView(
   origin: RecordOrigin,
@@ -49,6 +51,21 @@ export function recordView(
 
   const layoutBox = h("div", { class: "card layout", "data-testid": "layout" }, h("p", { class: "muted" }, "Reading what you recorded last…"));
   const devicesBox = h("div", { class: "card devices", "data-testid": "devices" }, h("p", { class: "muted" }, "Looking for cameras and microphones…"));
+  const agenda = h("textarea", {
+    id: "agenda",
+    rows: "3",
+    maxlength: "6000",
+    placeholder: "Budget\nHiring\nQ3 plans",
+    "aria-describedby": "agenda-hint",
+    "data-testid": "agenda-input",
+  });
+  const agendaBox = h(
+    "div",
+    { class: "card agenda", "data-testid": "agenda" },
+    h("label", { for: "agenda" }, "Agenda (optional)"),
+    agenda,
+    h("p", { id: "agenda-hint", class: "muted" }, "One item per line, or separated by commas. While recording, “Next item” (or the N key) starts the next one."),
+  );
   const canvas = h("canvas", { class: "preview", width: "320", height: "180", "aria-label": "Preview of the recording", "data-testid": "preview" });
   const overlay = h("div", { class: "countdown", "aria-live": "assertive", "data-testid": "countdown" });
   const idleNote = h("p", { class: "stage-message", "data-testid": "stage-idle" }, idleText("camera"));
@@ -65,15 +82,19 @@ export function recordView(
   const stopButton = button("Stop", "record-stop", () => void stop(), true);
   const discardButton = button("Discard", "record-discard", () => void discard());
   let paused = false;
+  const chapters = nextItem("record", feedback, () => state === "recording");
+  const nextButton = chapters.button;
+  const showChapter = chapters.show;
 
   const setState = (next: typeof state) => {
     state = next;
     recordButton.hidden = next !== "idle";
-    pauseButton.hidden = stopButton.hidden = discardButton.hidden = next !== "recording";
+    pauseButton.hidden = stopButton.hidden = discardButton.hidden = nextButton.hidden = next !== "recording";
     recDot.hidden = next !== "recording";
     idleNote.hidden = next !== "idle";
-    for (const box of [layoutBox, devicesBox]) {
-      box.querySelectorAll("select, button, input").forEach((el) => ((el as HTMLInputElement).disabled = next !== "idle"));
+    if (next === "idle") showChapter(null);
+    for (const box of [layoutBox, devicesBox, agendaBox]) {
+      box.querySelectorAll("select, button, input, textarea").forEach((el) => ((el as HTMLInputElement).disabled = next !== "idle"));
     }
   };
 
@@ -81,10 +102,12 @@ export function recordView(
     note ? h("p", { class: "notice", role: "status", "data-testid": "record-origin" }, note) : "",
     layoutBox,
     devicesBox,
+    agendaBox,
     notices,
     stage,
     h("div", { class: "record-bar" }, recDot, elapsed, remaining, meter),
-    h("div", { class: "row" }, recordButton, pauseButton, stopButton, discardButton),
+    chapters.line,
+    h("div", { class: "row" }, recordButton, nextButton, pauseButton, stopButton, discardButton),
     feedback,
   );
   setState("idle");
@@ -126,9 +149,12 @@ export function recordView(
       }
       window.clearInterval(countdownTimer);
       overlay.textContent = "";
-      startRecording()
+      startRecording(agenda.value.trim() || null)
         // A screen recording is watched by the small recorder window, not this one.
-        .then((started) => (started.screen ? true : attach()))
+        .then((started) => {
+          showChapter(started.chapter);
+          return started.screen ? true : attach();
+        })
         .then(() => setState("recording"))
         .catch((error: unknown) => {
           setState("idle");
@@ -185,7 +211,13 @@ export function recordView(
   // A recording started elsewhere (the quick recorder) is picked up, not restarted.
   currentRecording()
     .then((current) => {
-      if (current && !current.screen && state === "idle") return attach().then((ok) => ok && setState("recording"));
+      if (current && !current.screen && state === "idle") {
+        return attach().then((ok) => {
+          if (!ok) return;
+          setState("recording");
+          showChapter(current.chapter);
+        });
+      }
     })
     .catch(() => {});
 
@@ -193,6 +225,7 @@ export function recordView(
     el: root,
     dispose: () => {
       disposed = true;
+      chapters.dispose();
       window.clearInterval(countdownTimer);
       void unlisten.then((stop) => stop());
     },
