@@ -123,7 +123,15 @@ impl App {
         let me = self.me()?;
         let record = self
             .library
-            .queue_reaction(&message.id, &emoji, remove, &me, self.now())?;
+            .queue_reaction(&message.id, &emoji, remove, &me, self.now())
+            .map_err(|e| match e {
+                // The library names the emoji; a terminal can type the names too.
+                LibraryError::Invalid(why) => anyhow!(
+                    "{why}, or by name: {}",
+                    REACTION_NAMES.map(|(name, _)| name).join(", ")
+                ),
+                other => other.into(),
+            })?;
         let shared = match self.outbox().await {
             Ok(outbox) => outbox
                 .share_records()
