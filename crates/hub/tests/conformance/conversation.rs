@@ -118,6 +118,17 @@ pub(crate) async fn a_text_answer_needs_no_clip_and_responds(t: Team) {
             message: answer.id.clone()
         })
     );
+    // A text answer has no moments to comment on; answering it in words is fine.
+    let err = t
+        .alice
+        .commit_message(&comment(&answer.id, &["bob"], 10, "here?"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("has no clip"), "{err}");
+    assert_eq!(code(err), ErrorCode::Invalid);
+    assert_eq!(inbox_all(&t.bob, InboxOrder::Arrival).await.len(), 1);
+    let thanks = text_answer(&answer.id, &["bob"], "thanks");
+    assert_eq!(t.alice.commit_message(&thanks).await.unwrap().thread, m.id);
 }
 
 pub(crate) async fn a_comment_at_a_moment_is_not_an_answer(t: Team) {
@@ -144,6 +155,17 @@ pub(crate) async fn a_comment_at_a_moment_is_not_an_answer(t: Team) {
     assert_eq!(got.len(), 2);
     // Comments do not answer: bob has not responded yet.
     assert_eq!(receipt_of(&t.alice, &m.id, "bob").await.response, None);
+    // Nor does a comment made as a short clip.
+    let mut clip_comment = message(
+        &upload_clip(&t.carol).await,
+        &["alice"],
+        "Re: Budget review",
+    );
+    clip_comment.in_reply_to = Some(m.id.clone());
+    clip_comment.at_ms = Some(650);
+    let clip_comment = t.carol.commit_message(&clip_comment).await.unwrap();
+    assert!(clip_comment.clip.is_some() && clip_comment.is_comment());
+    assert_eq!(receipt_of(&t.alice, &m.id, "carol").await.response, None);
 
     // A text answer naming a chapter does.
     let mut answer = text_answer(&m.id, &["alice", "carol"], "Q3 is fine");
