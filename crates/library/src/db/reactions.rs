@@ -38,7 +38,8 @@ pub struct QueuedRecord {
 impl Library {
     /// Queues my reaction (or taking it back, `removed`) to `message`, to be shared by
     /// the outbox ([`crate::Outbox::share_records`]); [`Library::reactions_of`] shows
-    /// it at once. A ✅ on a received message its sender sent "acknowledge only"
+    /// it at once; `emoji` is one of [`REACTIONS`] (a heart with or without U+FE0F).
+    /// A ✅ on a received message its sender sent "acknowledge only"
     /// answers it: it is marked responded here too, in the same transaction.
     pub fn queue_reaction(
         &self,
@@ -48,7 +49,7 @@ impl Library {
         me: &UserName,
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
-        check_emoji(emoji)?;
+        let emoji = check_emoji(emoji)?;
         let id = RecordId::parse(uuid::Uuid::new_v4().simple().to_string())
             .map_err(|e| LibraryError::Corrupt(format!("a new record id: {e}")))?;
         let body = OutgoingBody {
@@ -255,16 +256,21 @@ impl Library {
     }
 }
 
-/// One of [`REACTIONS`], or an error naming the set.
-fn check_emoji(emoji: &str) -> Result<()> {
-    if REACTIONS.contains(&emoji) {
-        Ok(())
-    } else {
-        Err(LibraryError::Invalid(format!(
-            "{emoji:?} is not one of the reactions: react with one of {}",
-            REACTIONS.join(" ")
-        )))
-    }
+/// The one of [`REACTIONS`] that `emoji` is, or an error naming the set. Keyboards
+/// differ in whether they add the emoji presentation selector (U+FE0F, as in "❤️"):
+/// with or without it, it is the same reaction.
+fn check_emoji(emoji: &str) -> Result<&'static str> {
+    let bare = |e: &str| e.replace('\u{FE0F}', "");
+    REACTIONS
+        .iter()
+        .find(|r| bare(r) == bare(emoji))
+        .copied()
+        .ok_or_else(|| {
+            LibraryError::Invalid(format!(
+                "{emoji:?} is not one of the reactions: react with one of {}",
+                REACTIONS.join(" ")
+            ))
+        })
 }
 
 /// Stores one reaction record (others are ignored); true if it was new.

@@ -356,6 +356,15 @@ pub(crate) mod tests {
         );
         assert!(bob.library.queued_records().unwrap().is_empty());
         assert!(bob.library.reactions_of(&id).unwrap().is_empty());
+
+        // A heart typed without the emoji presentation selector is the same heart.
+        bob.library
+            .queue_reaction(&id, "\u{2764}", false, &bob.name, Utc::now())
+            .unwrap();
+        assert_eq!(
+            shown(bob.library.reactions_of(&id).unwrap()),
+            given(&[("❤️", &["bob"])])
+        );
     }
 
     #[tokio::test]
