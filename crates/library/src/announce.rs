@@ -289,6 +289,11 @@ mod tests {
         // The parent is not in this library: the reply's own subject says what it is about.
         let told = message_announcement(&reply, None);
         assert_eq!(told.title, "bob replied to Plan");
+        assert_eq!(told.respond_by, None, "only a new message asks by when");
+        assert_eq!(
+            message_announcement(&root, None).respond_by,
+            Some(root.respond_by)
+        );
         assert_eq!(
             (told.message, told.thread),
             (reply.id.clone(), root.id.clone())

@@ -95,13 +95,18 @@ impl Library {
             let conn = self.read();
             let thread = thread_of(&conn, thread)?;
             let stored = stored_in_thread(&conn, &thread)?;
-            let ids: HashSet<&MessageId> = stored.iter().map(|s| &s.message.id).collect();
-            let waiting: Vec<Waiting> = waiting_answers(&conn)?
-                .into_iter()
-                .filter(|w| {
-                    w.id == thread || w.in_reply_to.as_ref().is_some_and(|to| ids.contains(to))
-                })
-                .collect();
+            // The thread's id stands for its first message even while that is queued.
+            let mut ids: HashSet<MessageId> = stored.iter().map(|s| s.message.id.clone()).collect();
+            ids.insert(thread.clone());
+            let mut waiting = Vec::new();
+            // Oldest first, so an answer to a queued answer follows the one it answers.
+            for w in waiting_answers(&conn)? {
+                if ids.contains(&w.id) || w.in_reply_to.as_ref().is_some_and(|to| ids.contains(to))
+                {
+                    ids.insert(w.id.clone());
+                    waiting.push(w);
+                }
+            }
             if stored.is_empty() && waiting.is_empty() {
                 return Err(LibraryError::NotFound {
                     what: "message",
@@ -513,6 +518,49 @@ mod tests {
             matches!(&error, LibraryError::NotFound { id, .. } if id == "nothread00000000"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_message_still_queued_opens_its_conversation_with_what_answers_it() {
+        let (_dir, library) = crate::db::tests::library();
+        let first = library
+            .queue(&outgoing(None, Some("agenda first")), start())
+            .unwrap();
+        let follow_up = library
+            .queue(
+                &NewOutgoing {
+                    in_reply_to: Some(first.message_id.clone()),
+                    ..outgoing(None, Some("and one more thing"))
+                },
+                start() + Duration::minutes(1),
+            )
+            .unwrap();
+        library
+            .record_failure(&first.message_id, "refused")
+            .unwrap();
+        let entries = library.conversation(&first.message_id, "alice").unwrap();
+        let shown: Vec<_> = entries
+            .iter()
+            .map(|e| (e.id.clone(), e.kind, e.queued, e.sent_at))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    first.message_id,
+                    EntryKind::Message,
+                    Some(OutboxState::Failed),
+                    None
+                ),
+                (
+                    follow_up.message_id,
+                    EntryKind::Reply,
+                    Some(OutboxState::Queued),
+                    None
+                ),
+            ]
+        );
+        assert!(entries.iter().all(|e| e.mine && e.sender == name("alice")));
     }
 
     #[test]
