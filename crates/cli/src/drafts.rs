@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use pigeon_library::{
-    AudioChoice, Bubble, Draft, LibraryError, OutboxState, Recording, RecordingOptions, Sources,
-    VideoChoice,
+    chapters, AudioChoice, Bubble, Draft, LibraryError, OutboxState, Recording, RecordingOptions,
+    Sources, VideoChoice,
 };
 use pigeon_media::composite::BubbleStyle;
 use pigeon_media::screen::ScreenTarget;
@@ -33,6 +33,12 @@ impl App {
                 bail!("--seconds {s} is out of range: give a length between 0 and 300 seconds");
             }
         }
+        let agenda = args
+            .chapters
+            .as_deref()
+            .map(chapters::parse_agenda)
+            .unwrap_or_default();
+        chapters::check_agenda(&agenda).context("--chapters")?;
         let sources = self.sources_for(args)?;
         // Uploading needs the store; offline, the clip is simply sent later.
         let outbox = match self.outbox().await {
@@ -56,19 +62,34 @@ impl App {
             ),
             Err(e) => return Err(anyhow::Error::new(e).context("the recording could not start")),
         };
+        // Saving the agenda in the draft is a database write: off the runtime's threads.
+        let recording = if agenda.is_empty() {
+            recording
+        } else {
+            tokio::task::block_in_place(|| recording.with_agenda(agenda))
+        };
         // Ctrl-C stops the recording cleanly: raised once, checked below.
         let stop = crate::interrupt::flag();
+        let keys = crate::chapter_keys::ChapterKeys::listen();
         if !self.out.json {
             eprintln!(
-                "recording draft {} ({}){}",
+                "recording draft {} ({}){}{}",
                 short(recording.draft_id()),
                 describe(&sources),
                 if args.seconds.is_some() {
                     ""
                 } else {
                     ", Ctrl-C stops"
+                },
+                if keys.is_some() {
+                    ", n starts the next item"
+                } else {
+                    ""
                 }
             );
+            for (i, chapter) in recording.chapters().iter().enumerate() {
+                eprintln!("{}", chapters::describe(i, chapter));
+            }
         }
         let started = Instant::now();
         let limit = args.seconds.map(Duration::from_secs_f64);
@@ -83,10 +104,23 @@ impl App {
                     eprintln!("{text}");
                 }
             }
+            for _ in 0..keys.as_ref().map_or(0, |k| k.pressed()) {
+                // A refused mark (too soon after the last) is said and the recording goes on.
+                match tokio::task::block_in_place(|| recording.next_chapter()) {
+                    Ok(chapter) if !self.out.json => eprintln!(
+                        "{}",
+                        chapters::describe(recording.chapters().len() - 1, &chapter)
+                    ),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("{e}"),
+                }
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // That Ctrl-C stopped the recording; `pigeon reply` goes on to send it.
         crate::interrupt::clear();
+        // The terminal echoes again before anything else is printed.
+        drop(keys);
         let recorded = recording.stop().await.context("the recording failed")?;
         Ok(recorded.draft)
     }
@@ -101,12 +135,14 @@ impl App {
                 "recovered": draft.recovered,
                 "uploaded": draft.clip_sealed.is_some(),
                 "clip": draft.clip_path,
+                "chapters": draft.chapters,
             }),
             format!(
-                "draft {}  {seconds:.1} s  {}{}",
+                "draft {}  {seconds:.1} s  {}{}{}",
                 draft.id,
                 draft.state.as_str(),
-                if draft.recovered { "  (recovered)" } else { "" }
+                if draft.recovered { "  (recovered)" } else { "" },
+                chapter_lines(&draft.chapters)
             ),
         );
     }
@@ -229,9 +265,10 @@ impl App {
                 "bytes": o.bytes,
                 "uploaded": uploaded,
                 "clip": d.clip_path,
+                "chapters": d.chapters,
             }),
             format!(
-                "draft {} trimmed to {length} ({} frames: {} re-encoded, {} copied){}{}",
+                "draft {} trimmed to {length} ({} frames: {} re-encoded, {} copied){}{}{}",
                 short(&d.id),
                 o.video_frames,
                 o.reencoded_frames,
@@ -244,7 +281,8 @@ impl App {
                     "; uploaded"
                 } else {
                     "; it is uploaded when you send it"
-                }
+                },
+                chapter_lines(&d.chapters)
             ),
         );
         Ok(())
@@ -332,6 +370,14 @@ fn window_target(id: &str) -> Result<ScreenTarget> {
             "--window {id}: not a window id; give the id `pigeon screens` prints, such as 0x2a00007"
         ),
     }
+}
+
+/// A draft's chapters, one indented line each after its own line.
+fn chapter_lines(list: &[pigeon_store::protocol::Chapter]) -> String {
+    list.iter()
+        .enumerate()
+        .map(|(i, c)| format!("\n  {}", chapters::describe(i, c)))
+        .collect()
 }
 
 /// What is being recorded, in a few words.

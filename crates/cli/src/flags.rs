@@ -257,6 +257,10 @@ pub struct RecordArgs {
     /// Also record what the computer plays, mixed with the sound.
     #[arg(long)]
     pub computer_sound: bool,
+    /// The agenda, one chapter per item, comma separated ("Budget,Hiring,Q3"). While
+    /// recording, `n` starts the next item (a line `n` when the input is not a terminal).
+    #[arg(long, value_name = "TITLES")]
+    pub chapters: Option<String>,
 }
 
 /// What part of the answered message a reply is about.
@@ -330,6 +334,8 @@ mod tests {
         let args = record_args(&["--screen", "--computer-sound"]).unwrap();
         assert!(args.screen && args.computer_sound);
         assert_eq!(record_args(&["--monitor", "1"]).unwrap().monitor, Some(1));
+        let args = record_args(&["--chapters", "Budget, Hiring,Q3"]).unwrap();
+        assert_eq!(args.chapters.as_deref(), Some("Budget, Hiring,Q3"));
     }
 
     #[test]

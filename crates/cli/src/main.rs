@@ -9,6 +9,7 @@
 //! - [`flags`]: the commands and their arguments (clap);
 //! - [`output`]: human or JSON output, progress bars, advice added to library errors;
 //! - [`drafts`]: `record` (camera, file or screen), `drafts`;
+//! - [`chapter_keys`]: the key that starts the next chapter while recording;
 //! - [`screens`]: `screens`, what a screen recording can show;
 //! - [`sent`]: `send`, `reply`, `status`;
 //! - [`conversation`]: `react`, `thread`, and what `reply` is about (a moment, a
@@ -21,6 +22,7 @@
 //! - [`interrupt`]: the one Ctrl-C handler every command shares.
 
 mod account;
+mod chapter_keys;
 mod conversation;
 mod drafts;
 mod flags;

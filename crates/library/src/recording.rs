@@ -192,8 +192,9 @@ impl Recording {
         if let Some(last) = marked.last() {
             if at_ms < last.start_ms + crate::chapters::MIN_CHAPTER_MS {
                 return Err(LibraryError::Invalid(format!(
-                    "{} began just now: give the item a moment before marking the next one",
-                    crate::chapters::describe(marked.len() - 1, last)
+                    "chapter {} ({}) began less than half a second ago: wait a moment before marking the next item",
+                    marked.len(),
+                    last.title
                 )));
             }
         }
@@ -465,7 +466,7 @@ mod tests {
         assert!(hiring.start_ms >= 700, "{hiring:?}");
         let refused = recording.next_chapter().unwrap_err().to_string();
         assert!(
-            refused.contains("chapter 2 at") && refused.contains("Hiring began just now"),
+            refused.contains("chapter 2 (Hiring) began less than half a second ago"),
             "{refused}"
         );
         // Saved at once: a crash now keeps them.
