@@ -50,8 +50,7 @@ impl Library {
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
         let emoji = check_emoji(emoji)?;
-        let id = RecordId::parse(uuid::Uuid::new_v4().simple().to_string())
-            .map_err(|e| LibraryError::Corrupt(format!("a new record id: {e}")))?;
+        let id = ordered_record_id(now)?;
         let body = OutgoingBody {
             author: me.clone(),
             body: NewRecordBody::Reaction {
@@ -69,6 +68,16 @@ impl Library {
                 list: "inbox",
             });
         }
+        // A change of mind before the first attempt replaces the earlier record, which
+        // the store then never sees. One already tried may be committed: it stays, to
+        // go first.
+        tx.execute(
+            "DELETE FROM outgoing_records
+             WHERE message_id = ?1 AND state = 'queued' AND attempts = 0
+               AND json_extract(body, '$.kind') = 'reaction'
+               AND json_extract(body, '$.emoji') = ?2 AND json_extract(body, '$.author') = ?3",
+            params![message.as_str(), emoji, me.as_str()],
+        )?;
         tx.execute(
             "INSERT INTO outgoing_records (record_id, message_id, body, state, created_at)
              VALUES (?1, ?2, ?3, 'queued', ?4)",
@@ -254,6 +263,15 @@ impl Library {
         )?;
         Ok(())
     }
+}
+
+/// A new record id that sorts after every earlier one of this user: a store stamps
+/// records in milliseconds, so two changes of mind within one share the stamp and the
+/// id decides which is the latest (see `pigeon_protocol::reactions`).
+fn ordered_record_id(now: DateTime<Utc>) -> Result<RecordId> {
+    let micros = u64::try_from(now.timestamp_micros()).unwrap_or(0);
+    RecordId::parse(format!("{micros:016x}{}", uuid::Uuid::new_v4().simple()))
+        .map_err(|e| LibraryError::Corrupt(format!("a new record id: {e}")))
 }
 
 /// The one of [`REACTIONS`] that `emoji` is, or an error naming the set. Keyboards
