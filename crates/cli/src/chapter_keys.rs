@@ -6,7 +6,7 @@
 //! counts the presses. When the recording ends, the thread is left waiting on the input
 //! (nothing else in `pigeon` reads it) and ends with the process.
 
-use std::io::{BufRead as _, IsTerminal as _, Read as _};
+use std::io::{BufRead, IsTerminal as _, Read as _};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
 
@@ -31,7 +31,7 @@ impl ChapterKeys {
             spawn(move || read_keys(&press));
             Some(terminal)
         } else {
-            spawn(move || read_lines(&press));
+            spawn(move || read_lines(std::io::stdin().lock(), &press));
             None
         };
         Some(ChapterKeys {
@@ -67,8 +67,8 @@ fn read_keys(press: &Sender<()>) {
 }
 
 /// A line `n` (any case, spaces around it ignored).
-fn read_lines(press: &Sender<()>) {
-    for line in std::io::stdin().lock().lines() {
+fn read_lines(input: impl BufRead, press: &Sender<()>) {
+    for line in input.lines() {
         let Ok(line) = line else { return };
         if line.trim().eq_ignore_ascii_case("n") && press.send(()).is_err() {
             return;
@@ -118,5 +118,17 @@ fn stty(args: &[&str]) -> Option<String> {
             tracing::info!(error = %e, "no stty: no next-item key");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_n_is_a_press_and_other_lines_are_not() {
+        let (press, presses) = channel();
+        read_lines(&b"n\nnext\n N \n\nx\nn"[..], &press);
+        assert_eq!(presses.try_iter().count(), 3);
     }
 }
