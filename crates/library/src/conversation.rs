@@ -564,6 +564,17 @@ mod tests {
     }
 
     #[test]
+    fn a_message_to_oneself_is_listed_once() {
+        let (_dir, library, root, _ids) = alices_thread();
+        library
+            .store_received(&root, &Receipt::new(name("alice")), start())
+            .unwrap();
+        let entries = library.conversation(&root.id, "alice").unwrap();
+        assert_eq!(entries.iter().filter(|e| e.id == root.id).count(), 1);
+        assert_eq!(entries.len(), 5);
+    }
+
+    #[test]
     fn a_chapter_of_a_message_not_here_keeps_its_number() {
         let (_dir, library, root, _ids) = alices_thread();
         let mut late = reply("latecomment00005", "carol", &root, 40);
