@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 pub use drafts::{Draft, DraftState};
 pub use outbox::{NewOutgoing, OutboxEntry, OutboxState, OutgoingAttachment};
-pub use reactions::QueuedRecord;
+pub use reactions::{OutgoingRecord, QueuedRecord};
 pub use received::ReceivedMessage;
 pub use sent::SentMessage;
 

@@ -14,7 +14,9 @@ use pigeon_store::protocol::{
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::{from_json, id_from_sql, json, parse_ts, record_first, ts, Library, Milestone};
+use super::{
+    from_json, id_from_sql, json, parse_ts, record_first, ts, Library, Milestone, OutboxState,
+};
 use crate::error::{LibraryError, Result};
 
 /// An own record as `outgoing_records.body` keeps it: the body the store is sent, plus
@@ -31,6 +33,17 @@ struct OutgoingBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedRecord {
     pub record: NewRecord,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// One of my records as the outbox knows it (see [`Library::outgoing_record`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingRecord {
+    pub record: NewRecord,
+    /// Queued (waiting, `last_error` says why if it was tried), sent, or failed (the
+    /// store refused it for good; `last_error` is its reason).
+    pub state: OutboxState,
     pub attempts: u32,
     pub last_error: Option<String>,
 }
@@ -226,6 +239,41 @@ impl Library {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(queued)
+    }
+
+    /// One of my records by id: whether it was shared, is waiting, or was refused.
+    /// None when it was never queued here, or a later change of mind replaced it
+    /// before it was tried.
+    pub fn outgoing_record(&self, id: &RecordId) -> Result<Option<OutgoingRecord>> {
+        let conn = self.read();
+        let row = conn
+            .query_row(
+                "SELECT record_id, message_id, body, state, attempts, last_error
+                 FROM outgoing_records WHERE record_id = ?1",
+                [id.as_str()],
+                |r| {
+                    Ok((
+                        NewRecord {
+                            id: id_from_sql(RecordId::parse, r.get(0)?)?,
+                            message: id_from_sql(MessageId::parse, r.get(1)?)?,
+                            body: from_json::<OutgoingBody>(&r.get::<_, String>(2)?)?.body,
+                        },
+                        r.get::<_, String>(3)?,
+                        r.get::<_, u32>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(|(record, state, attempts, last_error)| {
+            Ok(OutgoingRecord {
+                record,
+                state: OutboxState::parse(&state)?,
+                attempts,
+                last_error,
+            })
+        })
+        .transpose()
     }
 
     /// The store committed one of my records: it is shared, and kept as the store has

@@ -397,11 +397,20 @@ pub(crate) mod tests {
             .library
             .queue_reaction(&gone.id, "👍", false, &bob.name, Utc::now())
             .unwrap();
-        bob.library
+        let heart = bob
+            .library
             .queue_reaction(&id, "❤️", false, &bob.name, Utc::now())
             .unwrap();
         assert_eq!(bob.outbox.share_records().await.unwrap(), 1);
         assert!(bob.library.queued_records().unwrap().is_empty());
+        let failed = bob.library.outgoing_record(&refused).unwrap().unwrap();
+        assert_eq!(failed.state, crate::db::OutboxState::Failed);
+        assert!(failed.last_error.is_some_and(|e| !e.is_empty()));
+        let sent = bob.library.outgoing_record(&heart).unwrap().unwrap();
+        assert_eq!(
+            (sent.state, sent.last_error),
+            (crate::db::OutboxState::Sent, None)
+        );
         assert!(
             bob.library.reactions_of(&gone.id).unwrap().is_empty(),
             "a refused reaction is not shown: {refused}"
