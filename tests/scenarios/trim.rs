@@ -3,6 +3,8 @@
 //! bob. Bob receives exactly the trimmed file, its first and last pictures are the
 //! requested frames (read from the frame counter strip of the synthetic picture),
 //! and the hub's blob for the message is the trimmed file, not the untrimmed clip.
+//! Chapters marked while recording (the CLI's next-item key) move with the trim and
+//! reach the recipient as they were left.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -118,4 +120,120 @@ fn a_trimmed_clip_reaches_the_recipient_exactly_and_nothing_cut_off_is_reference
     assert_ne!(clip["id"], old_blob, "the untrimmed blob is abandoned");
     let length = shown["message"]["duration_ms"].as_u64().unwrap();
     assert_eq!(length, 4300, "{shown}");
+}
+
+/// The chapters of the draft being recorded, once there are `count` of them.
+fn draft_chapters(user: &User, count: usize) -> Vec<Value> {
+    pigeon_scenarios::wait_for(
+        std::time::Duration::from_secs(30),
+        &format!("{count} chapters in the draft"),
+        || {
+            let chapters = user.recording_draft()?["chapters"].as_array()?.clone();
+            (chapters.len() >= count).then_some(chapters)
+        },
+    )
+}
+
+/// Waits until the draft being recorded announced more than `after` bytes (a fragment
+/// a second); returns how many.
+fn announced_after(user: &User, after: u64) -> u64 {
+    pigeon_scenarios::wait_for(
+        std::time::Duration::from_secs(30),
+        "a fragment more",
+        || {
+            let now = user.recording_draft()?["clip_announced"].as_u64()?;
+            (now > after).then_some(now)
+        },
+    )
+}
+
+fn starts(chapters: &Value) -> Vec<(u64, String)> {
+    chapters
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["start_ms"].as_u64().unwrap(),
+                text(&c["title"]).to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn chapters_marked_while_recording_move_with_a_trim_and_reach_the_recipient() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared-folder");
+    let [alice, bob] = ["alice", "bob"].map(|name| {
+        let user = User::new(dir.path(), name);
+        user.login_folder(&shared);
+        user
+    });
+    let mut child = alice
+        .command(&[
+            "--json",
+            "record",
+            "--source",
+            "synthetic",
+            "--seconds",
+            "8",
+            "--chapters",
+            "Intro, Budget,Hiring",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut keys = child.stdin.take().unwrap();
+    // "Next item" once a second of clip is on disk, and again a fragment later: each
+    // at least the half second after the previous chapter that a mark needs.
+    let header = announced_after(&alice, 0);
+    let first = announced_after(&alice, header);
+    keys.write_all(b"n\n").unwrap();
+    keys.flush().unwrap();
+    draft_chapters(&alice, 2);
+    announced_after(&alice, first);
+    keys.write_all(b"n\n").unwrap();
+    keys.flush().unwrap();
+    draft_chapters(&alice, 3);
+    drop(keys);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let marked = starts(&printed["chapters"]);
+    let titles: Vec<_> = marked.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(titles, ["Intro", "Budget", "Hiring"], "{printed}");
+    let (budget, hiring) = (marked[1].0, marked[2].0);
+    assert!(
+        marked[0].0 == 0 && budget >= 500 && hiring >= budget + 500,
+        "{marked:?}"
+    );
+
+    // Cut between Budget and Hiring: Budget opens the trimmed clip, Hiring moves up.
+    let cut = (budget + hiring) / 2;
+    let draft = text(&printed["draft"]).to_owned();
+    let start = format!("{}.{:03}", cut / 1000, cut % 1000);
+    let trimmed = alice.json(&["trim", &draft[..8], "--start", &start]);
+    let kept = vec![
+        (0, "Budget".to_owned()),
+        (hiring - cut, "Hiring".to_owned()),
+    ];
+    assert_eq!(starts(&trimmed["chapters"]), kept, "{trimmed}");
+    assert_eq!(starts(&alice.recording_draft().unwrap()["chapters"]), kept);
+
+    let sent = alice.json(&["send", &draft, "--to", "bob", "--subject", "Agenda"]);
+    assert_eq!(sent["state"], "sent", "{sent}");
+    bob.json(&["sync"]);
+    let shown = bob.json(&["show", text(&sent["message"])]);
+    assert_eq!(starts(&shown["message"]["chapters"]), kept, "{shown}");
 }
