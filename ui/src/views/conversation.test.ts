@@ -215,6 +215,29 @@ describe("conversation", () => {
     expect(last[3]?.getAttribute("aria-label")).toBe("👀 from bob");
   });
 
+  it("keeps the keyboard's place when the conversation is fetched again", async () => {
+    const s = source();
+    const panel = conversationPanel(s);
+    document.body.append(panel.reactionBar, panel.chapters, panel.thread);
+    await panel.refresh();
+    const pick = (box: HTMLElement, selector: string) => box.querySelector<HTMLButtonElement>(selector)!;
+    for (const [box, selector] of [
+      [panel.reactionBar, "[data-emoji='🎉']"],
+      [panel.chapters, "[data-start-ms='14000']"],
+      [panel.thread, "[data-id=c1] [data-testid=entry-moment]"],
+    ] as const) {
+      const before = pick(box, selector);
+      before.focus();
+      await panel.refresh();
+      const after = pick(box, selector);
+      expect(after).not.toBe(before);
+      expect(document.activeElement).toBe(after);
+    }
+    panel.reactionBar.remove();
+    panel.chapters.remove();
+    panel.thread.remove();
+  });
+
   it("words each kind of entry", () => {
     expect(describeEntry({ kind: "comment", hasClip: false, current: false, mine: false })).toBe("commented at");
     expect(describeEntry({ kind: "reply", hasClip: true, current: false, mine: false })).toBe("replied with a video");

@@ -15,7 +15,7 @@ import {
 } from "../api";
 import { h, mount } from "../dom";
 import { formatDuration } from "../format";
-import { chapterAt } from "./seekbar";
+import { chapterAt, keepingFocus } from "./seekbar";
 import { button, problem } from "./screen";
 
 /** What the conversation asks of the Player (and through it, of Rust). */
@@ -150,8 +150,8 @@ export function conversationPanel(source: ConversationSource): ConversationPanel
 
   const reactionBar = h("div", { class: "reaction-bar", role: "group", "aria-label": "Reactions", "data-testid": "reaction-bar" });
   const reactionFeedback = h("div", { "aria-live": "polite" });
-  const renderReactions = (reactions: readonly ReactionView[]) => {
-    mount(
+  const renderReactions = (reactions: readonly ReactionView[]) =>
+    keepingFocus(reactionBar, () => mount(
       reactionBar,
       ...reactions.map((r) => {
         const label = `${r.emoji} ${r.mine ? "(yours) " : ""}from ${who(r.by)}`;
@@ -172,8 +172,7 @@ export function conversationPanel(source: ConversationSource): ConversationPanel
         );
       }),
       reactionFeedback,
-    );
-  };
+    ));
   async function toggleReaction(r: ReactionView): Promise<void> {
     if (!view) return;
     try {
@@ -207,7 +206,7 @@ export function conversationPanel(source: ConversationSource): ConversationPanel
         h("span", {}, `${c.number}. ${c.title}`),
       ),
     );
-    mount(chapterList, ...chapterButtons.map((b) => h("li", {}, b)));
+    keepingFocus(chapterList, () => mount(chapterList, ...chapterButtons.map((b) => h("li", {}, b))));
     chapters.hidden = list.length === 0;
   };
 
@@ -292,7 +291,7 @@ export function conversationPanel(source: ConversationSource): ConversationPanel
     renderChapterChoice(next.chapters);
     renderReactions(next.reactionBar);
     renderChapters(next.chapters);
-    mount(entryList, ...next.entries.map((e) => entryItem(e, next.message)));
+    keepingFocus(entryList, () => mount(entryList, ...next.entries.map((e) => entryItem(e, next.message))));
     // The chapter list was drawn anew: mark the one playing again.
     follow(lastMs);
     source.loaded?.(next);

@@ -158,6 +158,8 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
   const onKey = (event: KeyboardEvent) => {
     const target = event.target as HTMLElement | null;
     if (target && ["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName) && target !== seek && target !== volume) return;
+    // Space presses the focused button (a comment marker, a reaction, a chapter), as everywhere.
+    if (event.key === " " && target?.tagName === "BUTTON") return;
     if (event.key === " ") {
       event.preventDefault();
       toggle();
@@ -274,8 +276,10 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
     showTime();
   };
 
-  // "due in 3 h" comes from Rust: re-fetch it every minute so it moves on.
+  // "due in 3 h" comes from Rust: re-fetch it every minute so it moves on; the
+  // conversation too, for reactions that arrived without a new message.
   const dueTimer = window.setInterval(() => {
+    void talk.refresh();
     loadMessage(id).then((m) => {
       const line = root.querySelector("[data-testid=player-due]");
       if (disposed || !line?.firstChild) return;

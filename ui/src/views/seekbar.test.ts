@@ -73,6 +73,21 @@ describe("seek bar", () => {
     expect(seek).toHaveBeenLastCalledWith(45_000);
   });
 
+  it("keeps the focus on a marker drawn anew", () => {
+    const bar = seekBar({ seek: vi.fn() });
+    document.body.append(bar.el);
+    bar.show(0, 60);
+    bar.setMarkers(MARKERS);
+    const second = q<HTMLButtonElement>(bar.el, "[data-testid=comment-marker]")[1]!;
+    second.focus();
+    bar.setMarkers([...MARKERS, { id: "c3", atMs: 50_000, label: "Comment by dan at 0:50" }]);
+    const again = q<HTMLButtonElement>(bar.el, "[data-testid=comment-marker]");
+    expect(again).toHaveLength(3);
+    expect(document.activeElement).toBe(again[1]);
+    expect(again[1]).not.toBe(second);
+    bar.el.remove();
+  });
+
   it("hides the comments' row without comments and seeks from the slider", () => {
     const seek = vi.fn();
     const bar = seekBar({ seek });

@@ -44,6 +44,22 @@ export function describePosition(currentSeconds: number, lengthSeconds: number, 
   return chapter ? `${position}, chapter ${chapter.number}: ${chapter.title}` : position;
 }
 
+/** What tells a control apart from its siblings when a list is drawn anew. */
+const focusKey = (el: HTMLElement) =>
+  [el.closest<HTMLElement>("[data-id]")?.dataset.id, el.dataset.testid, el.dataset.emoji, el.dataset.startMs].join("|");
+
+/**
+ * Runs `draw`, which replaces what is inside `box`, and gives the focus back to the
+ * same control drawn anew, so a keyboard user keeps their place when a list refreshes.
+ */
+export function keepingFocus(box: HTMLElement, draw: () => void): void {
+  const focused = document.activeElement;
+  if (!(focused instanceof HTMLElement) || !box.contains(focused)) return draw();
+  const key = focusKey(focused);
+  draw();
+  [...box.querySelectorAll<HTMLElement>("[data-testid]")].find((el) => focusKey(el) === key)?.focus();
+}
+
 const percent = (fraction: number) => `${(fraction * 100).toFixed(3)}%`;
 
 export function seekBar(options: SeekBarOptions): SeekBar {
@@ -105,7 +121,7 @@ export function seekBar(options: SeekBarOptions): SeekBar {
     },
     setMarkers(next) {
       comments = next;
-      mount(
+      keepingFocus(markers, () => mount(
         markers,
         ...comments.map((m) =>
           h("button", {
@@ -119,7 +135,7 @@ export function seekBar(options: SeekBarOptions): SeekBar {
             onclick: () => options.seek(m.atMs),
           }),
         ),
-      );
+      ));
       markers.hidden = comments.length === 0;
       place();
     },
