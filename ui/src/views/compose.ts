@@ -92,58 +92,65 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
   const chapterList = h("ol", { class: "draft-chapters", "data-testid": "draft-chapter-list" });
   const chapterFeedback = h("div", { "aria-live": "polite" });
   const chapterNote = h("p", { class: "muted", "data-testid": "draft-chapters-note" });
+  const chapterHeading = h("h2", { id: "draft-chapters-title", tabindex: "-1" }, "Chapters");
+  interface ChapterRow {
+    at: HTMLButtonElement;
+    title: HTMLInputElement;
+    remove: HTMLButtonElement;
+  }
+  let rows: ChapterRow[] = [];
+  const edits = () => chapters.map((c, i) => ({ startMs: c.startMs, title: rows[i]?.title.value ?? c.title }));
+  const chapterRow = (index: number): ChapterRow => ({
+    at: h("button", { type: "button", class: "button small chapter-at", "data-testid": "draft-chapter-at", onclick: () => seek(chapters[index]?.startMs ?? 0) }),
+    title: h("input", {
+      type: "text",
+      maxlength: "120",
+      "data-testid": "draft-chapter-title",
+      onchange: () => void saveChapters(edits()),
+    }),
+    remove: h(
+      "button",
+      {
+        type: "button",
+        class: "button small",
+        "data-testid": "draft-chapter-remove",
+        onclick: () => void saveChapters(edits().filter((_, i) => i !== index), index),
+      },
+      "Remove",
+    ),
+  });
+  // Rows are rebuilt only when their number changes, so a save never takes the focus
+  // (or what is being typed) away from the next title.
   const renderChapters = () => {
     chapterNote.textContent = chapters.length
       ? "Recipients see these on the seek bar and can answer one of them."
       : "No chapters: press “Next item” (or N) while recording to mark the agenda's items.";
-    mount(
-      chapterList,
-      ...chapters.map((c) =>
-        h(
-          "li",
-          { class: "draft-chapter", "data-testid": "draft-chapter" },
-          h(
-            "button",
-            { type: "button", class: "button small chapter-at", "aria-label": `Play from ${c.at}`, "data-testid": "draft-chapter-at", onclick: () => seek(c.startMs) },
-            c.at,
-          ),
-          h("input", {
-            type: "text",
-            value: c.title,
-            maxlength: "120",
-            "aria-label": `Title of chapter ${c.number}, at ${c.at}`,
-            "data-testid": "draft-chapter-title",
-            onchange: (event: Event) => {
-              const title = (event.target as HTMLInputElement).value;
-              void saveChapters(chapters.map((d) => ({ startMs: d.startMs, title: d === c ? title : d.title })));
-            },
-          }),
-          h(
-            "button",
-            {
-              type: "button",
-              class: "button small",
-              "aria-label": `Remove chapter ${c.number}, ${c.title}`,
-              "data-testid": "draft-chapter-remove",
-              onclick: () => void saveChapters(chapters.filter((d) => d !== c).map((d) => ({ startMs: d.startMs, title: d.title }))),
-            },
-            "Remove",
-          ),
-        ),
-      ),
-    );
+    if (rows.length !== chapters.length) {
+      rows = chapters.map((_, i) => chapterRow(i));
+      mount(chapterList, ...rows.map((r) => h("li", { class: "draft-chapter", "data-testid": "draft-chapter" }, r.at, r.title, r.remove)));
+    }
+    chapters.forEach((c, i) => {
+      const row = rows[i];
+      if (!row) return;
+      row.at.textContent = c.at;
+      row.at.setAttribute("aria-label", `Play from ${c.at}`);
+      if (document.activeElement !== row.title) row.title.value = c.title;
+      row.title.setAttribute("aria-label", `Title of chapter ${c.number}, at ${c.at}`);
+      row.remove.setAttribute("aria-label", `Remove chapter ${c.number}, ${c.title}`);
+    });
   };
   const showChapters = (lines: ChapterLine[]) => {
     chapters = lines;
     renderChapters();
   };
-  async function saveChapters(edited: { startMs: number; title: string }[]): Promise<void> {
+  /** Saves the edited chapters; after a removal (of the `removed`th) the focus goes to the row now in its place. */
+  async function saveChapters(edited: { startMs: number; title: string }[], removed: number | null = null): Promise<void> {
     try {
       showChapters(await setDraftChapters(draftId, edited));
       mount(chapterFeedback);
+      if (removed !== null) (rows[Math.min(removed, rows.length - 1)]?.title ?? chapterHeading).focus();
     } catch (error) {
-      // What was saved stays on screen, with why the change was refused.
-      renderChapters();
+      // What was typed stays, to be corrected; the draft keeps what was saved before.
       mount(chapterFeedback, problem(errorMessage(error), "draft-chapter-error"));
     }
   }
@@ -416,7 +423,7 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
       ),
     ),
     h("section", { class: "card", "aria-label": "Attachments" }, h("h2", {}, "Agenda documents"), attachmentList, dropZone),
-    h("section", { class: "card", "aria-labelledby": "draft-chapters-title" }, h("h2", { id: "draft-chapters-title" }, "Chapters"), chapterNote, chapterList, chapterFeedback),
+    h("section", { class: "card", "aria-labelledby": "draft-chapters-title" }, chapterHeading, chapterNote, chapterList, chapterFeedback),
     h("section", { class: "card", "aria-label": "Respond by" }, h("h2", {}, "Respond by"), respondBox, whenLine),
     h(
       "div",
