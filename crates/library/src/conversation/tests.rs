@@ -492,7 +492,7 @@ mod through_a_shared_folder {
         );
         assert_eq!(entries[0].chapters, agenda);
         assert_eq!(entries[0].reactions.len(), 1);
-        assert_eq!(entries[0].reactions[0].by, [bob.name.clone()]);
+        assert_eq!(entries[0].reactions[0].by, std::slice::from_ref(&bob.name));
         let markers: Vec<_> = alice
             .library
             .comments_on(&root, "alice")
