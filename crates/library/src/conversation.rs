@@ -69,9 +69,9 @@ impl ConversationEntry {
 }
 
 /// A committed message of the thread with what this library keeps beside it.
-struct Stored {
-    message: Message,
-    poster_path: Option<PathBuf>,
+pub(crate) struct Stored {
+    pub(crate) message: Message,
+    pub(crate) poster_path: Option<PathBuf>,
 }
 
 /// An answer of mine that has not reached the store.
@@ -234,7 +234,7 @@ pub(crate) fn thread_of(conn: &Connection, id: &MessageId) -> Result<MessageId> 
 
 /// The committed messages of `thread`, received and sent, each once (a message to
 /// oneself is both), with the poster kept for it.
-fn stored_in_thread(conn: &Connection, thread: &MessageId) -> Result<Vec<Stored>> {
+pub(crate) fn stored_in_thread(conn: &Connection, thread: &MessageId) -> Result<Vec<Stored>> {
     let mut stmt = conn.prepare(
         "SELECT message, poster_path FROM received WHERE thread = ?1
          UNION ALL

@@ -1,14 +1,11 @@
 //! Threads: a message and its replies, found by the thread id every message carries
 //! (the id of the thread's first message), and the subject a reply gets.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
-use pigeon_store::protocol::{Message, MessageId, UserName};
-use rusqlite::params;
+use pigeon_store::protocol::{MessageId, UserName};
 use serde::Serialize;
 
-use crate::db::{from_json, Library};
+use crate::db::Library;
 use crate::error::Result;
 
 /// One message of a thread, received or sent.
@@ -24,30 +21,18 @@ pub struct ThreadEntry {
 
 impl Library {
     /// The messages of `thread`, received and sent, oldest first; `me` is the user's
-    /// name (to tell their own messages). One query over the stored thread ids.
+    /// name (to tell their own messages). The committed messages only, read as
+    /// [`Library::conversation`] reads them (which adds what answers what, and more).
     pub fn thread(&self, thread: &MessageId, me: &str) -> Result<Vec<ThreadEntry>> {
-        let conn = self.read();
-        let mut stmt = conn.prepare(
-            "SELECT message FROM received WHERE thread = ?1
-             UNION ALL
-             SELECT message FROM sent WHERE thread = ?1",
-        )?;
-        let messages = stmt
-            .query_map(params![thread.as_str()], |r| {
-                from_json::<Message>(&r.get::<_, String>(0)?)
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        // A message to oneself is both sent and received: list it once.
-        let mut seen = HashSet::new();
-        let mut entries: Vec<ThreadEntry> = messages
+        let stored = crate::conversation::stored_in_thread(&self.read(), thread)?;
+        let mut entries: Vec<ThreadEntry> = stored
             .into_iter()
-            .filter(|m| seen.insert(m.id.clone()))
-            .map(|m| ThreadEntry {
-                mine: m.sender.as_str() == me,
-                id: m.id,
-                sender: m.sender,
-                subject: m.subject,
-                sent_at: m.sent_at,
+            .map(|s| ThreadEntry {
+                mine: s.message.sender.as_str() == me,
+                id: s.message.id,
+                sender: s.message.sender,
+                subject: s.message.subject,
+                sent_at: s.message.sent_at,
             })
             .collect();
         entries.sort_by(|a, b| a.sent_at.cmp(&b.sent_at).then_with(|| a.id.cmp(&b.id)));
