@@ -177,7 +177,7 @@ fn a_conversation_around_a_clip(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (hub, [alice, bob, carol, eve]) = team(backend, dir.path());
 
-    let (draft, chapters) = record_with_chapters(&alice, "8", "Budget, Hiring, Q3");
+    let (draft, chapters) = record_with_chapters(&alice, "12", "Budget, Hiring, Q3");
     let starts: Vec<u64> = chapters
         .iter()
         .map(|c| c["start_ms"].as_u64().unwrap())
@@ -340,6 +340,19 @@ fn a_conversation_around_a_clip(backend: Backend) {
             .unwrap()
             .len(),
         5
+    );
+
+    // Bob changes his mind: 👀 taken back, ✅ given; alice sees only the ✅.
+    let taken_back = bob.json(&["react", &message, "👀", "--remove"]);
+    assert_eq!(taken_back["state"], "shared", "{taken_back}");
+    assert_eq!(taken_back["reactions"], serde_json::json!([]));
+    bob.json(&["react", &message, "check"]);
+    let synced = alice.json(&["sync"]);
+    assert_eq!(titles(&synced), ["bob reacted ✅ on Budget review"]);
+    let thread = alice.json(&["thread", &message]);
+    assert_eq!(
+        thread["entries"][0]["reactions"],
+        serde_json::json!([{"emoji": "✅", "by": ["bob"]}])
     );
 
     // Eve is in the same store and sees nothing of it.
