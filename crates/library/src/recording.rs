@@ -168,6 +168,9 @@ impl Recording {
         });
         let chapters = self.chapters.get_mut().unwrap_or_else(|p| p.into_inner());
         *chapters = first.into_iter().collect();
+        if chapters.is_empty() {
+            return self;
+        }
         if let Err(e) = self.library.set_draft_chapters(&self.draft.id, chapters) {
             // Kept here and saved with the next mark or at the stop.
             tracing::warn!(draft = %self.draft.id, error = %e, "the agenda is not saved yet");
