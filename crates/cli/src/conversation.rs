@@ -7,7 +7,7 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 use pigeon_library::conversation::{ConversationEntry, EntryKind};
 use pigeon_library::trim::parse_clip_time;
-use pigeon_library::LibraryError;
+use pigeon_library::{LibraryError, OutboxState};
 use pigeon_store::protocol::commit::answer_about;
 use pigeon_store::protocol::{fields, Chapter, Message, Reactions, UserName};
 use serde_json::json;
@@ -141,19 +141,17 @@ impl App {
             Err(e) => Err(e),
         };
         // Whether this one reached the store: a failure to share others says nothing.
-        let waiting = self
-            .library
-            .queued_records()?
-            .into_iter()
-            .find(|q| q.record.id == record);
-        let error = match (&shared, &waiting) {
-            (_, None) => None,
-            (Err(e), Some(_)) => Some(format!("{e:#}")),
-            (Ok(()), Some(q)) => Some(
-                q.last_error
-                    .clone()
-                    .unwrap_or_else(|| "not tried yet".to_owned()),
+        let error = match self.library.outgoing_record(&record)? {
+            Some(r) if r.state == OutboxState::Sent => None,
+            Some(r) if r.state == OutboxState::Failed => bail!(
+                "the store refused the reaction: {}",
+                r.last_error.as_deref().unwrap_or("no reason given")
             ),
+            waiting => Some(match (&shared, waiting.and_then(|r| r.last_error)) {
+                (Err(e), _) => format!("{e:#}"),
+                (Ok(()), Some(error)) => error,
+                (Ok(()), None) => "not tried yet".to_owned(),
+            }),
         };
         let reactions = self.library.reactions_of(&message.id)?;
         let done = if remove { "took back" } else { "reacted" };
