@@ -494,6 +494,62 @@ fn a_killed_recording_resumes_its_upload_and_is_delivered_once() {
 }
 
 #[test]
+fn a_killed_recording_keeps_the_chapters_marked_before() {
+    use std::io::Write as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let alice = User::new(dir.path(), "alice");
+    alice.login_folder(&dir.path().join("shared-folder"));
+    let mut child = alice
+        .command(&[
+            "--json",
+            "record",
+            "--source",
+            "synthetic",
+            "--seconds",
+            "20",
+            "--chapters",
+            "Budget,Hiring",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let announced = || alice.recording_draft()?["clip_announced"].as_u64();
+    let header = wait_for(Duration::from_secs(30), "the recording to start", || {
+        announced().filter(|&bytes| bytes > 0)
+    });
+    let first = wait_for(Duration::from_secs(30), "the first fragment", || {
+        announced().filter(|&bytes| bytes > header)
+    });
+    let mut keys = child.stdin.take().unwrap();
+    keys.write_all(b"n\n").unwrap();
+    keys.flush().unwrap();
+    wait_for(Duration::from_secs(30), "the mark in the draft", || {
+        let chapters = alice.recording_draft()?["chapters"].as_array()?.len();
+        (chapters == 2).then_some(())
+    });
+    // Killed once a fragment after the mark is on disk: the recovered clip reaches it.
+    wait_for(Duration::from_secs(30), "a fragment after the mark", || {
+        announced().filter(|&bytes| bytes > first)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let drafts = alice.json(&["drafts"]);
+    let draft = &drafts["drafts"][0];
+    assert_eq!(draft["recovered"], true, "{drafts}");
+    let chapters = draft["chapters"].as_array().unwrap();
+    let titles: Vec<_> = chapters.iter().map(|c| text(&c["title"])).collect();
+    assert_eq!(titles, ["Budget", "Hiring"], "{draft}");
+    let hiring = chapters[1]["start_ms"].as_u64().unwrap();
+    let length = draft["duration"]["secs"].as_u64().unwrap() * 1000
+        + draft["duration"]["nanos"].as_u64().unwrap() / 1_000_000;
+    assert!(hiring >= 500 && hiring < length, "{draft}");
+}
+
+#[test]
 fn ctrl_c_stops_a_recording_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let alice = User::new(dir.path(), "alice");
