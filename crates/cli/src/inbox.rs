@@ -32,6 +32,10 @@ impl App {
                         "viewed": m.viewed_at.is_some(),
                         "responded": m.responded_at.is_some(),
                         "in_reply_to": m.message.in_reply_to,
+                        "at_ms": m.message.at_ms,
+                        "chapter": m.message.chapter,
+                        "has_clip": m.message.clip.is_some(),
+                        "acknowledge_only": m.message.acknowledge_only,
                         "poster": m.poster_path,
                         "downloaded": m.downloaded_at.is_some(),
                     })
@@ -44,6 +48,15 @@ impl App {
             println!("the inbox is empty (`pigeon sync` pulls new messages)");
         }
         for m in &messages {
+            // A comment is told apart from an answer: it asks about one moment.
+            let subject = match m.message.at_ms {
+                Some(at) => format!(
+                    "{} (at {})",
+                    m.message.subject,
+                    pigeon_store::protocol::fields::moment(at)
+                ),
+                None => m.message.subject.clone(),
+            };
             let state = if m.responded_at.is_some() {
                 "answered".to_owned()
             } else {
@@ -55,7 +68,7 @@ impl App {
                 "{}  {:<12} {:<40} {}",
                 short(m.message.id.as_str()),
                 m.message.sender.as_str(),
-                m.message.subject,
+                subject,
                 state
             );
         }
