@@ -3,30 +3,38 @@
 // button, renames one in Compose and sends to bob (a CLI user on the same hub), asking
 // for an acknowledgement only; bob's `show` lists the three chapters at increasing
 // starts; bob comments at 0:03 and alice's app announces "bob commented at 0:03 on
-// Budget review".
+// Budget review". Then a quick recording from the global shortcut, without an agenda,
+// marks "Item 2" and "Item 3" from the small recorder window.
 
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { after, afterEach, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { By, Key } from "selenium-webdriver";
 import { launchApp, screenshot } from "./lib/app.mjs";
 import { cliUser, hubSettings, pigeon, startHub } from "./lib/hub.mjs";
 import { ui, WAIT } from "./lib/ui.mjs";
+
+const run = promisify(execFile);
 
 describe("chapters marked while recording reach the recipient, and a comment at a moment is announced", { timeout: 600_000 }, () => {
   let hub;
   let alice;
   let bobHome;
   let messageId;
+  let main;
 
   before(async () => {
     hub = await startHub("chapters");
     const [aliceToken, bobToken] = await Promise.all(["alice", "bob"].map((u) => hub.addUser(u)));
     bobHome = await cliUser("bob", hub.url, bobToken);
     alice = await launchApp("chapters-alice", { settings: hubSettings("alice", hub.url, aliceToken) });
+    main = await alice.driver.getWindowHandle();
   });
 
   afterEach(async (t) => {
+    await alice.driver.switchTo().window(main).catch(() => {});
     const slug = t.name.split(" ").slice(0, 3).join("-").replace(/[^a-z0-9-]/gi, "");
     await screenshot(alice.driver, `chapters-end-${slug}`).catch(() => {});
   });
@@ -123,5 +131,35 @@ describe("chapters marked while recording reach the recipient, and a comment at 
     const told = log.split("\n").filter((l) => l.includes('title="bob commented at 0:03 on Budget review"'));
     assert.equal(told.length, 1, `told ${told.length} times`);
     assert.match(told[0], /body="Which quarter is this\?"/);
+  });
+
+  it("the small recorder of a quick recording marks the next items by N and by its button", async () => {
+    await run("xdotool", ["key", "--clearmodifiers", "ctrl+shift+alt+r"]);
+    const handle = await alice.driver.wait(
+      async () => (await alice.driver.getAllWindowHandles()).find((h) => h !== main),
+      WAIT,
+      "the recorder window",
+    );
+    await alice.driver.switchTo().window(handle);
+    const q = ui(alice.driver);
+    await q.waitSeconds("quick-elapsed", 1, 30_000);
+    // Without an agenda, nothing is marked until the first "Next item".
+    assert.equal(await (await q.find("quick-chapter")).getAttribute("textContent"), "");
+    await alice.driver.actions().sendKeys("n").perform();
+    await q.waitText("quick-chapter", /^Item 2$/);
+    await q.waitSeconds("quick-elapsed", 3, 30_000);
+    // Clicked from the page: a WebDriver click in the recorder window can hang under load (see screen.test.mjs).
+    await alice.driver.executeScript(() => document.querySelector("[data-testid=quick-next]").click());
+    await q.waitText("quick-chapter", /^Item 3$/);
+    await screenshot(alice.driver, "chapters-4-recorder");
+    await q.waitSeconds("quick-elapsed", 4, 30_000);
+    await alice.driver.executeScript(() => document.querySelector("[data-testid=quick-stop]").click());
+
+    await alice.driver.switchTo().window(main);
+    const a = ui(alice.driver);
+    await a.find("compose");
+    await a.until(() => document.querySelectorAll("[data-testid=draft-chapter]").length === 3, WAIT, "three chapters in Compose");
+    const titles = await alice.driver.executeScript(() => [...document.querySelectorAll("[data-testid=draft-chapter-title]")].map((i) => i.value));
+    assert.deepEqual(titles, ["Item 1", "Item 2", "Item 3"]);
   });
 });
