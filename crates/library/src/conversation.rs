@@ -217,19 +217,28 @@ fn chapter_ref(
     Some(ChapterRef { index, title })
 }
 
-/// The thread `id` belongs to: its stored thread id when it is a message of this
-/// library, else `id` itself (a thread's id is its first message's).
+/// The thread `id` belongs to: the stored thread id of the message, or of the nearest
+/// message it answers when it still waits in my outbox; else the first of those (a
+/// thread's id is its first message's). One query.
 pub(crate) fn thread_of(conn: &Connection, id: &MessageId) -> Result<MessageId> {
-    let mut stmt = conn.prepare(
-        "SELECT thread FROM received WHERE message_id = ?1
-         UNION ALL
-         SELECT thread FROM sent WHERE message_id = ?1
-         LIMIT 1",
+    let found: String = conn.query_row(
+        "WITH RECURSIVE up(id, depth) AS (
+             SELECT ?1, 0
+             UNION ALL
+             SELECT o.in_reply_to, up.depth + 1 FROM outbox o JOIN up ON o.message_id = up.id
+             WHERE o.in_reply_to IS NOT NULL AND up.depth < 1000
+         )
+         SELECT COALESCE(
+             (SELECT thread FROM (
+                  SELECT r.thread, up.depth FROM received r JOIN up ON r.message_id = up.id
+                  UNION ALL
+                  SELECT s.thread, up.depth FROM sent s JOIN up ON s.message_id = up.id)
+              ORDER BY depth LIMIT 1),
+             (SELECT id FROM up ORDER BY depth DESC LIMIT 1))",
+        params![id.as_str()],
+        |r| r.get(0),
     )?;
-    let mut rows = stmt.query_map(params![id.as_str()], |r| {
-        id_from_sql(MessageId::parse, r.get(0)?)
-    })?;
-    Ok(rows.next().transpose()?.unwrap_or_else(|| id.clone()))
+    Ok(id_from_sql(MessageId::parse, found)?)
 }
 
 /// The committed messages of `thread`, received and sent, each once (a message to

@@ -208,8 +208,10 @@ fn a_thread_comes_out_in_order_with_kinds_chapters_and_reactions() {
     assert_eq!(waiting.text.as_deref(), Some("see page 3"));
     assert!(!waiting.has_clip && waiting.poster_path.is_none());
 
-    // Any message of the thread opens the same conversation; bob sees his as his.
+    // Any message of the thread opens the same conversation, my queued answer too;
+    // bob sees his as his.
     assert_eq!(library.conversation(&ids[2], "alice").unwrap(), entries);
+    assert_eq!(library.conversation(&ids[4], "alice").unwrap(), entries);
     let as_bob = library.conversation(&ids[3], "bob").unwrap();
     assert!(as_bob[3].mine && !as_bob[0].mine);
 }
@@ -267,6 +269,11 @@ fn a_message_still_queued_opens_its_conversation_with_what_answers_it() {
         ]
     );
     assert!(entries.iter().all(|e| e.mine && e.sender == name("alice")));
+    // The answer still queued opens the same conversation.
+    assert_eq!(
+        library.conversation(&entries[1].id, "alice").unwrap(),
+        entries
+    );
 }
 
 #[test]
