@@ -82,39 +82,6 @@ impl App {
         }
     }
 
-    /// `--at` and `--chapter` of a reply to `original`, in the wire's terms (ms, a
-    /// 0-based chapter), checked by the protocol's rule before anything is recorded.
-    pub fn answer_about(
-        &self,
-        original: &Message,
-        about: &AnswerAbout,
-    ) -> Result<(Option<u64>, Option<u32>)> {
-        let at_ms = about
-            .at
-            .as_deref()
-            .map(|typed| parse_clip_time(typed).map(|t| t.as_millis() as u64))
-            .transpose()
-            .context("--at")?;
-        let chapter = match about.chapter {
-            None => None,
-            // Numbered from 1 here as `pigeon show` lists them; the wire counts from 0.
-            Some(n) => match original.chapters.len() {
-                0 => bail!(
-                    "--chapter {n}: message {} has no chapters; leave --chapter out",
-                    short(original.id.as_str())
-                ),
-                count if n as usize > count => bail!(
-                    "--chapter {n}: message {} has {count} chapter(s); give one from 1 to \
-                     {count} (`pigeon show` lists them)",
-                    short(original.id.as_str())
-                ),
-                _ => Some(n - 1),
-            },
-        };
-        answer_about(at_ms, chapter, original).map_err(|e| anyhow!(e.message))?;
-        Ok((at_ms, chapter))
-    }
-
     /// `pigeon react MESSAGE EMOJI [--remove]`: shown here at once, shared now when the
     /// store answers, else at the next `pigeon sync`.
     pub async fn react(&self, message: &str, typed: &str, remove: bool) -> Result<()> {
@@ -199,60 +166,89 @@ impl App {
             return Ok(());
         }
         for entry in &entries {
-            println!("{}", self.entry_text(entry));
+            println!("{}", entry_text(entry, self.zone()));
         }
         Ok(())
     }
+}
 
-    /// One entry of `pigeon thread`: when, who, what, then its text and reactions.
-    fn entry_text(&self, e: &ConversationEntry) -> String {
-        let when = match (&e.sent_at, &e.queued) {
-            (Some(at), _) => at
-                .with_timezone(&self.zone())
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
-            (None, Some(state)) => format!("({})", state.as_str()),
-            (None, None) => String::new(),
-        };
-        let mut what = match e.kind {
-            EntryKind::Message => e.subject.clone(),
-            EntryKind::Reply => "replied".to_owned(),
-            EntryKind::Comment => "commented".to_owned(),
-        };
-        if let Some(at) = e.at_ms {
-            what.push_str(&format!(" at {}", fields::moment(at)));
-        }
-        if let Some(chapter) = &e.chapter {
-            what.push_str(&format!(
-                " on chapter {} {:?}",
-                chapter.index + 1,
-                chapter.title
-            ));
-        }
-        if e.has_clip {
-            what.push_str(&match e.duration_ms {
-                Some(ms) => format!(" [clip {}]", fields::moment(ms)),
-                None => " [clip]".to_owned(),
-            });
-        }
-        let mut text = format!(
-            "{when:<16}  {}  {:<12} {what}",
-            short(e.id.as_str()),
-            e.sender.as_str()
-        );
-        for (n, chapter) in e.chapters.iter().enumerate() {
-            text.push_str(&format!("\n{:30}{}", "", chapter_line(n, chapter)));
-        }
-        if let Some(body) = &e.text {
-            for line in body.lines() {
-                text.push_str(&format!("\n{:30}{line}", ""));
-            }
-        }
-        if let Some(reactions) = reactions_text(&e.reactions) {
-            text.push_str(&format!("\n{:30}{reactions}", ""));
-        }
-        text
+/// `--at` and `--chapter` of a reply to `original`, in the wire's terms (ms, a
+/// 0-based chapter), checked by the protocol's rule before anything is recorded.
+pub fn typed_answer_about(
+    original: &Message,
+    about: &AnswerAbout,
+) -> Result<(Option<u64>, Option<u32>)> {
+    let at_ms = about
+        .at
+        .as_deref()
+        .map(|typed| parse_clip_time(typed).map(|t| t.as_millis() as u64))
+        .transpose()
+        .context("--at")?;
+    let chapter = match about.chapter {
+        None => None,
+        // Numbered from 1 here as `pigeon show` lists them; the wire counts from 0.
+        Some(n) => match original.chapters.len() {
+            0 => bail!(
+                "--chapter {n}: message {} has no chapters; leave --chapter out",
+                short(original.id.as_str())
+            ),
+            count if n as usize > count => bail!(
+                "--chapter {n}: message {} has {count} chapter(s); give one from 1 to \
+                 {count} (`pigeon show` lists them)",
+                short(original.id.as_str())
+            ),
+            _ => Some(n - 1),
+        },
+    };
+    answer_about(at_ms, chapter, original).map_err(|e| anyhow!(e.message))?;
+    Ok((at_ms, chapter))
+}
+
+/// One entry of `pigeon thread`: when, who, what, then its text and reactions.
+fn entry_text(e: &ConversationEntry, zone: chrono_tz::Tz) -> String {
+    let when = match (&e.sent_at, &e.queued) {
+        (Some(at), _) => at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string(),
+        (None, Some(state)) => format!("({})", state.as_str()),
+        (None, None) => String::new(),
+    };
+    let mut what = match e.kind {
+        EntryKind::Message => e.subject.clone(),
+        EntryKind::Reply => "replied".to_owned(),
+        EntryKind::Comment => "commented".to_owned(),
+    };
+    if let Some(at) = e.at_ms {
+        what.push_str(&format!(" at {}", fields::moment(at)));
     }
+    if let Some(chapter) = &e.chapter {
+        what.push_str(&format!(
+            " on chapter {} {:?}",
+            chapter.index + 1,
+            chapter.title
+        ));
+    }
+    if e.has_clip {
+        what.push_str(&match e.duration_ms {
+            Some(ms) => format!(" [clip {}]", fields::moment(ms)),
+            None => " [clip]".to_owned(),
+        });
+    }
+    let mut text = format!(
+        "{when:<16}  {}  {:<12} {what}",
+        short(e.id.as_str()),
+        e.sender.as_str()
+    );
+    for (n, chapter) in e.chapters.iter().enumerate() {
+        text.push_str(&format!("\n{:30}{}", "", chapter_line(n, chapter)));
+    }
+    if let Some(body) = &e.text {
+        for line in body.lines() {
+            text.push_str(&format!("\n{:30}{line}", ""));
+        }
+    }
+    if let Some(reactions) = reactions_text(&e.reactions) {
+        text.push_str(&format!("\n{:30}{reactions}", ""));
+    }
+    text
 }
 
 /// A chapter as `pigeon show` and `pigeon thread` list it: numbered from 1, its start.
@@ -291,8 +287,10 @@ fn absent_if_unknown<T>(found: pigeon_library::error::Result<T>) -> Result<Optio
 
 #[cfg(test)]
 mod tests {
+    use pigeon_library::conversation::ChapterRef;
+    use pigeon_store::protocol::{MessageId, REACTIONS};
+
     use super::*;
-    use pigeon_store::protocol::REACTIONS;
 
     #[test]
     fn reactions_are_typed_by_emoji_or_by_name() {
@@ -305,6 +303,107 @@ mod tests {
         assert_eq!(reaction_emoji("🎉"), "🎉");
         // Not a reaction: left for the library to refuse, naming the set.
         assert_eq!(reaction_emoji("🙂"), "🙂");
+    }
+
+    /// A message with a 10 s clip and the agenda Budget, Hiring, Q3.
+    fn budget_review() -> Message {
+        serde_json::from_value(json!({
+            "id": "budget0000000001", "sender": "alice", "recipients": ["bob", "carol"],
+            "subject": "Budget review", "text": null,
+            "clip": {"id": "0123456789abcdef0", "kind": "clip", "size": 1,
+                     "sha256": "0".repeat(64), "content_type": "video/mp4"},
+            "attachments": [], "duration_ms": 10_000,
+            "respond_by": "2030-01-01T00:00:00Z", "respond_by_tz": "UTC",
+            "in_reply_to": null, "thread": "budget0000000001",
+            "sent_at": "2029-01-01T00:00:00Z",
+            "chapters": [{"start_ms": 0, "title": "Budget"}, {"start_ms": 2_000, "title": "Hiring"},
+                         {"start_ms": 6_000, "title": "Q3"}],
+        }))
+        .unwrap()
+    }
+
+    fn about(at: Option<&str>, chapter: Option<u32>) -> AnswerAbout {
+        AnswerAbout {
+            at: at.map(str::to_owned),
+            chapter,
+        }
+    }
+
+    #[test]
+    fn a_moment_and_a_chapter_are_typed_as_shown_and_sent_as_on_the_wire() {
+        let m = budget_review();
+        let typed = |at, chapter| typed_answer_about(&m, &about(at, chapter));
+        assert_eq!(typed(None, None).unwrap(), (None, None));
+        assert_eq!(
+            typed(Some("0:03.2"), Some(2)).unwrap(),
+            (Some(3_200), Some(1)),
+            "chapters are numbered from 1 on the command line"
+        );
+        assert_eq!(typed(Some("10"), Some(3)).unwrap(), (Some(10_000), Some(2)));
+        let error = |at, chapter| format!("{:#}", typed(at, chapter).unwrap_err());
+        assert!(error(Some("0:11"), None).contains("past the end of the clip"));
+        assert!(error(Some("soon"), None).starts_with("--at: \"soon\" is not a time"));
+        assert!(error(None, Some(4)).contains("give one from 1 to 3"));
+        let mut plain = m.clone();
+        plain.chapters.clear();
+        let none = typed_answer_about(&plain, &about(None, Some(1))).unwrap_err();
+        assert!(none.to_string().contains("has no chapters"), "{none}");
+    }
+
+    #[test]
+    fn a_thread_entry_says_when_who_what_and_who_reacted() {
+        let m = budget_review();
+        let entry = ConversationEntry {
+            id: MessageId::parse("comment000000001").unwrap(),
+            sender: UserName::parse("bob").unwrap(),
+            mine: false,
+            kind: EntryKind::Comment,
+            subject: "Re: Budget review".into(),
+            text: Some("Which quarter\nis this?".into()),
+            sent_at: Some(m.sent_at),
+            queued: None,
+            in_reply_to: Some(m.id.clone()),
+            at_ms: Some(3_000),
+            chapter: Some(ChapterRef {
+                index: 1,
+                title: "Hiring".into(),
+            }),
+            chapters: vec![],
+            has_clip: false,
+            duration_ms: None,
+            poster_path: None,
+            reactions: vec![Reactions {
+                emoji: "👍".into(),
+                by: vec![UserName::parse("alice").unwrap()],
+            }],
+        };
+        let zone: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(
+            entry_text(&entry, zone),
+            [
+                "2029-01-01 01:00  comment0  bob          commented at 0:03 on chapter 2 \"Hiring\"",
+                "                              Which quarter",
+                "                              is this?",
+                "                              👍 alice",
+            ]
+            .join("\n")
+        );
+        let queued = ConversationEntry {
+            sent_at: None,
+            queued: Some(OutboxState::Queued),
+            kind: EntryKind::Reply,
+            at_ms: None,
+            chapter: None,
+            text: None,
+            reactions: vec![],
+            has_clip: true,
+            duration_ms: Some(2_000),
+            ..entry
+        };
+        assert_eq!(
+            entry_text(&queued, zone),
+            "(queued)          comment0  bob          replied [clip 0:02]"
+        );
     }
 
     #[test]

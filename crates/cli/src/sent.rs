@@ -47,7 +47,7 @@ impl App {
     ) -> Result<()> {
         let original = self.find_message(message)?;
         // Checked before recording: a wrong moment should not cost a take.
-        let (at_ms, chapter) = self.answer_about(&original, about)?;
+        let (at_ms, chapter) = crate::conversation::typed_answer_about(&original, about)?;
         let me = self.me()?;
         let recipients = people::reply_all(&original, &me);
         if recipients.is_empty() {
