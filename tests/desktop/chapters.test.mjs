@@ -4,7 +4,8 @@
 // for an acknowledgement only; bob's `show` lists the three chapters at increasing
 // starts; bob comments at 0:03 and alice's app announces "bob commented at 0:03 on
 // Budget review". Then a quick recording from the global shortcut, without an agenda,
-// marks "Item 2" and "Item 3" from the small recorder window.
+// marks "Item 2" and "Item 3" from the small recorder window, and a trim in Compose
+// moves them with the clip.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -161,5 +162,22 @@ describe("chapters marked while recording reach the recipient, and a comment at 
     await a.until(() => document.querySelectorAll("[data-testid=draft-chapter]").length === 3, WAIT, "three chapters in Compose");
     const titles = await alice.driver.executeScript(() => [...document.querySelectorAll("[data-testid=draft-chapter-title]")].map((i) => i.value));
     assert.deepEqual(titles, ["Item 1", "Item 2", "Item 3"]);
+
+    // A trim moves the chapters with the clip: half a second off the start.
+    const ms = (at) => {
+      const [m, s] = at.split(":");
+      return Math.round((Number(m) * 60 + Number(s)) * 1000);
+    };
+    const startsOf = () => alice.driver.executeScript(() => [...document.querySelectorAll("[data-testid=draft-chapter-at]")].map((b) => b.textContent));
+    const marked = (await startsOf()).map(ms);
+    await a.waitText("trim-summary", /Length/, 30_000);
+    const start = await a.find("trim-start");
+    await start.sendKeys(Key.ARROW_RIGHT, Key.ARROW_RIGHT, Key.ARROW_RIGHT, Key.ARROW_RIGHT, Key.ARROW_RIGHT);
+    assert.equal(await start.getAttribute("aria-valuenow"), "500");
+    await a.click("trim-button");
+    await a.waitText("trim-done", "Trimmed", 60_000);
+    await alice.driver.wait(async () => ms((await startsOf())[1] ?? "0:00") !== marked[1], WAIT, "the chapters to follow the trim");
+    const trimmed = (await startsOf()).map(ms);
+    assert.deepEqual(trimmed, [0, marked[1] - 500, marked[2] - 500], `chapters at ${marked} before the trim`);
   });
 });
