@@ -231,4 +231,44 @@ describe("the Player as a conversation", { timeout: 600_000 }, () => {
       ],
     );
   });
+
+  it("carol's comment opens in bob's Player as text, and its time opens the clip there", async () => {
+    const b = ui(bob.driver);
+    // From the Inbox, as bob would: the comment is an item of its own.
+    await bob.driver.executeScript(() => (window.location.hash = "#/inbox"));
+    await b.until(
+      () => {
+        const item = [...document.querySelectorAll("[data-testid=inbox-item]")].find((e) => e.textContent.includes("Re: Budget review"));
+        item?.click();
+        return !!item;
+      },
+      WAIT,
+      "carol's comment in the Inbox",
+    );
+    await b.until(() => document.querySelector("[data-kind=comment][aria-current=true]"), WAIT, "the comment as the message shown");
+    // A text answer has no clip: the Player shows no video, only the conversation.
+    await b.until(
+      () => document.querySelector(".player-clip")?.hidden === true && document.querySelector("[data-testid=transcript]")?.hidden === true,
+      WAIT,
+      "no video and no transcript for a text answer",
+    );
+    // Still answerable and reactable right there.
+    assert.ok(await bob.driver.executeScript(() => !!document.querySelector("[data-testid=reply-text]")?.offsetParent));
+    assert.ok(await bob.driver.executeScript(() => !!document.querySelector("[data-testid=reaction]")?.offsetParent));
+    await screenshot(bob.driver, "conversation-comment");
+    const moment = await b.find("[data-kind=comment] [data-testid=entry-moment]");
+    assert.equal(await moment.getAttribute("aria-label"), "Open the clip at 0:03");
+    await b.click("[data-kind=comment] [data-testid=entry-moment]");
+    await b.until(() => document.querySelector("[data-kind=message][aria-current=true]"), WAIT, "alice's clip opened");
+    assert.match(await bob.driver.executeScript(() => window.location.hash), new RegExp(`id=${messageId}&t=3000`));
+    let state;
+    await bob.driver
+      .wait(async () => {
+        state = await bob.driver.executeScript(videoState);
+        return state.readyState >= 1 && !state.seeking && state.currentTime >= 2.8;
+      }, WAIT)
+      .catch(() => assert.fail(`the clip opened at 0:03: ${JSON.stringify(state)}`));
+    // It plays from there: it did not start from the beginning.
+    assert.ok(state.currentTime < 3.0 + 8, JSON.stringify(state));
+  });
 });

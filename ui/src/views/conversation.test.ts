@@ -238,6 +238,20 @@ describe("conversation", () => {
     panel.thread.remove();
   });
 
+  it("offers no moment to answer at when the message shown is text", async () => {
+    const text: ConversationView = { ...VIEW, message: "r1", chapters: [], markers: [], entries: VIEW.entries.map((e) => ({ ...e, current: e.id === "r1" })) };
+    const s = source({ load: vi.fn(async () => text) });
+    const panel = conversationPanel(s);
+    await panel.refresh();
+    expect(one<HTMLInputElement>(panel.replyBox, "reply-at-moment").closest("label")?.hidden).toBe(true);
+    expect(one<HTMLSelectElement>(panel.replyBox, "reply-chapter").closest("label")?.hidden).toBe(true);
+    expect(all(panel.thread, "conversation-entry")[2]?.textContent).toContain("open here");
+    one<HTMLTextAreaElement>(panel.replyBox, "reply-text").value = "Thanks";
+    one<HTMLButtonElement>(panel.replyBox, "reply-send").click();
+    await settle();
+    expect(s.sendTextReply).toHaveBeenCalledWith("r1", "Thanks", null, null);
+  });
+
   it("words each kind of entry", () => {
     expect(describeEntry({ kind: "comment", hasClip: false, current: false, mine: false })).toBe("commented at");
     expect(describeEntry({ kind: "reply", hasClip: true, current: false, mine: false })).toBe("replied with a video");

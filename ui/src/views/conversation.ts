@@ -246,7 +246,7 @@ export function conversationPanel(source: ConversationSource): ConversationPanel
       ` ${describeEntry(entry)} `,
       entry.kind === "comment" && entry.at ? momentButton(entry, shown) : null,
       entry.chapter ? h("span", { class: "entry-chapter" }, ` on ${entry.chapter.number}. ${entry.chapter.title}`) : null,
-      entry.current ? h("span", { class: "muted" }, " · playing now") : null,
+      entry.current ? h("span", { class: "muted" }, entry.hasClip ? " · playing now" : " · open here") : null,
       h("span", { class: entry.pending ? "entry-pending" : "muted" }, ` · ${when}`),
     );
     const clip =
@@ -288,6 +288,10 @@ export function conversationPanel(source: ConversationSource): ConversationPanel
 
   const render = (next: ConversationView) => {
     view = next;
+    // A moment needs a clip: a text message has none.
+    const clip = next.entries.find((e) => e.current)?.hasClip ?? true;
+    atLabel.hidden = !clip;
+    if (!clip) atMoment.checked = false;
     renderChapterChoice(next.chapters);
     renderReactions(next.reactionBar);
     renderChapters(next.chapters);

@@ -93,7 +93,8 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
       const shown = view.entries.find((e) => e.current);
       // A text answer has no clip: nothing to play, the conversation is the message.
       clipless = shown !== undefined && !shown.hasClip;
-      root.querySelector<HTMLElement>(".player")?.toggleAttribute("hidden", clipless);
+      root.querySelector<HTMLElement>(".player-clip")?.toggleAttribute("hidden", clipless);
+      transcript.el.hidden = clipless;
     },
   });
   const transcript = transcriptPanel({
@@ -214,11 +215,15 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
         { class: "player-stage" },
         h(
           "div",
-          { class: "player", hidden: clipless },
-          video,
-          h("div", { class: "player-controls" }, playButton, bar.el, time),
-          h("div", { class: "player-controls" }, h("label", { class: "volume" }, "Volume", volume), controls.el),
-          download,
+          { class: "player" },
+          h(
+            "div",
+            { class: "player-clip", hidden: clipless },
+            video,
+            h("div", { class: "player-controls" }, playButton, bar.el, time),
+            h("div", { class: "player-controls" }, h("label", { class: "volume" }, "Volume", volume), controls.el),
+            download,
+          ),
           talk.replyBox,
           talk.reactionBar,
         ),
