@@ -61,13 +61,6 @@ pub struct ConversationEntry {
     pub reactions: Vec<Reactions>,
 }
 
-impl ConversationEntry {
-    /// When it was sent, or for an answer still queued, after every sent one.
-    fn order_key(&self) -> (bool, Option<DateTime<Utc>>) {
-        (self.sent_at.is_none(), self.sent_at)
-    }
-}
-
 /// A committed message of the thread with what this library keeps beside it.
 pub(crate) struct Stored {
     pub(crate) message: Message,
@@ -125,7 +118,7 @@ impl Library {
                 id: m.id.clone(),
                 sender: m.sender.clone(),
                 mine: m.sender.as_str() == me,
-                kind: kind_of(m.in_reply_to.is_some(), m.at_ms.is_some()),
+                kind: kind_of(m.in_reply_to.is_some(), m.is_comment()),
                 subject: m.subject.clone(),
                 text: m.text.clone(),
                 sent_at: Some(m.sent_at),
@@ -170,11 +163,8 @@ impl Library {
                 id: w.id,
             });
         }
-        entries.sort_by(|a, b| {
-            a.order_key()
-                .cmp(&b.order_key())
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        // Committed ones as the store stamped them; mine still waiting after, oldest first.
+        entries.sort_by(|a, b| (a.sent_at, &a.id).cmp(&(b.sent_at, &b.id)));
         entries.extend(queued);
         Ok(entries)
     }
@@ -193,8 +183,8 @@ impl Library {
     }
 }
 
-fn kind_of(replies: bool, at_a_moment: bool) -> EntryKind {
-    match (replies, at_a_moment) {
+fn kind_of(replies: bool, comment: bool) -> EntryKind {
+    match (replies, comment) {
         (false, _) => EntryKind::Message,
         (true, false) => EntryKind::Reply,
         (true, true) => EntryKind::Comment,
