@@ -5,7 +5,8 @@
 //! each of it, her `thread` shows it in order and her `status` shows both responded;
 //! eve, a fourth user of the same store, sees none of it. Bad answers are refused with
 //! their reason and leave nothing behind, and a ✅ answers an "acknowledge only"
-//! message.
+//! message. A text answer and a reaction given while the hub is down wait in the thread
+//! and go at the next sync.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -403,4 +404,58 @@ fn a_conversation_around_a_clip_through_a_hub() {
 #[test]
 fn a_conversation_around_a_clip_through_a_shared_folder() {
     a_conversation_around_a_clip(Backend::Folder);
+}
+
+#[test]
+fn a_text_answer_and_a_reaction_given_while_the_hub_is_down_wait_and_go_at_the_next_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, [alice, bob, _, _]) = team(Backend::Hub, dir.path());
+    let mut hub = hub.unwrap();
+    let port = hub.port;
+    let draft = alice.json(&["record", "--source", "synthetic", "--seconds", "1"]);
+    let sent = alice.json(&[
+        "send",
+        text(&draft["draft"]),
+        "--to",
+        "bob",
+        "--subject",
+        "Offsite dates",
+    ]);
+    let message = text(&sent["message"]).to_owned();
+    bob.json(&["sync"]);
+    hub.kill();
+
+    let answer = bob.json(&["reply", &message, "--text", "The second week works"]);
+    assert_eq!(answer["state"], "queued", "{answer}");
+    let reacted = bob.json(&["react", &message, "party"]);
+    assert_eq!(reacted["state"], "queued", "{reacted}");
+    assert_eq!(reacted["reactions"][0]["emoji"], "🎉", "shown here at once");
+    let thread = bob.json(&["thread", &message]);
+    let waiting = &thread["entries"][1];
+    assert_eq!(
+        (&waiting["queued"], &waiting["sent_at"], &waiting["kind"]),
+        (&Value::from("queued"), &Value::Null, &Value::from("reply")),
+        "{thread}"
+    );
+
+    let _hub = Hub::start(&dir.path().join("hub"), port);
+    let synced = bob.json(&["sync"]);
+    assert_eq!(synced["outbox"][0]["state"], "sent", "{synced}");
+    let synced = alice.json(&["sync"]);
+    let mut told = titles(&synced);
+    told.sort();
+    assert_eq!(
+        told,
+        [
+            "bob reacted 🎉 on Offsite dates",
+            "bob replied to Offsite dates"
+        ],
+        "{synced}"
+    );
+    assert_eq!(
+        states(&alice, &message),
+        [("bob".to_owned(), "responded".to_owned())]
+    );
+    let thread = bob.json(&["thread", &message]);
+    assert_eq!(thread["entries"][1]["queued"], Value::Null, "{thread}");
 }
