@@ -225,7 +225,15 @@ impl App {
         let announcements = self.library.take_announcements(&self.me()?)?;
         if !self.out.json {
             for a in &announcements {
-                println!("{}: {}", a.title, a.body);
+                match a.respond_by {
+                    Some(by) => println!(
+                        "{}: {} (respond by {})",
+                        a.title,
+                        a.body,
+                        ResponseBy::from_instant(by).display_in(self.zone())
+                    ),
+                    None => println!("{}: {}", a.title, a.body),
+                }
             }
             for r in &reminders {
                 println!("{}", reminder_text(r, self.zone()));
@@ -233,7 +241,15 @@ impl App {
         }
         let announced: Vec<_> = announcements
             .iter()
-            .map(|a| json!({"message": a.message, "thread": a.thread, "title": a.title, "body": a.body}))
+            .map(|a| {
+                json!({
+                    "message": a.message,
+                    "thread": a.thread,
+                    "title": a.title,
+                    "body": a.body,
+                    "respond_by": a.respond_by,
+                })
+            })
             .collect();
         let delivered: Vec<_> = deliveries
             .iter()
