@@ -221,6 +221,10 @@ async fn announce_new(app: &AppHandle, session: &Session) {
     for announcement in &announcements {
         notify(app, &announcement.title, &body(announcement, session.zone));
     }
+    // A reaction arrives without a new message: the open Player shows it now.
+    if !announcements.is_empty() {
+        library_changed(app);
+    }
 }
 
 /// The announcement's body; a new message also says by when it asks for an answer,

@@ -454,9 +454,13 @@ mod tests {
         queued.text = Some("thanks".into());
 
         let entries = vec![original, comment.clone(), queued];
-        let view = conversation_view(&id("original00000001"), entries, &[comment], "alice", |_| {
-            None
-        });
+        let view = conversation_view(
+            &id("original00000001"),
+            entries,
+            &[comment],
+            "alice",
+            |_| None,
+        );
 
         assert_eq!(view.chapters.len(), 2);
         assert_eq!(
@@ -531,8 +535,8 @@ mod tests {
     fn the_shapes_the_ui_reads() {
         let mut e = entry("comment000000001", "bob", EntryKind::Comment);
         e.at_ms = Some(3_000);
-        let json =
-            serde_json::to_value(entry_view(e, "alice", &id("original00000001"), |_| None)).unwrap();
+        let json = serde_json::to_value(entry_view(e, "alice", &id("original00000001"), |_| None))
+            .unwrap();
         assert_eq!(json["kind"], "comment");
         assert_eq!(json["atMs"], 3000);
         assert_eq!(json["at"], "0:03");

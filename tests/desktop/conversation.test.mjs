@@ -5,7 +5,8 @@
 // marker on the seek bar; a click on the marker puts the video at 3 s; the thread
 // lists the comment and the reaction; bob reacts ✅ and types a text answer under the
 // clip without leaving the Player, and alice's sync tells her "bob replied to …" and
-// her `pigeon thread` shows it all.
+// her `pigeon thread` shows it all. Carol's comment opens as text, its time opens the
+// clip there, and a reaction given meanwhile shows in the open Player.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -270,5 +271,21 @@ describe("the Player as a conversation", { timeout: 600_000 }, () => {
       .catch(() => assert.fail(`the clip opened at 0:03: ${JSON.stringify(state)}`));
     // It plays from there: it did not start from the beginning.
     assert.ok(state.currentTime < 3.0 + 8, JSON.stringify(state));
+  });
+
+  it("a reaction given elsewhere shows in the open Player without reopening it", async () => {
+    const b = ui(bob.driver);
+    await pigeon(carolHome, "react", messageId, "party");
+    // Sooner than the Player's minute refresh: the sync that stores it tells the Player.
+    await b.until(
+      () => document.querySelector("[data-testid=reaction][data-emoji='🎉']")?.getAttribute("aria-label") === "🎉 from carol",
+      30_000,
+      "carol's 🎉 on bob's open Player",
+    );
+    await b.until(
+      () => [...document.querySelectorAll("[data-kind=message] [data-testid=entry-reaction]")].some((r) => r.textContent === "🎉 carol"),
+      WAIT,
+      "carol's 🎉 in the conversation",
+    );
   });
 });
