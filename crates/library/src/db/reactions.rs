@@ -52,8 +52,8 @@ impl Library {
     /// Queues my reaction (or taking it back, `removed`) to `message`, to be shared by
     /// the outbox ([`crate::Outbox::share_records`]); [`Library::reactions_of`] shows
     /// it at once; `emoji` is one of [`REACTIONS`] (a heart with or without U+FE0F).
-    /// A ✅ on a received message its sender sent "acknowledge only"
-    /// answers it: it is marked responded here too, in the same transaction.
+    /// A ✅ on a received message its sender sent "acknowledge only" answers it: it is
+    /// marked responded here too, in the same transaction.
     pub fn queue_reaction(
         &self,
         message: &MessageId,
@@ -387,4 +387,71 @@ fn is_sent(conn: &Connection, id: &MessageId) -> Result<bool> {
         )
         .optional()?
         .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use pigeon_store::protocol::{BlobId, BlobKind, BlobRef, Receipt};
+
+    use super::super::tests::library;
+    use super::*;
+
+    fn record(id: &str, author: &str, message: &MessageId, body: RecordBody) -> Record {
+        Record {
+            id: RecordId::parse(id).unwrap(),
+            message: message.clone(),
+            author: UserName::parse(author).unwrap(),
+            created_at: Utc.with_ymd_and_hms(2029, 1, 1, 0, 0, 0).unwrap(),
+            body,
+        }
+    }
+
+    fn check(removed: bool) -> RecordBody {
+        RecordBody::Reaction {
+            emoji: "✅".into(),
+            removed,
+        }
+    }
+
+    #[test]
+    fn my_check_from_another_machine_answers_an_acknowledge_only_message_once_stored() {
+        let (_dir, lib) = library();
+        let mut m =
+            crate::test_messages::message("ack0000000000001", "alice", &["bob"], Utc::now());
+        m.acknowledge_only = true;
+        lib.store_received(&m, &Receipt::new(m.recipients[0].clone()), Utc::now())
+            .unwrap();
+        let transcript = RecordBody::Transcript {
+            blob: BlobRef {
+                id: BlobId::parse("transcriptblob0001").unwrap(),
+                kind: BlobKind::Transcript,
+                size: 1,
+                sha256: "00".into(),
+                content_type: "application/json".into(),
+            },
+            language: "en".into(),
+        };
+        let records = [
+            record("transcript-000001", "alice", &m.id, transcript),
+            record("check-by-alice-01", "alice", &m.id, check(false)),
+            record("check-taken-back1", "bob", &m.id, check(true)),
+        ];
+        assert_eq!(
+            lib.store_reaction_records(&records).unwrap(),
+            2,
+            "reactions only"
+        );
+        let responded = || lib.received(m.id.as_str()).unwrap().responded_at;
+        assert_eq!(responded(), None, "neither is bob's ✅");
+
+        let bobs = record("check-by-bob-0001", "bob", &m.id, check(false));
+        assert_eq!(lib.store_reaction_records(&[bobs.clone()]).unwrap(), 1);
+        assert_eq!(responded(), Some(bobs.created_at));
+        assert_eq!(
+            lib.store_reaction_records(&[bobs]).unwrap(),
+            0,
+            "stored once"
+        );
+    }
 }
