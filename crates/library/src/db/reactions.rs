@@ -446,7 +446,11 @@ mod tests {
         assert_eq!(responded(), None, "neither is bob's ✅");
 
         let bobs = record("check-by-bob-0001", "bob", &m.id, check(false));
-        assert_eq!(lib.store_reaction_records(&[bobs.clone()]).unwrap(), 1);
+        assert_eq!(
+            lib.store_reaction_records(std::slice::from_ref(&bobs))
+                .unwrap(),
+            1
+        );
         assert_eq!(responded(), Some(bobs.created_at));
         assert_eq!(
             lib.store_reaction_records(&[bobs]).unwrap(),
