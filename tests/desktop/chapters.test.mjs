@@ -3,9 +3,9 @@
 // button, renames one in Compose and sends to bob (a CLI user on the same hub), asking
 // for an acknowledgement only; bob's `show` lists the three chapters at increasing
 // starts; bob comments at 0:03 and alice's app announces "bob commented at 0:03 on
-// Budget review". Then a quick recording from the global shortcut, without an agenda,
-// marks "Item 2" and "Item 3" from the small recorder window, and a trim in Compose
-// moves them with the clip.
+// Budget review"; bob's ✅ is announced too, and counts as his answer. Then a quick
+// recording from the global shortcut, without an agenda, marks "Item 2" and "Item 3"
+// from the small recorder window, and a trim in Compose moves them with the clip.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -132,6 +132,17 @@ describe("chapters marked while recording reach the recipient, and a comment at 
     const told = log.split("\n").filter((l) => l.includes('title="bob commented at 0:03 on Budget review"'));
     assert.equal(told.length, 1, `told ${told.length} times`);
     assert.match(told[0], /body="Which quarter is this\?"/);
+  });
+
+  it("bob's ✅ answers the acknowledge-only message: alice is told, and her Sent shows him responded", async () => {
+    const a = ui(alice.driver);
+    await a.click("nav-sent");
+    await a.find("recipient-state-bob");
+    // The comment was no answer.
+    assert.notEqual(await (await a.find("recipient-state-bob")).getAttribute("data-state"), "responded");
+    await pigeon(bobHome, "react", messageId, "check");
+    await alice.driver.wait(() => /notification title="bob reacted ✅ on Budget review"/.test(readFileSync(alice.logPath, "utf8")), 60_000, "the reaction's notification");
+    await a.until(() => document.querySelector("[data-testid=recipient-state-bob]")?.dataset.state === "responded", 60_000, "bob to be responded");
   });
 
   it("the small recorder of a quick recording marks the next items by N and by its button", async () => {
