@@ -437,6 +437,10 @@ fn a_text_answer_and_a_reaction_given_while_the_hub_is_down_wait_and_go_at_the_n
         (&Value::from("queued"), &Value::Null, &Value::from("reply")),
         "{thread}"
     );
+    // The answer still in the outbox names its thread too.
+    let by_answer = bob.json(&["thread", text(&answer["message"])]);
+    assert_eq!(by_answer["thread"], message.as_str(), "{by_answer}");
+    assert_eq!(by_answer["entries"], thread["entries"]);
 
     let _hub = Hub::start(&dir.path().join("hub"), port);
     let synced = bob.json(&["sync"]);

@@ -7,7 +7,7 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 use pigeon_library::conversation::{ConversationEntry, EntryKind};
 use pigeon_library::trim::parse_clip_time;
-use pigeon_library::{LibraryError, OutboxState};
+use pigeon_library::{LibraryError, OutboxEntry, OutboxState};
 use pigeon_store::protocol::commit::answer_about;
 use pigeon_store::protocol::{fields, Chapter, Message, Reactions, UserName};
 use serde_json::json;
@@ -43,6 +43,12 @@ pub fn reaction_emoji(typed: &str) -> String {
     }
 }
 
+/// A message the user named: one received, or one sent (or being sent) from here.
+enum Found {
+    Received(Box<Message>),
+    Sent(Box<OutboxEntry>),
+}
+
 impl App {
     /// The user's own name in the store, as the settings hold it.
     pub fn me(&self) -> Result<UserName> {
@@ -56,8 +62,8 @@ impl App {
     }
 
     /// The message `id` (or the start of it) names among those received here and those
-    /// sent from here and delivered: what one can answer, react to or follow.
-    pub fn find_message(&self, id: &str) -> Result<Message> {
+    /// sent from here, delivered or not.
+    fn find_any(&self, id: &str) -> Result<Found> {
         let received = absent_if_unknown(self.library.received(id))?;
         let sent = absent_if_unknown(self.library.outbox_entry(id))?;
         match (received, sent) {
@@ -65,8 +71,21 @@ impl App {
             (Some(r), Some(s)) if r.message.id != s.message_id => {
                 bail!("{id:?} is the start of more than one message: give more of the id")
             }
-            (Some(r), _) => Ok(r.message),
-            (None, Some(entry)) => match self.library.sent_message(&entry.message_id)? {
+            (Some(r), _) => Ok(Found::Received(Box::new(r.message))),
+            (None, Some(entry)) => Ok(Found::Sent(Box::new(entry))),
+            (None, None) => bail!(
+                "no message matches {id:?}: `pigeon inbox` lists the messages you received, \
+                 `pigeon status` those you sent"
+            ),
+        }
+    }
+
+    /// The message `id` names among those received here and those sent from here and
+    /// delivered: what one can answer or react to.
+    pub fn find_message(&self, id: &str) -> Result<Message> {
+        match self.find_any(id)? {
+            Found::Received(message) => Ok(*message),
+            Found::Sent(entry) => match self.library.sent_message(&entry.message_id)? {
                 Some(sent) => Ok(sent.message),
                 None => bail!(
                     "message {} is {}, not delivered yet: `pigeon sync` delivers it; answer \
@@ -75,10 +94,6 @@ impl App {
                     entry.state.as_str()
                 ),
             },
-            (None, None) => bail!(
-                "no message matches {id:?}: `pigeon inbox` lists the messages you received, \
-                 `pigeon status` those you sent"
-            ),
         }
     }
 
@@ -148,9 +163,18 @@ impl App {
 
     /// `pigeon thread MESSAGE`: the conversation in order, with times.
     pub fn thread(&self, message: &str) -> Result<()> {
-        let message = self.find_message(message)?;
+        // Any message of the thread names it, one still in my outbox too.
+        let (id, thread) = match self.find_any(message)? {
+            Found::Received(message) => (message.id, Some(message.thread)),
+            Found::Sent(entry) => {
+                let sent = self.library.sent_message(&entry.message_id)?;
+                (entry.message_id, sent.map(|s| s.message.thread))
+            }
+        };
         let me = self.me()?;
-        let entries = self.library.conversation(&message.thread, me.as_str())?;
+        let entries = self.library.conversation(&id, me.as_str())?;
+        // Not delivered yet, it has no thread id of its own: its first message's.
+        let thread = thread.or_else(|| entries.first().map(|first| first.id.clone()));
         if self.out.json {
             let list: Vec<_> = entries
                 .iter()
@@ -162,7 +186,7 @@ impl App {
                     Ok(shown)
                 })
                 .collect::<Result<_>>()?;
-            println!("{}", json!({"thread": message.thread, "entries": list}));
+            println!("{}", json!({"thread": thread, "entries": list}));
             return Ok(());
         }
         for entry in &entries {
