@@ -407,15 +407,6 @@ export interface MessageAttachment {
   downloaded: boolean;
 }
 
-export interface ThreadItem {
-  id: string;
-  sender: string;
-  subject: string;
-  sentAt: string;
-  mine: boolean;
-  current: boolean;
-}
-
 export interface MessageView {
   id: string;
   mine: boolean;
@@ -429,7 +420,6 @@ export interface MessageView {
   respondBySenderLocal: string | null;
   responded: boolean;
   attachments: MessageAttachment[];
-  thread: ThreadItem[];
   clipBytes: number;
   durationSeconds: number | null;
   posterUrl: string | null;
@@ -674,6 +664,11 @@ export function draftChapters(draft: string): Promise<ChapterLine[]> {
 /** Replaces the draft's chapters (checked: sorted, within the clip, titles bounded); resolves to them as saved. */
 export function setDraftChapters(draft: string, chapters: ChapterEdit[]): Promise<ChapterLine[]> {
   return invoke<ChapterLine[]>("set_draft_chapters", { draft, chapters });
+}
+
+/** Adds a chapter at `atMs` of the draft's clip, titled "Item N" by its place (the first past the start also makes "Item 1" at 0). */
+export function addDraftChapter(draft: string, atMs: number): Promise<ChapterLine[]> {
+  return invoke<ChapterLine[]>("add_draft_chapter", { draft, atMs });
 }
 
 // ---- Store and connection (src-tauri/src/commands.rs, background.rs) ----

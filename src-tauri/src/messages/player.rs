@@ -1,8 +1,7 @@
-//! One message as the Player shows it (received or sent, with its thread), and
-//! the actions on it: Play and Mark done.
+//! One message as the Player shows it (received or sent), and the actions on it:
+//! Play and Mark done. Its thread, chapters and reactions are `crate::conversation`.
 
 use anyhow::{anyhow, Context as _};
-use chrono::{DateTime, Utc};
 use pigeon_library::db::ReceivedMessage;
 use pigeon_library::received_files::ReceivedFiles;
 use pigeon_library::thread::reply_subject;
@@ -30,18 +29,6 @@ pub struct AttachmentView {
     pub downloaded: bool,
 }
 
-/// A message of the same thread, for the thread list.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ThreadItem {
-    pub id: MessageId,
-    pub sender: String,
-    pub subject: String,
-    pub sent_at: DateTime<Utc>,
-    pub mine: bool,
-    pub current: bool,
-}
-
 /// Everything the Player shows about one message (received or sent).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,32 +46,9 @@ pub struct MessageView {
     pub respond_by_sender_local: Option<String>,
     pub responded: bool,
     pub attachments: Vec<AttachmentView>,
-    pub thread: Vec<ThreadItem>,
     pub clip_bytes: u64,
     pub duration_seconds: Option<f64>,
     pub poster_url: Option<String>,
-}
-
-/// The thread by its stored id: one query.
-fn thread_of(
-    session: &Session,
-    context: &ViewContext,
-    thread: &MessageId,
-    current: &MessageId,
-) -> anyhow::Result<Vec<ThreadItem>> {
-    Ok(session
-        .library
-        .thread(thread, &context.me)?
-        .into_iter()
-        .map(|entry| ThreadItem {
-            current: &entry.id == current,
-            id: entry.id,
-            sender: entry.sender.to_string(),
-            subject: entry.subject,
-            sent_at: entry.sent_at,
-            mine: entry.mine,
-        })
-        .collect())
 }
 
 fn sender_local(context: &ViewContext, message: &Message) -> Option<String> {
@@ -94,7 +58,6 @@ fn sender_local(context: &ViewContext, message: &Message) -> Option<String> {
 
 fn received_view(
     app: &AppHandle,
-    session: &Session,
     context: &ViewContext,
     r: &ReceivedMessage,
 ) -> anyhow::Result<MessageView> {
@@ -125,7 +88,6 @@ fn received_view(
                     .is_some_and(|p| p.as_ref().is_some_and(|p| p.is_file())),
             })
             .collect(),
-        thread: thread_of(session, context, &m.thread, &m.id)?,
         clip_bytes: m.clip.as_ref().map_or(0, |c| c.size),
         duration_seconds: duration_of(m, r.playable_path.as_deref()),
         poster_url: poster_url(app, r.poster_path.as_deref()),
@@ -152,12 +114,9 @@ fn sent_view(
         .draft_id
         .as_deref()
         .and_then(|d| session.library.draft(d).ok());
-    let (thread, text) = match &sent {
-        Some(s) => (
-            thread_of(session, context, &s.message.thread, &s.message.id)?,
-            s.message.text.clone(),
-        ),
-        None => (Vec::new(), entry.text.clone()),
+    let text = match &sent {
+        Some(s) => s.message.text.clone(),
+        None => entry.text.clone(),
     };
     Ok(MessageView {
         id: entry.message_id.clone(),
@@ -181,7 +140,6 @@ fn sent_view(
                 downloaded: a.path.is_file(),
             })
             .collect(),
-        thread,
         clip_bytes: draft
             .as_ref()
             .and_then(|d| std::fs::metadata(&d.clip_path).ok())
@@ -200,7 +158,7 @@ pub async fn message(app: AppHandle, id: String) -> CommandResult<MessageView> {
     Ok(session::blocking(app, move |app, session| {
         let context = ViewContext::read(session)?;
         match find(session, &id)? {
-            Found::Received(r) => received_view(app, session, &context, &r),
+            Found::Received(r) => received_view(app, &context, &r),
             Found::Sent(entry) => sent_view(session, &context, &entry),
         }
     })
