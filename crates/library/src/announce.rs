@@ -6,7 +6,9 @@ use pigeon_store::protocol::{fields, Message, MessageId, Record, RecordBody, Use
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::db::{from_json, Library, ReceivedMessage};
+use crate::db::{
+    from_json, take_unannounced_in, take_unannounced_reactions_in, Library, ReceivedMessage,
+};
 use crate::error::Result;
 
 /// One thing to tell the user.
@@ -35,24 +37,27 @@ impl Library {
     /// reacted ✅ on Budget review"; body: the subject or the text's first line,
     /// shortened.
     pub fn take_announcements(&self, me: &UserName) -> Result<Vec<Announcement>> {
-        // Both are taken before anything is worded: what was taken is told.
-        let mut arrived = self.take_unannounced()?;
+        // One write transaction: messages and reactions are marked told together, and
+        // only once all of it is worded, so a failure anywhere loses nothing.
+        let mut conn = self.conn();
+        let tx = Library::write_transaction(&mut conn)?;
+        let mut arrived = take_unannounced_in(&tx)?;
         // What one sync brought arrived at one instant: then as sent.
         arrived.sort_by_key(|r| (r.arrived_at, r.message.sent_at));
-        let reactions = self.take_unannounced_reactions(me)?;
-        let conn = self.read();
-        let mut announcements = Vec::with_capacity(arrived.len());
+        let reactions = take_unannounced_reactions_in(&tx, me)?;
+        let mut announcements = Vec::with_capacity(arrived.len() + reactions.len());
         for ReceivedMessage { message, .. } in &arrived {
             let parent = match &message.in_reply_to {
-                Some(id) => stored_message(&conn, id)?,
+                Some(id) => stored_message(&tx, id)?,
                 None => None,
             };
             announcements.push(message_announcement(message, parent.as_ref()));
         }
         for record in &reactions {
-            let message = stored_message(&conn, &record.message)?;
+            let message = stored_message(&tx, &record.message)?;
             announcements.extend(reaction_announcement(record, message.as_ref()));
         }
+        tx.commit()?;
         Ok(announcements)
     }
 }
@@ -277,6 +282,42 @@ mod tests {
             .take_announcements(&name("alice"))
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_failure_while_taking_reactions_leaves_the_messages_to_be_told() {
+        let (_dir, library) = crate::db::tests::library();
+        let budget = alice_sent(&library);
+        let mut new = message("newmessage000003", "bob", &["alice"], start());
+        new.subject = "Hiring plan".into();
+        library
+            .store_received(&new, &Receipt::new(name("alice")), start())
+            .unwrap();
+        // A reaction row this library cannot read: taking the reactions fails.
+        library
+            .conn()
+            .execute(
+                "INSERT INTO reactions (record_id, message_id, record, created_at, announced)
+                 VALUES ('unreadable-record', ?1, 'not json', '2026-11-24T09:00:00Z', 0)",
+                [budget.id.as_str()],
+            )
+            .unwrap();
+        assert!(library.take_announcements(&name("alice")).is_err());
+
+        library
+            .conn()
+            .execute(
+                "DELETE FROM reactions WHERE record_id = 'unreadable-record'",
+                [],
+            )
+            .unwrap();
+        let told: Vec<String> = library
+            .take_announcements(&name("alice"))
+            .unwrap()
+            .into_iter()
+            .map(|a| a.title)
+            .collect();
+        assert_eq!(told, ["New message from bob"], "not lost by the failure");
     }
 
     #[test]

@@ -31,7 +31,9 @@ use serde::{Deserialize, Serialize};
 
 pub use drafts::{Draft, DraftState};
 pub use outbox::{NewOutgoing, OutboxEntry, OutboxState, OutgoingAttachment};
+pub(crate) use reactions::take_unannounced_reactions_in;
 pub use reactions::{OutgoingRecord, QueuedRecord};
+pub(crate) use received::take_unannounced_in;
 pub use received::ReceivedMessage;
 pub use sent::SentMessage;
 

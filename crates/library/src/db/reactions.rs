@@ -188,33 +188,9 @@ impl Library {
     pub fn take_unannounced_reactions(&self, me: &UserName) -> Result<Vec<Record>> {
         let mut conn = self.conn();
         let tx = Library::write_transaction(&mut conn)?;
-        let records = {
-            // Only what still holds: a reaction changed or taken back since is no news.
-            let mut stmt = tx.prepare(
-                "SELECT r.record FROM reactions r
-                 WHERE r.announced = 0 AND NOT EXISTS (
-                     SELECT 1 FROM reactions l
-                     WHERE l.message_id = r.message_id
-                       AND json_extract(l.record, '$.author') = json_extract(r.record, '$.author')
-                       AND json_extract(l.record, '$.body.emoji') = json_extract(r.record, '$.body.emoji')
-                       AND (l.created_at, l.record_id) > (r.created_at, r.record_id))
-                 ORDER BY r.created_at, r.record_id",
-            )?;
-            let rows = stmt
-                .query_map([], |r| from_json::<Record>(&r.get::<_, String>(0)?))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows
-        };
-        if !records.is_empty() {
-            tx.execute("UPDATE reactions SET announced = 1 WHERE announced = 0", [])?;
-        }
+        let records = take_unannounced_reactions_in(&tx, me)?;
         tx.commit()?;
-        Ok(records
-            .into_iter()
-            .filter(|r| {
-                &r.author != me && matches!(r.body, RecordBody::Reaction { removed: false, .. })
-            })
-            .collect())
+        Ok(records)
     }
 
     /// My records still waiting to be committed, oldest first: the order they were
@@ -311,6 +287,37 @@ impl Library {
         )?;
         Ok(())
     }
+}
+
+/// [`Library::take_unannounced_reactions`] inside the caller's write transaction, so a
+/// caller that takes more (the announcements) marks all of it or none.
+pub(crate) fn take_unannounced_reactions_in(
+    conn: &Connection,
+    me: &UserName,
+) -> Result<Vec<Record>> {
+    // Only what still holds: a reaction changed or taken back since is no news.
+    let mut stmt = conn.prepare(
+        "SELECT r.record FROM reactions r
+         WHERE r.announced = 0 AND NOT EXISTS (
+             SELECT 1 FROM reactions l
+             WHERE l.message_id = r.message_id
+               AND json_extract(l.record, '$.author') = json_extract(r.record, '$.author')
+               AND json_extract(l.record, '$.body.emoji') = json_extract(r.record, '$.body.emoji')
+               AND (l.created_at, l.record_id) > (r.created_at, r.record_id))
+         ORDER BY r.created_at, r.record_id",
+    )?;
+    let records = stmt
+        .query_map([], |r| from_json::<Record>(&r.get::<_, String>(0)?))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if !records.is_empty() {
+        conn.execute("UPDATE reactions SET announced = 1 WHERE announced = 0", [])?;
+    }
+    Ok(records
+        .into_iter()
+        .filter(|r| {
+            &r.author != me && matches!(r.body, RecordBody::Reaction { removed: false, .. })
+        })
+        .collect())
 }
 
 /// A new record id that sorts after every earlier one of this user: a store stamps

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use pigeon_store::protocol::{Message, MessageId, Receipt};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -82,11 +82,8 @@ impl Library {
     /// before it could tell anyone. Three queries however many there are.
     pub fn take_unannounced(&self) -> Result<Vec<ReceivedMessage>> {
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let messages = load_received(&tx, None, true)?;
-        if !messages.is_empty() {
-            tx.execute("UPDATE received SET announced = 1 WHERE announced = 0", [])?;
-        }
+        let tx = Library::write_transaction(&mut conn)?;
+        let messages = take_unannounced_in(&tx)?;
         tx.commit()?;
         Ok(messages)
     }
@@ -210,6 +207,16 @@ fn store_one(
 
 /// Received messages with their attachment paths: `only` one, or every one (`only`
 /// None), or of those only the ones not announced yet. Two queries whatever the count.
+/// [`Library::take_unannounced`] inside the caller's write transaction, so a caller
+/// that takes more (the announcements) marks all of it or none.
+pub(crate) fn take_unannounced_in(conn: &Connection) -> Result<Vec<ReceivedMessage>> {
+    let messages = load_received(conn, None, true)?;
+    if !messages.is_empty() {
+        conn.execute("UPDATE received SET announced = 1 WHERE announced = 0", [])?;
+    }
+    Ok(messages)
+}
+
 fn load_received(
     conn: &Connection,
     only: Option<&str>,
