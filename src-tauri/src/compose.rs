@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context as _};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use pigeon_library::people;
 use pigeon_library::respond_by::{ResponseByChoice, ResponseByPreset};
+use pigeon_library::{chapters, people};
 use pigeon_library::{Attachment, Delivery, NewOutgoing, ResponseBy};
 use pigeon_store::protocol::{fields, Chapter, MessageId, User};
 use serde::{Deserialize, Serialize};
@@ -283,6 +283,25 @@ pub async fn set_draft_chapters(
         .collect();
     let draft = session
         .library_call(move |library| library.set_draft_chapters(&draft, &chapters))
+        .await
+        .map_err(|e| anyhow!("{e:#}; the chapters stay as they were"))?;
+    Ok(chapter_lines(&draft.chapters))
+}
+
+/// Adds a chapter at `at_ms` (the moment the sender is watching), titled "Item N"
+/// by its place, to be renamed; the library checks it as any edit.
+#[tauri::command]
+pub async fn add_draft_chapter(
+    session: State<'_, Session>,
+    draft: String,
+    at_ms: u64,
+) -> CommandResult<Vec<ChapterLine>> {
+    let draft = session
+        .library_call(move |library| {
+            let current = library.draft(&draft)?;
+            let chapters = chapters::with_chapter_at(&current.chapters, at_ms);
+            library.set_draft_chapters(&current.id, &chapters)
+        })
         .await
         .map_err(|e| anyhow!("{e:#}; the chapters stay as they were"))?;
     Ok(chapter_lines(&draft.chapters))

@@ -109,6 +109,7 @@ fn main() -> anyhow::Result<()> {
             compose::send_message,
             compose::draft_chapters,
             compose::set_draft_chapters,
+            compose::add_draft_chapter,
             transcripts::message_transcript,
             transcripts::transcribe_message,
             transcripts::skip_ranges,

@@ -5,7 +5,8 @@
 // starts; bob comments at 0:03 and alice's app announces "bob commented at 0:03 on
 // Budget review"; bob's ✅ is announced too, and counts as his answer. Then a quick
 // recording from the global shortcut, without an agenda, marks "Item 2" and "Item 3"
-// from the small recorder window, and a trim in Compose moves them with the clip.
+// from the small recorder window, a trim in Compose moves them with the clip, and one
+// more is added in Compose where the clip is.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -190,5 +191,25 @@ describe("chapters marked while recording reach the recipient, and a comment at 
     await alice.driver.wait(async () => ms((await startsOf())[1] ?? "0:00") !== marked[1], WAIT, "the chapters to follow the trim");
     const trimmed = (await startsOf()).map(ms);
     assert.deepEqual(trimmed, [0, marked[1] - 500, marked[2] - 500], `chapters at ${marked} before the trim`);
+
+    // A chapter added in Compose, where the clip is, between the second and the third.
+    const between = (trimmed[1] + trimmed[2]) / 2000;
+    await alice.driver.executeScript((at) => {
+      const v = document.querySelector("[data-testid=compose-video]");
+      v.pause();
+      v.currentTime = at;
+    }, between);
+    await a.click("draft-chapter-add");
+    await a.until(() => document.querySelectorAll("[data-testid=draft-chapter]").length === 4, WAIT, "four chapters");
+    const added = await alice.driver.switchTo().activeElement();
+    assert.equal(await added.getAttribute("value"), "Item 3");
+    await added.sendKeys("Demo", Key.TAB);
+    await a.until(
+      () => document.querySelector("[data-testid=draft-chapter-remove][aria-label='Remove chapter 3, Demo']"),
+      WAIT,
+      "the added chapter to be named",
+    );
+    await alice.driver.executeScript(() => document.querySelector("[data-testid=draft-chapter-list]")?.scrollIntoView({ block: "center" }));
+    await screenshot(alice.driver, "chapters-5-compose-added");
   });
 });

@@ -40,21 +40,9 @@ pub fn check_agenda(titles: &[String]) -> Result<()> {
 /// Checks chapters by the protocol's rules ([`Limits::check_chapters`]) against the
 /// clip's length when it is known.
 pub fn check(chapters: &[Chapter], duration_ms: Option<u64>) -> Result<()> {
-    let limits = Limits::default();
-    limits
+    Limits::default()
         .check_chapters(chapters, duration_ms)
-        .map_err(|e| match e.limit {
-            // The protocol names its limit fields; a user reads what they mean.
-            Some(l) if l.limit == "max_chapters" => LibraryError::Invalid(format!(
-                "a clip has at most {} chapters and this one would have {}: remove some",
-                l.max, l.actual
-            )),
-            Some(l) if l.limit == "max_chapter_title_chars" => LibraryError::Invalid(format!(
-                "a chapter title has at most {} characters and one has {}: shorten it",
-                l.max, l.actual
-            )),
-            _ => LibraryError::Invalid(e.message),
-        })
+        .map_err(LibraryError::refused)
 }
 
 /// The chapters of the part `start_ms..end_ms` a trim keeps, on the trimmed clip's
@@ -71,6 +59,30 @@ pub fn after_trim(chapters: &[Chapter], start_ms: u64, end_ms: u64) -> Vec<Chapt
             title: c.title.clone(),
         })
         .collect()
+}
+
+/// The chapters with one more starting at `at_ms` (in Compose: the moment the sender
+/// is watching), in its place by time and titled "Item N" by that place, to be renamed.
+/// As with the first mark while recording, a first chapter past the start also makes
+/// "Item 1" from the start, so the whole clip is in chapters. One at the moment of
+/// another is left for [`check`] to refuse.
+pub fn with_chapter_at(chapters: &[Chapter], at_ms: u64) -> Vec<Chapter> {
+    let mut added = chapters.to_vec();
+    if added.is_empty() && at_ms > 0 {
+        added.push(Chapter {
+            start_ms: 0,
+            title: default_title(1),
+        });
+    }
+    let place = added.partition_point(|c| c.start_ms < at_ms);
+    added.insert(
+        place,
+        Chapter {
+            start_ms: at_ms,
+            title: default_title(place + 1),
+        },
+    );
+    added
 }
 
 /// The title of the `number`th chapter (1-based) when the agenda has no item for it.
@@ -164,6 +176,37 @@ mod tests {
             [chapter(3_000, "Budget"), chapter(8_000, "Hiring")]
         );
         assert!(after_trim(&[], 1_000, 2_000).is_empty());
+    }
+
+    #[test]
+    fn a_chapter_added_in_compose_takes_its_place_by_time() {
+        let agenda = [chapter(0, "Budget"), chapter(5_000, "Q3")];
+        assert_eq!(
+            with_chapter_at(&agenda, 2_500),
+            [
+                chapter(0, "Budget"),
+                chapter(2_500, "Item 2"),
+                chapter(5_000, "Q3")
+            ]
+        );
+        assert_eq!(
+            with_chapter_at(&agenda, 7_000),
+            [
+                chapter(0, "Budget"),
+                chapter(5_000, "Q3"),
+                chapter(7_000, "Item 3")
+            ]
+        );
+        // The first one past the start also makes the start a chapter.
+        assert_eq!(
+            with_chapter_at(&[], 4_000),
+            [chapter(0, "Item 1"), chapter(4_000, "Item 2")]
+        );
+        assert_eq!(with_chapter_at(&[], 0), [chapter(0, "Item 1")]);
+        // At the moment of another: refused by the check, saying what to do.
+        let twice = with_chapter_at(&agenda, 5_000);
+        let error = check(&twice, Some(9_000)).unwrap_err().to_string();
+        assert!(error.contains("each at its own moment"), "{error}");
     }
 
     #[test]

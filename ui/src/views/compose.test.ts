@@ -4,6 +4,7 @@ import type { ChapterEdit, ChapterLine, DraftView, NewMessage } from "../api";
 // Compose against a stand-in shell: the chapters it saves and the message it sends are recorded.
 const shell = vi.hoisted(() => ({
   saved: [] as ChapterEdit[][],
+  added: [] as number[],
   sent: [] as NewMessage[],
   refuse: null as string | null,
 }));
@@ -42,6 +43,17 @@ vi.mock("../api", async (original) => {
       shell.saved.push(chapters);
       return Promise.resolve(lines(chapters));
     },
+    addDraftChapter: (_draft: string, atMs: number) => {
+      shell.added.push(atMs);
+      return Promise.resolve(
+        lines([
+          { startMs: 0, title: "Budget" },
+          { startMs: atMs, title: "Item 2" },
+          { startMs: 3000, title: "Hiring" },
+          { startMs: 6000, title: "Q3" },
+        ]),
+      );
+    },
     sendMessage: (m: NewMessage) => {
       shell.sent.push(m);
       return Promise.resolve({ messageId: "m1", respondByLocal: "Thu 3 Dec 2026, 14:00 CET" });
@@ -75,6 +87,7 @@ const titleInputs = () => [...document.querySelectorAll<HTMLInputElement>("[data
 describe("Compose's chapters", () => {
   beforeEach(() => {
     shell.saved.length = 0;
+    shell.added.length = 0;
     shell.sent.length = 0;
     shell.refuse = null;
   });
@@ -127,6 +140,20 @@ describe("Compose's chapters", () => {
     expect(document.querySelector("[data-testid=draft-chapter-error]")?.textContent).toContain("shorten it");
     // What was typed stays, to be corrected.
     expect(titleInputs()[0]?.value).toBe("x".repeat(130));
+    view.dispose?.();
+  });
+
+  it("adds a chapter where the clip is, its title focused to be typed", async () => {
+    const { view } = open();
+    await settle();
+    const video = document.querySelector<HTMLVideoElement>("[data-testid=compose-video]");
+    if (!video) throw new Error("the clip");
+    Object.defineProperty(video, "currentTime", { value: 1.5, configurable: true });
+    document.querySelector<HTMLButtonElement>("[data-testid=draft-chapter-add]")?.click();
+    await settle();
+    expect(shell.added).toEqual([1500]);
+    expect(titleInputs().map((i) => i.value)).toEqual(["Budget", "Item 2", "Hiring", "Q3"]);
+    expect(document.activeElement).toBe(titleInputs()[1]);
     view.dispose?.();
   });
 

@@ -1,4 +1,5 @@
 import {
+  addDraftChapter,
   describeAttachments,
   discardDraft,
   draft as loadDraft,
@@ -93,6 +94,18 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
   const chapterFeedback = h("div", { "aria-live": "polite" });
   const chapterNote = h("p", { class: "muted", "data-testid": "draft-chapters-note" });
   const chapterHeading = h("h2", { id: "draft-chapters-title", tabindex: "-1" }, "Chapters");
+  const addChapter = h(
+    "button",
+    {
+      type: "button",
+      class: "button small",
+      "aria-describedby": "draft-chapter-add-hint",
+      "data-testid": "draft-chapter-add",
+      onclick: () => void addChapterHere(),
+    },
+    "Add a chapter here",
+  );
+  const addHint = h("span", { id: "draft-chapter-add-hint", class: "muted" }, "Starts a chapter where the clip is now; then type its title.");
   interface ChapterRow {
     at: HTMLButtonElement;
     title: HTMLInputElement;
@@ -124,7 +137,7 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
   const renderChapters = () => {
     chapterNote.textContent = chapters.length
       ? "Recipients see these on the seek bar and can answer one of them."
-      : "No chapters: press “Next item” (or N) while recording to mark the agenda's items.";
+      : "No chapters: press “Next item” (or N) while recording to mark the agenda's items, or add them here.";
     if (rows.length !== chapters.length) {
       rows = chapters.map((_, i) => chapterRow(i));
       mount(chapterList, ...rows.map((r) => h("li", { class: "draft-chapter", "data-testid": "draft-chapter" }, r.at, r.title, r.remove)));
@@ -151,6 +164,19 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
       if (removed !== null) (rows[Math.min(removed, rows.length - 1)]?.title ?? chapterHeading).focus();
     } catch (error) {
       // What was typed stays, to be corrected; the draft keeps what was saved before.
+      mount(chapterFeedback, problem(errorMessage(error), "draft-chapter-error"));
+    }
+  }
+  /** A new chapter at the clip's current moment, its title focused to be typed. */
+  async function addChapterHere(): Promise<void> {
+    const atMs = Math.round(video.currentTime * 1000);
+    try {
+      showChapters(await addDraftChapter(draftId, atMs));
+      mount(chapterFeedback);
+      const added = rows[chapters.findIndex((c) => c.startMs === atMs)]?.title;
+      added?.focus();
+      added?.select();
+    } catch (error) {
       mount(chapterFeedback, problem(errorMessage(error), "draft-chapter-error"));
     }
   }
@@ -423,7 +449,7 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
       ),
     ),
     h("section", { class: "card", "aria-label": "Attachments" }, h("h2", {}, "Agenda documents"), attachmentList, dropZone),
-    h("section", { class: "card", "aria-labelledby": "draft-chapters-title" }, chapterHeading, chapterNote, chapterList, chapterFeedback),
+    h("section", { class: "card", "aria-labelledby": "draft-chapters-title" }, chapterHeading, chapterNote, chapterList, h("div", { class: "row" }, addChapter, addHint), chapterFeedback),
     h("section", { class: "card", "aria-label": "Respond by" }, h("h2", {}, "Respond by"), respondBox, whenLine),
     h(
       "div",
