@@ -1,3 +1,6 @@
+// "Next item" while recording: one control for the Record screen and the small
+// recorder window (the button, the N key, and the chapter being recorded).
+
 import { errorMessage, nextChapter, onRecordingChapter, type ChapterMark } from "../api";
 import { h, mount } from "../dom";
 import { problem } from "./screen";
