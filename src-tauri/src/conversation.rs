@@ -328,6 +328,9 @@ pub async fn send_text_reply(
         let respond_by = ResponseByPreset::DEFAULT
             .resolve(now, zone)
             .context("could not work out when an answer is due")?;
+        // The player's clip can run a few milliseconds past the length the sender
+        // measured; a moment at its very end is the end of the clip, not an error.
+        let at_ms = at_ms.map(|ms| original.duration_ms.map_or(ms, |length| ms.min(length)));
         let entry = session.library.queue(
             &NewOutgoing {
                 draft_id: None,
