@@ -3,11 +3,10 @@
 //! handed out). Faces show the words as notifications or print them.
 
 use pigeon_store::protocol::{fields, Message, MessageId, Record, RecordBody, UserName};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::db::{
-    from_json, take_unannounced_in, take_unannounced_reactions_in, Library, ReceivedMessage,
+    stored_message, take_unannounced_in, take_unannounced_reactions_in, Library, ReceivedMessage,
 };
 use crate::error::Result;
 
@@ -141,21 +140,6 @@ fn shortened(text: &str) -> String {
         _ => cut.as_str(),
     };
     format!("{at_word}…")
-}
-
-/// A message this library received or sent, by id.
-fn stored_message(conn: &Connection, id: &MessageId) -> Result<Option<Message>> {
-    let json: Option<String> = conn
-        .query_row(
-            "SELECT message FROM received WHERE message_id = ?1
-             UNION ALL
-             SELECT message FROM sent WHERE message_id = ?1
-             LIMIT 1",
-            params![id.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(json.map(|j| from_json(&j)).transpose()?)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use pigeon_store::protocol::{MessageId, UserName};
+use pigeon_store::protocol::{ApiError, MessageId, UserName};
 use pigeon_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +58,30 @@ pub enum LibraryError {
 }
 
 impl LibraryError {
+    /// A protocol rule's refusal, checked here before anything is queued, as a user
+    /// reads it: the protocol names its limits by field ("max_text_chars"), a user is
+    /// told what is too long and what to do.
+    pub(crate) fn refused(error: ApiError) -> Self {
+        let Some(l) = error.limit else {
+            return LibraryError::Invalid(error.message);
+        };
+        LibraryError::Invalid(match l.limit.as_str() {
+            "max_chapters" => format!(
+                "a clip has at most {} chapters and this one would have {}: remove some",
+                l.max, l.actual
+            ),
+            "max_chapter_title_chars" => format!(
+                "a chapter title has at most {} characters and one has {}: shorten it",
+                l.max, l.actual
+            ),
+            "max_text_chars" => format!(
+                "a message's text has at most {} characters and this one has {}: shorten it",
+                l.max, l.actual
+            ),
+            _ => error.message,
+        })
+    }
+
     /// The id asked for names no message sent from this library (whatever else it is).
     pub fn is_not_sent_here(&self) -> bool {
         matches!(

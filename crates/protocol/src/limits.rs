@@ -81,8 +81,7 @@ impl Limits {
         }
         fields::text("the subject", &m.subject)?;
         if let Some(text) = &m.text {
-            fields::chars_within("max_text_chars", self.max_text_chars, text)?;
-            fields::text("the message text", text)?;
+            self.check_text(text)?;
         }
         if m.clip.is_none() {
             if m.text.as_deref().is_none_or(|t| t.trim().is_empty()) {
@@ -133,6 +132,13 @@ impl Limits {
             ));
         }
         Ok(())
+    }
+
+    /// A message's text: bounded, and no control characters but newlines and tabs.
+    /// Also what a client checks before it queues a message with text.
+    pub fn check_text(&self, text: &str) -> Result<(), ApiError> {
+        fields::chars_within("max_text_chars", self.max_text_chars, text)?;
+        fields::text("the message text", text)
     }
 
     /// A clip's agenda: bounded in count and title, sorted by start, each start within

@@ -50,6 +50,23 @@ pub const REACTIONS: [&str; 6] = ["👍", "✅", "❓", "👀", "🎉", "❤️"
 /// The reaction that answers a message sent "acknowledge only".
 pub const ACKNOWLEDGEMENT: &str = "✅";
 
+/// The one of [`REACTIONS`] that `emoji` is, or an error naming the set. Keyboards
+/// differ in whether they add the emoji presentation selector (U+FE0F, as in "❤️"):
+/// with or without it, it is the same reaction, kept as [`REACTIONS`] spells it.
+pub fn reaction_emoji(emoji: &str) -> Result<&'static str, ApiError> {
+    let bare = |e: &str| e.replace('\u{FE0F}', "");
+    REACTIONS
+        .iter()
+        .find(|r| bare(r) == bare(emoji))
+        .copied()
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "{emoji:?} is not one of the reactions: react with one of {}",
+                REACTIONS.join(" ")
+            ))
+        })
+}
+
 impl NewRecordBody {
     /// The blob the store must look up for [`RecordFacts::blob`], if the body names one.
     pub fn blob(&self) -> Option<&BlobId> {
@@ -193,18 +210,10 @@ pub fn check_new_record(
                 language: language.clone(),
             }
         }
-        NewRecordBody::Reaction { emoji, removed } => {
-            if !REACTIONS.contains(&emoji.as_str()) {
-                return Err(ApiError::invalid(format!(
-                    "{emoji:?} is not one of the reactions: react with one of {}",
-                    REACTIONS.join(" ")
-                )));
-            }
-            RecordBody::Reaction {
-                emoji: emoji.clone(),
-                removed: *removed,
-            }
-        }
+        NewRecordBody::Reaction { emoji, removed } => RecordBody::Reaction {
+            emoji: reaction_emoji(emoji)?.to_owned(),
+            removed: *removed,
+        },
     };
     Ok(RecordOutcome::New(Record {
         id: new.id.clone(),
@@ -519,6 +528,17 @@ mod tests {
                 "{who} {emoji}"
             );
         }
+        // A heart typed without the presentation selector is the set's heart.
+        let Ok(RecordOutcome::New(heart)) = react("bob", "\u{2764}") else {
+            panic!("a bare heart is refused");
+        };
+        assert_eq!(
+            heart.body,
+            RecordBody::Reaction {
+                emoji: "❤️".into(),
+                removed: false
+            }
+        );
         let odd = react("bob", "💩").unwrap_err();
         assert_eq!(odd.code, ErrorCode::Invalid);
         assert!(odd.message.contains("👍 ✅ ❓ 👀 🎉 ❤️"), "{}", odd.message);

@@ -284,6 +284,24 @@ pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> rusqlite::R
     serde_json::from_str(text).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
+/// A message this library received or sent, by id.
+pub(crate) fn stored_message(
+    conn: &Connection,
+    id: &MessageId,
+) -> Result<Option<pigeon_store::protocol::Message>> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT message FROM received WHERE message_id = ?1
+             UNION ALL
+             SELECT message FROM sent WHERE message_id = ?1
+             LIMIT 1",
+            params![id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(json.map(|j| from_json(&j)).transpose()?)
+}
+
 pub(crate) fn id_from_sql<T, E: std::error::Error + Send + Sync + 'static>(
     parse: impl Fn(String) -> std::result::Result<T, E>,
     text: String,

@@ -5,12 +5,40 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use pigeon_store::protocol::{BlobId, BlobRef, Message, MessageId, Receipt, UserName};
+use pigeon_store::protocol::commit::answer_about;
+use pigeon_store::protocol::{BlobId, BlobRef, Limits, Message, MessageId, Receipt, UserName};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::{from_json, id_from_sql, json, parse_ts, record_first, ts, Library, Milestone, OUTBOX};
+use super::{
+    from_json, id_from_sql, json, parse_ts, record_first, stored_message, ts, Library, Milestone,
+    OUTBOX,
+};
 use crate::error::{LibraryError, Result};
+
+/// What the stores would refuse about a message's text and what it answers, refused
+/// before it is queued (else it would fail only at delivery): the text's length, and a
+/// moment or chapter that is not in the answered message (checked when this library
+/// has it; the store checks it anyway).
+fn check_answer(conn: &Connection, new: &NewOutgoing) -> Result<()> {
+    if let Some(text) = &new.text {
+        Limits::default()
+            .check_text(text)
+            .map_err(LibraryError::refused)?;
+    }
+    match &new.in_reply_to {
+        None if new.at_ms.is_some() || new.chapter.is_some() => Err(LibraryError::Invalid(
+            "a moment or a chapter names part of the message answered, and this answers none: reply to the message it is about".into(),
+        )),
+        None => Ok(()),
+        Some(parent) => match stored_message(conn, parent)? {
+            Some(parent) => {
+                answer_about(new.at_ms, new.chapter, &parent).map_err(LibraryError::refused)
+            }
+            None => Ok(()),
+        },
+    }
+}
 
 /// Where an outbox entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +143,7 @@ impl Library {
             }
             None => {}
         }
+        check_answer(&tx, new)?;
         tx.execute(
             "INSERT INTO outbox (message_id, draft_id, recipients, subject, body, respond_by,
                                  respond_by_tz, in_reply_to, state, created_at, at_ms, chapter,
@@ -437,6 +466,76 @@ mod tests {
         assert_eq!(lib.queued().unwrap(), vec![entry.message_id.clone()]);
         assert_eq!(lib.outbox_entry(entry.message_id.as_str()).unwrap(), entry);
         assert!(lib.queue(&new, Utc::now()).is_err());
+        assert_eq!(lib.queued().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_bad_answer_is_refused_before_it_is_queued() {
+        let (_dir, lib) = library();
+        let mut clip =
+            crate::test_messages::message("budget0000000001", "alice", &["bob"], Utc::now());
+        clip.duration_ms = Some(9_000);
+        clip.chapters = ["Budget", "Hiring"]
+            .iter()
+            .enumerate()
+            .map(|(i, title)| pigeon_store::protocol::Chapter {
+                start_ms: i as u64 * 4_000,
+                title: (*title).into(),
+            })
+            .collect();
+        let mut textual =
+            crate::test_messages::message("textual000000002", "alice", &["bob"], Utc::now());
+        textual.clip = None;
+        textual.text = Some("see page 3".into());
+        for m in [&clip, &textual] {
+            lib.store_received(
+                m,
+                &Receipt::new(UserName::parse("bob").unwrap()),
+                Utc::now(),
+            )
+            .unwrap();
+        }
+        let answer = |to: &Message, f: &dyn Fn(&mut NewOutgoing)| {
+            let mut new = NewOutgoing {
+                draft_id: None,
+                recipients: vec![to.sender.clone()],
+                subject: "Re: Plan".into(),
+                text: Some("which quarter is this?".into()),
+                respond_by: to.respond_by,
+                respond_by_tz: "UTC".into(),
+                in_reply_to: Some(to.id.clone()),
+                attachments: vec![],
+                at_ms: None,
+                chapter: None,
+                acknowledge_only: false,
+            };
+            f(&mut new);
+            new
+        };
+        let cases = [
+            (answer(&clip, &|a| a.text = Some("x".repeat(10_001))), "at most 10000 characters and this one has 10001: shorten it"),
+            (answer(&clip, &|a| a.text = Some("bell\u{7}".into())), "control character"),
+            (answer(&clip, &|a| a.at_ms = Some(9_500)), "0:09.5 is past the end of the clip it answers (0:09): pick a moment within the clip"),
+            (answer(&clip, &|a| a.chapter = Some(2)), "chapter 2 of 2"),
+            (answer(&textual, &|a| a.at_ms = Some(1)), "has no clip: reply without a moment"),
+            (answer(&textual, &|a| a.chapter = Some(0)), "has none: leave the chapter out"),
+            (answer(&clip, &|a| { a.in_reply_to = None; a.at_ms = Some(10); }), "reply to the message it is about"),
+            (answer(&clip, &|a| { a.in_reply_to = None; a.chapter = Some(0); }), "reply to the message it is about"),
+        ];
+        for (new, says) in &cases {
+            let error = lib.queue(new, Utc::now()).unwrap_err().to_string();
+            assert!(error.contains(says), "{says:?}: {error}");
+        }
+        assert!(lib.queued().unwrap().is_empty(), "nothing was queued");
+        // Within the clip, on one of its chapters: queued.
+        lib.queue(
+            &answer(&clip, &|a| {
+                a.at_ms = Some(9_000);
+                a.chapter = Some(1);
+            }),
+            Utc::now(),
+        )
+        .unwrap();
         assert_eq!(lib.queued().unwrap().len(), 1);
     }
 

@@ -8,8 +8,8 @@
 
 use chrono::{DateTime, Utc};
 use pigeon_store::protocol::{
-    acknowledges, reactions, Message, MessageId, NewRecord, NewRecordBody, Reactions, Record,
-    RecordBody, RecordId, UserName, REACTIONS,
+    acknowledges, reaction_emoji, reactions, Message, MessageId, NewRecord, NewRecordBody,
+    Reactions, Record, RecordBody, RecordId, UserName,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -51,7 +51,8 @@ pub struct OutgoingRecord {
 impl Library {
     /// Queues my reaction (or taking it back, `removed`) to `message`, to be shared by
     /// the outbox ([`crate::Outbox::share_records`]); [`Library::reactions_of`] shows
-    /// it at once; `emoji` is one of [`REACTIONS`] (a heart with or without U+FE0F).
+    /// it at once; `emoji` is one of
+    /// [`pigeon_store::protocol::REACTIONS`] (a heart with or without U+FE0F).
     /// A ✅ on a received message its sender sent "acknowledge only" answers it: it is
     /// marked responded here too, in the same transaction.
     pub fn queue_reaction(
@@ -62,7 +63,7 @@ impl Library {
         me: &UserName,
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
-        let emoji = check_emoji(emoji)?;
+        let emoji = reaction_emoji(emoji).map_err(LibraryError::refused)?;
         let id = ordered_record_id(now)?;
         let body = OutgoingBody {
             author: me.clone(),
@@ -327,23 +328,6 @@ fn ordered_record_id(now: DateTime<Utc>) -> Result<RecordId> {
     let micros = u64::try_from(now.timestamp_micros()).unwrap_or(0);
     RecordId::parse(format!("{micros:016x}{}", uuid::Uuid::new_v4().simple()))
         .map_err(|e| LibraryError::Corrupt(format!("a new record id: {e}")))
-}
-
-/// The one of [`REACTIONS`] that `emoji` is, or an error naming the set. Keyboards
-/// differ in whether they add the emoji presentation selector (U+FE0F, as in "❤️"):
-/// with or without it, it is the same reaction.
-fn check_emoji(emoji: &str) -> Result<&'static str> {
-    let bare = |e: &str| e.replace('\u{FE0F}', "");
-    REACTIONS
-        .iter()
-        .find(|r| bare(r) == bare(emoji))
-        .copied()
-        .ok_or_else(|| {
-            LibraryError::Invalid(format!(
-                "{emoji:?} is not one of the reactions: react with one of {}",
-                REACTIONS.join(" ")
-            ))
-        })
 }
 
 /// Stores one reaction record (others are ignored); true if it was new.
