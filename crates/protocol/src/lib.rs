@@ -16,6 +16,7 @@ mod blobs;
 pub mod commit;
 mod error;
 pub mod fields;
+pub mod hours;
 mod ids;
 mod inbox;
 mod limits;

@@ -4,9 +4,10 @@
 
 /// `GET` unauthenticated liveness/readiness probe.
 pub const HEALTHZ: &str = "/healthz";
-/// `GET` the calling user.
+/// `GET` the calling user's [`crate::Profile`]; `PATCH` [`crate::ProfileUpdate`] ->
+/// [`crate::Profile`] changes their zone and working hours.
 pub const ME: &str = "/v1/me";
-/// `GET` every active user (recipient completion).
+/// `GET` every active user's [`crate::Profile`] (recipient completion, working hours).
 pub const USERS: &str = "/v1/users";
 /// `GET` the hub's limits.
 pub const LIMITS: &str = "/v1/limits";
@@ -91,6 +92,7 @@ pub enum Method {
     Get,
     Post,
     Put,
+    Patch,
 }
 
 impl Method {
@@ -100,6 +102,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
+            Method::Patch => "PATCH",
         }
     }
 }
@@ -127,6 +130,10 @@ pub const TABLE: &[Route] = &[
     },
     Route {
         method: Method::Get,
+        path: ME,
+    },
+    Route {
+        method: Method::Patch,
         path: ME,
     },
     Route {
