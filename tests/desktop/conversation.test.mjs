@@ -178,6 +178,18 @@ describe("the Player as a conversation", { timeout: 600_000 }, () => {
       WAIT,
       "carol's 👀 on the reaction bar",
     );
+    // The keyboard does the same: Enter on the focused marker seeks there.
+    await bob.driver.executeScript(() => (document.querySelector("[data-testid=player-video]").currentTime = 0));
+    await b.until(() => document.querySelector("[data-testid=player-video]")?.currentTime === 0, WAIT, "the video back at the start");
+    const marker = await b.find("comment-marker");
+    await bob.driver.executeScript((el) => el.focus(), marker);
+    await marker.sendKeys(Key.ENTER);
+    await bob.driver
+      .wait(async () => {
+        state = await bob.driver.executeScript(videoState);
+        return !state.seeking && Math.abs(state.currentTime - 3.0) <= 0.2;
+      }, WAIT)
+      .catch(() => assert.fail(`Enter on the marker put the video at 3.0 s ± 0.2: ${JSON.stringify(state)}`));
     await screenshot(bob.driver, "conversation-player");
     await bob.driver.executeScript(() => document.querySelector("[data-testid=chapters]")?.scrollIntoView());
     await screenshot(bob.driver, "conversation-thread");
