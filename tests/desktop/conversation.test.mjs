@@ -268,6 +268,13 @@ describe("the Player as a conversation", { timeout: 600_000 }, () => {
     // Still answerable and reactable right there.
     assert.ok(await bob.driver.executeScript(() => !!document.querySelector("[data-testid=reply-text]")?.offsetParent));
     assert.ok(await bob.driver.executeScript(() => !!document.querySelector("[data-testid=reaction]")?.offsetParent));
+    // A reaction here is on carol's comment, and the conversation says so.
+    await b.click("[data-testid=reaction][data-emoji='👍']");
+    await b.until(
+      () => [...document.querySelectorAll("[data-kind=comment] [data-testid=entry-reaction]")].some((r) => r.textContent === "👍 bob"),
+      WAIT,
+      "bob's 👍 on carol's comment",
+    );
     await screenshot(bob.driver, "conversation-comment");
     const moment = await b.find("[data-kind=comment] [data-testid=entry-moment]");
     assert.equal(await moment.getAttribute("aria-label"), "Open the clip at 0:03");

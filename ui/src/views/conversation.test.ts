@@ -89,6 +89,17 @@ describe("conversation", () => {
     // The message being played offers no second way to play it.
     expect(all(entries[0]!, "entry-clip")).toHaveLength(0);
 
+    // Text entries open on their own (to react or answer there); clips open by their poster.
+    expect(entries.map((e) => e.querySelector("[data-testid=entry-open]")?.getAttribute("aria-label") ?? null)).toEqual([
+      null,
+      "Open bob's comment",
+      "Open bob's answer",
+      null,
+      "Open your answer",
+    ]);
+    one<HTMLButtonElement>(entries[2]!, "entry-open").click();
+    expect(s.open).toHaveBeenCalledWith("r1");
+
     const moment = one<HTMLButtonElement>(entries[1]!, "entry-moment");
     expect(moment.getAttribute("aria-label")).toBe("Play from 0:03");
     moment.click();

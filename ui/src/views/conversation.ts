@@ -248,6 +248,20 @@ export function conversationPanel(source: ConversationSource): ConversationPanel
       entry.chapter ? h("span", { class: "entry-chapter" }, ` on ${entry.chapter.number}. ${entry.chapter.title}`) : null,
       entry.current ? h("span", { class: "muted" }, entry.hasClip ? " · playing now" : " · open here") : null,
       h("span", { class: entry.pending ? "entry-pending" : "muted" }, ` · ${when}`),
+      // A text entry opens here too, to react to it or answer it on its own.
+      !entry.current && !entry.hasClip
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "link entry-open",
+              "aria-label": `Open ${name === "You" ? "your" : `${name}'s`} ${entry.kind === "comment" ? "comment" : "answer"}`,
+              "data-testid": "entry-open",
+              onclick: () => source.open(entry.id),
+            },
+            "Open",
+          )
+        : null,
     );
     const clip =
       entry.hasClip && !entry.current
