@@ -148,8 +148,8 @@ mod tests {
     use pigeon_store::protocol::{Receipt, RecordId};
 
     use super::*;
-    use crate::db::NewOutgoing;
     use crate::test_messages::message;
+    use crate::test_support::text_message;
 
     fn name(n: &str) -> UserName {
         UserName::parse(n).unwrap()
@@ -176,19 +176,7 @@ mod tests {
     fn alice_sent(library: &Library) -> Message {
         let queued = library
             .queue(
-                &NewOutgoing {
-                    draft_id: None,
-                    recipients: vec![name("bob"), name("carol")],
-                    subject: "Budget review".into(),
-                    text: Some("numbers attached".into()),
-                    respond_by: start() + Duration::hours(48),
-                    respond_by_tz: "UTC".into(),
-                    in_reply_to: None,
-                    attachments: vec![],
-                    at_ms: None,
-                    chapter: None,
-                    acknowledge_only: false,
-                },
+                &text_message(&["bob", "carol"], "Budget review", "numbers attached"),
                 start(),
             )
             .unwrap();

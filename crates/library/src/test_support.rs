@@ -40,22 +40,32 @@ pub fn recorded_draft(library: &Library) -> String {
     draft.id
 }
 
+/// A text-only message to `to` about `subject`, due in 24 h, that answers nothing: a
+/// test sets what else it needs with `NewOutgoing { .., ..text_message(..) }`.
+pub fn text_message(to: &[&str], subject: &str, text: &str) -> NewOutgoing {
+    NewOutgoing {
+        draft_id: None,
+        recipients: to.iter().map(|n| UserName::parse(*n).unwrap()).collect(),
+        subject: subject.into(),
+        text: Some(text.into()),
+        respond_by: Utc::now() + chrono::Duration::hours(24),
+        respond_by_tz: "UTC".into(),
+        in_reply_to: None,
+        attachments: vec![],
+        at_ms: None,
+        chapter: None,
+        acknowledge_only: false,
+    }
+}
+
 /// Queues `draft` to `recipient`, due in 24 h.
 pub fn queue_to(library: &Library, draft: String, recipient: &str) -> MessageId {
     library
         .queue(
             &NewOutgoing {
                 draft_id: Some(draft),
-                recipients: vec![UserName::parse(recipient).unwrap()],
-                subject: "Plan".into(),
                 text: None,
-                respond_by: Utc::now() + chrono::Duration::hours(24),
-                respond_by_tz: "UTC".into(),
-                in_reply_to: None,
-                attachments: vec![],
-                at_ms: None,
-                chapter: None,
-                acknowledge_only: false,
+                ..text_message(&[recipient], "Plan", "")
             },
             Utc::now(),
         )

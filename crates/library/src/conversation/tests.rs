@@ -31,16 +31,9 @@ fn chapters() -> Vec<Chapter> {
 fn outgoing(draft_id: Option<String>, text: Option<&str>) -> NewOutgoing {
     NewOutgoing {
         draft_id,
-        recipients: vec![name("bob"), name("carol")],
-        subject: "Budget review".into(),
         text: text.map(str::to_owned),
         respond_by: start() + Duration::hours(48),
-        respond_by_tz: "UTC".into(),
-        in_reply_to: None,
-        attachments: vec![],
-        at_ms: None,
-        chapter: None,
-        acknowledge_only: false,
+        ..crate::test_support::text_message(&["bob", "carol"], "Budget review", "")
     }
 }
 

@@ -437,6 +437,7 @@ mod tests {
 
     use super::super::tests::library;
     use super::*;
+    use crate::test_support::text_message;
 
     #[test]
     fn queueing_persists_a_message_id_and_refuses_a_second_send() {
@@ -444,16 +445,8 @@ mod tests {
         let draft = lib.create_draft(Utc::now()).unwrap();
         let new = NewOutgoing {
             draft_id: Some(draft.id.clone()),
-            recipients: vec![UserName::parse("bob").unwrap()],
-            subject: "plan".into(),
             text: None,
-            respond_by: Utc::now(),
-            respond_by_tz: "UTC".into(),
-            in_reply_to: None,
-            attachments: vec![],
-            at_ms: None,
-            chapter: None,
-            acknowledge_only: false,
+            ..text_message(&["bob"], "plan", "")
         };
         let error = lib.queue(&new, Utc::now()).unwrap_err();
         assert!(
@@ -497,17 +490,8 @@ mod tests {
         }
         let answer = |to: &Message, f: &dyn Fn(&mut NewOutgoing)| {
             let mut new = NewOutgoing {
-                draft_id: None,
-                recipients: vec![to.sender.clone()],
-                subject: "Re: Plan".into(),
-                text: Some("which quarter is this?".into()),
-                respond_by: to.respond_by,
-                respond_by_tz: "UTC".into(),
                 in_reply_to: Some(to.id.clone()),
-                attachments: vec![],
-                at_ms: None,
-                chapter: None,
-                acknowledge_only: false,
+                ..text_message(&[to.sender.as_str()], "Re: Plan", "which quarter is this?")
             };
             f(&mut new);
             new

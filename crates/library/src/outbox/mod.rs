@@ -382,17 +382,11 @@ pub(crate) mod tests {
         bob.inbox.sync(chrono::Utc::now()).await.unwrap();
         let received = bob.library.received(original.as_str()).unwrap();
         let answer = |text: &str| crate::db::NewOutgoing {
-            draft_id: None,
             recipients: crate::people::reply_all(&received.message, &bob.name),
-            subject: "Re: Plan".into(),
-            text: Some(text.into()),
             respond_by: received.message.respond_by,
             respond_by_tz: received.message.respond_by_tz.clone(),
             in_reply_to: Some(original.clone()),
-            attachments: vec![],
-            at_ms: None,
-            chapter: None,
-            acknowledge_only: false,
+            ..crate::test_support::text_message(&[], "Re: Plan", text)
         };
         let blank = bob
             .library

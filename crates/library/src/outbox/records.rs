@@ -66,7 +66,7 @@ pub(crate) mod tests {
     use crate::error::LibraryError;
     use crate::home::PigeonHome;
     use crate::inbox::Inbox;
-    use crate::test_support::{user, FaultyStore};
+    use crate::test_support::{text_message, user, FaultyStore};
 
     /// One user on a shared folder: their library, outbox and inbox over a store whose
     /// faults the test switches on.
@@ -107,17 +107,9 @@ pub(crate) mod tests {
             .library
             .queue(
                 &NewOutgoing {
-                    draft_id: None,
-                    recipients: to.iter().map(|n| user(n).name).collect(),
-                    subject: "Budget review".into(),
-                    text: Some(text.into()),
-                    respond_by: Utc::now() + chrono::Duration::hours(24),
-                    respond_by_tz: "UTC".into(),
                     in_reply_to: in_reply_to.cloned(),
-                    attachments: vec![],
-                    at_ms: None,
-                    chapter: None,
                     acknowledge_only,
+                    ..text_message(to, "Budget review", text)
                 },
                 Utc::now(),
             )
