@@ -1,8 +1,10 @@
-//! `pigeon-hub`: the HTTP server a team runs once to exchange Pigeon's video messages.
+//! `pigeon-hub`: the HTTP server a team runs once to exchange Pigeon's video messages
+//! and the conversation around them (text answers, comments at a moment, chapters).
 //! Bearer-token users, two-step posting (resumable chunked blob upload with a verified
 //! seal, then an idempotent commit), records added about a message later (its
-//! transcript), inboxes with cursors and long-poll, receipts, and downloads with HTTP
-//! Range. Metadata lives in SQLite (WAL, migrations); blob bytes go
+//! transcript, the participants' reactions: a ✅ on an "acknowledge only" message is a
+//! response), inboxes with cursors and long-poll (one sync brings the records about
+//! sent and received messages), receipts, and downloads with HTTP Range. Metadata lives in SQLite (WAL, migrations); blob bytes go
 //! through `object_store` (a local directory by default, an S3-compatible bucket by
 //! configuration).
 //!

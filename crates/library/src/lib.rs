@@ -3,7 +3,8 @@
 //!
 //! - [`db`]: the [`Library`], one SQLite file (WAL, numbered migrations) with drafts,
 //!   the outbox, sent messages with per-recipient receipts, received messages, threads
-//!   (by thread id), reminders already given and the inbox sync cursor;
+//!   (by thread id), reaction records seen and mine waiting to be shared, reminders
+//!   already given and the inbox sync cursor;
 //! - [`recording`]: a recording into a new draft from the sources a user chose,
 //!   uploaded while it is recorded (the CLI and the desktop app both use it);
 //! - [`chapters`]: a clip's agenda, marked while recording, edited before sending, kept
@@ -14,7 +15,8 @@
 //!   kept (the inbox downloads there, the faces play and save from there);
 //! - [`outbox`]: uploads a clip while it is recorded (and its poster at the stop) and
 //!   delivers each message exactly once (the message id is stored before the first
-//!   commit attempt);
+//!   commit attempt), a text answer without a clip, and shares my reactions in the
+//!   order given;
 //! - [`inbox`]: incremental inbox sync with posters at once, receipts of sent messages,
 //!   downloads on demand or in the background;
 //! - [`connect`]: opens the store the settings name; brings back crashed recordings;

@@ -5,6 +5,11 @@
 //! ([`commit`]), the seal ([`seal`]), appends ([`append`]), who may see what
 //! ([`access`]) and byte ranges ([`range`]).
 //!
+//! A message carries a clip, text, or both; an answer may name a moment of the clip it
+//! answers (a comment, [`Message::is_comment`]) or one of its [`Chapter`]s, and is
+//! checked against it ([`commit::answer_about`]). Records about a message carry its
+//! transcript and the participants' reactions ([`REACTIONS`], [`reactions`]).
+//!
 //! This crate is NOT a client or a server: it does no I/O, holds no state and knows
 //! nothing about HTTP libraries, SQLite or files. A rule that needs stored data says
 //! what to read and decides from what the store fed it (as [`mp4::VideoProbe`] does).

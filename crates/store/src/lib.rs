@@ -5,6 +5,11 @@
 //! [`BlobUpload`] drives a resumable upload over either, including from a file that is
 //! still growing (the recorder's fragmented MP4).
 //!
+//! Both keep the same conversation: messages with a clip or text only (a comment at a
+//! moment, chapters), records about a message (its transcript, the participants'
+//! reactions), and an inbox whose pages bring the records about what the reader sent
+//! as well as received, all checked by `pigeon-protocol`'s rules on either backend.
+//!
 //! This crate is NOT the outbox, the local library or the inbox sync (they build on this
 //! trait), and NOT the server (`pigeon-hub`). It keeps no local state between calls: a
 //! caller resumes an upload by asking the store what it has acknowledged.

@@ -164,6 +164,23 @@ describe("conversation", () => {
     expect(s.load).toHaveBeenCalledTimes(2);
   });
 
+  it("names the chapter playing when the answer is at this moment, unless one was chosen", async () => {
+    const s = source({ currentMs: vi.fn(() => 20_000) });
+    const panel = conversationPanel(s);
+    await panel.refresh();
+    const at = one<HTMLInputElement>(panel.replyBox, "reply-at-moment");
+    const chapter = one<HTMLSelectElement>(panel.replyBox, "reply-chapter");
+    at.checked = true;
+    at.dispatchEvent(new Event("change"));
+    expect(chapter.value).toBe("1");
+    at.checked = false;
+    at.dispatchEvent(new Event("change"));
+    chapter.value = "0";
+    at.checked = true;
+    at.dispatchEvent(new Event("change"));
+    expect(chapter.value).toBe("0");
+  });
+
   it("sends a plain reply with the button, keeps Enter for new lines and says when there is no text", async () => {
     const s = source();
     const panel = conversationPanel(s);

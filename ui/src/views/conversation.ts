@@ -106,6 +106,9 @@ export function conversationPanel(source: ConversationSource): ConversationPanel
   });
   atMoment.addEventListener("change", () => {
     send.textContent = atMoment.checked ? "Comment at this moment" : "Send answer";
+    // A moment lies in a chapter: name it unless one was chosen already.
+    const playing = view && atMoment.checked && chapter.value === "" ? view.chapters[chapterAt(view.chapters, source.currentMs())] : undefined;
+    if (playing) chapter.value = String(playing.index);
   });
 
   const renderChapterChoice = (chapters: readonly ChapterView[]) => {
