@@ -7,8 +7,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use pigeon_protocol::{
     routes, ApiError, BlobId, BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxPage, InboxQuery,
-    Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage, NewRecord, Record, SealBlob,
-    User,
+    Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage, NewRecord, Profile,
+    ProfileUpdate, Record, SealBlob, User,
 };
 use reqwest::{header, Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -231,6 +231,16 @@ impl Store for HubClient {
 
     async fn limits(&self) -> Result<Limits, StoreError> {
         self.json(|| self.request(Method::GET, routes::LIMITS))
+            .await
+    }
+
+    async fn profiles(&self) -> Result<Vec<Profile>, StoreError> {
+        self.json(|| self.request(Method::GET, routes::USERS)).await
+    }
+
+    async fn set_profile(&self, update: &ProfileUpdate) -> Result<Profile, StoreError> {
+        // A whole replacement, so a retry after a lost answer does no harm.
+        self.json(|| self.request(Method::PATCH, routes::ME).json(update))
             .await
     }
 

@@ -23,7 +23,8 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use pigeon_protocol::{
     ApiError, BlobId, BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxPage, InboxQuery, Limits,
-    Message, MessageId, MessageStatus, NewBlob, NewMessage, NewRecord, Record, SealBlob, User,
+    Message, MessageId, MessageStatus, NewBlob, NewMessage, NewRecord, Profile, ProfileUpdate,
+    Record, SealBlob, User, UserName,
 };
 
 mod folder;
@@ -175,6 +176,36 @@ pub trait Store: Send + Sync {
     async fn users(&self) -> Result<Vec<User>, StoreError>;
     /// What this store accepts.
     async fn limits(&self) -> Result<Limits, StoreError>;
+    /// Every active user's profile: the [`User`] and, when they set them, their
+    /// working hours, so the people one writes to can see when they work. The default
+    /// is [`Store::users`] without working hours, for a store that keeps none.
+    async fn profiles(&self) -> Result<Vec<Profile>, StoreError> {
+        Ok(self.users().await?.into_iter().map(Profile::of).collect())
+    }
+    /// One active user's profile, mine or another's; [`ErrorCode::NotFound`] for a
+    /// name that is not an active user of the store.
+    async fn profile(&self, name: &UserName) -> Result<Profile, StoreError> {
+        self.profiles()
+            .await?
+            .into_iter()
+            .find(|p| &p.user.name == name)
+            .ok_or_else(|| {
+                StoreError::Rejected(ApiError::new(
+                    ErrorCode::NotFound,
+                    format!("{name} is not a user of this store: check the name's spelling"),
+                ))
+            })
+    }
+    /// Replaces my own time zone and working hours. The change is checked with
+    /// [`pigeon_protocol::check_profile_update`] and nothing is stored when it is
+    /// refused. It can only ever be mine: no call names another user. Returns my
+    /// profile as stored. The default refuses: a store that keeps no profiles says so.
+    async fn set_profile(&self, update: &ProfileUpdate) -> Result<Profile, StoreError> {
+        let _ = update;
+        Err(StoreError::Rejected(ApiError::invalid(
+            "this store does not keep working hours: update the store's software",
+        )))
+    }
 
     /// Starts a blob upload; the store picks the id.
     async fn create_blob(&self, blob: &NewBlob) -> Result<BlobStatus, StoreError>;

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::{any, get, post, put, MethodRouter};
+use axum::routing::{any, get, patch, post, put, MethodRouter};
 use axum::BoxError;
 use axum::{Json, Router};
 use pigeon_protocol::{routes, ApiError, ErrorCode};
@@ -74,10 +74,11 @@ fn bound(hub: &Hub, path: &str) -> Bound {
 
 /// The handler of a route of the table.
 fn endpoint(route: &routes::Route) -> MethodRouter<Arc<Hub>> {
-    use routes::Method::{Get, Post, Put};
+    use routes::Method::{Get, Patch, Post, Put};
     match (route.method, route.path) {
         (Get, routes::HEALTHZ) => get(healthz),
         (Get, routes::ME) => get(me),
+        (Patch, routes::ME) => patch(set_me),
         (Get, routes::USERS) => get(users),
         (Get, routes::LIMITS) => get(limits),
         (Post, routes::BLOBS) => post(create_blob),

@@ -26,6 +26,8 @@ pub use users::*;
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 /// 1: users, blobs, messages, receipts. 2: records about messages (`body` is the
 /// [`pigeon_protocol::Record`] JSON, `fingerprint` what a retry is compared by).
+/// 3: each user's working hours ([`pigeon_protocol::hours::WorkingHours`] JSON, NULL
+/// when not set).
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE users (
@@ -92,6 +94,9 @@ CREATE TABLE records (
     body TEXT NOT NULL
 );
 CREATE INDEX records_by_message ON records(message_seq, seq);
+"#,
+    r#"
+ALTER TABLE users ADD COLUMN working_hours TEXT;
 "#,
 ];
 

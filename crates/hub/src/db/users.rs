@@ -1,7 +1,8 @@
 //! Users and their token hashes.
 
 use chrono::{DateTime, Utc};
-use pigeon_protocol::{ApiError, ErrorCode, User, UserName};
+use pigeon_protocol::hours::WorkingHours;
+use pigeon_protocol::{ApiError, ErrorCode, Profile, ProfileUpdate, User, UserName};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::HubError;
@@ -94,4 +95,69 @@ pub fn active_user_exists(conn: &Connection, name: &UserName) -> Result<bool, Hu
         [name.as_str()],
         |r| r.get(0),
     )?)
+}
+
+fn profile_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Profile, String>> {
+    let user = user_from_row(r)?;
+    let hours: Option<String> = r.get(3)?;
+    Ok(user.and_then(|user| {
+        let working_hours = hours
+            .map(|json| serde_json::from_str::<WorkingHours>(&json))
+            .transpose()
+            .map_err(|e| format!("the working hours of {} are not readable: {e}", user.name))?;
+        Ok(Profile {
+            user,
+            working_hours,
+        })
+    }))
+}
+
+/// Every active user's profile, by name.
+pub fn list_profiles(conn: &Connection) -> Result<Vec<Profile>, HubError> {
+    let mut stmt = conn.prepare(
+        "SELECT name, display_name, time_zone, working_hours FROM users
+         WHERE revoked_ms IS NULL ORDER BY name",
+    )?;
+    let rows = stmt.query_map([], profile_from_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row?.map_err(HubError::Internal)?);
+    }
+    Ok(out)
+}
+
+/// One active user's profile.
+pub fn profile(conn: &Connection, name: &UserName) -> Result<Option<Profile>, HubError> {
+    let row = conn
+        .query_row(
+            "SELECT name, display_name, time_zone, working_hours FROM users
+             WHERE name = ?1 AND revoked_ms IS NULL",
+            [name.as_str()],
+            profile_from_row,
+        )
+        .optional()?;
+    row.transpose().map_err(HubError::Internal)
+}
+
+/// Replaces `name`'s zone and working hours with an update already checked with
+/// [`pigeon_protocol::check_profile_update`]; returns the stored profile.
+pub fn set_profile(
+    conn: &Connection,
+    name: &UserName,
+    update: &ProfileUpdate,
+) -> Result<Profile, HubError> {
+    let hours = update
+        .working_hours
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| HubError::Internal(format!("working hours could not be written: {e}")))?;
+    let changed = conn.execute(
+        "UPDATE users SET time_zone = ?2, working_hours = ?3 WHERE name = ?1 AND revoked_ms IS NULL",
+        params![name.as_str(), update.time_zone, hours],
+    )?;
+    if changed != 1 {
+        return Err(ApiError::not_found("user").into());
+    }
+    profile(conn, name)?.ok_or_else(|| ApiError::not_found("user").into())
 }

@@ -11,6 +11,7 @@ mod conversation;
 mod fields;
 mod inbox;
 mod messages;
+mod profiles;
 mod reactions;
 mod records;
 
@@ -24,6 +25,7 @@ use conversation::*;
 use fields::*;
 use inbox::*;
 use messages::*;
+use profiles::*;
 use pigeon_store::protocol::{
     BlobKind, ErrorCode, InboxOrder, InboxQuery, RecipientState, Response,
 };
@@ -78,6 +80,9 @@ both_backends!(
     reactions_are_the_participants_own,
     a_check_on_an_acknowledge_only_message_is_a_response,
     one_sync_carries_the_reactions_to_what_one_sent,
+    a_profile_round_trips_and_the_others_read_it,
+    bad_profiles_are_refused_and_nothing_is_stored,
+    nobody_changes_anothers_profile,
 );
 
 pub(crate) fn code(e: pigeon_store::StoreError) -> ErrorCode {

@@ -6,6 +6,7 @@
 //! ```text
 //! pigeon-folder.json                         format version and limits
 //! users/NAME.json                            User
+//! profiles/NAME/MS-ID.json                   ProfileUpdate (the latest is NAME's zone and working hours)
 //! blobs/ID/blob.json                         owner, kind, content type
 //! blobs/ID/part-START-LENGTH                 bytes START..START+LENGTH
 //! blobs/ID/sealed.json                       BlobRef (verified)
@@ -32,7 +33,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use pigeon_protocol::{
     check_user, ApiError, BlobId, BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxOrder,
     InboxPage, InboxQuery, Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage,
-    NewRecord, Record, SealBlob, User, UserName,
+    NewRecord, Profile, ProfileUpdate, Record, SealBlob, User, UserName,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncSeekExt;
@@ -44,6 +45,7 @@ mod blobs;
 mod files;
 mod inbox;
 mod messages;
+mod profiles;
 mod records;
 
 use blobs::DownloadPlan;
@@ -232,11 +234,23 @@ impl FolderStore {
 #[async_trait]
 impl Store for FolderStore {
     async fn me(&self) -> Result<User, StoreError> {
-        Ok(self.folder.me.clone())
+        // The zone may have changed since the folder was opened (a profile change).
+        self.run(|f| f.profile_of(f.me.clone()).map(|p| p.user))
+            .await
     }
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
-        self.run(|f| f.users()).await
+        self.run(|f| Ok(f.profiles()?.into_iter().map(|p| p.user).collect()))
+            .await
+    }
+
+    async fn profiles(&self) -> Result<Vec<Profile>, StoreError> {
+        self.run(|f| f.profiles()).await
+    }
+
+    async fn set_profile(&self, update: &ProfileUpdate) -> Result<Profile, StoreError> {
+        let update = update.clone();
+        self.run(move |f| f.set_profile(&update)).await
     }
 
     async fn limits(&self) -> Result<Limits, StoreError> {
