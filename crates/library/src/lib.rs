@@ -52,6 +52,7 @@
 
 pub mod announce;
 pub mod attachment;
+pub mod availability;
 pub mod chapters;
 pub mod clock;
 pub mod connect;
@@ -81,6 +82,7 @@ pub mod trim;
 
 pub use announce::Announcement;
 pub use attachment::Attachment;
+pub use availability::{availability, Availability};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversation::{ChapterRef, ConversationEntry, EntryKind};
 pub use db::{Draft, DraftState, Library, NewOutgoing, OutboxEntry, OutboxState};
