@@ -64,6 +64,7 @@ pub mod inbox;
 pub mod inbox_order;
 pub mod outbox;
 pub mod people;
+pub mod profile;
 pub mod received_files;
 pub mod recording;
 pub mod reminders;
