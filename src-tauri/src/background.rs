@@ -183,7 +183,9 @@ async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
     } else {
         inbox.sync(session.now()).await?
     };
-    if !found.new_messages.is_empty() || found.refreshed_sent > 0 {
+    // A reaction taken back elsewhere announces nothing: its record alone says the
+    // open Player must show the thread again.
+    if !found.new_messages.is_empty() || found.refreshed_sent > 0 || found.new_reactions > 0 {
         library_changed(app);
     }
     for id in &found.new_transcripts {

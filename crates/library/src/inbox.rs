@@ -19,7 +19,8 @@
 //! downloaded at sync like a poster (see [`crate::transcripts::receive`]).
 //!
 //! Reactions: the page's reaction records, about messages received and sent alike, are
-//! kept as they come ([`Library::store_reaction_records`]).
+//! kept as they come ([`Library::store_reaction_records`]) and counted in the report, so a
+//! face shows a reaction taken back, which announces nothing, as soon as it arrives.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,6 +53,9 @@ pub struct SyncReport {
     pub downloaded: Vec<MessageId>,
     /// Received messages whose sender's transcript was stored by this sync.
     pub new_transcripts: Vec<MessageId>,
+    /// Reaction records (given, changed or taken back) stored for the first time by
+    /// this sync: a reaction taken back announces nothing, yet what shows has changed.
+    pub new_reactions: usize,
     /// Why some poster or background download was left for the next sync.
     pub deferred: Option<String>,
 }
@@ -125,20 +129,21 @@ impl Inbox {
                 .filter(|_| self.incremental)
                 .map(|n| n.as_str().to_owned());
             let records = page.records.clone();
-            let new = self
+            let (new, reactions) = self
                 .library
                 .blocking(move |l| {
                     let new = l.store_received_page(&entries, now)?;
                     // After the page's messages: a record comes with or after its message.
                     l.store_transcript_records(&records, now)?;
-                    l.store_reaction_records(&records)?;
+                    let reactions = l.store_reaction_records(&records)?;
                     if let Some(next) = next {
                         l.set_sync_value(CURSOR_KEY, &next)?;
                     }
-                    Ok(new)
+                    Ok((new, reactions))
                 })
                 .await?;
             report.new_messages.extend(new);
+            report.new_reactions += reactions;
             // A page may carry only records: follow `next` while the store has more.
             if !page.more || (page.entries.is_empty() && page.records.is_empty()) {
                 break;

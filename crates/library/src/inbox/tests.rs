@@ -217,6 +217,36 @@ async fn a_sync_waiting_for_the_database_lock_leaves_the_runtime_free() {
     assert_eq!(report.new_messages, vec![id]);
 }
 
+#[tokio::test]
+async fn a_sync_counts_the_reaction_records_it_stores_a_taken_back_one_too() {
+    let p = pair().await;
+    let id = send(&p).await;
+    let bob_inbox = Inbox::new(p.bob_library.clone(), p.bob_store.clone(), false);
+    assert_eq!(bob_inbox.sync(Utc::now()).await.unwrap().new_reactions, 0);
+    let bob = Outbox::new(p.bob_library.clone(), p.bob_store.clone());
+    let alice_inbox = Inbox::new(p.alice_library.clone(), p.alice_store.clone(), false);
+    for removed in [false, true] {
+        p.bob_library
+            .queue_reaction(&id, "👍", removed, &user("bob").name, Utc::now())
+            .unwrap();
+        assert_eq!(bob.share_records().await.unwrap(), 1);
+        assert_eq!(
+            alice_inbox.sync(Utc::now()).await.unwrap().new_reactions,
+            1,
+            "removed: {removed}"
+        );
+        // A folder is listed from the start each time: what is stored counts once.
+        assert_eq!(alice_inbox.sync(Utc::now()).await.unwrap().new_reactions, 0);
+        // Taking one back is no news: only the count says that what shows has changed.
+        let news = p
+            .alice_library
+            .take_unannounced_reactions(&user("alice").name)
+            .unwrap();
+        assert_eq!(news.len(), usize::from(!removed), "{news:?}");
+    }
+    assert!(p.alice_library.reactions_of(&id).unwrap().is_empty());
+}
+
 #[test]
 fn attachment_names_cannot_escape_the_folder() {
     assert_eq!(safe_file_name("../../etc/passwd"), "_.._etc_passwd");
