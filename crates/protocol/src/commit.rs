@@ -189,10 +189,14 @@ pub fn answer_about(
             ));
         };
         if let Some(length) = parent.duration_ms.filter(|&length| at > length) {
+            let (mut at_shown, mut length_shown) =
+                (crate::fields::moment(at), crate::fields::moment(length));
+            // Within a tenth of the end both read alike: say it in milliseconds.
+            if at_shown == length_shown {
+                (at_shown, length_shown) = (format!("{at} ms"), format!("{length} ms"));
+            }
             return Err(ApiError::invalid(format!(
-                "the moment {} is past the end of the clip it answers ({}): pick a moment within the clip",
-                crate::fields::moment(at),
-                crate::fields::moment(length)
+                "the moment {at_shown} is past the end of the clip it answers ({length_shown}): pick a moment within the clip"
             )));
         }
     }
@@ -392,10 +396,15 @@ mod tests {
     #[test]
     fn a_moment_and_a_chapter_must_lie_in_the_answered_clip() {
         let message = |m: NewMessage, p| resolve_reply(&m, p).unwrap_err().message;
-        let past = message(text_reply(Some(10_001), None), parent(Some(10_000), 0));
+        let past = message(text_reply(Some(10_500), None), parent(Some(10_000), 0));
         assert!(
-            past.contains("0:10") && past.contains("past the end"),
+            past.contains("0:10.5 is past the end of the clip it answers (0:10)"),
             "{past}"
+        );
+        let just_past = message(text_reply(Some(10_050), None), parent(Some(10_000), 0));
+        assert!(
+            just_past.contains("10050 ms is past the end of the clip it answers (10000 ms)"),
+            "{just_past}"
         );
         assert!(resolve_reply(&text_reply(Some(10_000), None), parent(Some(10_000), 0)).is_ok());
         let mut textual = parent(None, 0);
