@@ -162,6 +162,33 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<ModelsAction>,
     },
+    /// Your time zone and working hours, which the people you write to see; or
+    /// someone else's (`--of NAME`) with their local time now and whether they work.
+    Profile(ProfileArgs),
+}
+
+/// `pigeon profile`: without flags it shows yours; the flags change it.
+#[derive(clap::Args, Debug, Default)]
+pub struct ProfileArgs {
+    /// Show this user's profile instead of yours.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["tz", "hours", "days", "off", "no_hours"])]
+    pub of: Option<String>,
+    /// Your time zone, an IANA name such as Asia/Tokyo (your working hours move with it).
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Your daily working spans in local time, e.g. 10:00-18:00 or 09:00-12:00,13:00-17:00.
+    #[arg(long, value_name = "SPANS")]
+    pub hours: Option<String>,
+    /// The days you work, e.g. mon-fri or mon,tue,thu.
+    #[arg(long, value_name = "DAYS")]
+    pub days: Option<String>,
+    /// Dated days off, YYYY-MM-DD, comma separated or repeated; they replace the ones
+    /// given before (`--off none` clears them).
+    #[arg(long, value_name = "DATE", value_delimiter = ',')]
+    pub off: Option<Vec<String>>,
+    /// Remove your working hours.
+    #[arg(long, conflicts_with_all = ["hours", "days", "off"])]
+    pub no_hours: bool,
 }
 
 #[derive(Subcommand)]
@@ -509,5 +536,19 @@ mod tests {
                 action: Some(ModelsAction::Download { key: None })
             }
         ));
+    }
+
+    #[test]
+    fn profile_flags_parse() {
+        let typed = "pigeon profile --tz Asia/Tokyo --hours 10:00-18:00 --days mon-fri \
+                     --off 2026-12-24,2026-12-31 --off 2027-01-01";
+        let cli = Cli::try_parse_from(typed.split_whitespace()).unwrap();
+        let Command::Profile(args) = cli.command else {
+            panic!("not profile")
+        };
+        assert_eq!(args.tz.as_deref(), Some("Asia/Tokyo"));
+        assert_eq!(args.off.unwrap().len(), 3);
+        assert!(Cli::try_parse_from(["pigeon", "profile", "--of", "bob", "--tz", "UTC"]).is_err());
+        assert!(Cli::try_parse_from(["pigeon", "profile", "--no-hours", "--days", "mon"]).is_err());
     }
 }

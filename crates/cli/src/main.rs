@@ -30,6 +30,7 @@ mod inbox;
 mod interrupt;
 mod models;
 mod output;
+mod profile;
 mod screens;
 mod sent;
 mod transcripts;
@@ -168,6 +169,7 @@ async fn run(cli: Cli) -> Result<()> {
             None => app.models(),
             Some(ModelsAction::Download { key }) => app.download_model(key.as_deref()).await,
         },
+        Command::Profile(args) => app.profile(args).await,
     }
 }
 
