@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use pigeon_scenarios::{wait_for, Hub, User};
+use pigeon_scenarios::{interrupt, wait_for, Hub, User};
 use serde_json::Value;
 
 #[derive(Clone, Copy)]
@@ -83,18 +83,17 @@ fn fragments_after(user: &User, after: u64, count: usize) -> u64 {
     )
 }
 
-/// Records `seconds` of the synthetic source with the agenda `agenda`, pressing "next
-/// item" (a line `n` on stdin) after the first fragment and again two fragments later;
-/// returns the draft as `pigeon --json record` printed it and its chapters.
-fn record_with_chapters(user: &User, seconds: &str, agenda: &str) -> (Value, Vec<Value>) {
+/// Records the synthetic source with the agenda `agenda`, pressing "next item" (a line
+/// `n` on stdin) after the first fragment and again two fragments later, and stops it
+/// (Ctrl-C) two fragments after the last mark: the clip lasts past 0:03, whatever the
+/// machine's pace. Returns the draft as `pigeon --json record` printed it and its chapters.
+fn record_with_chapters(user: &User, agenda: &str) -> (Value, Vec<Value>) {
     let mut child = user
         .command(&[
             "--json",
             "record",
             "--source",
             "synthetic",
-            "--seconds",
-            seconds,
             "--chapters",
             agenda,
         ])
@@ -110,12 +109,13 @@ fn record_with_chapters(user: &User, seconds: &str, agenda: &str) -> (Value, Vec
     keys.write_all(b"n\n").unwrap();
     keys.flush().unwrap();
     draft_chapters(user, 2);
-    fragments_after(user, started, 2);
+    let before_last = fragments_after(user, started, 2);
     keys.write_all(b"n\n").unwrap();
     keys.flush().unwrap();
     let chapters = draft_chapters(user, 3);
+    fragments_after(user, before_last, 2);
     drop(keys);
-    let out = child.wait_with_output().unwrap();
+    let out = interrupt(child);
     assert!(
         out.status.success(),
         "record failed: {}",
@@ -178,7 +178,7 @@ fn a_conversation_around_a_clip(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (hub, [alice, bob, carol, eve]) = team(backend, dir.path());
 
-    let (draft, chapters) = record_with_chapters(&alice, "12", "Budget, Hiring, Q3");
+    let (draft, chapters) = record_with_chapters(&alice, "Budget, Hiring, Q3");
     let starts: Vec<u64> = chapters
         .iter()
         .map(|c| c["start_ms"].as_u64().unwrap())
@@ -187,6 +187,12 @@ fn a_conversation_around_a_clip(backend: Backend) {
     assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
     let names: Vec<_> = chapters.iter().map(|c| text(&c["title"])).collect();
     assert_eq!(names, ["Budget", "Hiring", "Q3"]);
+    // Bob comments at 0:03, and a comment at 0:30 is refused as past the end.
+    let seconds = draft["duration_seconds"].as_f64().unwrap();
+    assert!(
+        (3.2..30.0).contains(&seconds),
+        "recorded {seconds} s: {draft}"
+    );
     let sent = alice.json(&[
         "send",
         text(&draft["draft"]),

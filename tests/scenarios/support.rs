@@ -195,6 +195,21 @@ pub fn wait_for<T>(limit: Duration, what: &str, mut condition: impl FnMut() -> O
     }
 }
 
+/// Ends a running `pigeon record` (started without `--seconds`) as Ctrl-C at a terminal
+/// does: a clean stop, so the recording ends when the test says, not when a clock that
+/// a loaded machine outruns says. Returns what it printed.
+pub fn interrupt(child: Child) -> Output {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(
+        status.success(),
+        "SIGINT could not be sent to pigeon record"
+    );
+    child.wait_with_output().expect("pigeon record to end")
+}
+
 impl User {
     /// The draft being recorded (or the newest draft), as `pigeon drafts` shows it.
     pub fn recording_draft(&self) -> Option<Value> {
