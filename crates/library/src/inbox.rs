@@ -19,7 +19,7 @@
 //! downloaded at sync like a poster (see [`crate::transcripts::receive`]).
 //!
 //! Reactions: the page's reaction records, about messages received and sent alike, are
-//! kept as they come ([`Library::store_reaction_records`]) and counted in the report, so a
+//! kept with the page ([`Library::store_inbox_page`]) and counted in the report, so a
 //! face shows a reaction taken back, which announces nothing, as soon as it arrives.
 
 use std::path::{Path, PathBuf};
@@ -129,21 +129,15 @@ impl Inbox {
                 .filter(|_| self.incremental)
                 .map(|n| n.as_str().to_owned());
             let records = page.records.clone();
-            let (new, reactions) = self
+            let stored = self
                 .library
                 .blocking(move |l| {
-                    let new = l.store_received_page(&entries, now)?;
-                    // After the page's messages: a record comes with or after its message.
-                    l.store_transcript_records(&records, now)?;
-                    let reactions = l.store_reaction_records(&records)?;
-                    if let Some(next) = next {
-                        l.set_sync_value(CURSOR_KEY, &next)?;
-                    }
-                    Ok((new, reactions))
+                    let cursor = next.as_deref().map(|n| (CURSOR_KEY, n));
+                    l.store_inbox_page(&entries, &records, cursor, now)
                 })
                 .await?;
-            report.new_messages.extend(new);
-            report.new_reactions += reactions;
+            report.new_messages.extend(stored.new_messages);
+            report.new_reactions += stored.new_reactions;
             // A page may carry only records: follow `next` while the store has more.
             if !page.more || (page.entries.is_empty() && page.records.is_empty()) {
                 break;

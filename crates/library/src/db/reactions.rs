@@ -122,12 +122,7 @@ impl Library {
     pub fn store_reaction_records(&self, records: &[Record]) -> Result<usize> {
         let mut conn = self.conn();
         let tx = Library::write_transaction(&mut conn)?;
-        let mut new = 0;
-        for record in records {
-            if store_reaction(&tx, record, false)? {
-                new += 1;
-            }
-        }
+        let new = store_reaction_records_in(&tx, records)?;
         tx.commit()?;
         Ok(new)
     }
@@ -328,6 +323,18 @@ fn ordered_record_id(now: DateTime<Utc>) -> Result<RecordId> {
     let micros = u64::try_from(now.timestamp_micros()).unwrap_or(0);
     RecordId::parse(format!("{micros:016x}{}", uuid::Uuid::new_v4().simple()))
         .map_err(|e| LibraryError::Corrupt(format!("a new record id: {e}")))
+}
+
+/// [`Library::store_reaction_records`] inside the caller's write transaction (the
+/// sync's page).
+pub(crate) fn store_reaction_records_in(conn: &Connection, records: &[Record]) -> Result<usize> {
+    let mut new = 0;
+    for record in records {
+        if store_reaction(conn, record, false)? {
+            new += 1;
+        }
+    }
+    Ok(new)
 }
 
 /// Stores one reaction record (others are ignored); true if it was new.

@@ -42,12 +42,7 @@ impl Library {
     ) -> Result<Vec<MessageId>> {
         let mut conn = self.conn();
         let tx = Library::write_transaction(&mut conn)?;
-        let mut new = Vec::new();
-        for (message, receipt) in page {
-            if store_one(&tx, message, receipt, now)? {
-                new.push(message.id.clone());
-            }
-        }
+        let new = store_received_page_in(&tx, page, now)?;
         tx.commit()?;
         Ok(new)
     }
@@ -207,6 +202,22 @@ fn store_one(
 
 /// Received messages with their attachment paths: `only` one, or every one (`only`
 /// None), or of those only the ones not announced yet. Two queries whatever the count.
+/// [`Library::store_received_page`] inside the caller's write transaction (the sync's
+/// page).
+pub(crate) fn store_received_page_in(
+    conn: &Connection,
+    page: &[(Message, Receipt)],
+    now: DateTime<Utc>,
+) -> Result<Vec<MessageId>> {
+    let mut new = Vec::new();
+    for (message, receipt) in page {
+        if store_one(conn, message, receipt, now)? {
+            new.push(message.id.clone());
+        }
+    }
+    Ok(new)
+}
+
 /// [`Library::take_unannounced`] inside the caller's write transaction, so a caller
 /// that takes more (the announcements) marks all of it or none.
 pub(crate) fn take_unannounced_in(conn: &Connection) -> Result<Vec<ReceivedMessage>> {

@@ -421,6 +421,9 @@ impl Library {
     /// message's latest record is kept in `remote` until its blob is downloaded.
     /// Records already taken, older than the one kept, or about messages not received
     /// here change nothing (a folder store lists them again on every sync).
+    /// A sync stores them with its page ([`Library::store_inbox_page`]); this is for
+    /// the transcripts' tests.
+    #[cfg(test)]
     pub(crate) fn store_transcript_records(
         &self,
         records: &[Record],
@@ -428,52 +431,7 @@ impl Library {
     ) -> Result<usize> {
         let mut conn = self.conn();
         let tx = Library::write_transaction(&mut conn)?;
-        let mut kept = 0;
-        for record in records {
-            if record.body.blob().is_none() {
-                continue;
-            }
-            let received: bool = tx
-                .query_row(
-                    "SELECT 1 FROM received WHERE message_id = ?1",
-                    [record.message.as_str()],
-                    |_| Ok(true),
-                )
-                .optional()?
-                .unwrap_or(false);
-            if !received {
-                continue;
-            }
-            let key = TranscriptOwner::Message(record.message.clone()).key();
-            let kept_remote: Option<Option<String>> = tx
-                .query_row(
-                    "SELECT remote FROM transcripts WHERE owner = ?1",
-                    [&key],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(Some(text)) = &kept_remote {
-                let kept_record: Record = from_json(text)?;
-                let newer = (record.created_at, record.id.as_str())
-                    > (kept_record.created_at, kept_record.id.as_str());
-                if !newer {
-                    continue;
-                }
-            }
-            let remote = json(record)?;
-            match kept_remote {
-                Some(_) => tx.execute(
-                    "UPDATE transcripts SET remote = ?2 WHERE owner = ?1",
-                    params![key, remote],
-                )?,
-                None => tx.execute(
-                    "INSERT INTO transcripts (owner, state, origin, queued_at, remote)
-                     VALUES (?1, 'queued', 'received', ?2, ?3)",
-                    params![key, ts(now), remote],
-                )?,
-            };
-            kept += 1;
-        }
+        let kept = store_transcript_records_in(&tx, records, now)?;
         tx.commit()?;
         Ok(kept)
     }
@@ -539,4 +497,60 @@ impl Library {
         )?;
         Ok(())
     }
+}
+
+/// [`Library::store_transcript_records`] inside the caller's write transaction (the
+/// sync's page).
+pub(crate) fn store_transcript_records_in(
+    tx: &Connection,
+    records: &[Record],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let mut kept = 0;
+    for record in records {
+        if record.body.blob().is_none() {
+            continue;
+        }
+        let received: bool = tx
+            .query_row(
+                "SELECT 1 FROM received WHERE message_id = ?1",
+                [record.message.as_str()],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if !received {
+            continue;
+        }
+        let key = TranscriptOwner::Message(record.message.clone()).key();
+        let kept_remote: Option<Option<String>> = tx
+            .query_row(
+                "SELECT remote FROM transcripts WHERE owner = ?1",
+                [&key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(Some(text)) = &kept_remote {
+            let kept_record: Record = from_json(text)?;
+            let newer = (record.created_at, record.id.as_str())
+                > (kept_record.created_at, kept_record.id.as_str());
+            if !newer {
+                continue;
+            }
+        }
+        let remote = json(record)?;
+        match kept_remote {
+            Some(_) => tx.execute(
+                "UPDATE transcripts SET remote = ?2 WHERE owner = ?1",
+                params![key, remote],
+            )?,
+            None => tx.execute(
+                "INSERT INTO transcripts (owner, state, origin, queued_at, remote)
+                 VALUES (?1, 'queued', 'received', ?2, ?3)",
+                params![key, ts(now), remote],
+            )?,
+        };
+        kept += 1;
+    }
+    Ok(kept)
 }

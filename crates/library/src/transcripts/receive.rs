@@ -1,5 +1,5 @@
 //! Receiving transcripts: a sync keeps each received message's latest transcript record
-//! ([`Library::store_transcript_records`], in the page's transaction), then downloads
+//! ([`Library::store_inbox_page`], in the page's transaction), then downloads
 //! the small blobs it names, checks their sha256 and their content
 //! ([`pigeon_protocol::check_transcript`]) and stores them as the message's transcript,
 //! replacing one made here. Like posters: a download that fails is tried again at the
