@@ -161,3 +161,57 @@ pub fn set_profile(
     }
     profile(conn, name)?.ok_or_else(|| ApiError::not_found("user").into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Db, MIGRATIONS};
+    use super::*;
+    use pigeon_protocol::hours::{DailySpan, Day};
+
+    #[test]
+    fn users_from_before_working_hours_keep_their_zone_and_gain_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.sqlite3");
+        {
+            // The schema as a hub before working hours left it, with a user in it.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.execute_batch(MIGRATIONS[1]).unwrap();
+            c.pragma_update(None, "user_version", 2).unwrap();
+            c.execute(
+                "INSERT INTO users VALUES ('ann', 'Ann', 'Europe/Berlin', 'hash', 0, NULL)",
+                [],
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        db.call_sync(|c| {
+            let ann = UserName::parse("ann").unwrap();
+            let before = profile(c, &ann)?.unwrap();
+            assert_eq!(before.user.time_zone, "Europe/Berlin");
+            assert_eq!(before.working_hours, None);
+            let hours = WorkingHours::new(
+                "Asia/Tokyo",
+                Day::parse_set("mon-fri").unwrap(),
+                DailySpan::parse_list("10:00-18:00").unwrap(),
+                vec![],
+            );
+            let update = ProfileUpdate {
+                time_zone: "Asia/Tokyo".into(),
+                working_hours: Some(hours.clone()),
+            };
+            let after = set_profile(c, &ann, &update)?;
+            assert_eq!(after.working_hours, Some(hours));
+            assert_eq!(list_profiles(c)?, vec![after]);
+            // The token still finds the user, now in the new zone.
+            let by_token = user_by_token(c, "hash")?.unwrap();
+            assert_eq!(by_token.time_zone, "Asia/Tokyo");
+            // A revoked user's profile cannot be changed.
+            assert!(revoke_user(c, &ann)?);
+            assert!(set_profile(c, &ann, &update).is_err());
+            assert!(list_profiles(c)?.is_empty());
+            Ok(())
+        })
+        .unwrap();
+    }
+}
