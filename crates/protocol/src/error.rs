@@ -42,7 +42,7 @@ pub enum ErrorCode {
 /// Which limit was exceeded and by what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LimitExceeded {
-    /// The [`Limits`] field name, e.g. `max_clip_bytes`.
+    /// The [`crate::Limits`] field name, e.g. `max_clip_bytes`.
     pub limit: String,
     pub max: u64,
     pub actual: u64,

@@ -43,7 +43,7 @@ pub struct NewMessage {
     pub clip: Option<BlobId>,
     #[serde(default)]
     pub attachments: Vec<NewAttachment>,
-    /// A sealed [`BlobKind::Poster`] blob: the still the recipients' inboxes show before
+    /// A sealed [`crate::BlobKind::Poster`] blob: the still the recipients' inboxes show before
     /// the clip is downloaded. Optional: messages from older clients have none. Left
     /// out of the JSON when absent, so a message without one has the same fingerprint
     /// as before posters existed (a retried commit stays idempotent across an update).

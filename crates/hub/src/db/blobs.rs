@@ -92,8 +92,9 @@ pub fn blob(conn: &Connection, id: &BlobId) -> Result<Option<BlobRow>, HubError>
     }))
 }
 
-/// Records a part written at `start`; fails with [`ErrorCode::OffsetMismatch`] when
-/// another write got there first. Returns the new acknowledged offset.
+/// Records a part written at `start`; fails with
+/// [`pigeon_protocol::ErrorCode::OffsetMismatch`] when another write got there first.
+/// Returns the new acknowledged offset.
 pub fn add_part(conn: &mut Connection, id: &BlobId, part: &Part) -> Result<u64, HubError> {
     let tx = conn.transaction()?;
     let (ack, sealed): (i64, Option<i64>) = tx.query_row(
