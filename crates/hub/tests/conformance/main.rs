@@ -25,11 +25,11 @@ use conversation::*;
 use fields::*;
 use inbox::*;
 use messages::*;
-use profiles::*;
 use pigeon_store::protocol::{
     BlobKind, ErrorCode, InboxOrder, InboxQuery, RecipientState, Response,
 };
 use pigeon_store::{BlobUpload, ByteRange, Store, UploadProgress};
+use profiles::*;
 use reactions::*;
 use records::*;
 
