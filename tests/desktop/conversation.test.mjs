@@ -6,7 +6,8 @@
 // lists the comment and the reaction; bob reacts ✅ and types a text answer under the
 // clip without leaving the Player, and alice's sync tells her "bob replied to …" and
 // her `pigeon thread` shows it all. Carol's comment opens as text, its time opens the
-// clip there, and a reaction given meanwhile shows in the open Player.
+// clip there, and a reaction given meanwhile shows in the open Player, and goes from it
+// when taken back.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -25,10 +26,13 @@ const ANSWER = "Agreed, see page 3.";
  * `pigeon record` of the test pattern with an agenda, as a user at a terminal would
  * run it: a line `n` on its input starts the next item. Each press is answered by a
  * line: the mark ("chapter 2 at 0:01: Hiring"), or a refusal when it comes too soon
- * after the previous one, and then it is pressed again. Resolves to the draft id and the chapter lines printed.
+ * after the previous one, and then it is pressed again. Once the marks are made and
+ * `fragments` fragments (about a second each) are on disk, Ctrl-C stops it: the test
+ * ends the recording, not a clock a loaded machine outruns. Resolves to the draft id
+ * and the chapter lines printed.
  */
-async function recordWithChapters(home, titles, marks, seconds) {
-  const child = spawn(cliBinary, ["record", "--source", "synthetic", "--seconds", String(seconds), "--chapters", titles.join(",")], {
+async function recordWithChapters(home, titles, marks, fragments) {
+  const child = spawn(cliBinary, ["record", "--source", "synthetic", "--chapters", titles.join(",")], {
     env: { ...process.env, PIGEON_HOME: home },
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -72,6 +76,15 @@ async function recordWithChapters(home, titles, marks, seconds) {
       }
     }
   }
+  // The clip grows a fragment at a time: each growth of the bytes announced is one more.
+  let grown = 0;
+  let last = 0;
+  for (const deadline = Date.now() + 60_000; grown < fragments; ) {
+    assert.ok(Date.now() < deadline, `${fragments} fragments of the clip; ${grown} came`);
+    const announced = (await pigeon(home, "drafts")).drafts?.at(-1)?.clip_announced ?? 0;
+    if (announced > last) [grown, last] = [grown + 1, announced];
+  }
+  child.kill("SIGINT");
   const code = await exited;
   assert.equal(code, 0, `pigeon record ended with ${code}: ${printed.join(" | ")}`);
   const draft = /^draft (\S+)/m.exec(stdout)?.[1];
@@ -116,7 +129,7 @@ describe("the Player as a conversation", { timeout: 600_000 }, () => {
   });
 
   it("alice records three chapters, sends them to bob and carol; carol reacts and comments at 0:03", async () => {
-    const { draft, chapters } = await recordWithChapters(aliceHome, ["Budget", "Hiring", "Q3"], 2, 8);
+    const { draft, chapters } = await recordWithChapters(aliceHome, ["Budget", "Hiring", "Q3"], 2, 6);
     console.log(`alice marked: ${chapters.join("; ")}`);
     const sent = await pigeon(aliceHome, "send", draft, "--to", "bob,carol", "--subject", SUBJECT, "--respond-by", "24h");
     messageId = sent.message ?? sent.messageId ?? sent.id;
@@ -306,5 +319,32 @@ describe("the Player as a conversation", { timeout: 600_000 }, () => {
       WAIT,
       "carol's 🎉 in the conversation",
     );
+  });
+
+  it("a reaction taken back elsewhere goes from the open Player without reopening it", async () => {
+    const b = ui(bob.driver);
+    await pigeon(carolHome, "react", messageId, "party", "--remove");
+    // Taking one back announces nothing: the sync that stores its record tells the Player.
+    await b.until(
+      () => {
+        const party = document.querySelector("[data-testid=reaction][data-emoji='🎉']");
+        const entries = [...document.querySelectorAll("[data-kind=message] [data-testid=entry-reaction]")];
+        return !!party && !party.getAttribute("aria-label").includes("carol") && !entries.some((r) => r.textContent.startsWith("🎉"));
+      },
+      30_000,
+      "carol's 🎉 gone from bob's open Player",
+    );
+    // The rest stays as it was.
+    await b.until(
+      () => document.querySelector("[data-testid=reaction][data-emoji='👀']")?.getAttribute("aria-label") === "👀 from carol",
+      WAIT,
+      "carol's 👀 still there",
+    );
+    // Paused, so the playing chapter does not pull the page back while it is pictured.
+    await bob.driver.executeScript(() => {
+      document.querySelector("[data-testid=player-video]")?.pause();
+      document.querySelector("[data-testid=reaction-bar]")?.scrollIntoView({ block: "center" });
+    });
+    await screenshot(bob.driver, "conversation-reaction-taken-back");
   });
 });
