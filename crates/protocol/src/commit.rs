@@ -205,8 +205,8 @@ pub fn answer_about(
             return Err(ApiError::invalid(match parent.chapters.len() {
                 0 => "the reply names a chapter, but the message it answers has none: leave the chapter out".to_string(),
                 n => format!(
-                    "the reply names chapter {} of {n}: name one of the message's chapters (numbered from 0 on the wire)",
-                    chapter
+                    "the reply names chapter index {chapter}, but the message it answers has {n} chapter(s): name one from 0 to {} (numbered from 0 on the wire)",
+                    n - 1
                 ),
             }));
         }
@@ -412,7 +412,12 @@ mod tests {
         let no_clip = message(text_reply(Some(1), None), textual);
         assert!(no_clip.contains("has no clip"), "{no_clip}");
         let chapter = message(text_reply(None, Some(3)), parent(Some(10_000), 3));
-        assert!(chapter.contains("chapter 3 of 3"), "{chapter}");
+        assert!(
+            chapter.contains(
+                "index 3, but the message it answers has 3 chapter(s): name one from 0 to 2"
+            ),
+            "{chapter}"
+        );
         let none = message(text_reply(None, Some(0)), parent(Some(10_000), 0));
         assert!(none.contains("has none"), "{none}");
     }

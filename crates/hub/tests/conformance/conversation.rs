@@ -328,7 +328,7 @@ pub(crate) async fn bad_answers_are_refused_and_nothing_is_stored(t: Team) {
             what: "a chapter past the parent's",
             message: with(&|a| a.chapter = Some(3)),
             code: ErrorCode::Invalid,
-            says: "chapter 3 of 3",
+            says: "has 3 chapter(s): name one from 0 to 2",
         },
         Bad {
             what: "chapters without a clip",
