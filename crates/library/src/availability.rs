@@ -75,7 +75,7 @@ pub fn local_now(
 /// A time on their clock as short as it stays clear from `now` (also theirs):
 /// "18:00" today, "Tue 09:00" this week, "Thu 24 Dec 09:00" later, with the year when
 /// it is another.
-fn when(now: DateTime<FixedOffset>, at: DateTime<FixedOffset>) -> String {
+pub(crate) fn when(now: DateTime<FixedOffset>, at: DateTime<FixedOffset>) -> String {
     let days = (at.date_naive() - now.date_naive()).num_days();
     if days == 0 {
         at.format("%H:%M").to_string()

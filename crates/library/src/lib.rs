@@ -66,6 +66,7 @@ pub mod outbox;
 pub mod people;
 pub mod profile;
 pub mod received_files;
+pub mod recipient_clock;
 pub mod recording;
 pub mod reminders;
 pub mod respond_by;
