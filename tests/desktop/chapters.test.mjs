@@ -1,5 +1,5 @@
 // Chapters, for real: alice's app records the test pattern along a typed agenda of
-// three items, starts the second with the N key and the third with the "Next item"
+// three items (kept when a first take is re-recorded from Compose), starts the second with the N key and the third with the "Next item"
 // button, renames one in Compose and sends to bob (a CLI user on the same hub), asking
 // for an acknowledgement only; bob's `show` lists the three chapters at increasing
 // starts; bob comments at 0:03 and alice's app announces "bob commented at 0:03 on
@@ -54,6 +54,16 @@ describe("chapters marked while recording reach the recipient, and a comment at 
     await a.type("agenda-input", `Budget${Key.ENTER}Hiring${Key.ENTER}Q3`);
     await a.until(() => document.querySelector("[data-testid=agenda-input]")?.value === "Budget\nHiring\nQ3", WAIT, "the agenda to be typed");
     await screenshot(alice.driver, "chapters-1-record-agenda");
+
+    // A first take, re-recorded from Compose: the new take starts from the agenda typed.
+    await a.startRecording();
+    await a.waitText("record-chapter", "Item 1 of 3: Budget");
+    await a.waitSeconds("elapsed", 1, 15_000);
+    await a.click("record-stop");
+    await a.find("compose");
+    await a.click("compose-rerecord");
+    await a.until(() => document.querySelector("[data-testid=agenda-input]")?.value === "Budget\nHiring\nQ3", WAIT, "the agenda kept for the new take");
+    await a.until(() => document.querySelector("[data-testid=camera-select]")?.value === "test-pattern", WAIT, "the test pattern still chosen");
 
     await a.startRecording();
     await a.waitText("record-chapter", "Item 1 of 3: Budget");

@@ -43,6 +43,10 @@ let notice: string | null = null;
 let current: Screen | null = null;
 /** A section of the next screen to bring into view (the Player's "Transcription settings"). */
 let scrollTo: string | null = null;
+/** The agenda typed before recording each draft (while the app runs), for "Re-record" to keep. */
+const typedAgendas = new Map<string, string>();
+/** The agenda the next Record screen starts with: the one "Re-record" kept. */
+let agendaToKeep = "";
 const view = h("main", { class: "view", id: "view" });
 const identityCard = h("div", { class: "identity", "data-testid": "identity" });
 const statusLine = h("p", { class: "statusbar", role: "status", "data-testid": "statusbar" }, "Starting…");
@@ -145,11 +149,22 @@ function render(): void {
       break;
     case "record":
       show(
-        recordView(route.origin, shortcutLabel(), route.replyTo, {
-          back: () => history.back(),
-          recorded: (draft) => navigate({ screen: "compose", draft: draft.id, replyTo: route.replyTo }),
-        }),
+        recordView(
+          route.origin,
+          shortcutLabel(),
+          route.replyTo,
+          {
+            back: () => history.back(),
+            recorded: (draft) => navigate({ screen: "compose", draft: draft.id, replyTo: route.replyTo }),
+            // Also a screen recording, which the small recorder window stops.
+            started: (draftId, agenda) => {
+              if (agenda.trim()) typedAgendas.set(draftId, agenda);
+            },
+          },
+          agendaToKeep,
+        ),
       );
+      agendaToKeep = "";
       if (notice) {
         current?.el.querySelector("header")?.after(problem(notice, "quick-record-problem"));
         notice = null;
@@ -159,7 +174,12 @@ function render(): void {
       show(
         composeView(route.draft, route.replyTo, {
           sent: () => navigate({ screen: "sent" }),
-          rerecord: () => navigate({ screen: "record", origin: "button", replyTo: route.replyTo }),
+          rerecord: () => {
+            // The new take follows the agenda typed for the discarded one.
+            agendaToKeep = typedAgendas.get(route.draft) ?? "";
+            typedAgendas.delete(route.draft);
+            navigate({ screen: "record", origin: "button", replyTo: route.replyTo });
+          },
           cancel: () => navigate({ screen: "drafts" }),
         }),
       );

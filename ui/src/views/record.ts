@@ -22,6 +22,8 @@ export interface RecordActions {
   back(): void;
   /** After a stop: go on to Compose with the new draft. */
   recorded(draft: DraftView): void;
+  /** A recording began into the draft `draftId` along `agenda`, as typed (for "Re-record" to keep). */
+  started?(draftId: string, agenda: string): void;
 }
 
 /**
@@ -34,6 +36,8 @@ export function recordView(
   shortcut: string | null,
   replyTo: string | null,
   actions: RecordActions,
+  /** The agenda to start from: what was typed for the take that "Re-record" discarded. */
+  typedAgenda = "",
 ): Screen {
   const note = describeOrigin(origin, shortcut);
   const root = screen(
@@ -59,6 +63,7 @@ export function recordView(
     "aria-describedby": "agenda-hint",
     "data-testid": "agenda-input",
   });
+  agenda.value = typedAgenda;
   const agendaBox = h(
     "div",
     { class: "card agenda", "data-testid": "agenda" },
@@ -152,6 +157,7 @@ export function recordView(
       startRecording(agenda.value.trim() || null)
         // A screen recording is watched by the small recorder window, not this one.
         .then((started) => {
+          actions.started?.(started.draftId, agenda.value);
           showChapter(started.chapter);
           return started.screen ? true : attach();
         })
