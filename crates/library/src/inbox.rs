@@ -45,7 +45,7 @@ const CURSOR_KEY: &str = "inbox_cursor";
 pub struct SyncReport {
     /// Messages seen for the first time.
     pub new_messages: Vec<MessageId>,
-    /// Sent messages whose receipts were refreshed.
+    /// Sent messages whose receipts changed (and were stored) at this sync.
     pub refreshed_sent: usize,
     /// Messages whose sender's poster was downloaded by this sync.
     pub posters: Vec<MessageId>,
@@ -236,6 +236,11 @@ impl Inbox {
                 continue;
             }
             let status = self.store.message_status(&id).await?;
+            // Only a change is news: an unchanged status neither takes the write lock
+            // nor makes every screen fetch again.
+            if same_receipts(&sent.receipts, &status.receipts) {
+                continue;
+            }
             self.library
                 .blocking(move |l| l.update_receipts(&id, &status.receipts))
                 .await?;
@@ -415,6 +420,16 @@ impl Inbox {
 pub use crate::attachment::safe_file_name;
 
 /// Whether a download error may pass by itself (the store is unreachable).
+/// Whether two lists of receipts say the same, in whatever order each lists them.
+fn same_receipts(a: &[Receipt], b: &[Receipt]) -> bool {
+    let sorted = |list: &[Receipt]| {
+        let mut list = list.to_vec();
+        list.sort_by(|x, y| x.recipient.cmp(&y.recipient));
+        list
+    };
+    a.len() == b.len() && sorted(a) == sorted(b)
+}
+
 fn is_retryable(e: &LibraryError) -> bool {
     matches!(e, LibraryError::Store(s) if s.is_retryable())
 }

@@ -253,3 +253,25 @@ fn attachment_names_cannot_escape_the_folder() {
     assert_eq!(safe_file_name("agenda.pdf"), "agenda.pdf");
     assert_eq!(safe_file_name(".."), "attachment");
 }
+
+#[tokio::test]
+async fn a_sync_counts_only_the_sent_messages_whose_receipts_changed() {
+    let p = pair().await;
+    send(&p).await;
+    let alice = Inbox::new(p.alice_library.clone(), p.alice_store.clone(), true);
+    let bob = Inbox::new(p.bob_library.clone(), p.bob_store.clone(), true);
+    let now = Utc::now();
+    alice.sync(now).await.unwrap();
+    assert_eq!(
+        alice.sync(now).await.unwrap().refreshed_sent,
+        0,
+        "nothing changed since the last sync"
+    );
+    bob.sync(now).await.unwrap();
+    assert_eq!(
+        alice.sync(now).await.unwrap().refreshed_sent,
+        1,
+        "bob's device fetched it"
+    );
+    assert_eq!(alice.sync(now).await.unwrap().refreshed_sent, 0);
+}
