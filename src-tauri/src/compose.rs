@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context as _};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use pigeon_library::recipient_clock::{recipient_clock, RecipientClock};
 use pigeon_library::respond_by::{ResponseByChoice, ResponseByPreset};
 use pigeon_library::{chapters, people};
 use pigeon_library::{Attachment, Delivery, NewOutgoing, ResponseBy};
@@ -21,6 +22,7 @@ use tauri_plugin_dialog::DialogExt as _;
 
 use crate::blocking;
 use crate::error::{CommandResult, CHECK_STORE};
+use crate::profile::ProfileCache;
 use crate::session::Session;
 use crate::windows::library_changed;
 
@@ -173,6 +175,67 @@ pub async fn respond_by_at(
         session.zone,
         &zones,
     ))
+}
+
+/// A recipient's clock next to their name in Compose.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipientClockView {
+    pub name: String,
+    pub time_zone: String,
+    /// Now on their clock: "Wed 23:00".
+    pub local_now: String,
+    /// `None` when they gave no working hours.
+    pub working: Option<bool>,
+    /// "working now, until 18:00", "off until Tue 09:00".
+    pub availability: Option<String>,
+    /// The respond-by on their clock: "Wed 02:00".
+    pub respond_by: String,
+    pub outside_hours: bool,
+    /// "Wed 02:00 for yuki, outside their working hours".
+    pub respond_by_phrase: String,
+}
+
+impl From<RecipientClock> for RecipientClockView {
+    fn from(c: RecipientClock) -> Self {
+        Self {
+            name: c.name,
+            time_zone: c.time_zone,
+            local_now: c.local_now_text,
+            working: c.working,
+            availability: c.availability,
+            respond_by: c.respond_by_text,
+            outside_hours: c.respond_by_outside_hours,
+            respond_by_phrase: c.respond_by_phrase,
+        }
+    }
+}
+
+/// Each recipient's clock now and at the respond-by `at`, in the order given; a
+/// recipient without a profile (or the store away) is left out, not an error.
+#[tauri::command]
+pub async fn recipient_clocks(
+    session: State<'_, Session>,
+    cache: State<'_, ProfileCache>,
+    recipients: Vec<String>,
+    at: DateTime<Utc>,
+) -> CommandResult<Vec<RecipientClockView>> {
+    if recipients.is_empty() {
+        return Ok(Vec::new());
+    }
+    let profiles = cache.profiles(&session).await;
+    let now = session.now();
+    Ok(recipients
+        .iter()
+        .filter_map(|name| profiles.iter().find(|p| p.user.name.as_str() == name))
+        .filter_map(|profile| match recipient_clock(profile, at, now) {
+            Ok(clock) => Some(clock.into()),
+            Err(error) => {
+                tracing::info!(user = %profile.user.name, %error, "no clock shown for a recipient");
+                None
+            }
+        })
+        .collect())
 }
 
 /// A file about to be attached.

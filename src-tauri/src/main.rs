@@ -17,6 +17,7 @@ mod conversation;
 mod error;
 mod messages;
 mod models;
+mod profile;
 mod recording;
 mod screen;
 mod search;
@@ -60,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         .manage(messages::downloads::Downloads::default())
         .manage(background::LastConnection::default())
         .manage(models::ModelDownloads::default())
+        .manage(profile::ProfileCache::default())
         .invoke_handler(tauri::generate_handler![
             commands::shell_status,
             commands::ui_ready,
@@ -110,6 +112,10 @@ fn main() -> anyhow::Result<()> {
             compose::draft_chapters,
             compose::set_draft_chapters,
             compose::add_draft_chapter,
+            compose::recipient_clocks,
+            profile::forget_profiles,
+            profile::my_working_hours,
+            profile::set_my_working_hours,
             transcripts::message_transcript,
             transcripts::transcribe_message,
             transcripts::skip_ranges,

@@ -644,6 +644,33 @@ export function respondByAt(local: string, recipients: string[]): Promise<Respon
   return invoke<RespondByView>("respond_by_at", { local, recipients });
 }
 
+/** Mirrors `RecipientClockView` in src-tauri/src/compose.rs. */
+export interface RecipientClockView {
+  name: string;
+  timeZone: string;
+  /** Now on their clock: "Wed 23:00". */
+  localNow: string;
+  /** null when they gave no working hours. */
+  working: boolean | null;
+  /** "working now, until 18:00", "off until Tue 09:00". */
+  availability: string | null;
+  /** The respond-by on their clock: "Wed 02:00". */
+  respondBy: string;
+  outsideHours: boolean;
+  /** "Wed 02:00 for yuki, outside their working hours". */
+  respondByPhrase: string;
+}
+
+/** A Compose opens: its recipients' profiles are loaded afresh (once per Compose). */
+export function forgetProfiles(): Promise<void> {
+  return invoke<void>("forget_profiles");
+}
+
+/** Each recipient's clock now and at the respond-by `at`; empty when the store is away. */
+export function recipientClocks(recipients: string[], at: string): Promise<RecipientClockView[]> {
+  return invoke<RecipientClockView[]>("recipient_clocks", { recipients, at });
+}
+
 export function describeAttachments(paths: string[]): Promise<AttachmentView[]> {
   return invoke<AttachmentView[]>("describe_attachments", { paths });
 }
@@ -926,4 +953,35 @@ export function cancelModelDownload(key: string): Promise<void> {
 
 export function onModelDownload(handler: (progress: ModelDownloadView) => void): Promise<UnlistenFn> {
   return listen<ModelDownloadView>(MODEL_DOWNLOAD_EVENT, (event) => handler(event.payload));
+}
+
+/** Mirrors `WorkingHoursView` in src-tauri/src/profile.rs. */
+export interface WorkingHoursView {
+  timeZone: string;
+  hasHours: boolean;
+  /** "mon", "tue", … */
+  days: string[];
+  /** "09:00-12:00,13:00-17:00" */
+  spans: string;
+  /** YYYY-MM-DD */
+  daysOff: string[];
+  localNow: string;
+  availability: string | null;
+}
+
+/** Settings' "Working hours" form: no days and no spans remove the working hours. */
+export interface WorkingHoursForm {
+  timeZone: string;
+  days: string[];
+  spans: string;
+  daysOff: string[];
+}
+
+export function myWorkingHours(): Promise<WorkingHoursView> {
+  return invoke<WorkingHoursView>("my_working_hours");
+}
+
+/** Saves my zone and working hours; rejects with the one sentence saying what to type. */
+export function setMyWorkingHours(form: WorkingHoursForm): Promise<WorkingHoursView> {
+  return invoke<WorkingHoursView>("set_my_working_hours", { form });
 }

@@ -5,9 +5,11 @@ import {
   draft as loadDraft,
   draftChapters,
   errorMessage,
+  forgetProfiles,
   message as loadMessage,
   onFilesDropped,
   pickAttachments,
+  recipientClocks,
   respondByAt,
   respondByChoices,
   sendMessage,
@@ -16,6 +18,7 @@ import {
   type AttachmentView,
   type ChapterLine,
   type DraftView,
+  type RecipientClockView,
   type RespondByChoice,
   type RespondByView,
   type SendView,
@@ -262,10 +265,32 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
     );
   }
 
+  // Each recipient's clock now and at the chosen respond-by; only the latest request is shown.
+  const clockList = h("ul", { class: "recipient-clocks", "aria-label": "Recipients' clocks", "data-testid": "recipient-clocks" });
+  let clockRequest = 0;
+  const clockItem = (c: RecipientClockView) =>
+    h(
+      "li",
+      { class: c.outsideHours ? "recipient-clock outside-hours" : "recipient-clock", "data-testid": `recipient-clock-${c.name}` },
+      h("strong", {}, c.name),
+      h("span", { "data-testid": "clock-local-now" }, ` ${c.localNow} their time (${c.timeZone})`),
+      c.availability ? h("span", { class: "muted", "data-testid": "clock-availability" }, ` · ${c.availability}`) : "",
+      " · ",
+      c.outsideHours ? h("span", { class: "flag", "aria-hidden": "true" }, "⚠ ") : "",
+      h("span", { class: c.outsideHours ? "flag" : "", "data-testid": "clock-respond-by" }, `respond by ${c.respondByPhrase}`),
+    );
+  async function showClocks(at: string): Promise<void> {
+    const request = ++clockRequest;
+    const names = [...recipients];
+    // A store that is away shows nothing extra: Compose works without the clocks.
+    const clocks = names.length ? await recipientClocks(names, at).catch(() => []) : [];
+    if (request === clockRequest) mount(clockList, ...clocks.map(clockItem));
+  }
   const describeChoice = (view: RespondByView | undefined) => {
     if (!view) return;
     const others = view.recipients.map((r) => `${r.name}: ${r.local}`).join(" · ");
     whenLine.textContent = `Respond by ${view.local}${others ? ` — ${others}` : ""}`;
+    void showClocks(view.at);
   };
   async function refreshChoices(): Promise<void> {
     try {
@@ -427,7 +452,10 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
       })
       .catch(() => {});
   }
-  void refreshChoices();
+  // Profiles are loaded once for this Compose, then refreshChoices shows the clocks.
+  void forgetProfiles()
+    .catch(() => {})
+    .then(refreshChoices);
   const unlisten = onFilesDropped((paths) => {
     describeAttachments(paths).then(addAttachments, (e: unknown) => mount(feedback, problem(errorMessage(e))));
   });
@@ -450,7 +478,7 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
     ),
     h("section", { class: "card", "aria-label": "Attachments" }, h("h2", {}, "Agenda documents"), attachmentList, dropZone),
     h("section", { class: "card", "aria-labelledby": "draft-chapters-title" }, chapterHeading, chapterNote, chapterList, h("div", { class: "row" }, addChapter, addHint), chapterFeedback),
-    h("section", { class: "card", "aria-label": "Respond by" }, h("h2", {}, "Respond by"), respondBox, whenLine),
+    h("section", { class: "card", "aria-label": "Respond by" }, h("h2", {}, "Respond by"), respondBox, whenLine, clockList),
     h(
       "div",
       { class: "row acknowledge" },

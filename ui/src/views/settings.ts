@@ -23,6 +23,7 @@ import { formatBytes } from "../format";
 import { acceleratorFromKeyPress } from "../shortcut";
 import { devicePicker } from "./devices";
 import { problem } from "./screen";
+import { workingHoursSection } from "./working_hours";
 
 export interface SettingsActions {
   changeShortcut(accelerator: string): Promise<SettingsView>;
@@ -37,6 +38,7 @@ export function settingsView(initial: SettingsView, actions: SettingsActions): H
       root,
       h("header", { class: "screen-header" }, h("h1", { id: "settings-title" }, "Settings")),
       profileSection(view),
+      workingHoursSection(),
       storeSection(view, render),
       devicesSection(),
       transcriptionSection(),
