@@ -50,6 +50,21 @@ async function waitClockText(driver, selector, pattern) {
   return last.trim();
 }
 
+/** Brings the recipients' clocks into view for a screenshot, and waits until they are. */
+async function scrollToClocks(driver) {
+  await ui(driver).until(
+    () => {
+      document.activeElement?.blur();
+      const clocks = document.querySelector("[data-testid=recipient-clocks]");
+      clocks?.scrollIntoView({ block: "center" });
+      const box = clocks?.getBoundingClientRect();
+      return box && box.top >= 0 && box.bottom <= window.innerHeight;
+    },
+    WAIT,
+    "the recipients' clocks to be in view",
+  );
+}
+
 describe("working hours: the recipients' clocks in Compose, and mine in Settings", { timeout: 600_000 }, () => {
   let hub;
   let alice;
@@ -110,6 +125,7 @@ describe("working hours: the recipients' clocks in Compose, and mine in Settings
     await setCustom(`${nextWeekday(6)}T12:00`);
     await waitClockText(alice.driver, "[data-testid=recipient-clock-yuki] [data-testid=clock-respond-by]", /Sat (\d+ \w+ (\d{4} )?)?(19|20):00 for yuki, outside their working hours$/);
     assert.match(await (await a.find("recipient-clock-yuki")).getAttribute("class"), /outside-hours/);
+    await scrollToClocks(alice.driver);
     await screenshot(alice.driver, "working-hours-1-compose-outside");
 
     // A Wednesday 04:00 in Berlin is midday in Tokyo: within her hours, no flag.
@@ -126,7 +142,7 @@ describe("working hours: the recipients' clocks in Compose, and mine in Settings
       [...document.querySelectorAll("[data-testid=recipient-clock-bob] [data-testid]")].map((e) => e.dataset.testid),
     );
     assert.deepEqual(bobParts, ["clock-local-now", "clock-respond-by"]);
-    await alice.driver.executeScript(() => document.querySelector("[data-testid=recipient-clocks]")?.scrollIntoView({ block: "center" }));
+    await scrollToClocks(alice.driver);
     await screenshot(alice.driver, "working-hours-2-compose-two");
 
     // Taking yuki off the list takes her clock away.
