@@ -1,4 +1,12 @@
-import { errorMessage, myWorkingHours, setMyWorkingHours, type WorkingHoursView } from "../api";
+import { errorMessage, myWorkingHours, setMyWorkingHours, type WorkingHoursForm, type WorkingHoursView } from "../api";
+
+/** The commands the section uses; tests pass their own. */
+export interface WorkingHoursApi {
+  load(): Promise<WorkingHoursView>;
+  save(form: WorkingHoursForm): Promise<WorkingHoursView>;
+}
+
+const shellApi: WorkingHoursApi = { load: myWorkingHours, save: setMyWorkingHours };
 import { h } from "../dom";
 
 const DAYS: [string, string][] = [
@@ -26,7 +34,7 @@ function zoneNames(): string[] {
  * and days off, saved to the store; a refusal shows as the one sentence saying what
  * to type. Leaving days and spans empty removes the working hours.
  */
-export function workingHoursSection(): HTMLElement {
+export function workingHoursSection(api: WorkingHoursApi = shellApi): HTMLElement {
   const result = h("p", { class: "feedback", role: "status", "aria-live": "polite", "data-testid": "working-hours-feedback" });
   const report = (text: string, ok: boolean) => {
     result.textContent = text;
@@ -71,7 +79,8 @@ export function workingHoursSection(): HTMLElement {
   save.addEventListener("click", () => {
     save.disabled = true;
     report("Saving…", true);
-    setMyWorkingHours({
+    api
+      .save({
       timeZone: zone.value.trim(),
       days: dayBoxes.filter((b) => b.checked).map((b) => b.value),
       spans: spans.value,
@@ -86,7 +95,7 @@ export function workingHoursSection(): HTMLElement {
         save.disabled = false;
       });
   });
-  myWorkingHours().then(show, (error: unknown) => report(errorMessage(error), false));
+  api.load().then(show, (error: unknown) => report(errorMessage(error), false));
 
   const section = h(
     "section",
