@@ -152,6 +152,25 @@ describe("working hours: the recipients' clocks in Compose, and mine in Settings
     await a.click("compose-cancel");
   });
 
+  it("with the hub away, Compose shows no clocks and no error about them", async () => {
+    const a = ui(alice.driver);
+    await hub.stop();
+    await a.click("nav-drafts");
+    await a.click("draft-compose");
+    await a.find("compose");
+    await a.type("recipient-input", `yuki${Key.ENTER}`);
+    await a.find("recipient-yuki");
+    // The store is asked (and retried) before the list says it is for yuki.
+    await a.until(() => document.querySelector("[data-testid=recipient-clocks]")?.dataset.recipients === "yuki", 60_000, "the clocks to be asked for yuki");
+    assert.equal(await alice.driver.executeScript(() => document.querySelectorAll("[data-testid=recipient-clocks] li").length), 0);
+    const said = await alice.driver.executeScript(() => document.querySelector("[data-testid=compose]")?.textContent ?? "");
+    assert.doesNotMatch(said, /profile|working hours/i);
+    await scrollToClocks(alice.driver);
+    await screenshot(alice.driver, "working-hours-5-compose-store-away");
+    hub = await startHub("working-hours", { data: hub.data, port: hub.port });
+    await a.click("compose-cancel");
+  });
+
   it("Settings saves alice's working hours, refusing a mistake in one sentence, and yuki reads them back", async () => {
     const a = ui(alice.driver);
     await a.click("nav-settings");

@@ -284,7 +284,10 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
     const names = [...recipients];
     // A store that is away shows nothing extra: Compose works without the clocks.
     const clocks = names.length ? await recipientClocks(names, at).catch(() => []) : [];
-    if (request === clockRequest) mount(clockList, ...clocks.map(clockItem));
+    if (request !== clockRequest) return;
+    mount(clockList, ...clocks.map(clockItem));
+    // Whom the list is for, so one can tell "no clocks" from "not answered yet".
+    clockList.dataset.recipients = names.join(",");
   }
   const describeChoice = (view: RespondByView | undefined) => {
     if (!view) return;
