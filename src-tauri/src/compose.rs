@@ -512,6 +512,44 @@ mod tests {
         );
     }
 
+    /// The shape ui/src/api.ts reads as `RecipientClockView`.
+    #[test]
+    fn a_recipient_clock_is_what_the_ui_expects() {
+        use pigeon_store::protocol::hours::{DailySpan, Day, WorkingHours};
+        use pigeon_store::protocol::{Profile, UserName};
+        let mut yuki = Profile::of(User {
+            name: UserName::parse("yuki").unwrap(),
+            display_name: "Yuki".into(),
+            time_zone: "Asia/Tokyo".into(),
+        });
+        yuki.working_hours = Some(WorkingHours::new(
+            "Asia/Tokyo",
+            Day::parse_set("mon-fri").unwrap(),
+            DailySpan::parse_list("10:00-18:00").unwrap(),
+            vec![],
+        ));
+        let utc = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let clock = recipient_clock(
+            &yuki,
+            utc("2026-12-01T17:00:00Z"),
+            utc("2026-12-01T06:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(RecipientClockView::from(clock)).unwrap(),
+            serde_json::json!({
+                "name": "yuki",
+                "timeZone": "Asia/Tokyo",
+                "localNow": "Tue 15:00",
+                "working": true,
+                "availability": "working now, until 18:00",
+                "respondBy": "Wed 02:00",
+                "outsideHours": true,
+                "respondByPhrase": "Wed 02:00 for yuki, outside their working hours",
+            })
+        );
+    }
+
     #[test]
     fn a_wrong_time_says_what_to_do_in_compose() {
         let error = resolve(
