@@ -57,13 +57,13 @@ pub(crate) mod tests {
     use std::sync::Arc;
 
     use chrono::Utc;
-    use pigeon_store::protocol::{Limits, MessageId, Reactions, UserName};
+    use pigeon_store::protocol::{Limits, MessageId, Reactions, RecordId, UserName};
     use pigeon_store::{FolderStore, Store};
 
     use super::super::Delivery;
     use super::*;
     use crate::db::{Library, NewOutgoing};
-    use crate::error::LibraryError;
+    use crate::error::{LibraryError, Result};
     use crate::home::PigeonHome;
     use crate::inbox::Inbox;
     use crate::test_support::{text_message, user, FaultyStore};
@@ -92,6 +92,28 @@ pub(crate) mod tests {
             library,
             store,
         }
+    }
+
+    impl Person {
+        /// Queues my reaction to `message` (or my taking it back), now.
+        pub(crate) fn react(
+            &self,
+            message: &MessageId,
+            emoji: &str,
+            removed: bool,
+        ) -> Result<RecordId> {
+            self.library
+                .queue_reaction(message, emoji, removed, &self.name, Utc::now())
+        }
+    }
+
+    /// Alice and bob on one folder, and alice's "Numbers attached" to bob, which bob
+    /// has synced.
+    async fn alice_wrote_to_bob(dir: &Path) -> (Person, Person, MessageId) {
+        let (alice, bob) = (person(dir, "alice").await, person(dir, "bob").await);
+        let id = send_text(&alice, &["bob"], "Numbers attached", None, false).await;
+        bob.inbox.sync(Utc::now()).await.unwrap();
+        (alice, bob, id)
     }
 
     /// Sends a text message (an answer to `in_reply_to`, if given) from `from` to `to`
@@ -143,9 +165,7 @@ pub(crate) mod tests {
         let id = send_text(&alice, &["bob", "carol"], "Numbers attached", None, false).await;
         bob.inbox.sync(Utc::now()).await.unwrap();
 
-        bob.library
-            .queue_reaction(&id, "👀", false, &bob.name, Utc::now())
-            .unwrap();
+        bob.react(&id, "👀", false).unwrap();
         assert_eq!(
             shown(bob.library.reactions_of(&id).unwrap()),
             given(&[("👀", &["bob"])]),
@@ -205,22 +225,10 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_reaction_can_be_changed_and_taken_back_and_only_what_still_holds_is_news() {
         let dir = tempfile::tempdir().unwrap();
-        let (alice, bob) = (
-            person(dir.path(), "alice").await,
-            person(dir.path(), "bob").await,
-        );
-        let id = send_text(&alice, &["bob"], "Numbers attached", None, false).await;
-        bob.inbox.sync(Utc::now()).await.unwrap();
-        let react = |emoji: &str, removed: bool| {
-            bob.library
-                .queue_reaction(&id, emoji, removed, &bob.name, Utc::now())
-                .unwrap()
-        };
+        let (alice, bob, id) = alice_wrote_to_bob(dir.path()).await;
+        let react = |emoji: &str, removed: bool| bob.react(&id, emoji, removed).unwrap();
         // Alice reacts too, on her own message.
-        alice
-            .library
-            .queue_reaction(&id, "🎉", false, &alice.name, Utc::now())
-            .unwrap();
+        alice.react(&id, "🎉", false).unwrap();
         assert_eq!(alice.outbox.share_records().await.unwrap(), 1);
         bob.inbox.sync(Utc::now()).await.unwrap();
 
@@ -295,15 +303,11 @@ pub(crate) mod tests {
                 .is_some()
         };
         for id in [&ack, &plain] {
-            bob.library
-                .queue_reaction(id, "👀", false, &bob.name, Utc::now())
-                .unwrap();
+            bob.react(id, "👀", false).unwrap();
         }
         assert!(!responded(&ack), "only a ✅ acknowledges");
         for id in [&ack, &plain] {
-            bob.library
-                .queue_reaction(id, "✅", false, &bob.name, Utc::now())
-                .unwrap();
+            bob.react(id, "✅", false).unwrap();
         }
         assert!(responded(&ack), "marked at once, before it is shared");
         assert!(!responded(&plain), "a reaction is not an answer");
@@ -322,16 +326,8 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn bad_reactions_are_refused_before_anything_is_queued() {
         let dir = tempfile::tempdir().unwrap();
-        let (alice, bob) = (
-            person(dir.path(), "alice").await,
-            person(dir.path(), "bob").await,
-        );
-        let id = send_text(&alice, &["bob"], "Numbers attached", None, false).await;
-        bob.inbox.sync(Utc::now()).await.unwrap();
-        let error = bob
-            .library
-            .queue_reaction(&id, "💩", false, &bob.name, Utc::now())
-            .unwrap_err();
+        let (_alice, bob, id) = alice_wrote_to_bob(dir.path()).await;
+        let error = bob.react(&id, "💩", false).unwrap_err();
         assert!(matches!(error, LibraryError::Invalid(_)), "{error}");
         assert!(
             error
@@ -340,10 +336,7 @@ pub(crate) mod tests {
             "{error}"
         );
         let unknown = MessageId::parse("0000000000000000").unwrap();
-        let error = bob
-            .library
-            .queue_reaction(&unknown, "👍", false, &bob.name, Utc::now())
-            .unwrap_err();
+        let error = bob.react(&unknown, "👍", false).unwrap_err();
         assert!(
             matches!(
                 &error,
@@ -358,9 +351,7 @@ pub(crate) mod tests {
         assert!(bob.library.reactions_of(&id).unwrap().is_empty());
 
         // A heart typed without the emoji presentation selector is the same heart.
-        bob.library
-            .queue_reaction(&id, "\u{2764}", false, &bob.name, Utc::now())
-            .unwrap();
+        bob.react(&id, "\u{2764}", false).unwrap();
         assert_eq!(
             shown(bob.library.reactions_of(&id).unwrap()),
             given(&[("❤️", &["bob"])])
@@ -370,12 +361,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_record_the_store_refuses_is_dropped_and_the_rest_still_go() {
         let dir = tempfile::tempdir().unwrap();
-        let (alice, bob) = (
-            person(dir.path(), "alice").await,
-            person(dir.path(), "bob").await,
-        );
-        let id = send_text(&alice, &["bob"], "Numbers attached", None, false).await;
-        bob.inbox.sync(Utc::now()).await.unwrap();
+        let (_alice, bob, id) = alice_wrote_to_bob(dir.path()).await;
         // A message this library holds but the store does not know (any more).
         let gone = crate::test_messages::message("90ne000000000000", "alice", &["bob"], Utc::now());
         bob.library
@@ -385,14 +371,8 @@ pub(crate) mod tests {
                 Utc::now(),
             )
             .unwrap();
-        let refused = bob
-            .library
-            .queue_reaction(&gone.id, "👍", false, &bob.name, Utc::now())
-            .unwrap();
-        let heart = bob
-            .library
-            .queue_reaction(&id, "❤️", false, &bob.name, Utc::now())
-            .unwrap();
+        let refused = bob.react(&gone.id, "👍", false).unwrap();
+        let heart = bob.react(&id, "❤️", false).unwrap();
         assert_eq!(bob.outbox.share_records().await.unwrap(), 1);
         assert!(bob.library.queued_records().unwrap().is_empty());
         let failed = bob.library.outgoing_record(&refused).unwrap().unwrap();
