@@ -6,7 +6,7 @@
 //! `recipient_clock`) and the protocol's.
 
 use anyhow::{anyhow, Context as _};
-use pigeon_library::availability::{availability, local_now};
+use pigeon_library::availability::{availability, clock_zone, local_now};
 use pigeon_library::people;
 use pigeon_library::profile::{profile_update, ProfileChange};
 use pigeon_store::protocol::Profile;
@@ -78,9 +78,7 @@ fn hours_view(profile: &Profile, session: &Session) -> anyhow::Result<WorkingHou
     let now = session.now();
     let hours = profile.working_hours.as_ref();
     Ok(WorkingHoursView {
-        time_zone: hours
-            .map_or(&profile.user.time_zone, |h| &h.time_zone)
-            .clone(),
+        time_zone: clock_zone(profile).to_owned(),
         has_hours: hours.is_some(),
         days: hours
             .map(|h| h.days.iter().map(|d| d.as_str().to_owned()).collect())

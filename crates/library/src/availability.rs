@@ -54,15 +54,20 @@ pub fn availability(
     })
 }
 
-/// Now on `profile`'s clock: by their working hours' zone, else their own zone.
+/// The zone `profile`'s clock runs in: their working hours' zone, else their own.
+pub fn clock_zone(profile: &Profile) -> &str {
+    profile
+        .working_hours
+        .as_ref()
+        .map_or(profile.user.time_zone.as_str(), |h| h.time_zone.as_str())
+}
+
+/// Now on `profile`'s clock ([`clock_zone`]).
 pub fn local_now(
     profile: &Profile,
     now: DateTime<Utc>,
 ) -> Result<DateTime<FixedOffset>, LibraryError> {
-    let zone = profile
-        .working_hours
-        .as_ref()
-        .map_or(profile.user.time_zone.as_str(), |h| h.time_zone.as_str());
+    let zone = clock_zone(profile);
     let tz = zone.parse::<chrono_tz::Tz>().map_err(|_| {
         LibraryError::Invalid(format!(
             "{}'s time zone {zone:?} is not one this app knows: ask them to set it again with `pigeon profile --tz`",

@@ -12,7 +12,7 @@ use pigeon_store::protocol::hours::{clock, WorkingHours};
 use pigeon_store::protocol::Profile;
 use serde::Serialize;
 
-use crate::availability::{availability, local_now, when};
+use crate::availability::{availability, clock_zone, local_now, when};
 use crate::LibraryError;
 
 /// One recipient's clock, now and at the respond-by.
@@ -69,11 +69,7 @@ pub fn recipient_clock(
         format!("{respond_by_text} for {name}")
     };
     Ok(RecipientClock {
-        time_zone: profile
-            .working_hours
-            .as_ref()
-            .map_or(&profile.user.time_zone, |h| &h.time_zone)
-            .clone(),
+        time_zone: clock_zone(profile).to_owned(),
         local_now_text: local.format("%a %H:%M").to_string(),
         local_now: local,
         working,
