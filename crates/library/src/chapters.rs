@@ -103,13 +103,7 @@ pub fn describe(index: usize, chapter: &Chapter) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn chapter(start_ms: u64, title: &str) -> Chapter {
-        Chapter {
-            start_ms,
-            title: title.into(),
-        }
-    }
+    use crate::test_support::chapter;
 
     #[test]
     fn an_agenda_reads_commas_or_lines() {

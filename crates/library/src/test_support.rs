@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::Utc;
 use pigeon_media::synthetic::SyntheticVideo;
 use pigeon_media::{Pacing, Recorder, RecorderConfig};
-use pigeon_store::protocol::{MessageId, User, UserName};
+use pigeon_store::protocol::{Chapter, MessageId, User, UserName};
 
 use crate::db::{Library, NewOutgoing};
 
@@ -14,6 +14,14 @@ pub fn user(name: &str) -> User {
         name: UserName::parse(name).unwrap(),
         display_name: name.into(),
         time_zone: "UTC".into(),
+    }
+}
+
+/// A chapter at `start_ms` of a clip.
+pub fn chapter(start_ms: u64, title: &str) -> Chapter {
+    Chapter {
+        start_ms,
+        title: title.into(),
     }
 }
 

@@ -363,13 +363,7 @@ pub(super) fn row_to_draft(r: &rusqlite::Row<'_>) -> rusqlite::Result<Draft> {
 mod tests {
     use super::*;
     use crate::home::PigeonHome;
-
-    fn chapter(start_ms: u64, title: &str) -> Chapter {
-        Chapter {
-            start_ms,
-            title: title.into(),
-        }
-    }
+    use crate::test_support::chapter;
 
     #[test]
     fn chapters_are_checked_against_the_clip_and_cut_to_what_was_recorded() {

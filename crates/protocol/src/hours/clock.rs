@@ -158,16 +158,7 @@ fn clock_jump_on(tz: Tz, date: NaiveDate) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hours::DailySpan;
-
-    fn hours(tz: &str, days: &str, spans: &str) -> WorkingHours {
-        WorkingHours::new(
-            tz,
-            Day::parse_set(days).unwrap(),
-            DailySpan::parse_list(spans).unwrap(),
-            vec![],
-        )
-    }
+    use crate::hours::tests::hours;
 
     fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)

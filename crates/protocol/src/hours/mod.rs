@@ -380,7 +380,8 @@ impl WorkingHours {
 mod tests {
     use super::*;
 
-    fn hours(tz: &str, days: &str, spans: &str) -> WorkingHours {
+    /// Hours as people type them: `hours("Europe/Berlin", "mon-fri", "09:00-17:00")`.
+    pub(super) fn hours(tz: &str, days: &str, spans: &str) -> WorkingHours {
         WorkingHours::new(
             tz,
             Day::parse_set(days).unwrap(),
