@@ -10,125 +10,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
 
-use pigeon_scenarios::{interrupt, wait_for, Hub, User};
+use pigeon_scenarios::{record_with_marks, signed_in, text, Backend, Hub, User};
 use serde_json::Value;
-
-#[derive(Clone, Copy)]
-enum Backend {
-    Hub,
-    Folder,
-}
-
-fn text(v: &Value) -> &str {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected text, got {v}"))
-}
 
 /// alice, bob, carol and eve, signed in to one hub or one shared folder.
 fn team(backend: Backend, dir: &Path) -> (Option<Hub>, [User; 4]) {
-    let hub = matches!(backend, Backend::Hub).then(|| Hub::start(&dir.join("hub"), 0));
-    let users = ["alice", "bob", "carol", "eve"].map(|name| {
-        let user = User::new(dir, name);
-        match &hub {
-            Some(hub) => {
-                let token = hub.add_user(name);
-                user.json(&["login", "--hub", &hub.url, "--token", &token]);
-            }
-            None => {
-                user.login_folder(&dir.join("shared-folder"));
-            }
-        }
-        user
-    });
-    (hub, users)
-}
-
-/// The chapters of the draft being recorded, once there are `count` of them.
-fn draft_chapters(user: &User, count: usize) -> Vec<Value> {
-    wait_for(
-        Duration::from_secs(20),
-        &format!("{count} chapters in the draft"),
-        || {
-            let chapters = user.recording_draft()?["chapters"].as_array()?.clone();
-            (chapters.len() >= count).then_some(chapters)
-        },
-    )
-}
-
-/// Bytes of the clip announced so far: they grow by a fragment a second.
-fn announced(user: &User) -> Option<u64> {
-    user.recording_draft()?["clip_announced"].as_u64()
-}
-
-/// Waits until `count` more fragments were announced after `after` bytes; returns how
-/// many bytes are announced then.
-fn fragments_after(user: &User, after: u64, count: usize) -> u64 {
-    let (mut seen, mut last) = (0, after);
-    wait_for(
-        Duration::from_secs(30),
-        &format!("{count} more fragment(s)"),
-        || {
-            let now = announced(user)?;
-            if now > last {
-                seen += 1;
-                last = now;
-            }
-            (seen >= count).then_some(last)
-        },
-    )
-}
-
-/// Records the synthetic source with the agenda `agenda`, pressing "next item" (a line
-/// `n` on stdin) after the first fragment and again two fragments later, and stops it
-/// (Ctrl-C) two fragments after the last mark: the clip lasts past 0:03, whatever the
-/// machine's pace. Returns the draft as `pigeon --json record` printed it and its chapters.
-fn record_with_chapters(user: &User, agenda: &str) -> (Value, Vec<Value>) {
-    let mut child = user
-        .command(&[
-            "--json",
-            "record",
-            "--source",
-            "synthetic",
-            "--chapters",
-            agenda,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut keys = child.stdin.take().unwrap();
-    // The first bytes may be the clip's header alone: a fragment of pictures after
-    // them, so the mark is not refused as too close to the first chapter's start.
-    let started = fragments_after(user, 0, 2);
-    keys.write_all(b"n\n").unwrap();
-    keys.flush().unwrap();
-    draft_chapters(user, 2);
-    let before_last = fragments_after(user, started, 2);
-    keys.write_all(b"n\n").unwrap();
-    keys.flush().unwrap();
-    let chapters = draft_chapters(user, 3);
-    fragments_after(user, before_last, 2);
-    drop(keys);
-    let out = interrupt(child);
-    assert!(
-        out.status.success(),
-        "record failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout);
-    let draft = printed
-        .lines()
-        .rev()
-        .find_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|v| v.get("draft").is_some())
-        .unwrap_or_else(|| panic!("record printed no draft: {printed:?}"));
-    (draft, chapters)
+    signed_in(backend, dir, ["alice", "bob", "carol", "eve"])
 }
 
 /// `pigeon ARGS` must fail, saying `why`.
@@ -178,7 +67,8 @@ fn a_conversation_around_a_clip(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let (hub, [alice, bob, carol, eve]) = team(backend, dir.path());
 
-    let (draft, chapters) = record_with_chapters(&alice, "Budget, Hiring, Q3");
+    // Two fragments between the marks and after the last: the clip lasts past 0:03.
+    let (draft, chapters) = record_with_marks(&alice, "Budget, Hiring, Q3", 2, 2);
     let starts: Vec<u64> = chapters
         .iter()
         .map(|c| c["start_ms"].as_u64().unwrap())

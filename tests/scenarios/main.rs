@@ -8,14 +8,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use pigeon_scenarios::{agenda_pdf, sha256_file, wait_for, Hub, User};
+use pigeon_scenarios::{agenda_pdf, sha256_file, signed_in, text, wait_for, Backend, Hub, User};
 use serde_json::Value;
-
-#[derive(Clone, Copy)]
-enum Backend {
-    Hub,
-    Folder,
-}
 
 struct Team {
     hub: Option<Hub>,
@@ -25,21 +19,7 @@ struct Team {
 }
 
 fn team(backend: Backend, dir: &Path) -> Team {
-    let hub = matches!(backend, Backend::Hub).then(|| Hub::start(&dir.join("hub"), 0));
-    let users = ["alice", "bob", "carol"].map(|name| {
-        let user = User::new(dir, name);
-        match &hub {
-            Some(hub) => {
-                let token = hub.add_user(name);
-                user.json(&["login", "--hub", &hub.url, "--token", &token]);
-            }
-            None => {
-                user.login_folder(&dir.join("shared-folder"));
-            }
-        }
-        user
-    });
-    let [alice, bob, carol] = users;
+    let (hub, [alice, bob, carol]) = signed_in(backend, dir, ["alice", "bob", "carol"]);
     Team {
         hub,
         alice,
@@ -50,11 +30,6 @@ fn team(backend: Backend, dir: &Path) -> Team {
 
 fn record(user: &User, seconds: &str) -> Value {
     user.json(&["record", "--source", "synthetic", "--seconds", seconds])
-}
-
-fn text(v: &Value) -> &str {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected text, got {v}"))
 }
 
 fn ask_and_answer(backend: Backend) {
@@ -515,24 +490,14 @@ fn a_killed_recording_keeps_the_chapters_marked_before() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let announced = || alice.recording_draft()?["clip_announced"].as_u64();
-    let header = wait_for(Duration::from_secs(30), "the recording to start", || {
-        announced().filter(|&bytes| bytes > 0)
-    });
-    let first = wait_for(Duration::from_secs(30), "the first fragment", || {
-        announced().filter(|&bytes| bytes > header)
-    });
+    // The first bytes announced are the file's header; the mark waits for a fragment.
+    let first = alice.fragments_after(0, 2);
     let mut keys = child.stdin.take().unwrap();
     keys.write_all(b"n\n").unwrap();
     keys.flush().unwrap();
-    wait_for(Duration::from_secs(30), "the mark in the draft", || {
-        let chapters = alice.recording_draft()?["chapters"].as_array()?.len();
-        (chapters == 2).then_some(())
-    });
+    alice.draft_chapters(2);
     // Killed once a fragment after the mark is on disk: the recovered clip reaches it.
-    wait_for(Duration::from_secs(30), "a fragment after the mark", || {
-        announced().filter(|&bytes| bytes > first)
-    });
+    alice.fragments_after(first, 1);
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -561,14 +526,7 @@ fn ctrl_c_stops_a_recording_cleanly() {
         .unwrap();
     // Interrupted once the recording has a media fragment on disk: the first bytes
     // announced (the file's header) come at once, the first fragment a second later.
-    let header = wait_for(Duration::from_secs(30), "the recording to start", || {
-        let announced = alice.recording_draft()?["clip_announced"].as_u64()?;
-        (announced > 0).then_some(announced)
-    });
-    wait_for(Duration::from_secs(30), "the first fragment", || {
-        let announced = alice.recording_draft()?["clip_announced"].as_u64()?;
-        (announced > header).then_some(())
-    });
+    alice.fragments_after(0, 2);
     let out = pigeon_scenarios::interrupt(child);
     assert!(out.status.success(), "Ctrl-C is a clean stop");
     let draft: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();

@@ -5,34 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-
-use pigeon_scenarios::{Hub, User};
+use pigeon_scenarios::{signed_in, Backend};
 use serde_json::Value;
-
-#[derive(Clone, Copy)]
-enum Backend {
-    Hub,
-    Folder,
-}
-
-fn team(backend: Backend, dir: &Path) -> (Option<Hub>, [User; 2]) {
-    let hub = matches!(backend, Backend::Hub).then(|| Hub::start(&dir.join("hub"), 0));
-    let users = ["alice", "yuki"].map(|name| {
-        let user = User::new(dir, name);
-        match &hub {
-            Some(hub) => {
-                let token = hub.add_user(name);
-                user.json(&["login", "--hub", &hub.url, "--token", &token]);
-            }
-            None => {
-                user.login_folder(&dir.join("shared-folder"));
-            }
-        }
-        user
-    });
-    (hub, users)
-}
 
 fn working_hours(v: &Value) -> &Value {
     &v["profile"]["working_hours"]
@@ -40,7 +14,7 @@ fn working_hours(v: &Value) -> &Value {
 
 fn profiles(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (_hub, [alice, yuki]) = team(backend, dir.path());
+    let (_hub, [alice, yuki]) = signed_in(backend, dir.path(), ["alice", "yuki"]);
 
     let before = yuki.json(&["profile"]);
     assert!(working_hours(&before).is_null(), "{before}");

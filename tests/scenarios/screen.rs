@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use pigeon_media::composite::{bubble_rect, BubbleStyle};
 use pigeon_media::StreamKind;
-use pigeon_scenarios::{wait_for, User};
+use pigeon_scenarios::{text, wait_for, User};
 use serde_json::Value;
 
 /// A user signed in to a shared folder in `dir`.
@@ -28,11 +28,6 @@ fn user(dir: &Path) -> User {
     let alice = User::new(dir, "alice");
     alice.login_folder(&dir.join("shared-folder"));
     alice
-}
-
-fn text(v: &Value) -> &str {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected text, got {v}"))
 }
 
 /// The screens `pigeon screens --json` lists.

@@ -1,6 +1,7 @@
 //! Fixtures for the cross-crate scenarios: the built `pigeon` and `pigeon-hub`
-//! binaries, a real hub process on a loopback port, and users each with their own
-//! `PIGEON_HOME`.
+//! binaries, a real hub process on a loopback port, users each with their own
+//! `PIGEON_HOME` signed in to a hub or a shared folder, and recordings marked with
+//! chapters while they run.
 //!
 //! This is test support only: it is not a client library and nothing ships it.
 
@@ -115,6 +116,42 @@ impl Drop for Hub {
     }
 }
 
+/// Where a scenario's users meet: one hub process, or one shared folder.
+#[derive(Clone, Copy)]
+pub enum Backend {
+    Hub,
+    Folder,
+}
+
+/// The users `names`, each with a home under `dir`, signed in to one hub started here
+/// (returned: it runs as long as the test keeps it) or to the folder `dir/shared-folder`.
+pub fn signed_in<const N: usize>(
+    backend: Backend,
+    dir: &Path,
+    names: [&str; N],
+) -> (Option<Hub>, [User; N]) {
+    let hub = matches!(backend, Backend::Hub).then(|| Hub::start(&dir.join("hub"), 0));
+    let users = names.map(|name| {
+        let user = User::new(dir, name);
+        match &hub {
+            Some(hub) => {
+                user.login_hub(hub);
+            }
+            None => {
+                user.login_folder(&dir.join("shared-folder"));
+            }
+        }
+        user
+    });
+    (hub, users)
+}
+
+/// A JSON value that must be a string.
+pub fn text(v: &Value) -> &str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected text, got {v}"))
+}
+
 /// One user of the `pigeon` CLI with a private `PIGEON_HOME`.
 pub struct User {
     pub name: String,
@@ -135,6 +172,12 @@ impl User {
             .env("PIGEON_HOME", &self.home)
             .env("TZ", "Europe/Berlin");
         c
+    }
+
+    /// Signs in to `hub` with a token the hub makes for this user.
+    pub fn login_hub(&self, hub: &Hub) -> Value {
+        let token = hub.add_user(&self.name);
+        self.json(&["login", "--hub", &hub.url, "--token", &token])
     }
 
     /// Signs in to the shared folder `store` under this user's name.
@@ -216,4 +259,92 @@ impl User {
         let drafts = self.json(&["drafts"]);
         drafts["drafts"].as_array()?.last().cloned()
     }
+
+    /// The chapters of the draft being recorded, once there are `count` of them.
+    pub fn draft_chapters(&self, count: usize) -> Vec<Value> {
+        wait_for(
+            Duration::from_secs(30),
+            &format!("{count} chapters in the draft"),
+            || {
+                let chapters = self.recording_draft()?["chapters"].as_array()?.clone();
+                (chapters.len() >= count).then_some(chapters)
+            },
+        )
+    }
+
+    /// Waits until the clip of the draft being recorded grew `count` times past
+    /// `after` bytes (a fragment a second); returns how many bytes it has announced then.
+    pub fn fragments_after(&self, after: u64, count: usize) -> u64 {
+        let (mut seen, mut last) = (0, after);
+        wait_for(
+            Duration::from_secs(30),
+            &format!("{count} more fragment(s)"),
+            || {
+                let now = self.recording_draft()?["clip_announced"].as_u64()?;
+                if now > last {
+                    seen += 1;
+                    last = now;
+                }
+                (seen >= count).then_some(last)
+            },
+        )
+    }
+}
+
+/// Records the synthetic source with the agenda `agenda` and presses "next item" (a
+/// line `n` on stdin) `marks` times: first once a fragment of pictures follows the
+/// clip's header (so the mark is not refused as too close to the first chapter's
+/// start), then each `fragments` fragments after the one before. Stops it (Ctrl-C)
+/// `fragments` fragments after the last mark, once the test has seen it: the machine's
+/// pace decides nothing. Returns the draft as `pigeon --json record` printed it and
+/// the chapters the draft had by then.
+pub fn record_with_marks(
+    user: &User,
+    agenda: &str,
+    marks: usize,
+    fragments: usize,
+) -> (Value, Vec<Value>) {
+    use std::io::Write as _;
+
+    let mut child = user
+        .command(&[
+            "--json",
+            "record",
+            "--source",
+            "synthetic",
+            "--chapters",
+            agenda,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut keys = child.stdin.take().unwrap();
+    let mut announced = user.fragments_after(0, 2);
+    let mut chapters = Vec::new();
+    for mark in 0..marks {
+        if mark > 0 {
+            announced = user.fragments_after(announced, fragments);
+        }
+        keys.write_all(b"n\n").unwrap();
+        keys.flush().unwrap();
+        chapters = user.draft_chapters(mark + 2);
+    }
+    user.fragments_after(announced, fragments);
+    drop(keys);
+    let out = interrupt(child);
+    assert!(
+        out.status.success(),
+        "record failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let draft = printed
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|v| v.get("draft").is_some())
+        .unwrap_or_else(|| panic!("record printed no draft: {printed:?}"));
+    (draft, chapters)
 }

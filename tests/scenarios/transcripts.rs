@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use pigeon_scenarios::{wait_for, Hub, User};
+use pigeon_scenarios::{signed_in, text, wait_for, Backend, User};
 use serde_json::Value;
 
 /// The word bob searches for (tiny.en hears "Elephant" or "Elephants": the search
@@ -27,21 +27,10 @@ const SENTENCE: &str = "Elephants are walking in the garden.";
 /// How long any one wait may take before the scenario fails.
 const LIMIT: Duration = Duration::from_secs(90);
 
-#[derive(Clone, Copy)]
-enum Backend {
-    Hub,
-    Folder,
-}
-
 /// A clip of speech to record and where [`WORD`] is spoken in it.
 struct Speech {
     clip: PathBuf,
     word_at_ms: u64,
-}
-
-fn text(v: &Value) -> &str {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected text, got {v}"))
 }
 
 fn run(program: &str, args: &[&str]) -> Vec<u8> {
@@ -149,24 +138,6 @@ fn speech_clip(dir: &Path) -> Speech {
     }
 }
 
-fn team(backend: Backend, dir: &Path) -> (Option<Hub>, User, User) {
-    let hub = matches!(backend, Backend::Hub).then(|| Hub::start(&dir.join("hub"), 0));
-    let [alice, bob] = ["alice", "bob"].map(|name| {
-        let user = User::new(dir, name);
-        match &hub {
-            Some(hub) => {
-                let token = hub.add_user(name);
-                user.json(&["login", "--hub", &hub.url, "--token", &token]);
-            }
-            None => {
-                user.login_folder(&dir.join("shared-folder"));
-            }
-        }
-        user
-    });
-    (hub, alice, bob)
-}
-
 /// `pigeon --json send DRAFT` to bob, running, with the line it printed when the
 /// message was delivered (before transcribing).
 fn start_send(alice: &User, draft: &str, subject: &str) -> (Child, Value) {
@@ -242,7 +213,7 @@ fn a_transcript_follows_the_message(backend: Backend, then_kill: bool) {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let speech = speech_clip(dir.path());
-    let (_hub, alice, bob) = team(backend, dir.path());
+    let (_hub, [alice, bob]) = signed_in(backend, dir.path(), ["alice", "bob"]);
     let model = pigeon_transcribe::testing::tiny_en_model().unwrap_or_else(|e| panic!("{e}"));
     let config = alice.json(&["config", "--model-path", model.to_str().unwrap()]);
     assert_eq!(config["transcription"]["model_state"], "ready", "{config}");

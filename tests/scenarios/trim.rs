@@ -12,13 +12,8 @@ use std::path::Path;
 use std::process::Command;
 
 use pigeon_media::synthetic::read_frame_index;
-use pigeon_scenarios::{sha256_file, Hub, User};
+use pigeon_scenarios::{record_with_marks, sha256_file, signed_in, text, Backend};
 use serde_json::Value;
-
-fn text(v: &Value) -> &str {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected text, got {v}"))
-}
 
 /// The frame index of the picture in every frame slot of `clip`, decoded by the
 /// ffmpeg CLI (luma only: that is where the strip is). A slot the recorder left
@@ -49,13 +44,7 @@ fn frame_indices(clip: &Path) -> Vec<Option<u64>> {
 #[test]
 fn a_trimmed_clip_reaches_the_recipient_exactly_and_nothing_cut_off_is_referenced() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = Hub::start(&dir.path().join("hub"), 0);
-    let [alice, bob] = ["alice", "bob"].map(|name| {
-        let user = User::new(dir.path(), name);
-        let token = hub.add_user(name);
-        user.json(&["login", "--hub", &hub.url, "--token", &token]);
-        user
-    });
+    let (_hub, [alice, bob]) = signed_in(Backend::Hub, dir.path(), ["alice", "bob"]);
 
     let recorded = alice.json(&["record", "--source", "synthetic", "--seconds", "10"]);
     assert_eq!(
@@ -122,31 +111,6 @@ fn a_trimmed_clip_reaches_the_recipient_exactly_and_nothing_cut_off_is_reference
     assert_eq!(length, 4300, "{shown}");
 }
 
-/// The chapters of the draft being recorded, once there are `count` of them.
-fn draft_chapters(user: &User, count: usize) -> Vec<Value> {
-    pigeon_scenarios::wait_for(
-        std::time::Duration::from_secs(30),
-        &format!("{count} chapters in the draft"),
-        || {
-            let chapters = user.recording_draft()?["chapters"].as_array()?.clone();
-            (chapters.len() >= count).then_some(chapters)
-        },
-    )
-}
-
-/// Waits until the draft being recorded announced more than `after` bytes (a fragment
-/// a second); returns how many.
-fn announced_after(user: &User, after: u64) -> u64 {
-    pigeon_scenarios::wait_for(
-        std::time::Duration::from_secs(30),
-        "a fragment more",
-        || {
-            let now = user.recording_draft()?["clip_announced"].as_u64()?;
-            (now > after).then_some(now)
-        },
-    )
-}
-
 fn starts(chapters: &Value) -> Vec<(u64, String)> {
     chapters
         .as_array()
@@ -163,54 +127,11 @@ fn starts(chapters: &Value) -> Vec<(u64, String)> {
 
 #[test]
 fn chapters_marked_while_recording_move_with_a_trim_and_reach_the_recipient() {
-    use std::io::Write as _;
-    use std::process::Stdio;
-
     let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("shared-folder");
-    let [alice, bob] = ["alice", "bob"].map(|name| {
-        let user = User::new(dir.path(), name);
-        user.login_folder(&shared);
-        user
-    });
-    let mut child = alice
-        .command(&[
-            "--json",
-            "record",
-            "--source",
-            "synthetic",
-            "--chapters",
-            "Intro, Budget,Hiring",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut keys = child.stdin.take().unwrap();
+    let (_, [alice, bob]) = signed_in(Backend::Folder, dir.path(), ["alice", "bob"]);
     // "Next item" once a second of clip is on disk, and again a fragment later: each
-    // at least the half second after the previous chapter that a mark needs. Stopped
-    // (Ctrl-C) a fragment after the last mark, when the test has seen it: the machine's
-    // pace decides nothing.
-    let header = announced_after(&alice, 0);
-    let first = announced_after(&alice, header);
-    keys.write_all(b"n\n").unwrap();
-    keys.flush().unwrap();
-    draft_chapters(&alice, 2);
-    let second = announced_after(&alice, first);
-    keys.write_all(b"n\n").unwrap();
-    keys.flush().unwrap();
-    draft_chapters(&alice, 3);
-    announced_after(&alice, second);
-    drop(keys);
-    let out = pigeon_scenarios::interrupt(child);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed: Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    // at least the half second after the previous chapter that a mark needs.
+    let (printed, _) = record_with_marks(&alice, "Intro, Budget,Hiring", 2, 1);
     let marked = starts(&printed["chapters"]);
     let titles: Vec<_> = marked.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(titles, ["Intro", "Budget", "Hiring"], "{printed}");
