@@ -8,6 +8,7 @@ use pigeon_media::{Pacing, Recorder, RecorderConfig};
 use pigeon_store::protocol::{Chapter, MessageId, User, UserName};
 
 use crate::db::{Library, NewOutgoing};
+use crate::recording::Recording;
 
 pub fn user(name: &str) -> User {
     User {
@@ -46,6 +47,15 @@ pub fn recorded_draft(library: &Library) -> String {
         .finish_draft(&draft.id, outcome.duration, None, false)
         .unwrap();
     draft.id
+}
+
+/// Waits, on the recorder's own clock, until the clip is at least `ms` long.
+pub async fn until_recorded(recording: &Recording, ms: u64) {
+    let started = std::time::Instant::now();
+    while (recording.recorder().elapsed().as_millis() as u64) < ms {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A text-only message to `to` about `subject`, due in 24 h, that answers nothing: a

@@ -1,6 +1,8 @@
 //! The recording's tests: a stop that returns while the hub stalls, chapters marked
 //! along an agenda or numbered, a screen recording's controls (synthetic sources).
 
+use std::path::Path;
+
 use pigeon_store::protocol::Limits;
 use pigeon_store::{FolderStore, HubClient};
 
@@ -8,7 +10,7 @@ use super::*;
 use crate::db::DraftState;
 use crate::home::PigeonHome;
 use crate::outbox::Delivery;
-use crate::test_support::{queue_to, user};
+use crate::test_support::{queue_to, until_recorded, user};
 
 /// A hub address that accepts connections and never answers: a hub stalling
 /// mid-request.
@@ -54,16 +56,7 @@ async fn a_stop_returns_in_seconds_while_the_hub_stalls_and_the_draft_is_sent_la
     assert!(draft.clip_path.is_file());
 
     // Later, with a store that answers, the draft is delivered whole.
-    let shared = dir.path().join("shared");
-    let alice = FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
-        .await
-        .unwrap();
-    FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
-        .await
-        .unwrap();
-    let outbox = Outbox::new(library.clone(), Arc::new(alice));
-    let message = queue_to(&library, draft.id.clone(), "bob");
-    match outbox.deliver(&message).await.unwrap() {
+    match delivered_to_bob(dir.path(), &library, &draft.id).await {
         Delivery::Sent(m) => {
             assert_eq!(
                 m.clip.as_ref().unwrap().size,
@@ -74,13 +67,18 @@ async fn a_stop_returns_in_seconds_while_the_hub_stalls_and_the_draft_is_sent_la
     }
 }
 
-/// Waits, on the recorder's own clock, until the clip is at least `ms` long.
-async fn until_recorded(recording: &Recording, ms: u64) {
-    let started = std::time::Instant::now();
-    while (recording.recorder().elapsed().as_millis() as u64) < ms {
-        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Queues `draft` from alice to bob, both on a folder under `dir`, and delivers it.
+async fn delivered_to_bob(dir: &Path, library: &Arc<Library>, draft: &str) -> Delivery {
+    let shared = dir.join("shared");
+    let alice = FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
+        .await
+        .unwrap();
+    FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
+        .await
+        .unwrap();
+    let outbox = Outbox::new(library.clone(), Arc::new(alice));
+    let message = queue_to(library, draft.to_owned(), "bob");
+    outbox.deliver(&message).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -138,16 +136,7 @@ async fn chapters_marked_along_the_agenda_are_in_the_draft_and_the_delivered_mes
     let length = draft.duration.unwrap().as_millis() as u64;
     assert!(crate::chapters::check(&draft.chapters, Some(length)).is_ok());
 
-    let shared = dir.path().join("shared");
-    let alice = FolderStore::open_or_create(&shared, &user("alice"), Limits::default())
-        .await
-        .unwrap();
-    FolderStore::open_or_create(&shared, &user("bob"), Limits::default())
-        .await
-        .unwrap();
-    let outbox = Outbox::new(library.clone(), Arc::new(alice));
-    let message = queue_to(&library, draft.id.clone(), "bob");
-    match outbox.deliver(&message).await.unwrap() {
+    match delivered_to_bob(dir.path(), &library, &draft.id).await {
         Delivery::Sent(m) => assert_eq!(m.chapters, marked),
         other => panic!("the draft is delivered: {other:?}"),
     }
@@ -220,18 +209,7 @@ async fn a_screen_recording_with_a_bubble_and_computer_sound_hands_out_their_con
     );
     levels.set_computer(0.5);
     assert_eq!(levels.computer(), 0.5);
-    let started = std::time::Instant::now();
-    'recording: loop {
-        for event in recording.recorder().events().try_iter() {
-            if let pigeon_media::RecorderEvent::Progress { elapsed, .. } = event {
-                if elapsed >= Duration::from_secs(1) {
-                    break 'recording;
-                }
-            }
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "no progress");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_recorded(&recording, 1_000).await;
     let draft = recording.stop().await.unwrap().draft;
     let clip = pigeon_media::probe(&draft.clip_path).unwrap();
     let video = clip.video().unwrap();

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::Utc;
 use pigeon_store::protocol::Limits;
@@ -15,7 +14,7 @@ use crate::home::PigeonHome;
 use crate::inbox::Inbox;
 use crate::outbox::{Delivery, Outbox};
 use crate::recording::{Recording, RecordingOptions, Sources};
-use crate::test_support::{queue_to, recorded_draft, user};
+use crate::test_support::{queue_to, recorded_draft, until_recorded, user};
 use crate::transcripts::Origin;
 
 const SPOKEN: &str = "Please review the budget before the meeting on Friday.";
@@ -90,18 +89,7 @@ async fn a_stop_only_queues_the_transcript_unless_transcription_is_off() {
         )
         .unwrap()
         .transcribe_at_stop(enabled);
-        let started = std::time::Instant::now();
-        'recording: loop {
-            for event in recording.recorder().events().try_iter() {
-                if let pigeon_media::RecorderEvent::Progress { elapsed, .. } = event {
-                    if elapsed >= Duration::from_millis(500) {
-                        break 'recording;
-                    }
-                }
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "no progress");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        until_recorded(&recording, 500).await;
         let draft = recording.stop().await.unwrap().draft;
         let stored = library.transcript(&draft_owner(&draft.id)).unwrap();
         if enabled {
