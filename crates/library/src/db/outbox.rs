@@ -500,7 +500,7 @@ mod tests {
             (answer(&clip, &|a| a.text = Some("x".repeat(10_001))), "at most 10000 characters and this one has 10001: shorten it"),
             (answer(&clip, &|a| a.text = Some("bell\u{7}".into())), "control character"),
             (answer(&clip, &|a| a.at_ms = Some(9_500)), "0:09.5 is past the end of the clip it answers (0:09): pick a moment within the clip"),
-            (answer(&clip, &|a| a.chapter = Some(2)), "chapter 2 of 2"),
+            (answer(&clip, &|a| a.chapter = Some(2)), "has 2 chapter(s): name one from 0 to 1"),
             (answer(&textual, &|a| a.at_ms = Some(1)), "has no clip: reply without a moment"),
             (answer(&textual, &|a| a.chapter = Some(0)), "has none: leave the chapter out"),
             (answer(&clip, &|a| { a.in_reply_to = None; a.at_ms = Some(10); }), "reply to the message it is about"),
