@@ -4,11 +4,12 @@
 //! reactions to what they sent.
 
 use pigeon_store::protocol::{
-    reactions, InboxCursor, InboxPage, MessageId, NewRecord, NewRecordBody, Reactions, Record,
-    RecordBody, RecordId, REACTIONS,
+    reactions, MessageId, NewRecord, NewRecordBody, Reactions, Record, RecordBody, RecordId,
+    REACTIONS,
 };
 
 use super::conversation::{comment, past_the_millisecond_of, receipt_of, text_answer};
+use super::records::page_after;
 use super::*;
 
 fn reaction(message: &MessageId, emoji: &str, removed: bool) -> NewRecord {
@@ -55,17 +56,6 @@ fn expected(list: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
     list.iter()
         .map(|(e, by)| (e.to_string(), by.iter().map(|b| b.to_string()).collect()))
         .collect()
-}
-
-async fn page_after(store: &Arc<dyn Store>, after: Option<&InboxCursor>, limit: u32) -> InboxPage {
-    store
-        .inbox(&InboxQuery {
-            order: InboxOrder::Arrival,
-            after: after.cloned(),
-            limit,
-        })
-        .await
-        .unwrap()
 }
 
 pub(crate) async fn reactions_are_the_participants_own(t: Team) {

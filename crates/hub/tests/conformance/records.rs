@@ -63,7 +63,12 @@ fn transcript_record(message: &MessageId, blob: &BlobRef, language: &str) -> New
     }
 }
 
-async fn page_after(store: &Arc<dyn Store>, after: Option<&InboxCursor>, limit: u32) -> InboxPage {
+/// One page of `store`'s inbox in arrival order, after `after`.
+pub(crate) async fn page_after(
+    store: &Arc<dyn Store>,
+    after: Option<&InboxCursor>,
+    limit: u32,
+) -> InboxPage {
     store
         .inbox(&InboxQuery {
             order: InboxOrder::Arrival,
