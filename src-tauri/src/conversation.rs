@@ -9,7 +9,7 @@
 
 use anyhow::{anyhow, Context as _};
 use chrono::{DateTime, Utc};
-use pigeon_library::conversation::{ConversationEntry, EntryKind};
+use pigeon_library::conversation::{comments_in, ConversationEntry, EntryKind};
 use pigeon_library::people::reply_all;
 use pigeon_library::thread::reply_subject;
 use pigeon_library::{Library, NewOutgoing, OutboxState, ResponseByPreset};
@@ -284,7 +284,7 @@ pub async fn conversation(app: AppHandle, id: String) -> CommandResult<Conversat
         let me = session.settings_blocking()?.user;
         let (message, thread) = thread_of(session, &find(session, &id)?)?;
         let entries = session.library.conversation(&thread, &me)?;
-        let comments = session.library.comments_on(&message, &me)?;
+        let comments = comments_in(&entries, &message);
         Ok(conversation_view(&message, entries, &comments, &me, |p| {
             poster_url(app, Some(p))
         }))

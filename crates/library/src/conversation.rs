@@ -111,6 +111,8 @@ impl Library {
         };
         let by_id: HashMap<&MessageId, &Message> =
             stored.iter().map(|s| (&s.message.id, &s.message)).collect();
+        let ids: Vec<MessageId> = stored.iter().map(|s| s.message.id.clone()).collect();
+        let mut reactions = self.reactions_of_messages(&ids)?;
         let mut entries = Vec::with_capacity(stored.len() + waiting.len());
         for s in &stored {
             let m = &s.message;
@@ -130,7 +132,7 @@ impl Library {
                 has_clip: m.clip.is_some(),
                 duration_ms: m.duration_ms,
                 poster_path: s.poster_path.clone(),
-                reactions: self.reactions_of(&m.id)?,
+                reactions: reactions.remove(&m.id).unwrap_or_default(),
             });
         }
         let mut queued: Vec<ConversationEntry> = Vec::with_capacity(waiting.len());
@@ -172,15 +174,21 @@ impl Library {
     /// The comments at a moment on one message, by moment (then as sent, my queued ones
     /// last): the seek bar's markers.
     pub fn comments_on(&self, message: &MessageId, me: &str) -> Result<Vec<ConversationEntry>> {
-        let mut comments: Vec<ConversationEntry> = self
-            .conversation(message, me)?
-            .into_iter()
-            .filter(|e| e.kind == EntryKind::Comment && e.in_reply_to.as_ref() == Some(message))
-            .collect();
-        // Stable: equal moments keep the conversation's order.
-        comments.sort_by_key(|e| e.at_ms);
-        Ok(comments)
+        Ok(comments_in(&self.conversation(message, me)?, message))
     }
+}
+
+/// The comments at a moment on `message` among a conversation's entries, by moment
+/// (equal moments keep the conversation's order): [`Library::comments_on`] for a face
+/// that already holds the conversation.
+pub fn comments_in(entries: &[ConversationEntry], message: &MessageId) -> Vec<ConversationEntry> {
+    let mut comments: Vec<ConversationEntry> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Comment && e.in_reply_to.as_ref() == Some(message))
+        .cloned()
+        .collect();
+    comments.sort_by_key(|e| e.at_ms);
+    comments
 }
 
 fn kind_of(replies: bool, comment: bool) -> EntryKind {

@@ -6,6 +6,8 @@
 //! `outgoing_records` the user's own until the store has them. What a message shows is
 //! both together ([`Library::reactions_of`]), so a reaction given offline shows at once.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use pigeon_store::protocol::{
     acknowledges, reaction_emoji, reactions, Message, MessageId, NewRecord, NewRecordBody,
@@ -130,51 +132,81 @@ impl Library {
     /// The reactions on a message as shown now: the stored records plus my queued ones
     /// not shared yet (those count as given now, after every stored one).
     pub fn reactions_of(&self, message: &MessageId) -> Result<Vec<Reactions>> {
+        let mut all = self.reactions_of_messages(std::slice::from_ref(message))?;
+        Ok(all.remove(message).unwrap_or_default())
+    }
+
+    /// [`Library::reactions_of`] for several messages at once, in two queries however
+    /// many there are (a thread's screen loads in a fixed number of queries). Messages
+    /// nobody reacted to are left out.
+    pub fn reactions_of_messages(
+        &self,
+        messages: &[MessageId],
+    ) -> Result<HashMap<MessageId, Vec<Reactions>>> {
+        let ids = json(&messages.iter().map(MessageId::as_str).collect::<Vec<_>>())?;
         let conn = self.read();
         let mut stmt = conn.prepare(
-            "SELECT record FROM reactions WHERE message_id = ?1 ORDER BY created_at, record_id",
+            "SELECT record FROM reactions
+             WHERE message_id IN (SELECT value FROM json_each(?1))
+             ORDER BY created_at, record_id",
         )?;
-        let mut records = stmt
-            .query_map([message.as_str()], |r| {
-                from_json::<Record>(&r.get::<_, String>(0)?)
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        // My queued ones will be stamped by the store later than anything it holds now:
-        // ordered after every stored record (and in queue order), they decide as they will.
-        let mut floor = records.iter().map(|r| r.created_at).max();
+        let mut records: HashMap<MessageId, Vec<Record>> = HashMap::new();
+        for record in stmt.query_map([&ids], |r| from_json::<Record>(&r.get::<_, String>(0)?))? {
+            let record = record?;
+            records
+                .entry(record.message.clone())
+                .or_default()
+                .push(record);
+        }
         let mut stmt = conn.prepare(
-            "SELECT record_id, body, created_at FROM outgoing_records
-             WHERE message_id = ?1 AND state = 'queued'
+            "SELECT message_id, record_id, body, created_at FROM outgoing_records
+             WHERE message_id IN (SELECT value FROM json_each(?1)) AND state = 'queued'
                AND record_id NOT IN (SELECT record_id FROM reactions)
              ORDER BY created_at, rowid",
         )?;
         let queued = stmt
-            .query_map([message.as_str()], |r| {
+            .query_map([&ids], |r| {
                 Ok((
-                    id_from_sql(RecordId::parse, r.get(0)?)?,
-                    from_json::<OutgoingBody>(&r.get::<_, String>(1)?)?,
-                    parse_ts(&r.get::<_, String>(2)?)?,
+                    id_from_sql(MessageId::parse, r.get(0)?)?,
+                    id_from_sql(RecordId::parse, r.get(1)?)?,
+                    from_json::<OutgoingBody>(&r.get::<_, String>(2)?)?,
+                    parse_ts(&r.get::<_, String>(3)?)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (id, outgoing, queued_at) in queued {
+        // My queued ones will be stamped by the store later than anything it holds now:
+        // ordered after every stored record of their message (and in queue order), they
+        // decide as they will.
+        let mut floors: HashMap<MessageId, Option<DateTime<Utc>>> = records
+            .iter()
+            .map(|(m, list)| (m.clone(), list.iter().map(|r| r.created_at).max()))
+            .collect();
+        for (message, id, outgoing, queued_at) in queued {
             let NewRecordBody::Reaction { emoji, removed } = outgoing.body else {
                 continue;
             };
-            let created_at = match floor {
+            let floor = floors.entry(message.clone()).or_default();
+            let created_at = match *floor {
                 Some(f) if f >= queued_at => f + chrono::Duration::microseconds(1),
                 _ => queued_at,
             };
-            floor = Some(created_at);
-            records.push(Record {
+            *floor = Some(created_at);
+            records.entry(message.clone()).or_default().push(Record {
                 id,
-                message: message.clone(),
+                message,
                 author: outgoing.author,
                 created_at,
                 body: RecordBody::Reaction { emoji, removed },
             });
         }
-        Ok(reactions(message, &records))
+        Ok(records
+            .into_iter()
+            .map(|(message, list)| {
+                let shown = reactions(&message, &list);
+                (message, shown)
+            })
+            .filter(|(_, shown)| !shown.is_empty())
+            .collect())
     }
 
     /// Reaction records by others than `me` not announced yet, oldest first: only ones
