@@ -83,7 +83,9 @@ async fn sync_loop(app: AppHandle) {
         let outcome = round(&app, &session).await;
         // Whatever the round did, also when it failed part-way: what it stored is
         // announced once, here, from what the library has not announced yet.
+        let notifying = session.notifying.lock().await;
         announce_new(&app, &session).await;
+        drop(notifying);
         match outcome {
             Ok(incremental) => {
                 backoff = Duration::from_secs(1);
@@ -112,8 +114,22 @@ async fn sync_loop(app: AppHandle) {
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
+        let notifying = session.notifying.lock().await;
         give_due_reminders(&app, &session).await;
+        drop(notifying);
     }
+}
+
+/// The clock moved (a test): what it now decides is notified at once, without
+/// waiting for the long-poll in flight to end.
+pub fn clock_moved(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        let session = app.state::<Session>();
+        let _one_at_a_time = session.notifying.lock().await;
+        announce_new(&app, &session).await;
+        give_due_reminders(&app, &session).await;
+        crate::tray::show_recent(&app).await;
+    });
 }
 
 /// Delivers what waits in the outbox; an error when the store would not take it now.

@@ -427,6 +427,8 @@ pub async fn send_message(
                     at_ms: None,
                     chapter: None,
                     acknowledge_only: acknowledge_only.unwrap_or(false),
+                    deadlines: vec![],
+                    working_hours_each: None,
                 },
                 now,
             )?)

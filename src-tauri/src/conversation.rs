@@ -344,6 +344,8 @@ pub async fn send_text_reply(
                 at_ms,
                 chapter,
                 acknowledge_only: false,
+                deadlines: vec![],
+                working_hours_each: None,
             },
             now,
         )?;

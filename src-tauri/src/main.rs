@@ -24,6 +24,7 @@ mod search;
 mod session;
 mod shortcut;
 mod supervise;
+mod test_clock;
 mod transcripts;
 mod tray;
 mod trigger;
@@ -130,6 +131,7 @@ fn main() -> anyhow::Result<()> {
             models::model_catalog,
             models::download_model,
             models::cancel_model_download,
+            test_clock::test_set_clock,
         ])
         .on_window_event(|window, event| {
             // Closing the main window keeps Pigeon in the tray; Quit is in the tray menu.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use pigeon_library::connect::{connect, recover_unfinished};
 use pigeon_library::respond_by::local_time_zone;
-use pigeon_library::{Clock, Inbox, Library, Outbox, PigeonHome, Settings, SystemClock};
+use pigeon_library::{Clock, Inbox, Library, ManualClock, Outbox, PigeonHome, Settings};
 use pigeon_store::SharedStore;
 use tokio::sync::{Mutex, Notify};
 
@@ -22,12 +22,16 @@ pub struct Session {
     pub zone: Tz,
     /// The one source of "now" for everything the app decides.
     pub clock: Arc<dyn Clock>,
+    /// The same clock, when the app was started with `PIGEON_TEST_CLOCK`: tests move it.
+    pub test_clock: Option<Arc<ManualClock>>,
     /// Opened on first use and again after the store settings change.
     store: Mutex<Option<(SharedStore, bool)>>,
     /// Wakes the background sync (after a send, a settings change, a retry click).
     pub wake: Arc<Notify>,
     /// One delivery run at a time: Send and the background sync may both try.
     pub delivering: Mutex<()>,
+    /// One notification round at a time: the sync loop and a moved test clock may both run one.
+    pub notifying: Mutex<()>,
     /// Wakes the background transcriber (a recording stopped, "Make transcript", a
     /// model arrived, the transcription settings changed).
     pub transcribe: Arc<Notify>,
@@ -36,6 +40,7 @@ pub struct Session {
 impl Session {
     /// Opens the library and turns crashed recordings back into drafts.
     pub fn open(home: PigeonHome) -> anyhow::Result<Self> {
+        let chosen = pigeon_library::clock::from_env()?;
         let library = Library::open(&home).context("could not open Pigeon's library")?;
         match recover_unfinished(&library) {
             Ok(drafts) if !drafts.is_empty() => {
@@ -51,10 +56,12 @@ impl Session {
             home,
             library: Arc::new(library),
             zone: local_time_zone(),
-            clock: Arc::new(SystemClock),
+            clock: chosen.clock,
+            test_clock: chosen.manual,
             store: Mutex::new(None),
             wake: Arc::new(Notify::new()),
             delivering: Mutex::new(()),
+            notifying: Mutex::new(()),
             transcribe: Arc::new(Notify::new()),
         })
     }

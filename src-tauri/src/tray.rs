@@ -92,7 +92,7 @@ fn most_urgent(session: &Session) -> anyhow::Result<Vec<(String, String)>> {
     Ok(received
         .iter()
         .map(|r| {
-            let due = ResponseBy::from_instant(r.message.respond_by).due(now);
+            let due = ResponseBy::from_instant(r.respond_by).due(now);
             (
                 r.message.id.to_string(),
                 format!("{} — {} ({due})", r.message.sender, r.message.subject),

@@ -34,6 +34,8 @@ fn queue(library: &Library, draft: &str) -> pigeon_store::protocol::MessageId {
                 at_ms: None,
                 chapter: None,
                 acknowledge_only: false,
+                deadlines: vec![],
+                working_hours_each: None,
             },
             Utc::now(),
         )

@@ -28,7 +28,7 @@ impl App {
                         "id": m.message.id,
                         "sender": m.message.sender,
                         "subject": m.message.subject,
-                        "respond_by": m.message.respond_by,
+                        "respond_by": m.respond_by,
                         "viewed": m.viewed_at.is_some(),
                         "responded": m.responded_at.is_some(),
                         "in_reply_to": m.message.in_reply_to,
@@ -60,9 +60,7 @@ impl App {
             let state = if m.responded_at.is_some() {
                 "answered".to_owned()
             } else {
-                ResponseBy::from_instant(m.message.respond_by)
-                    .due(now)
-                    .to_string()
+                ResponseBy::from_instant(m.respond_by).due(now).to_string()
             };
             println!(
                 "{}  {:<12} {:<40} {}",
@@ -77,7 +75,7 @@ impl App {
 
     pub fn show(&self, id: &str) -> Result<()> {
         let m = self.library.received(id)?;
-        let respond_by = ResponseBy::from_instant(m.message.respond_by);
+        let respond_by = ResponseBy::from_instant(m.respond_by);
         let transcript = self.library.transcript_of_message(&m.message.id)?;
         if self.out.json {
             let mut shown = serde_json::to_value(&m)?;

@@ -42,7 +42,7 @@ use chrono::{DateTime, Utc};
 use clap::Parser as _;
 use pigeon_library::connect::{connect, recover_unfinished, Connected};
 use pigeon_library::respond_by::local_time_zone;
-use pigeon_library::{Clock, Inbox, Library, Outbox, PigeonHome, Settings, SystemClock};
+use pigeon_library::{Clock, Inbox, Library, Outbox, PigeonHome, Settings};
 
 use crate::flags::{Cli, Command, ModelsAction};
 use crate::output::{short, Output};
@@ -96,7 +96,8 @@ async fn run(cli: Cli) -> Result<()> {
         settings,
         library,
         out: Output { json: cli.json },
-        clock: Arc::new(SystemClock),
+        // PIGEON_TEST_CLOCK fixes "now" for this run (end-to-end tests).
+        clock: pigeon_library::clock::from_env()?.clock,
     };
     match cli.command {
         Command::Login {

@@ -109,6 +109,8 @@ impl App {
                 at_ms: about.at_ms,
                 chapter: about.chapter,
                 acknowledge_only: about.acknowledge_only,
+                deadlines: vec![],
+                working_hours_each: None,
             },
             now,
         )?;

@@ -161,6 +161,8 @@ fn new_message(
         chapter: None,
         chapters: vec![],
         acknowledge_only: false,
+        deadlines: vec![],
+        working_hours_each: None,
     }
 }
 

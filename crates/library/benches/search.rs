@@ -446,6 +446,8 @@ fn message(i: usize, draw: &mut Draw) -> Message {
         chapter: None,
         chapters: vec![],
         acknowledge_only: false,
+        deadlines: vec![],
+        working_hours_each: None,
     }
 }
 

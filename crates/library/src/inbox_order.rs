@@ -77,7 +77,7 @@ fn order(messages: &mut [ReceivedMessage], now: DateTime<Utc>) {
     messages.sort_by_key(|m| std::cmp::Reverse(m.message.sent_at));
     sort(messages, now, |m| {
         (
-            ResponseBy::from_instant(m.message.respond_by),
+            ResponseBy::from_instant(m.respond_by),
             m.responded_at.is_some(),
         )
     });

@@ -403,7 +403,7 @@ pub fn give_reminders(
     for r in &received {
         items.push(Received {
             id: r.message.id.clone(),
-            respond_by: ResponseBy::from_instant(r.message.respond_by),
+            respond_by: ResponseBy::from_instant(r.respond_by),
             responded: r.responded_at.is_some(),
             reminded: Reminded {
                 due_soon: library.reminder_given(&r.message.id, DUE_SOON)?,
@@ -566,6 +566,8 @@ mod library_tests {
                     at_ms: None,
                     chapter: None,
                     acknowledge_only: false,
+                    deadlines: vec![],
+                    working_hours_each: None,
                 },
                 clock.now(),
             )

@@ -335,6 +335,8 @@ mod tests {
                     at_ms: None,
                     chapter: None,
                     acknowledge_only: false,
+                    deadlines: vec![],
+                    working_hours_each: None,
                 },
                 at,
             )

@@ -33,5 +33,7 @@ pub fn message(id: &str, sender: &str, to: &[&str], respond_by: DateTime<Utc>) -
         chapter: None,
         chapters: vec![],
         acknowledge_only: false,
+        deadlines: vec![],
+        working_hours_each: None,
     }
 }

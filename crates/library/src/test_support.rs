@@ -73,6 +73,8 @@ pub fn text_message(to: &[&str], subject: &str, text: &str) -> NewOutgoing {
         at_ms: None,
         chapter: None,
         acknowledge_only: false,
+        deadlines: vec![],
+        working_hours_each: None,
     }
 }
 

@@ -123,6 +123,7 @@ impl Limits {
         fields::each_once("attachment blob", m.attachments.iter().map(|a| &a.blob))?;
         fields::time_zone(&m.respond_by_tz).map_err(|e| ApiError::invalid(e.0))?;
         fields::respond_by(m.respond_by, now)?;
+        crate::check_deadlines(m, now)?;
         if let Some(ms) = m.duration_ms {
             fields::duration_ms(ms)?;
         }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{BlobId, BlobRef, MessageId, UserName};
+use crate::{BlobId, BlobRef, Deadline, MessageId, UserName};
 
 /// One item of a clip's agenda: from `start_ms` (in the clip) to the next chapter's
 /// start, or to the clip's end.
@@ -54,7 +54,8 @@ pub struct NewMessage {
     /// not decode clips). Left out of the JSON when absent, like `poster`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
-    /// The instant an answer is expected (the same instant for everyone).
+    /// The instant an answer is expected: the same for everyone, or the latest of
+    /// `deadlines` when each recipient has their own.
     pub respond_by: DateTime<Utc>,
     /// The sender's IANA zone, to show respond-by as the sender meant it.
     pub respond_by_tz: String,
@@ -75,6 +76,14 @@ pub struct NewMessage {
     /// their response.
     #[serde(default, skip_serializing_if = "is_false")]
     pub acknowledge_only: bool,
+    /// Each recipient's own respond-by, for a message sent "N working hours each"
+    /// ([`crate::check_deadlines`]); `respond_by` is then the latest of them. Left out
+    /// of the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deadlines: Vec<Deadline>,
+    /// The N of "N working hours each" the deadlines were computed from (display only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_hours_each: Option<u32>,
 }
 
 /// A committed attachment.
@@ -120,6 +129,12 @@ pub struct Message {
     /// See [`NewMessage::acknowledge_only`].
     #[serde(default, skip_serializing_if = "is_false")]
     pub acknowledge_only: bool,
+    /// See [`NewMessage::deadlines`]; a reader's own one is [`Message::deadline_of`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deadlines: Vec<Deadline>,
+    /// See [`NewMessage::working_hours_each`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_hours_each: Option<u32>,
 }
 
 impl Message {
@@ -183,6 +198,8 @@ impl NewMessage {
             chapter: self.chapter,
             chapters: self.chapters.clone(),
             acknowledge_only: self.acknowledge_only,
+            deadlines: self.deadlines.clone(),
+            working_hours_each: self.working_hours_each,
         }
     }
 }

@@ -42,6 +42,27 @@ pub enum NewRecordBody {
         #[serde(default, skip_serializing_if = "crate::messages::is_false")]
         removed: bool,
     },
+    /// A recipient asks for more time: their deadline would move to `proposed` if the
+    /// sender grants it ([`crate::extensions`] has the rules).
+    ExtensionRequest {
+        proposed: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
+    /// The sender's answer to one extension request: granted moves the asker's deadline.
+    ExtensionAnswer {
+        request: RecordId,
+        granted: bool,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
+    /// The sender reminds one pending recipient, once per deadline of theirs.
+    Nudge {
+        recipient: UserName,
+        deadline: DateTime<Utc>,
+    },
+    /// The sender closes the meeting: no more extensions or nudges.
+    Close,
 }
 
 /// The reactions a participant can give, in the order they are shown.
@@ -72,8 +93,18 @@ impl NewRecordBody {
     pub fn blob(&self) -> Option<&BlobId> {
         match self {
             NewRecordBody::Transcript { blob, .. } => Some(blob),
-            NewRecordBody::Reaction { .. } => None,
+            _ => None,
         }
+    }
+
+    /// Whether [`check_new_record`] needs the message's records in
+    /// [`RecordFacts::records`] (the kinds about deadlines do), so a store reads them
+    /// only then.
+    pub fn needs_records(&self) -> bool {
+        !matches!(
+            self,
+            NewRecordBody::Transcript { .. } | NewRecordBody::Reaction { .. }
+        )
     }
 }
 
@@ -102,6 +133,26 @@ pub enum RecordBody {
         #[serde(default, skip_serializing_if = "crate::messages::is_false")]
         removed: bool,
     },
+    /// See [`NewRecordBody::ExtensionRequest`].
+    ExtensionRequest {
+        proposed: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
+    /// See [`NewRecordBody::ExtensionAnswer`].
+    ExtensionAnswer {
+        request: RecordId,
+        granted: bool,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
+    /// See [`NewRecordBody::Nudge`].
+    Nudge {
+        recipient: UserName,
+        deadline: DateTime<Utc>,
+    },
+    /// See [`NewRecordBody::Close`].
+    Close,
     #[serde(other)]
     Unknown,
 }
@@ -111,7 +162,7 @@ impl RecordBody {
     pub fn blob(&self) -> Option<&BlobRef> {
         match self {
             RecordBody::Transcript { blob, .. } => Some(blob),
-            RecordBody::Reaction { .. } | RecordBody::Unknown => None,
+            _ => None,
         }
     }
 }
@@ -144,6 +195,8 @@ pub struct RecordFacts {
     pub message: Option<Message>,
     /// The blob of [`NewRecordBody::blob`], as stored, if it exists.
     pub blob: Option<StoredBlob>,
+    /// The message's records (any order), when [`NewRecordBody::needs_records`].
+    pub records: Vec<Record>,
 }
 
 /// What [`check_new_record`] decided.
@@ -214,6 +267,7 @@ pub fn check_new_record(
             emoji: reaction_emoji(emoji)?.to_owned(),
             removed: *removed,
         },
+        other => crate::check_deadline_record(other, author, &message, &facts.records, now)?,
     };
     Ok(RecordOutcome::New(Record {
         id: new.id.clone(),
@@ -339,6 +393,7 @@ mod tests {
             existing: None,
             message: Some(message()),
             blob: Some(blob),
+            records: vec![],
         }
     }
 

@@ -38,7 +38,7 @@ fn items(app: &AppHandle, session: &Session) -> anyhow::Result<Vec<InboxItem>> {
             id: m.message.id.clone(),
             sender: m.message.sender.to_string(),
             subject: m.message.subject.clone(),
-            respond_by: due_view(&context, m.message.respond_by, m.responded_at.is_some()),
+            respond_by: due_view(&context, m.respond_by, m.responded_at.is_some()),
             unread: m.viewed_at.is_none(),
             responded: m.responded_at.is_some(),
             attachment_count: m.message.attachments.len(),

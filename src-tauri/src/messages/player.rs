@@ -51,9 +51,14 @@ pub struct MessageView {
     pub poster_url: Option<String>,
 }
 
-fn sender_local(context: &ViewContext, message: &Message) -> Option<String> {
+/// `respond_by` (my deadline) on the sender's clock, when their zone differs from ours.
+fn sender_local(
+    context: &ViewContext,
+    message: &Message,
+    respond_by: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
     let zone: chrono_tz::Tz = message.respond_by_tz.parse().ok()?;
-    (zone != context.zone).then(|| ResponseBy::from_instant(message.respond_by).display_in(zone))
+    (zone != context.zone).then(|| ResponseBy::from_instant(respond_by).display_in(zone))
 }
 
 fn received_view(
@@ -70,8 +75,8 @@ fn received_view(
         subject: m.subject.clone(),
         reply_subject: reply_subject(&m.subject),
         text: m.text.clone(),
-        respond_by: due_view(context, m.respond_by, r.responded_at.is_some()),
-        respond_by_sender_local: sender_local(context, m),
+        respond_by: due_view(context, r.respond_by, r.responded_at.is_some()),
+        respond_by_sender_local: sender_local(context, m, r.respond_by),
         responded: r.responded_at.is_some(),
         attachments: m
             .attachments

@@ -1,6 +1,7 @@
-//! Records about messages: the idempotent `PUT` of one (a transcript, a reaction) and
-//! the list of a message's records. A recipient's ✅ on an "acknowledge only" message
-//! is their response, stored with the record. The rules are the protocol's
+//! Records about messages: the idempotent `PUT` of one (a transcript, a reaction, a
+//! request for more time and its answer, a nudge, a close) and the list of a message's
+//! records. A recipient's ✅ on an "acknowledge only" message is their response, and a
+//! granted extension moves the asker's respond-by, each stored with the record. The rules are the protocol's
 //! ([`pigeon_protocol::check_new_record`]), driven over the hub's tables.
 
 use std::sync::Arc;
@@ -10,8 +11,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use pigeon_protocol::{
-    access, acknowledges, check_new_record, record_fingerprint, ApiError, NewRecord, Record,
-    RecordFacts, RecordOutcome, StoredRecord, UserName,
+    access, acknowledges, check_new_record, deadline_moved, record_fingerprint, ApiError,
+    NewRecord, Record, RecordFacts, RecordOutcome, StoredRecord, UserName,
 };
 
 use super::messages::stored_blob;
@@ -68,7 +69,12 @@ fn commit_record_blocking(
             Some(id) => stored_blob(&tx, id)?,
             None => None,
         },
+        records: match message_seq {
+            Some(seq) if req.body.needs_records() => db::records_of(&tx, seq)?,
+            _ => vec![],
+        },
     };
+    let earlier = facts.records.clone();
     match check_new_record(req, author, facts, Utc::now())? {
         RecordOutcome::Existing(record) => Ok(CommittedRecord::Existing(record)),
         RecordOutcome::New(record) => {
@@ -90,6 +96,13 @@ fn commit_record_blocking(
                     &stored.record.author,
                     stored.record.created_at,
                 )?;
+            }
+            // A granted extension moves the asker's place in their respond-by order.
+            if let Some((recipient, respond_by)) = message
+                .as_ref()
+                .and_then(|m| deadline_moved(m, &earlier, &stored.record))
+            {
+                db::move_deadline(&tx, message_seq, &recipient, respond_by)?;
             }
             tx.commit()?;
             Ok(CommittedRecord::New(seq, stored.record))

@@ -84,7 +84,11 @@ pub fn insert_message(
     for r in &message.recipients {
         tx.execute(
             "INSERT INTO receipts (message_seq, recipient, respond_by_ms) VALUES (?1, ?2, ?3)",
-            params![seq, r.as_str(), ms(message.respond_by)],
+            params![
+                seq,
+                r.as_str(),
+                ms(message.deadline_of(r).unwrap_or(message.respond_by))
+            ],
         )?;
     }
     // An answer (not a comment at a moment) responds to the message it replies to.

@@ -138,6 +138,21 @@ pub fn mark_acknowledged(
     Ok(())
 }
 
+/// A granted extension: `recipient`'s receipt of message `message_seq` is due at
+/// `respond_by` from now on.
+pub fn move_deadline(
+    tx: &Transaction<'_>,
+    message_seq: i64,
+    recipient: &UserName,
+    respond_by: chrono::DateTime<chrono::Utc>,
+) -> Result<(), HubError> {
+    tx.execute(
+        "UPDATE receipts SET respond_by_ms = ?3 WHERE message_seq = ?1 AND recipient = ?2",
+        params![message_seq, recipient.as_str(), ms(respond_by)],
+    )?;
+    Ok(())
+}
+
 pub fn latest_record_seq(conn: &Connection) -> Result<i64, HubError> {
     Ok(
         conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM records", [], |r| {

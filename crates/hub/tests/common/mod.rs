@@ -357,6 +357,8 @@ pub fn message(clip: &BlobRef, to: &[&str], subject: &str) -> NewMessage {
         chapter: None,
         chapters: vec![],
         acknowledge_only: false,
+        deadlines: vec![],
+        working_hours_each: None,
     }
 }
 

@@ -55,6 +55,8 @@ pub(crate) fn text_answer(parent: &MessageId, to: &[&str], text: &str) -> NewMes
         chapter: None,
         chapters: vec![],
         acknowledge_only: false,
+        deadlines: vec![],
+        working_hours_each: None,
     }
 }
 

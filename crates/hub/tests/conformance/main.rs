@@ -8,6 +8,7 @@ mod blobs;
 #[path = "../common/mod.rs"]
 mod common;
 mod conversation;
+mod deadlines;
 mod fields;
 mod inbox;
 mod messages;
@@ -22,6 +23,7 @@ use blobs::*;
 use chrono::Utc;
 use common::*;
 use conversation::*;
+use deadlines::*;
 use fields::*;
 use inbox::*;
 use messages::*;
@@ -83,6 +85,8 @@ both_backends!(
     a_profile_round_trips_and_the_others_read_it,
     bad_profiles_are_refused_and_nothing_is_stored,
     nobody_changes_anothers_profile,
+    each_recipient_has_their_own_deadline_and_more_time,
+    deadlines_must_cover_exactly_the_recipients,
 );
 
 pub(crate) fn code(e: pigeon_store::StoreError) -> ErrorCode {

@@ -181,6 +181,8 @@ pub(crate) fn message_with_clip_id(
         chapter: None,
         chapters: vec![],
         acknowledge_only: false,
+        deadlines: vec![],
+        working_hours_each: None,
     }
 }
 

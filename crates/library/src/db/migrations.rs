@@ -188,6 +188,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         last_error TEXT,
         created_at TEXT NOT NULL
     );",
+    // 9: deadlines per recipient ("N working hours each"), fixed when the message is
+    // queued so every attempt commits the same ones; the records that move or close
+    // them (requests for more time, answers, nudges, closes) as the store gave them.
+    "ALTER TABLE outbox ADD COLUMN deadlines TEXT;          -- JSON list of Deadline, or NULL
+    ALTER TABLE outbox ADD COLUMN working_hours_each INTEGER;
+    ALTER TABLE received ADD COLUMN recipient TEXT;        -- whose receipt: my name then
+    CREATE TABLE deadline_records (
+        record_id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL,
+        record TEXT NOT NULL,             -- pigeon_protocol::Record as JSON
+        created_at TEXT NOT NULL,
+        announced INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX deadline_records_by_message ON deadline_records(message_id);",
 ];
 
 /// Brings the schema up to the newest version; a newer schema than this Pigeon knows

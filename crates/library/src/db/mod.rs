@@ -13,6 +13,7 @@
 //! never waits for a writer, so the views render while a write waits on another
 //! process's lock (`busy_timeout`).
 
+mod deadlines;
 mod drafts;
 mod migrations;
 mod outbox;
@@ -31,6 +32,7 @@ use pigeon_store::protocol::MessageId;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+pub use deadlines::PendingDeadlineRecord;
 pub use drafts::{Draft, DraftState};
 // The migrations' tests replay older schemas.
 use migrations::migrate;

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use pigeon_store::protocol::commit::answer_about;
-use pigeon_store::protocol::{BlobId, BlobRef, Limits, Message, MessageId, Receipt, UserName};
+use pigeon_store::protocol::{
+    BlobId, BlobRef, Deadline, Limits, Message, MessageId, Receipt, UserName,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +108,10 @@ pub struct OutboxEntry {
     pub chapter: Option<u32>,
     /// Asks the recipients for no more than a ✅.
     pub acknowledge_only: bool,
+    /// Each recipient's own respond-by when sent "N working hours each" (`respond_by`
+    /// is then the latest), else empty.
+    pub deadlines: Vec<Deadline>,
+    pub working_hours_each: Option<u32>,
 }
 
 /// What to put in the outbox.
@@ -124,6 +130,9 @@ pub struct NewOutgoing {
     pub at_ms: Option<u64>,
     pub chapter: Option<u32>,
     pub acknowledge_only: bool,
+    /// See [`OutboxEntry::deadlines`]; [`crate::fair_deadlines`] makes them.
+    pub deadlines: Vec<Deadline>,
+    pub working_hours_each: Option<u32>,
 }
 
 impl Library {
@@ -147,8 +156,8 @@ impl Library {
         tx.execute(
             "INSERT INTO outbox (message_id, draft_id, recipients, subject, body, respond_by,
                                  respond_by_tz, in_reply_to, state, created_at, at_ms, chapter,
-                                 acknowledge_only)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?11, ?12)",
+                                 acknowledge_only, deadlines, working_hours_each)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 id.as_str(),
                 new.draft_id,
@@ -161,7 +170,11 @@ impl Library {
                 ts(now),
                 new.at_ms.map(|ms| ms as i64),
                 new.chapter,
-                new.acknowledge_only
+                new.acknowledge_only,
+                (!new.deadlines.is_empty())
+                    .then(|| json(&new.deadlines))
+                    .transpose()?,
+                new.working_hours_each
             ],
         )?;
         for (position, (path, name, content_type)) in new.attachments.iter().enumerate() {
@@ -359,7 +372,7 @@ fn load_outbox(conn: &Connection, only: Option<&str>) -> Result<Vec<OutboxEntry>
     let mut stmt = conn.prepare(
         "SELECT message_id, draft_id, recipients, subject, body, respond_by, respond_by_tz,
                 in_reply_to, state, attempts, last_error, failure, created_at, at_ms, chapter,
-                acknowledge_only
+                acknowledge_only, deadlines, working_hours_each
          FROM outbox WHERE ?1 IS NULL OR message_id = ?1
          ORDER BY created_at DESC, message_id",
     )?;
@@ -387,6 +400,12 @@ fn load_outbox(conn: &Connection, only: Option<&str>) -> Result<Vec<OutboxEntry>
                     at_ms: r.get::<_, Option<i64>>(13)?.map(|ms| ms as u64),
                     chapter: r.get(14)?,
                     acknowledge_only: r.get(15)?,
+                    deadlines: r
+                        .get::<_, Option<String>>(16)?
+                        .map(|t| from_json(&t))
+                        .transpose()?
+                        .unwrap_or_default(),
+                    working_hours_each: r.get(17)?,
                 },
                 r.get::<_, String>(8)?,
             ))

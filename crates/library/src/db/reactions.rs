@@ -25,10 +25,10 @@ use crate::error::{LibraryError, Result};
 /// who gives it, so it can be shown before the store has it (the library does not
 /// know its user otherwise). Older readers of the column see a plain `NewRecordBody`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct OutgoingBody {
-    author: UserName,
+pub(super) struct OutgoingBody {
+    pub(super) author: UserName,
     #[serde(flatten)]
-    body: NewRecordBody,
+    pub(super) body: NewRecordBody,
 }
 
 /// An own record waiting to be committed, oldest first (see [`Library::queued_records`]).
@@ -291,6 +291,7 @@ impl Library {
             [record.id.as_str()],
         )?;
         store_reaction(&tx, record, true)?;
+        super::deadlines::store_deadline_records_in(&tx, std::slice::from_ref(record))?;
         tx.commit()?;
         Ok(())
     }
@@ -351,7 +352,7 @@ pub(crate) fn take_unannounced_reactions_in(
 /// A new record id that sorts after every earlier one of this user: a store stamps
 /// records in milliseconds, so two changes of mind within one share the stamp and the
 /// id decides which is the latest (see `pigeon_protocol::reactions`).
-fn ordered_record_id(now: DateTime<Utc>) -> Result<RecordId> {
+pub(super) fn ordered_record_id(now: DateTime<Utc>) -> Result<RecordId> {
     let micros = u64::try_from(now.timestamp_micros()).unwrap_or(0);
     RecordId::parse(format!("{micros:016x}{}", uuid::Uuid::new_v4().simple()))
         .map_err(|e| LibraryError::Corrupt(format!("a new record id: {e}")))
@@ -396,7 +397,7 @@ fn store_reaction(conn: &Connection, record: &Record, announced: bool) -> Result
 }
 
 /// The received message `id`, if it is one.
-fn received_message(conn: &Connection, id: &MessageId) -> Result<Option<Message>> {
+pub(super) fn received_message(conn: &Connection, id: &MessageId) -> Result<Option<Message>> {
     let text: Option<String> = conn
         .query_row(
             "SELECT message FROM received WHERE message_id = ?1",

@@ -18,6 +18,9 @@ use crate::error::Result;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceivedMessage {
     pub message: Message,
+    /// My deadline: the one the message gave me, moved by a granted extension. Every
+    /// reader of "when is it due" (inbox order, reminders, overdue) uses this one.
+    pub respond_by: DateTime<Utc>,
     pub arrived_at: DateTime<Utc>,
     pub viewed_at: Option<DateTime<Utc>>,
     pub responded_at: Option<DateTime<Utc>>,
@@ -177,14 +180,20 @@ fn store_one(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let inserted = conn.execute(
-        "INSERT OR IGNORE INTO received (message_id, message, thread, respond_by, arrived_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR IGNORE INTO received (message_id, message, thread, respond_by, arrived_at,
+                                          recipient)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             message.id.as_str(),
             json(message)?,
             message.thread.as_str(),
-            ts(message.respond_by),
-            ts(now)
+            // My own deadline when each recipient has one; a granted extension moves
+            // it later (`store_deadline_records_in`).
+            ts(message
+                .deadline_of(&receipt.recipient)
+                .unwrap_or(message.respond_by)),
+            ts(now),
+            receipt.recipient.as_str()
         ],
     )? == 1;
     conn.execute(
@@ -235,7 +244,7 @@ fn load_received(
 ) -> Result<Vec<ReceivedMessage>> {
     let mut stmt = conn.prepare(
         "SELECT message_id, message, arrived_at, viewed_at, responded_at, clip_path,
-                playable_path, poster_path, downloaded_at
+                playable_path, poster_path, downloaded_at, respond_by
          FROM received
          WHERE (?1 IS NULL OR message_id = ?1) AND (?2 = 0 OR announced = 0)
          ORDER BY arrived_at, message_id",
@@ -262,6 +271,7 @@ fn load_received(
                     poster_path: opt_path(7)?,
                     attachment_paths: Vec::new(),
                     downloaded_at: opt_ts(8)?,
+                    respond_by: parse_ts(&r.get::<_, String>(9)?)?,
                 },
             ))
         })?

@@ -38,6 +38,7 @@ impl Library {
         let new_messages = store_received_page_in(&tx, page, now)?;
         store_transcript_records_in(&tx, records, now)?;
         let new_reactions = store_reaction_records_in(&tx, records)?;
+        super::deadlines::store_deadline_records_in(&tx, records)?;
         if let Some((key, value)) = cursor {
             set_sync_value_in(&tx, key, value)?;
         }

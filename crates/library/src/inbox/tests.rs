@@ -91,6 +91,8 @@ async fn a_sync_downloads_posters_at_once_and_clips_only_on_demand() {
             chapter: None,
             chapters: vec![],
             acknowledge_only: false,
+            deadlines: vec![],
+            working_hours_each: None,
         })
         .await
         .unwrap();

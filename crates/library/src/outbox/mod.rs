@@ -200,6 +200,8 @@ impl Outbox {
             chapter: entry.chapter,
             chapters: draft.map(|d| d.chapters.clone()).unwrap_or_default(),
             acknowledge_only: entry.acknowledge_only,
+            deadlines: entry.deadlines.clone(),
+            working_hours_each: entry.working_hours_each,
         };
         Ok(self.store.commit_message(&new).await?)
     }

@@ -57,6 +57,8 @@ fn queue(lib: &Library, subject: &str) -> String {
             at_ms: None,
             chapter: None,
             acknowledge_only: false,
+            deadlines: vec![],
+            working_hours_each: None,
         },
         at(1),
     )

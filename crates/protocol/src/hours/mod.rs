@@ -2,11 +2,11 @@
 //! zone, the days of the week, one or more daily spans in local time, and dated days
 //! off — with the rule that checks them ([`check_working_hours`]) and the parsers the
 //! faces use for what people type (`10:00-18:00`, `mon-fri`). The clock rules
-//! (working now? until when?) are in [`clock`].
+//! (working now? until when?) are in [`clock`]; working-time arithmetic and the fair
+//! deadline ("N working hours each") in [`working_time`].
 //!
 //! This module is NOT a scheduler: it stores no time (times on the wire stay UTC
-//! instants), sends no reminders and knows no deadlines; it only answers questions
-//! about a given instant.
+//! instants) and sends no reminders; it only answers questions about given instants.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
 use crate::{fields, ApiError};
 
 pub mod clock;
+pub mod working_time;
+
+pub use working_time::{
+    add_working_time, check_working_hours_each, fair_deadline, sub_working_time,
+    working_time_between, MAX_WORKING_HOURS_EACH,
+};
 
 /// At most this many daily spans (a split day has two or three).
 pub const MAX_SPANS: usize = 6;
@@ -321,6 +327,21 @@ pub fn check_working_hours(hours: &WorkingHours) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// The hours counted for a user who has set none: Monday to Friday, 09:00-17:00 in
+/// `zone` (the caller picks the zone, e.g. the sender's).
+pub fn default_working_hours(zone: chrono_tz::Tz) -> WorkingHours {
+    const NINE_TO_FIVE: DailySpan = DailySpan {
+        start: ClockTime { minutes: 9 * 60 },
+        end: ClockTime { minutes: 17 * 60 },
+    };
+    WorkingHours::new(
+        zone.name(),
+        vec![Day::Mon, Day::Tue, Day::Wed, Day::Thu, Day::Fri],
+        vec![NINE_TO_FIVE],
+        vec![],
+    )
 }
 
 impl WorkingHours {

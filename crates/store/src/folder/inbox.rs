@@ -3,9 +3,10 @@
 //! once records were handed out (a cursor without it, as older versions made, starts
 //! the records from the beginning).
 
+use chrono::{DateTime, Utc};
 use pigeon_protocol::{
     bad_cursor, InboxCursor, InboxEntry, InboxOrder, InboxPage, InboxQuery, Message, MessageId,
-    Record,
+    Record, UserName,
 };
 
 use crate::StoreError;
@@ -41,11 +42,17 @@ impl Marker {
             id: m.id.clone(),
         }
     }
-    pub(super) fn name(m: &Message) -> String {
+    /// The marker of `m` in `recipient`'s inbox: placed by the deadline the message gave them.
+    pub(super) fn name(m: &Message, recipient: &UserName) -> String {
+        Self::name_due(m, m.deadline_of(recipient).unwrap_or(m.respond_by))
+    }
+    /// The marker of `m` for a recipient whose deadline is `due` (a granted extension
+    /// moves it: [`Folder::move_marker`]).
+    pub(super) fn name_due(m: &Message, due: DateTime<Utc>) -> String {
         format!(
             "{:016}-{:016}-{}",
             m.sent_at.timestamp_millis(),
-            m.respond_by.timestamp_millis(),
+            due.timestamp_millis(),
             m.id
         )
     }
@@ -112,6 +119,25 @@ impl Position {
 }
 
 impl Folder {
+    /// Moves `m`'s marker in `recipient`'s inbox from deadline `from` to `to`. The new
+    /// marker is written first, so an interrupted move leaves the message listed twice
+    /// (the inbox keeps the later one) rather than not at all.
+    pub(super) fn move_marker(
+        &self,
+        m: &Message,
+        recipient: &UserName,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let dir = self.inbox_dir(recipient);
+        write_new(&dir.join(Marker::name_due(m, to)), b"")?;
+        let old = dir.join(Marker::name_due(m, from));
+        match std::fs::remove_file(&old) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&old)(e)),
+            _ => Ok(()),
+        }
+    }
+
     pub(super) fn inbox(&self, q: &InboxQuery) -> Result<InboxPage, StoreError> {
         let order = q.order;
         let start = Position::parse(order, q.after.as_ref())?;
@@ -119,6 +145,19 @@ impl Folder {
         let mut markers: Vec<(String, Marker)> = list_names(&self.inbox_dir(&self.me.name))?
             .iter()
             .filter_map(|n| Marker::parse(n))
+            .fold(
+                std::collections::HashMap::<MessageId, Marker>::new(),
+                |mut latest, m| {
+                    match latest.get(&m.id) {
+                        Some(seen) if seen.respond_ms >= m.respond_ms => {}
+                        _ => {
+                            latest.insert(m.id.clone(), m);
+                        }
+                    }
+                    latest
+                },
+            )
+            .into_values()
             .map(|m| (m.key(order), m))
             .filter(|(k, _)| match (&after, order) {
                 (None, _) => true,

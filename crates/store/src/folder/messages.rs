@@ -53,9 +53,8 @@ impl Folder {
     /// Creates the inbox markers and reply receipt of a committed message; repeating it
     /// repairs a commit that was interrupted after the message file was written.
     pub(super) fn deliver(&self, m: &Message) -> Result<(), StoreError> {
-        let marker = Marker::name(m);
         for r in &m.recipients {
-            write_new(&self.inbox_dir(r).join(&marker), b"")?;
+            write_new(&self.inbox_dir(r).join(Marker::name(m, r)), b"")?;
         }
         // An answer (not a comment at a moment) responds to the message it replies to.
         if let Some(parent) = m.answers() {

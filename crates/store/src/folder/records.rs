@@ -5,8 +5,8 @@
 //! `CREATEDMS-ID` so they sort by when the record was made.
 
 use pigeon_protocol::{
-    acknowledges, check_new_record, record_fingerprint, Record, RecordFacts, RecordId,
-    RecordOutcome, StoredRecord,
+    acknowledges, check_new_record, deadline_moved, effective_deadline, record_fingerprint, Record,
+    RecordFacts, RecordId, RecordOutcome, StoredRecord,
 };
 use pigeon_protocol::{MessageId, NewRecord};
 
@@ -63,7 +63,14 @@ impl Folder {
                 Some(id) => self.stored_blob(id)?,
                 None => None,
             },
+            records: if req.body.needs_records() {
+                self.records(&req.message)?
+            } else {
+                vec![]
+            },
         };
+        let earlier = facts.records.clone();
+        let message = facts.message.clone();
         let record = match check_new_record(req, &self.me.name, facts, now())? {
             RecordOutcome::Existing(record) => record,
             RecordOutcome::New(record) => {
@@ -98,6 +105,16 @@ impl Folder {
             }
         };
         self.deliver_record(&record)?;
+        // A granted extension moves the asker's place in their respond-by order.
+        if let Some(m) = &message {
+            if let Some((recipient, to)) = deadline_moved(m, &earlier, &record) {
+                let from = effective_deadline(m, &earlier, &recipient).unwrap_or(m.respond_by);
+                // Equal when a retry finds the grant among the earlier records already.
+                if from != to {
+                    self.move_marker(m, &recipient, from, to)?;
+                }
+            }
+        }
         Ok(record)
     }
 
