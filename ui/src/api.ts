@@ -985,3 +985,11 @@ export function myWorkingHours(): Promise<WorkingHoursView> {
 export function setMyWorkingHours(form: WorkingHoursForm): Promise<WorkingHoursView> {
   return invoke<WorkingHoursView>("set_my_working_hours", { form });
 }
+
+/**
+ * Moves the app's clock to `instant` (RFC 3339). Only for an app started with
+ * PIGEON_TEST_CLOCK (end-to-end tests); otherwise it rejects with one sentence.
+ */
+export function testSetClock(instant: string): Promise<void> {
+  return invoke<void>("test_set_clock", { instant });
+}
