@@ -158,13 +158,7 @@ fn clock_jump_on(tz: Tz, date: NaiveDate) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hours::tests::hours;
-
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    use crate::hours::tests::{hours, utc};
 
     fn change(h: &WorkingHours, at: &str) -> (String, String, bool) {
         let c = next_change(h, utc(at)).unwrap().unwrap();

@@ -411,6 +411,13 @@ mod tests {
         )
     }
 
+    /// An RFC 3339 instant as UTC.
+    pub(super) fn utc(text: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    }
+
     #[test]
     fn days_parse_as_people_type_them() {
         use Day::*;

@@ -188,14 +188,8 @@ mod tests {
     use chrono_tz::Tz;
 
     use super::*;
-    use crate::hours::tests::hours;
+    use crate::hours::tests::{hours, utc};
     use crate::hours::{default_working_hours, DailySpan, Day};
-
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     /// The instant on the user's own clock, as RFC 3339 with its offset.
     fn local(h: &WorkingHours, at: DateTime<Utc>) -> String {
