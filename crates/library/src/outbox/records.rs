@@ -1,4 +1,5 @@
-//! Sharing own records (reactions): each queued record is committed once, in the order
+//! Sharing own records (reactions, requests for more time and their answers, nudges,
+//! closes): each queued record is committed once, in the order
 //! it was given, so the store stamps a change of mind after what it changes.
 //!
 //! Exactly once across retries: the record id is chosen when the record is queued and
@@ -39,7 +40,7 @@ impl Outbox {
                 }
                 Err(e) => {
                     let reason = refusal_text(&e);
-                    tracing::warn!(record = %id, message = %queued.record.message, reason, "the store refused a reaction");
+                    tracing::warn!(record = %id, message = %queued.record.message, reason, "the store refused a record");
                     self.library
                         .blocking(move |l| l.record_share_refused(&id, &reason))
                         .await?;
