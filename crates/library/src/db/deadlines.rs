@@ -341,7 +341,7 @@ mod tests {
         lib.record_shared(&request).unwrap();
         assert_eq!(due(&lib), now + Duration::hours(8), "asking moves nothing");
         assert_eq!(
-            lib.store_inbox_page(&[], &[grant.clone()], None, now)
+            lib.store_inbox_page(&[], std::slice::from_ref(&grant), None, now)
                 .unwrap()
                 .new_reactions,
             0
