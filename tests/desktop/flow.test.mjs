@@ -120,7 +120,8 @@ describe("record, send, play and answer through a hub", { timeout: 600_000 }, ()
     assert.match(notifications, /string "Budget review — respond by \w{3} \d+ \w{3} \d{4}, \d\d:\d\d/);
     // The length travels with the message too.
     const meta = await bob.driver.executeScript(() => [...document.querySelectorAll("[data-testid=inbox-item] .meta")].map((e) => e.textContent));
-    assert.match(meta[1], /^0:0[56] · 1 attachment$/);
+    // Stopped once 5 s showed; a loaded machine may click a second or two later.
+    assert.match(meta[1], /^0:0[5-8] · 1 attachment$/);
     await screenshot(bob.driver, "flow-4-bob-inbox");
 
     await bob.driver.executeScript(() => [...document.querySelectorAll("[data-testid=inbox-item]")][1].click());

@@ -89,6 +89,34 @@ impl Frames {
             Whereabouts::Hidden => return Ok(Grabbed::Hidden),
             Whereabouts::Gone => return Ok(Grabbed::Gone),
         };
+        match self.picture(display, grabber, area, root, captured_at) {
+            Ok(found) => Ok(found),
+            // The target may have changed size between asking where it is
+            // and copying it (the server then refuses the copy): look again,
+            // once, and lose the screen only if it still cannot be read.
+            Err(why) => match self.whereabouts(display)? {
+                Whereabouts::On {
+                    area: now,
+                    root: root_now,
+                } if (now, root_now) != (area, root) => {
+                    tracing::debug!(%why, "the target moved during a grab; grabbing again");
+                    self.picture(display, grabber, now, root_now, captured_at)
+                }
+                Whereabouts::On { .. } => Err(why),
+                Whereabouts::Hidden => Ok(Grabbed::Hidden),
+                Whereabouts::Gone => Ok(Grabbed::Gone),
+            },
+        }
+    }
+
+    fn picture(
+        &mut self,
+        display: &X11Display,
+        grabber: &mut Grabber,
+        area: Rect,
+        root: Rect,
+        captured_at: Duration,
+    ) -> std::result::Result<Grabbed, String> {
         if area.width == 0 || area.height == 0 {
             return Ok(Grabbed::Hidden);
         }
