@@ -305,7 +305,8 @@ pub struct AnswerAbout {
 
 #[derive(clap::Args, Clone)]
 pub struct ComposeArgs {
-    /// When an answer is expected: 4h, 24h, 48h, next-working-day, 2026-12-01T17:00 ...
+    /// When an answer is expected: 4h, 24h, 48h, next-working-day, 2026-12-01T17:00 ...,
+    /// or 8wh for 8 working hours each (every recipient by their own working hours).
     #[arg(long, default_value = "24h")]
     pub respond_by: String,
     /// A note that goes with the clip.

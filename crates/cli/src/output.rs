@@ -23,6 +23,11 @@ impl Output {
         }
     }
 
+    /// A side remark on stderr, so `--json` output stays one value.
+    pub fn note(&self, text: &str) {
+        eprintln!("note: {text}");
+    }
+
     /// A byte progress bar titled `message`, none under `--json`; `progress` feeds it.
     pub fn progress_bar(&self, message: &'static str) -> Option<ProgressBar> {
         if self.json {

@@ -3,6 +3,8 @@
 //! and shared after it), and who has answered what was sent from here.
 
 use anyhow::{bail, Context as _, Result};
+use chrono::{DateTime, Utc};
+use pigeon_library::fair_deadlines::{fair_deadlines, parse_working_hours_each, Due};
 use pigeon_library::sent::{RecipientState, SentLine};
 use pigeon_library::thread::reply_subject;
 use pigeon_library::{people, Attachment, Delivery, Draft, NewOutgoing, OutboxState, ResponseBy};
@@ -89,7 +91,8 @@ impl App {
     ) -> Result<()> {
         let zone = self.zone();
         let now = self.now();
-        let respond_by = ResponseBy::parse(&compose.respond_by, now, zone)?;
+        let due = self.due(&compose.respond_by, &recipients, now).await?;
+        let respond_by = due.respond_by;
         let attachments = compose
             .attach
             .iter()
@@ -109,8 +112,8 @@ impl App {
                 at_ms: about.at_ms,
                 chapter: about.chapter,
                 acknowledge_only: about.acknowledge_only,
-                deadlines: vec![],
-                working_hours_each: None,
+                deadlines: due.deadlines.clone(),
+                working_hours_each: due.working_hours_each,
             },
             now,
         )?;
@@ -129,7 +132,7 @@ impl App {
                 error: format!("{e:#}"),
             },
         };
-        self.report_delivery(&entry.message_id, &delivery, &respond_by)?;
+        self.report_delivery(&entry.message_id, &delivery, &due)?;
         // Delivered (and said so) first: the transcript follows the message.
         let delivered = matches!(delivery, Delivery::Sent(_));
         if let Some(draft) = draft {
@@ -139,20 +142,57 @@ impl App {
         Ok(())
     }
 
-    fn report_delivery(
-        &self,
-        id: &MessageId,
-        delivery: &Delivery,
-        respond_by: &ResponseBy,
-    ) -> Result<()> {
+    /// What `--respond-by` means for these recipients: `8wh` gives each their own
+    /// deadline by the working hours in their profile (read from the store; when it is
+    /// away, default hours are assumed and said), anything else one instant.
+    async fn due(&self, text: &str, recipients: &[UserName], now: DateTime<Utc>) -> Result<Due> {
+        let Some(n) = parse_working_hours_each(text) else {
+            return Ok(Due::one(ResponseBy::parse(text, now, self.zone())?));
+        };
+        let profiles = match self.connect().await {
+            Ok(connected) => connected.store.profiles().await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "profiles not read: default working hours assumed");
+                Vec::new()
+            }),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "store away: default working hours assumed");
+                Vec::new()
+            }
+        };
+        let due = fair_deadlines(n, recipients, &profiles, self.zone(), now)
+            .context("check --respond-by")?;
+        for assumed in &due.assumed {
+            self.out.note(assumed);
+        }
+        Ok(due)
+    }
+
+    fn report_delivery(&self, id: &MessageId, delivery: &Delivery, due: &Due) -> Result<()> {
+        let respond_by = due.respond_by;
         match delivery {
             Delivery::Sent(_) => {
+                let each: Vec<_> = due
+                    .deadlines
+                    .iter()
+                    .map(|d| json!({"recipient": d.recipient, "respond_by": d.respond_by}))
+                    .collect();
+                let mut text = format!(
+                    "sent {id}, respond by {}",
+                    respond_by.display_in(self.zone())
+                );
+                if let Some(n) = due.working_hours_each {
+                    text = format!("sent {id}, {n} working hours each:");
+                    for d in &due.deadlines {
+                        text.push_str(&format!(
+                            "\n  {}: respond by {}",
+                            d.recipient,
+                            ResponseBy::from_instant(d.respond_by).display_in(self.zone())
+                        ));
+                    }
+                }
                 self.out.say(
-                    json!({"message": id, "state": "sent", "respond_by": respond_by.instant()}),
-                    format!(
-                        "sent {id}, respond by {}",
-                        respond_by.display_in(self.zone())
-                    ),
+                    json!({"message": id, "state": "sent", "respond_by": respond_by.instant(), "deadlines": each}),
+                    text,
                 );
                 Ok(())
             }
@@ -182,7 +222,7 @@ impl App {
                 let connected = self.connect().await?;
                 return match connected.store.message_status(&full).await {
                     Ok(status) => {
-                        self.print_receipts(&full, "(sent from elsewhere)", &status.receipts, None)
+                        self.print_receipts(&full, "(sent from elsewhere)", &status.receipts, &[])
                     }
                     Err(e) if e.code() == Some(ErrorCode::NotFound) => Err(not_here.into()),
                     Err(e) => Err(anyhow::Error::new(e).context(not_here)),
@@ -200,29 +240,38 @@ impl App {
         }
         let inbox = self.inbox_over_store().await?;
         let receipts = inbox.status(&entry.message_id).await?;
-        let respond_by = ResponseBy::from_instant(entry.respond_by);
-        self.print_receipts(
-            &entry.message_id,
-            &entry.subject,
-            &receipts,
-            Some(respond_by),
-        )
+        // Each recipient's own deadline (theirs for "working hours each", moved by a
+        // granted extension), as the library knows it.
+        let deadlines: Vec<(UserName, ResponseBy)> = self
+            .library
+            .sent_line(&entry.message_id, self.now())?
+            .map(|line| {
+                line.recipients
+                    .into_iter()
+                    .map(|r| (r.name, r.deadline))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.print_receipts(&entry.message_id, &entry.subject, &receipts, &deadlines)
     }
 
-    /// Each recipient's receipt; `respond_by` (when known) tells who is overdue.
+    /// Each recipient's receipt; their deadline (when known) tells who is overdue.
     fn print_receipts(
         &self,
         id: &MessageId,
         subject: &str,
         receipts: &[Receipt],
-        respond_by: Option<ResponseBy>,
+        deadlines: &[(UserName, ResponseBy)],
     ) -> Result<()> {
+        let deadline_of =
+            |name: &UserName| deadlines.iter().find(|(n, _)| n == name).map(|(_, by)| *by);
         if self.out.json {
             let list: Vec<_> = receipts
                 .iter()
                 .map(|r| {
                     json!({
                         "recipient": r.recipient,
+                        "deadline": deadline_of(&r.recipient).map(|by| by.instant()),
                         "state": r.state(),
                         "viewed_at": r.viewed_at,
                         "responded_at": r.responded_at,
@@ -239,12 +288,16 @@ impl App {
         println!("{id}  {subject}");
         let now = self.now();
         for r in receipts {
-            let state = match respond_by {
+            let deadline = deadline_of(&r.recipient);
+            let state = match deadline {
                 Some(by) => RecipientState::of(Some(r), by, now),
                 None => RecipientState::reached(Some(r)),
             };
+            let due = deadline
+                .map(|by| format!("  (respond by {})", by.display_in(self.zone())))
+                .unwrap_or_default();
             println!(
-                "  {:<16} {}",
+                "  {:<16} {}{due}",
                 r.recipient.as_str(),
                 recipient_text(state, r)
             );

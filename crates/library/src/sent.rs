@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use pigeon_store::protocol::{MessageId, Receipt, UserName};
+use pigeon_store::protocol::{
+    effective_deadline, Deadline, Message, MessageId, Receipt, Record, UserName,
+};
 use rusqlite::params;
 use serde::Serialize;
 
@@ -94,6 +96,9 @@ impl From<OutboxState> for DeliveryState {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SentRecipient {
     pub name: UserName,
+    /// Their own deadline: the message's respond-by, or theirs for "working hours
+    /// each", moved by any extension the sender granted.
+    pub deadline: ResponseBy,
     pub state: RecipientState,
     /// The receipt as last synced; none before the first sync after sending.
     pub receipt: Option<Receipt>,
@@ -130,9 +135,11 @@ impl SentLine {
     fn new(
         row: OutboxRow,
         receipts: &mut HashMap<String, Vec<Receipt>>,
+        records: &mut HashMap<String, Vec<Record>>,
         now: DateTime<Utc>,
     ) -> Self {
         let mut synced = receipts.remove(row.id.as_str()).unwrap_or_default();
+        let records = records.remove(row.id.as_str()).unwrap_or_default();
         let respond_by = ResponseBy::from_instant(row.respond_by);
         let recipients: Vec<SentRecipient> = row
             .recipients
@@ -142,8 +149,20 @@ impl SentLine {
                     .iter()
                     .position(|r| r.recipient == name)
                     .map(|i| synced.swap_remove(i));
+                let given = row
+                    .deadlines
+                    .iter()
+                    .find(|d| d.recipient == name)
+                    .map_or(row.respond_by, |d| d.respond_by);
+                let deadline = ResponseBy::from_instant(
+                    row.message
+                        .as_ref()
+                        .and_then(|m| effective_deadline(m, &records, &name))
+                        .unwrap_or(given),
+                );
                 SentRecipient {
-                    state: RecipientState::of(receipt.as_ref(), respond_by, now),
+                    state: RecipientState::of(receipt.as_ref(), deadline, now),
+                    deadline,
                     name,
                     receipt,
                 }
@@ -200,11 +219,14 @@ struct OutboxRow {
     failure: Option<String>,
     created_at: DateTime<Utc>,
     in_reply_to: Option<MessageId>,
+    deadlines: Vec<Deadline>,
+    /// The message as the store committed it, once sent.
+    message: Option<Message>,
 }
 
 impl Library {
     /// Every message sent from this library, newest first, with each recipient's state
-    /// at `now` as last synced. Two queries, however long the list.
+    /// at `now` as last synced. Three queries, however long the list.
     pub fn sent_list(&self, now: DateTime<Utc>) -> Result<Vec<SentLine>> {
         self.sent_lines(None, now)
     }
@@ -218,10 +240,11 @@ impl Library {
         let only = only.map(MessageId::as_str);
         let conn = self.read();
         let mut stmt = conn.prepare(
-            "SELECT message_id, subject, recipients, respond_by, state, last_error, failure,
-                    created_at, in_reply_to
-             FROM outbox WHERE ?1 IS NULL OR message_id = ?1
-             ORDER BY created_at DESC",
+            "SELECT o.message_id, o.subject, o.recipients, o.respond_by, o.state, o.last_error,
+                    o.failure, o.created_at, o.in_reply_to, o.deadlines, s.message
+             FROM outbox o LEFT JOIN sent s ON s.message_id = o.message_id
+             WHERE ?1 IS NULL OR o.message_id = ?1
+             ORDER BY o.created_at DESC",
         )?;
         let rows = stmt
             .query_map(params![only], |r| {
@@ -238,6 +261,15 @@ impl Library {
                         in_reply_to: r
                             .get::<_, Option<String>>(8)?
                             .map(|t| id_from_sql(MessageId::parse, t))
+                            .transpose()?,
+                        deadlines: r
+                            .get::<_, Option<String>>(9)?
+                            .map(|t| from_json(&t))
+                            .transpose()?
+                            .unwrap_or_default(),
+                        message: r
+                            .get::<_, Option<String>>(10)?
+                            .map(|t| from_json(&t))
                             .transpose()?,
                     },
                     r.get::<_, String>(4)?,
@@ -266,9 +298,23 @@ impl Library {
             let (id, receipt) = row?;
             receipts.entry(id).or_default().push(receipt);
         }
+        let mut stmt = conn.prepare(
+            "SELECT message_id, record FROM deadline_records WHERE ?1 IS NULL OR message_id = ?1
+             ORDER BY created_at, record_id",
+        )?;
+        let mut records: HashMap<String, Vec<Record>> = HashMap::new();
+        for row in stmt.query_map(params![only], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                from_json::<Record>(&r.get::<_, String>(1)?)?,
+            ))
+        })? {
+            let (id, record) = row?;
+            records.entry(id).or_default().push(record);
+        }
         Ok(rows
             .into_iter()
-            .map(|row| SentLine::new(row, &mut receipts, now))
+            .map(|row| SentLine::new(row, &mut receipts, &mut records, now))
             .collect())
     }
 }

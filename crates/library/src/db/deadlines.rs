@@ -39,7 +39,35 @@ pub struct PendingDeadlineRecord {
     pub last_error: Option<String>,
 }
 
+/// What the deadline rules read about one message: the message (received, or sent
+/// from here) and its deadline records, the committed ones and my own still queued as
+/// if shared, so what I just did shows before it reaches the store.
+#[derive(Debug, Clone)]
+pub struct DeadlineState {
+    pub message: Message,
+    pub records: Vec<Record>,
+}
+
 impl Library {
+    /// [`DeadlineState`] of the message `id_or_prefix` names, received or sent from here.
+    pub fn deadline_state(&self, id_or_prefix: &str, me: &UserName) -> Result<DeadlineState> {
+        let id = match self.resolve_id(&super::RECEIVED, id_or_prefix) {
+            Ok(id) => id,
+            Err(LibraryError::NotFound { .. }) => self.resolve_id(&super::OUTBOX, id_or_prefix)?,
+            Err(e) => return Err(e),
+        };
+        let id = id_from_sql(MessageId::parse, id)?;
+        let conn = self.read();
+        let message = message_in(&conn, &id)?.ok_or_else(|| {
+            LibraryError::Invalid(format!(
+                "{id} is not delivered yet: its answers and deadlines show once it is sent"
+            ))
+        })?;
+        let mut records = deadline_records_in(&conn, &id)?;
+        records.extend(queued_as_records(&conn, &id, me)?);
+        Ok(DeadlineState { message, records })
+    }
+
     /// The deadline records of `message` the store committed, oldest first.
     pub fn deadline_records(&self, message: &MessageId) -> Result<Vec<Record>> {
         deadline_records_in(&self.read(), message)

@@ -32,7 +32,7 @@ use pigeon_store::protocol::MessageId;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-pub use deadlines::PendingDeadlineRecord;
+pub use deadlines::{DeadlineState, PendingDeadlineRecord};
 pub use drafts::{Draft, DraftState};
 // The migrations' tests replay older schemas.
 use migrations::migrate;
