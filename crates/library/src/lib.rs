@@ -64,6 +64,7 @@ pub mod home;
 pub mod inbox;
 pub mod inbox_order;
 pub mod meeting;
+pub mod more_time;
 pub mod outbox;
 pub mod people;
 pub mod profile;

@@ -19,7 +19,12 @@ fn due() -> DateTime<Utc> {
 
 /// alice asks bob, carol and yuki about two chapters; yuki's deadline is a day later.
 fn agenda() -> Message {
-    let mut m = message("meeting000000001", "alice", &["bob", "carol", "yuki"], due());
+    let mut m = message(
+        "meeting000000001",
+        "alice",
+        &["bob", "carol", "yuki"],
+        due(),
+    );
     m.subject = "Budget review".into();
     m.chapters = vec![
         Chapter {
