@@ -9,7 +9,7 @@ use pigeon_library::conversation::{ConversationEntry, EntryKind};
 use pigeon_library::trim::parse_clip_time;
 use pigeon_library::{LibraryError, OutboxEntry, OutboxState};
 use pigeon_store::protocol::commit::answer_about;
-use pigeon_store::protocol::{fields, Chapter, Message, Reactions, UserName};
+use pigeon_store::protocol::{fields, Chapter, Message, Reactions, RecordId, UserName};
 use serde_json::json;
 
 use crate::flags::AnswerAbout;
@@ -97,6 +97,33 @@ impl App {
         }
     }
 
+    /// Shares what the outbox holds now; `None` when `record` reached the store, else
+    /// why it waits (it stays queued: the next sync tries again). A refusal by the store
+    /// is an error naming `what`.
+    pub async fn share_now(&self, record: &RecordId, what: &str) -> Result<Option<String>> {
+        let shared = match self.outbox().await {
+            Ok(outbox) => outbox
+                .share_records()
+                .await
+                .map(|_| ())
+                .map_err(anyhow::Error::from),
+            Err(e) => Err(e),
+        };
+        // Whether this one reached the store: a failure to share others says nothing.
+        Ok(match self.library.outgoing_record(record)? {
+            Some(r) if r.state == OutboxState::Sent => None,
+            Some(r) if r.state == OutboxState::Failed => bail!(
+                "the store refused the {what}: {}",
+                r.last_error.as_deref().unwrap_or("no reason given")
+            ),
+            waiting => Some(match (&shared, waiting.and_then(|r| r.last_error)) {
+                (Err(e), _) => format!("{e:#}"),
+                (Ok(()), Some(error)) => error,
+                (Ok(()), None) => "not tried yet".to_owned(),
+            }),
+        })
+    }
+
     /// `pigeon react MESSAGE EMOJI [--remove]`: shown here at once, shared now when the
     /// store answers, else at the next `pigeon sync`.
     pub async fn react(&self, message: &str, typed: &str, remove: bool) -> Result<()> {
@@ -114,27 +141,7 @@ impl App {
                 ),
                 other => other.into(),
             })?;
-        let shared = match self.outbox().await {
-            Ok(outbox) => outbox
-                .share_records()
-                .await
-                .map(|_| ())
-                .map_err(anyhow::Error::from),
-            Err(e) => Err(e),
-        };
-        // Whether this one reached the store: a failure to share others says nothing.
-        let error = match self.library.outgoing_record(&record)? {
-            Some(r) if r.state == OutboxState::Sent => None,
-            Some(r) if r.state == OutboxState::Failed => bail!(
-                "the store refused the reaction: {}",
-                r.last_error.as_deref().unwrap_or("no reason given")
-            ),
-            waiting => Some(match (&shared, waiting.and_then(|r| r.last_error)) {
-                (Err(e), _) => format!("{e:#}"),
-                (Ok(()), Some(error)) => error,
-                (Ok(()), None) => "not tried yet".to_owned(),
-            }),
-        };
+        let error = self.share_now(&record, "reaction").await?;
         let reactions = self.library.reactions_of(&message.id)?;
         let done = if remove { "took back" } else { "reacted" };
         let state = match &error {

@@ -97,6 +97,51 @@ pub enum Command {
     },
     /// Mark a received message done without replying.
     Done { message: String },
+    /// The meeting of a message sent to several people: each participant by agenda
+    /// item (answered, commented, pending, overdue), their deadlines, and whether it
+    /// closed; --markdown prints a summary to keep or share.
+    Meeting {
+        /// A message you sent or received.
+        message: String,
+        /// The summary in Markdown: items, who said what with links to the moments,
+        /// transcript lines, what is still open.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Ask the sender for more time (--until), or see the requests and their answers.
+    MoreTime {
+        /// A message you received.
+        message: String,
+        /// Your proposed deadline: 2026-12-10T12:00 on your clock, or 2d from now.
+        #[arg(long)]
+        until: Option<String>,
+        /// Why you need it.
+        #[arg(long, requires = "until")]
+        note: Option<String>,
+    },
+    /// Grant a recipient's request for more time on a message you sent.
+    Grant {
+        message: String,
+        /// Whose request (needed when several wait).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Decline a recipient's request for more time on a message you sent.
+    Decline {
+        message: String,
+        /// Whose request (needed when several wait).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Nudge the recipients of a message you sent who have not answered (once per
+    /// deadline).
+    Nudge { message: String },
+    /// Close the meeting of a message you sent: no more requests for more time.
+    Close { message: String },
     /// Who has viewed and answered a message you sent; without an id, every message
     /// sent from here.
     Status { message: Option<String> },

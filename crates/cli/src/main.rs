@@ -15,6 +15,9 @@
 //! - [`conversation`]: `react`, `thread`, and what `reply` is about (a moment, a
 //!   chapter);
 //! - [`inbox`]: `inbox`, `show`, `fetch`, `done`, `sync`;
+//! - [`meeting`]: `meeting` (the grid, or its Markdown), `more-time`, `grant`,
+//!   `decline`, `nudge`, `close`;
+//! - [`profile`]: `profile`, my time zone and working hours, or another's;
 //! - [`account`]: `login`, `config`;
 //! - [`transcripts`]: `transcript`, `search`, `transcribe`, and the transcription
 //!   `send` and `sync` run after delivering;
@@ -28,6 +31,7 @@ mod drafts;
 mod flags;
 mod inbox;
 mod interrupt;
+mod meeting;
 mod models;
 mod output;
 mod profile;
@@ -149,6 +153,25 @@ async fn run(cli: Cli) -> Result<()> {
         } => app.react(&message, &emoji, remove).await,
         Command::Thread { message } => app.thread(&message),
         Command::Done { message } => app.done(&message).await,
+        Command::Meeting { message, markdown } => app.meeting(&message, markdown),
+        Command::MoreTime {
+            message,
+            until,
+            note,
+        } => {
+            app.more_time(&message, until.as_deref(), note.as_deref())
+                .await
+        }
+        Command::Grant { message, to, note } => {
+            app.answer_more_time(&message, to.as_deref(), true, note.as_deref())
+                .await
+        }
+        Command::Decline { message, to, note } => {
+            app.answer_more_time(&message, to.as_deref(), false, note.as_deref())
+                .await
+        }
+        Command::Nudge { message } => app.nudge(&message).await,
+        Command::Close { message } => app.close(&message).await,
         Command::Status { message } => match message {
             Some(message) => app.status(&message).await,
             None => app.sent_list(),
