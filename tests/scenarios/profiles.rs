@@ -6,6 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pigeon_scenarios::{signed_in, Backend};
+
+#[path = "deadlines.rs"]
+mod deadlines;
 use serde_json::Value;
 
 fn working_hours(v: &Value) -> &Value {

@@ -156,6 +156,9 @@ pub fn text(v: &Value) -> &str {
 pub struct User {
     pub name: String,
     pub home: PathBuf,
+    /// The instant the next commands start their manual clock at (`PIGEON_TEST_CLOCK`);
+    /// `None` for the wall clock.
+    pub clock: std::cell::RefCell<Option<String>>,
 }
 
 impl User {
@@ -163,6 +166,7 @@ impl User {
         Self {
             name: name.to_owned(),
             home: root.join(format!("home-{name}")),
+            clock: std::cell::RefCell::new(None),
         }
     }
 
@@ -171,7 +175,15 @@ impl User {
         c.args(args)
             .env("PIGEON_HOME", &self.home)
             .env("TZ", "Europe/Berlin");
+        if let Some(at) = self.clock.borrow().as_deref() {
+            c.env("PIGEON_TEST_CLOCK", at);
+        }
         c
+    }
+
+    /// Runs the next commands as if it were `at` (RFC 3339).
+    pub fn set_clock(&self, at: &str) {
+        *self.clock.borrow_mut() = Some(at.to_owned());
     }
 
     /// Signs in to `hub` with a token the hub makes for this user.

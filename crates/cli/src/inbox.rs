@@ -29,6 +29,7 @@ impl App {
                         "sender": m.message.sender,
                         "subject": m.message.subject,
                         "respond_by": m.respond_by,
+                        "due": ResponseBy::from_instant(m.respond_by).due(now).to_string(),
                         "viewed": m.viewed_at.is_some(),
                         "responded": m.responded_at.is_some(),
                         "in_reply_to": m.message.in_reply_to,

@@ -53,7 +53,18 @@ impl Library {
     pub fn deadline_state(&self, id_or_prefix: &str, me: &UserName) -> Result<DeadlineState> {
         let id = match self.resolve_id(&super::RECEIVED, id_or_prefix) {
             Ok(id) => id,
-            Err(LibraryError::NotFound { .. }) => self.resolve_id(&super::OUTBOX, id_or_prefix)?,
+            Err(LibraryError::NotFound { .. }) => {
+                match self.resolve_id(&super::OUTBOX, id_or_prefix) {
+                    Err(LibraryError::NotFound { .. }) => {
+                        return Err(LibraryError::NotFound {
+                            what: "message you received or sent",
+                            id: id_or_prefix.to_owned(),
+                            list: "inbox",
+                        })
+                    }
+                    found => found?,
+                }
+            }
             Err(e) => return Err(e),
         };
         let id = id_from_sql(MessageId::parse, id)?;
