@@ -14,7 +14,7 @@ use pigeon_library::people::reply_all;
 use pigeon_library::thread::reply_subject;
 use pigeon_library::{Library, NewOutgoing, OutboxState, ResponseByPreset};
 use pigeon_store::protocol::fields::moment;
-use pigeon_store::protocol::{Chapter, Message, MessageId, Reactions, UserName, REACTIONS};
+use pigeon_store::protocol::{Chapter, Message, MessageId, Reactions, REACTIONS};
 use serde::Serialize;
 use tauri::{AppHandle, State};
 
@@ -317,9 +317,7 @@ pub async fn send_text_reply(
     let now = session.now();
     let zone = session.zone;
     let queued = session::blocking(app.clone(), move |_, session| {
-        let me = session.settings_blocking()?.user;
-        let me = UserName::parse(me.as_str())
-            .map_err(|e| anyhow!("your user name is not valid ({}): fix it in Settings", e.0))?;
+        let me = session.me_blocking()?;
         let original = delivered(&session.library, find(session, &message)?)?;
         let recipients = reply_all(&original, &me);
         if recipients.is_empty() {
@@ -374,9 +372,8 @@ pub async fn react(
 ) -> CommandResult<Vec<ReactionView>> {
     let now = session.now();
     let bar = session::blocking(app.clone(), move |_, session| {
-        let me = session.settings_blocking()?.user;
-        let user = UserName::parse(me.as_str())
-            .map_err(|e| anyhow!("your user name is not valid ({}): fix it in Settings", e.0))?;
+        let user = session.me_blocking()?;
+        let me = user.to_string();
         let original = delivered(&session.library, find(session, &message)?)?;
         session
             .library
@@ -395,6 +392,8 @@ pub async fn react(
 
 #[cfg(test)]
 mod tests {
+    use pigeon_store::protocol::UserName;
+
     use super::*;
 
     fn id(s: &str) -> MessageId {

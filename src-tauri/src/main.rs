@@ -15,8 +15,10 @@ mod commands;
 mod compose;
 mod conversation;
 mod error;
+mod meeting;
 mod messages;
 mod models;
+mod more_time;
 mod profile;
 mod recording;
 mod screen;
@@ -102,6 +104,14 @@ fn main() -> anyhow::Result<()> {
             conversation::conversation,
             conversation::send_text_reply,
             conversation::react,
+            meeting::meeting,
+            meeting::meeting_markdown,
+            meeting::save_meeting_markdown,
+            meeting::nudge,
+            meeting::close_meeting,
+            more_time::more_time,
+            more_time::ask_more_time,
+            more_time::answer_more_time,
             messages::attachments::open_attachment,
             messages::attachments::save_attachment,
             compose::users,

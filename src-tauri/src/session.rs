@@ -86,6 +86,14 @@ impl Session {
         Ok(Settings::load_or_default(&self.home)?)
     }
 
+    /// My user name from the settings; only from the blocking pool.
+    pub fn me_blocking(&self) -> anyhow::Result<pigeon_store::protocol::UserName> {
+        let me = self.settings_blocking()?.user;
+        pigeon_store::protocol::UserName::parse(me.as_str()).map_err(|e| {
+            anyhow::anyhow!("your user name is not valid ({}): fix it in Settings", e.0)
+        })
+    }
+
     /// Reads the settings file from the blocking pool.
     pub async fn settings(&self) -> anyhow::Result<Settings> {
         let home = self.home.clone();

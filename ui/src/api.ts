@@ -397,6 +397,10 @@ export interface SentItem {
   delivery: "sending" | "sent" | "failed";
   problem: string | null;
   isReply: boolean;
+  /** Sent to several people: it has a meeting grid. */
+  meeting: boolean;
+  /** Who "Nudge pending" reaches now (pending, not nudged for their deadline). */
+  toNudge: string[];
 }
 
 export interface MessageAttachment {
@@ -419,6 +423,8 @@ export interface MessageView {
   respondBy: DueView;
   respondBySenderLocal: string | null;
   responded: boolean;
+  /** Sent to several people: it has a meeting grid, and more time can be asked. */
+  meeting: boolean;
   attachments: MessageAttachment[];
   clipBytes: number;
   durationSeconds: number | null;
@@ -566,6 +572,157 @@ export function sendTextReply(message: string, text: string, atMs: number | null
 /** Gives (or with `removed` takes back) my reaction; resolves to the message's reaction bar now. */
 export function react(message: string, emoji: string, removed: boolean): Promise<ReactionView[]> {
   return invoke<ReactionView[]>("react", { message, emoji, removed });
+}
+
+// ---- Meeting (src-tauri/src/meeting.rs) ----
+
+/** How far a participant got on one agenda item. */
+export type CellState = "answered" | "commented" | "pending" | "overdue";
+
+/** One agenda item: a chapter of the clip, or the whole message when it has none. */
+export interface MeetingItemView {
+  /** 0-based chapter index; null for "The message". */
+  index: number | null;
+  /** "1. Budget", or the title alone without chapters. */
+  label: string;
+  title: string;
+  startMs: number | null;
+  /** The chapter's start as people write it ("1:23"). */
+  at: string | null;
+}
+
+/** One answer or comment in a cell. */
+export interface CellEntryView {
+  id: string;
+  /** The moment of the clip it is about, when it names one. */
+  atMs: number | null;
+  at: string | null;
+  /** One line of what was said ("a video answer" when it is only a clip). */
+  text: string;
+}
+
+/** One participant's state on one agenda item. */
+export interface MeetingCellView {
+  state: CellState;
+  /** The state in words, as the cell shows it beside its colour. */
+  label: string;
+  entries: CellEntryView[];
+  /** What the cell opens: the answer (a comment opens the clip at its moment); null when pending. */
+  open: { id: string; atMs: number | null } | null;
+}
+
+export interface MeetingParticipantView {
+  name: string;
+  /** Their own (effective) deadline, on my clock. */
+  deadline: DueView;
+  /** The deadline on their clock ("Thu 10:00 for bob"); null when their profile is not known. */
+  theirClock: string | null;
+  /** Their deadline was moved by more time given. */
+  extended: boolean;
+  /** Nudged already for their current deadline. */
+  nudged: boolean;
+  cells: MeetingCellView[];
+}
+
+export interface MeetingClosedView {
+  reason: "everyone-answered" | "deadline-passed" | "closed-by-sender";
+  /** "Closed: everyone answered." */
+  text: string;
+}
+
+/** Mirrors `MeetingView` in src-tauri/src/meeting.rs: participants × agenda items. */
+export interface MeetingView {
+  message: string;
+  subject: string;
+  sender: string;
+  /** I sent it: I may nudge, give more time and close it. */
+  mine: boolean;
+  items: MeetingItemView[];
+  participants: MeetingParticipantView[];
+  closed: MeetingClosedView | null;
+  lastDeadline: DueView;
+  /** Who "Nudge pending" reaches now (pending, not nudged for their deadline). */
+  toNudge: string[];
+}
+
+/** What "Nudge pending" did. */
+export interface NudgeView {
+  nudged: string[];
+  /** "Nudged bob and carol." or why nobody was. */
+  text: string;
+}
+
+export function meeting(id: string): Promise<MeetingView> {
+  return invoke<MeetingView>("meeting", { id });
+}
+
+/** The meeting's summary in Markdown: items, who said what with links to the moments, what is open. */
+export function meetingMarkdown(id: string): Promise<string> {
+  return invoke<string>("meeting_markdown", { id });
+}
+
+/** Asks where to save the Markdown summary and writes it; resolves to the path, or null when cancelled. */
+export function saveMeetingMarkdown(id: string): Promise<string | null> {
+  return invoke<string | null>("save_meeting_markdown", { id });
+}
+
+// ---- More time, nudges, closing (src-tauri/src/more_time.rs) ----
+
+/** One request for more time and what the sender decided. */
+export interface ExtensionView {
+  request: string;
+  recipient: string;
+  /** I asked it. */
+  mine: boolean;
+  askedAt: string;
+  /** The time asked for, RFC 3339, and on my clock. */
+  proposedAt: string;
+  proposed: string;
+  note: string;
+  state: "asked" | "granted" | "declined";
+  decisionNote: string | null;
+  /** "bob asks for more time until Thu 10 Dec 12:00", "alice gave you more time until …". */
+  summary: string;
+}
+
+/** Mirrors `MoreTimeView`: the Player's "More time" section. */
+export interface MoreTimeView {
+  message: string;
+  /** I sent it (I decide requests); else I am a recipient (I ask). */
+  mine: boolean;
+  /** My own deadline, as a recipient. */
+  myDeadline: DueView | null;
+  /** Why I cannot ask now (the meeting is closed, a request waits); null when I can. */
+  cannotAsk: string | null;
+  /** What the time field starts at: a day after my deadline, "YYYY-MM-DDTHH:MM" on my clock. */
+  suggested: string | null;
+  /** The sender closed it: "alice closed this meeting." */
+  closed: string | null;
+  extensions: ExtensionView[];
+}
+
+export function moreTime(id: string): Promise<MoreTimeView> {
+  return invoke<MoreTimeView>("more_time", { id });
+}
+
+/** Asks the sender for more time until `until` ("YYYY-MM-DDTHH:MM" on my clock). */
+export function askMoreTime(id: string, until: string, note: string): Promise<MoreTimeView> {
+  return invoke<MoreTimeView>("ask_more_time", { id, until, note });
+}
+
+/** Grants or declines a request for more time, with a note. */
+export function answerMoreTime(id: string, request: string, granted: boolean, note: string): Promise<MoreTimeView> {
+  return invoke<MoreTimeView>("answer_more_time", { id, request, granted, note });
+}
+
+/** Nudges every pending participant not nudged yet for their deadline. */
+export function nudge(id: string): Promise<NudgeView> {
+  return invoke<NudgeView>("nudge", { id });
+}
+
+/** Closes the meeting: nobody asks for more time any more. */
+export function closeMeeting(id: string): Promise<MeetingView> {
+  return invoke<MeetingView>("close_meeting", { id });
 }
 
 // ---- Compose (src-tauri/src/compose.rs) ----

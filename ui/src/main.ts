@@ -5,6 +5,7 @@ import {
   discardDraft,
   errorMessage,
   inbox,
+  nudge,
   onComposeDraft,
   onConnection,
   onLibraryChanged,
@@ -26,6 +27,7 @@ import { h, mount } from "./dom";
 import { parseRoute, routeHash, type Route } from "./routes";
 import { composeView } from "./views/compose";
 import { inboxView } from "./views/inbox";
+import { meetingView } from "./views/meeting";
 import { playerView } from "./views/player";
 import { quickView } from "./views/quick";
 import { recordView } from "./views/record";
@@ -132,7 +134,13 @@ function render(): void {
     case "sent":
       if (!current || current.el.dataset.testid !== "sent") loading("sent messages");
       sent().then((items) => {
-        if (parseRoute(window.location.hash).screen === "sent") show(sentView(items, openMessage));
+        if (parseRoute(window.location.hash).screen !== "sent") return;
+        show(
+          sentView(items, openMessage, {
+            meeting: (id) => navigate({ screen: "meeting", id }),
+            nudge: (id) => nudge(id),
+          }),
+        );
       }, failed);
       break;
     case "drafts":
@@ -192,6 +200,7 @@ function render(): void {
             back: () => history.back(),
             reply: (id) => navigate({ screen: "record", origin: "button", replyTo: id }),
             open: openMessage,
+            meeting: (id) => navigate({ screen: "meeting", id }),
             settings: () => {
               scrollTo = "transcription-settings";
               navigate({ screen: "settings" });
@@ -199,6 +208,14 @@ function render(): void {
           },
           route.atMs,
         ),
+      );
+      break;
+    case "meeting":
+      show(
+        meetingView(route.id, {
+          back: () => history.back(),
+          open: (id, atMs) => navigate(atMs === null ? { screen: "message", id } : { screen: "message", id, atMs }),
+        }),
       );
       break;
     case "search": {

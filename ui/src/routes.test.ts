@@ -7,6 +7,7 @@ describe("routes", () => {
     expect(parseRoute("#/nowhere")).toEqual({ screen: "inbox" });
     expect(parseRoute("#/message")).toEqual({ screen: "inbox" });
     expect(parseRoute("#/compose")).toEqual({ screen: "drafts" });
+    expect(parseRoute("#/meeting")).toEqual({ screen: "sent" });
   });
 
   it("round-trips every route through its hash", () => {
@@ -25,6 +26,7 @@ describe("routes", () => {
       { screen: "message", id: "m-1" },
       { screen: "message", id: "m-1", atMs: 3200 },
       { screen: "message", id: "m-1", atMs: 0 },
+      { screen: "meeting", id: "m-1" },
       { screen: "search", words: "budget & plan?" },
       { screen: "search", words: "" },
     ];

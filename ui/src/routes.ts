@@ -9,6 +9,7 @@ export type Route =
   | { screen: "record"; origin: RecordOrigin; replyTo: string | null }
   | { screen: "compose"; draft: string; replyTo: string | null }
   | { screen: "message"; id: string; atMs?: number }
+  | { screen: "meeting"; id: string }
   | { screen: "search"; words: string }
   | { screen: "quick" };
 
@@ -39,6 +40,10 @@ export function parseRoute(hash: string): Route {
       // `t` is where to start playing, in milliseconds (a search hit's moment).
       const t = params.get("t") ?? "";
       return /^\d{1,12}$/.test(t) ? { screen: "message", id, atMs: Number(t) } : { screen: "message", id };
+    }
+    case "meeting": {
+      const id = params.get("id");
+      return id ? { screen: "meeting", id } : { screen: "sent" };
     }
     case "search":
       return { screen: "search", words: params.get("q") ?? "" };
@@ -71,6 +76,8 @@ export function routeHash(route: Route): string {
       if (route.atMs !== undefined) params.set("t", String(Math.max(0, Math.round(route.atMs))));
       return `#/message?${params.toString()}`;
     }
+    case "meeting":
+      return `#/meeting?${new URLSearchParams({ id: route.id }).toString()}`;
     case "search":
       return `#/search?${new URLSearchParams({ q: route.words }).toString()}`;
     default:

@@ -3,14 +3,12 @@
 //! move its deadlines. Only wiring and wording: the rules are the library's
 //! (`meeting`, `more_time`) and the protocol's.
 
-use std::collections::HashMap;
-
 use anyhow::{Context as _, Result};
-use pigeon_library::meeting::{markdown, CellState, MarkdownContext, Meeting};
+use pigeon_library::meeting::CellState;
 use pigeon_library::more_time::RequestState;
 use pigeon_library::people;
 use pigeon_library::ResponseBy;
-use pigeon_store::protocol::{MessageId, RecordId, Transcript};
+use pigeon_store::protocol::RecordId;
 use serde_json::json;
 
 use crate::output::short;
@@ -23,7 +21,7 @@ impl App {
         let now = self.now();
         let meeting = self.library.meeting(message, &me, now)?;
         if as_markdown {
-            print!("{}", markdown(&meeting, &self.markdown_context(&meeting)?));
+            print!("{}", self.library.meeting_markdown(&meeting, self.zone())?);
             return Ok(());
         }
         if self.out.json {
@@ -75,38 +73,13 @@ impl App {
                         format!(
                             "; `pigeon nudge {}` reaches {}",
                             short(m.id.as_str()),
-                            names(&to_nudge)
+                            people::joined(&to_nudge)
                         )
                     }
                 );
             }
         }
         Ok(())
-    }
-
-    /// The transcripts this library has of the message and its answers.
-    fn markdown_context(&self, meeting: &Meeting) -> Result<MarkdownContext> {
-        let mut ids: Vec<&MessageId> = vec![&meeting.message.id];
-        for p in &meeting.participants {
-            ids.extend(p.cells.iter().flat_map(|c| c.entries.iter().map(|e| &e.id)));
-        }
-        let mut transcripts: HashMap<MessageId, Transcript> = HashMap::new();
-        for id in ids {
-            if transcripts.contains_key(id) {
-                continue;
-            }
-            if let Some(t) = self
-                .library
-                .transcript_of_message(id)?
-                .and_then(|s| s.transcript)
-            {
-                transcripts.insert(id.clone(), t);
-            }
-        }
-        Ok(MarkdownContext {
-            zone: self.zone(),
-            transcripts,
-        })
     }
 
     /// `pigeon more-time MSG [--until T --note N]`: asks for more time, or shows the
@@ -234,7 +207,7 @@ impl App {
         };
         self.out.say(
             json!({"nudged": nudged, "state": if error.is_none() { "shared" } else { "queued" }, "error": error}),
-            format!("nudged {}, {state}", names(&nudged)),
+            format!("nudged {}, {state}", people::joined(&nudged)),
         );
         Ok(())
     }
@@ -257,15 +230,6 @@ impl App {
             json!({"record": record, "state": if error.is_none() { "shared" } else { "queued" }, "error": error}),
             format!("{done}, {state}"),
         );
-    }
-}
-
-fn names(list: &[pigeon_store::protocol::UserName]) -> String {
-    let names: Vec<&str> = list.iter().map(|n| n.as_str()).collect();
-    match names.as_slice() {
-        [] => String::new(),
-        [one] => (*one).to_owned(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 

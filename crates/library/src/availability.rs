@@ -77,6 +77,20 @@ pub fn local_now(
     Ok(now.with_timezone(&tz).fixed_offset())
 }
 
+/// `at` on `profile`'s clock as short as it stays clear from `now`, with their name:
+/// "Thu 10:00 for bob".
+pub fn their_clock(
+    profile: &Profile,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<String, LibraryError> {
+    Ok(format!(
+        "{} for {}",
+        when(local_now(profile, now)?, local_now(profile, at)?),
+        profile.user.name
+    ))
+}
+
 /// A time on their clock as short as it stays clear from `now` (also theirs):
 /// "18:00" today, "Tue 09:00" this week, "Thu 24 Dec 09:00" later, with the year when
 /// it is another.

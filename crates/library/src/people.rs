@@ -47,6 +47,16 @@ pub fn others(mut users: Vec<User>, me: &str) -> Vec<User> {
     users
 }
 
+/// Names as a sentence lists them: "bob", "bob and yuki", "bob, carol and yuki".
+pub fn joined(names: &[UserName]) -> String {
+    let names: Vec<&str> = names.iter().map(UserName::as_str).collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// Whom a reply goes to: the original's sender and its other recipients, without me,
 /// each once, in that order.
 pub fn reply_all(original: &Message, me: &UserName) -> Vec<UserName> {

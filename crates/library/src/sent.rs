@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use pigeon_store::protocol::{
-    effective_deadline, Deadline, Message, MessageId, Receipt, Record, UserName,
+    closed, effective_deadline, nudged, Deadline, Message, MessageId, Receipt, Record, UserName,
 };
 use rusqlite::params;
 use serde::Serialize;
@@ -99,6 +99,8 @@ pub struct SentRecipient {
     /// Their own deadline: the message's respond-by, or theirs for "working hours
     /// each", moved by any extension the sender granted.
     pub deadline: ResponseBy,
+    /// Nudged already about that deadline.
+    pub nudged: bool,
     pub state: RecipientState,
     /// The receipt as last synced; none before the first sync after sending.
     pub receipt: Option<Receipt>,
@@ -121,9 +123,25 @@ pub struct SentLine {
     pub in_reply_to: Option<MessageId>,
     /// Every recipient responded (false for a message without recipients).
     pub all_answered: bool,
+    /// I closed its meeting.
+    pub closed: bool,
 }
 
 impl SentLine {
+    /// Who a nudge reaches now: not answered, not nudged about their deadline, and
+    /// the meeting not closed (the rule of [`crate::meeting::Meeting::to_nudge`], from
+    /// the receipts).
+    pub fn to_nudge(&self) -> Vec<UserName> {
+        if self.closed || self.state != OutboxState::Sent {
+            return Vec::new();
+        }
+        self.recipients
+            .iter()
+            .filter(|r| r.state != RecipientState::Responded && !r.nudged)
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
     /// How many recipients responded.
     pub fn answered(&self) -> usize {
         self.recipients
@@ -141,38 +159,45 @@ impl SentLine {
         let mut synced = receipts.remove(row.id.as_str()).unwrap_or_default();
         let records = records.remove(row.id.as_str()).unwrap_or_default();
         let respond_by = ResponseBy::from_instant(row.respond_by);
-        let recipients: Vec<SentRecipient> = row
-            .recipients
-            .into_iter()
-            .map(|name| {
-                let receipt = synced
-                    .iter()
-                    .position(|r| r.recipient == name)
-                    .map(|i| synced.swap_remove(i));
-                let given = row
-                    .deadlines
-                    .iter()
-                    .find(|d| d.recipient == name)
-                    .map_or(row.respond_by, |d| d.respond_by);
-                let deadline = ResponseBy::from_instant(
-                    row.message
-                        .as_ref()
-                        .and_then(|m| effective_deadline(m, &records, &name))
-                        .unwrap_or(given),
-                );
-                SentRecipient {
-                    state: RecipientState::of(receipt.as_ref(), deadline, now),
-                    deadline,
-                    name,
-                    receipt,
-                }
-            })
-            .collect();
+        let recipients: Vec<SentRecipient> =
+            row.recipients
+                .into_iter()
+                .map(|name| {
+                    let receipt = synced
+                        .iter()
+                        .position(|r| r.recipient == name)
+                        .map(|i| synced.swap_remove(i));
+                    let given = row
+                        .deadlines
+                        .iter()
+                        .find(|d| d.recipient == name)
+                        .map_or(row.respond_by, |d| d.respond_by);
+                    let deadline = ResponseBy::from_instant(
+                        row.message
+                            .as_ref()
+                            .and_then(|m| effective_deadline(m, &records, &name))
+                            .unwrap_or(given),
+                    );
+                    SentRecipient {
+                        state: RecipientState::of(receipt.as_ref(), deadline, now),
+                        nudged: row.message.as_ref().is_some_and(|m| {
+                            nudged(m, &records, &name, deadline.instant()).is_some()
+                        }),
+                        deadline,
+                        name,
+                        receipt,
+                    }
+                })
+                .collect();
         let all_answered = !recipients.is_empty()
             && recipients
                 .iter()
                 .all(|r| r.state == RecipientState::Responded);
         SentLine {
+            closed: row
+                .message
+                .as_ref()
+                .is_some_and(|m| closed(m, &records).is_some()),
             problem: problem(row.state, row.failure, row.last_error),
             delivery: row.state.into(),
             message_id: row.id,

@@ -45,6 +45,8 @@ pub struct MessageView {
     /// The respond-by on the sender's clock, when their zone differs from ours.
     pub respond_by_sender_local: Option<String>,
     pub responded: bool,
+    /// Sent to several people: it has a meeting grid.
+    pub meeting: bool,
     pub attachments: Vec<AttachmentView>,
     pub clip_bytes: u64,
     pub duration_seconds: Option<f64>,
@@ -78,6 +80,7 @@ fn received_view(
         respond_by: due_view(context, r.respond_by, r.responded_at.is_some()),
         respond_by_sender_local: sender_local(context, m, r.respond_by),
         responded: r.responded_at.is_some(),
+        meeting: m.recipients.len() > 1,
         attachments: m
             .attachments
             .iter()
@@ -132,6 +135,7 @@ fn sent_view(
         reply_subject: reply_subject(&entry.subject),
         text,
         responded: item.respond_by.section == "answered",
+        meeting: item.meeting,
         respond_by: item.respond_by,
         respond_by_sender_local: None,
         attachments: entry

@@ -34,10 +34,16 @@ pub struct SentItem {
     /// Why it is not sent yet, or why it failed, with what to do.
     pub problem: Option<String>,
     pub is_reply: bool,
+    /// Sent to several people: it has a meeting grid.
+    pub meeting: bool,
+    /// Who "Nudge pending" reaches now.
+    pub to_nudge: Vec<String>,
 }
 
 pub fn sent_item(context: &ViewContext, line: SentLine) -> SentItem {
     SentItem {
+        meeting: line.recipients.len() > 1,
+        to_nudge: line.to_nudge().iter().map(ToString::to_string).collect(),
         recipients: line
             .recipients
             .iter()

@@ -27,6 +27,7 @@ import { h, mount } from "../dom";
 import { fileKind, formatBytes, formatDuration } from "../format";
 import { routeHash } from "../routes";
 import { conversationPanel } from "./conversation";
+import { moreTimePanel } from "./more_time";
 import { captionsTrack, playbackControls } from "./playback_controls";
 import { button, problem, screen, type Screen } from "./screen";
 import { seekBar } from "./seekbar";
@@ -36,6 +37,8 @@ export interface PlayerActions {
   back(): void;
   reply(id: string): void;
   open(id: string): void;
+  /** The meeting grid of a message sent to several people (by default its route). */
+  meeting?(id: string): void;
   /** Settings, where the transcription model is chosen (by default the settings route). */
   settings?(): void;
 }
@@ -110,6 +113,8 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
       controls.setCaptionsAvailable(captions.available());
     },
   });
+  // Asking for more time (a recipient) and deciding requests (the sender).
+  const moreTime = moreTimePanel(id);
   const stopFollowing = followPlayback(transcript, video);
   const stopTranscriptEvents = onTranscriptChanged((change) => {
     if (change.id !== id || disposed) return;
@@ -197,6 +202,10 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
       button("Back", "player-back", actions.back),
     );
     const actionsRow = h("div", { class: "row" });
+    if (m.meeting)
+      actionsRow.append(
+        button("Meeting", "player-meeting", () => (actions.meeting ? actions.meeting(m.id) : (window.location.hash = routeHash({ screen: "meeting", id: m.id })))),
+      );
     if (!m.mine) {
       actionsRow.append(button("Reply with video", "player-reply", () => actions.reply(m.id), true));
       if (!m.responded)
@@ -244,6 +253,7 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
           )
         : null,
       actionsRow,
+      moreTime.el,
       talk.chapters,
       m.attachments.length
         ? h(
@@ -285,6 +295,7 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
   // conversation too, for reactions that arrived without a new message.
   const dueTimer = window.setInterval(() => {
     void talk.refresh();
+    void moreTime.refresh();
     loadMessage(id).then((m) => {
       const line = root.querySelector("[data-testid=player-due]");
       if (disposed || !line?.firstChild) return;
@@ -294,11 +305,16 @@ export function playerView(id: string, actions: PlayerActions, startAtMs?: numbe
   }, 60_000);
 
   // A sync may bring a comment, a reply or a reaction: show it where it belongs.
-  const stopLibraryEvents = onLibraryChanged(() => !disposed && void talk.refresh());
+  const stopLibraryEvents = onLibraryChanged(() => {
+    if (disposed) return;
+    void talk.refresh();
+    void moreTime.refresh();
+  });
 
   loadMessage(id)
     .then((m) => {
       render(m);
+      void moreTime.refresh();
       return talk.refresh();
     })
     .then(() => (clipless || disposed ? null : play(id)))

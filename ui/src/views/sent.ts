@@ -1,12 +1,48 @@
-import { type DraftView, type SentItem } from "../api";
+import { errorMessage, type DraftView, type NudgeView, type SentItem } from "../api";
 import { h } from "../dom";
 import { formatDuration } from "../format";
 import { button, screen } from "./screen";
 
 const STATE_LABELS = { responded: "responded", viewed: "viewed", pending: "pending", overdue: "overdue" } as const;
 
+/** What a Sent line offers besides opening it. */
+export interface SentActions {
+  /** Opens the meeting grid of a message sent to several people. */
+  meeting(id: string): void;
+  /** Nudges its pending recipients; the list is fetched again after. */
+  nudge(id: string): Promise<NudgeView>;
+}
+
+/** "Meeting" and "Nudge pending" under a line, with what a nudge did. */
+function lineActions(item: SentItem, actions: SentActions): HTMLElement | null {
+  const pending = item.recipients.some((r) => r.state === "pending" || r.state === "overdue" || r.state === "viewed");
+  if (!item.meeting && !pending) return null;
+  const said = h("span", { class: "feedback ok", role: "status", "data-testid": "sent-nudged" });
+  const row = h("div", { class: "row sent-actions" });
+  if (item.meeting) row.append(button("Meeting", "sent-meeting", () => actions.meeting(item.id)));
+  if (pending && item.delivery === "sent") {
+    const nudgeButton = button("Nudge pending", "sent-nudge", () => {
+      nudgeButton.disabled = true;
+      actions.nudge(item.id).then(
+        (result) => (said.textContent = result.text),
+        (e: unknown) => {
+          nudgeButton.disabled = false;
+          said.textContent = errorMessage(e);
+          said.className = "feedback error";
+          said.setAttribute("role", "alert");
+        },
+      );
+    });
+    nudgeButton.disabled = item.toNudge.length === 0;
+    nudgeButton.title = item.toNudge.length ? `Reminds ${item.toNudge.join(", ")}` : "Everyone pending was nudged for their deadline";
+    row.append(nudgeButton);
+  }
+  row.append(said);
+  return row;
+}
+
 /** Sent: every message that left (or is leaving), with each recipient's state. */
-export function sentView(items: SentItem[], open: (id: string) => void): HTMLElement {
+export function sentView(items: SentItem[], open: (id: string) => void, actions?: SentActions): HTMLElement {
   const root = screen("sent", "Sent", "Who has watched and answered what you sent.");
   if (items.length === 0) {
     root.append(h("p", { class: "empty-state muted", "data-testid": "sent-empty" }, "Nothing sent yet."));
@@ -19,7 +55,7 @@ export function sentView(items: SentItem[], open: (id: string) => void): HTMLEle
       ...items.map((item) =>
         h(
           "li",
-          {},
+          { class: "sent-line" },
           h(
             "button",
             { type: "button", class: "message-row", "data-testid": "sent-item", "data-id": item.id, onclick: () => open(item.id) },
@@ -50,6 +86,7 @@ export function sentView(items: SentItem[], open: (id: string) => void): HTMLEle
                     : item.respondBy.relative,
             ),
           ),
+          actions ? lineActions(item, actions) : null,
         ),
       ),
     ),

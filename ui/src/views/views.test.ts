@@ -75,6 +75,8 @@ describe("sent and drafts views", () => {
         delivery: "sent",
         problem: null,
         isReply: false,
+        meeting: true,
+        toNudge: ["carol"],
       },
       {
         id: "m2",
@@ -85,6 +87,8 @@ describe("sent and drafts views", () => {
         delivery: "sending",
         problem: "the hub cannot be reached",
         isReply: false,
+        meeting: false,
+        toNudge: [],
       },
     ];
     const view = sentView(items, vi.fn());
@@ -93,6 +97,40 @@ describe("sent and drafts views", () => {
     const delivery = [...view.querySelectorAll("[data-testid=sent-delivery]")].map((e) => e.textContent);
     expect(delivery).toEqual(["due in 24 h", "sending…"]);
     expect(view.querySelector("[data-testid=sent-problem]")?.textContent).toContain("the hub cannot be reached");
+  });
+
+  it("offers the meeting grid and a nudge of the pending, saying whom it nudged", async () => {
+    const line = (extra: Partial<SentItem>): SentItem => ({
+      id: "m1",
+      subject: "Plan",
+      recipients: [
+        { name: "bob", state: "responded" },
+        { name: "carol", state: "pending" },
+      ],
+      respondBy: { at: "2026-11-25T12:00:00Z", local: "", section: "open", urgency: "later", relative: "due in 24 h" },
+      createdAt: "2026-11-24T11:00:00Z",
+      delivery: "sent",
+      problem: null,
+      isReply: false,
+      meeting: true,
+      toNudge: ["carol"],
+      ...extra,
+    });
+    const meeting = vi.fn();
+    const nudge = vi.fn(() => Promise.resolve({ nudged: ["carol"], text: "Nudged carol." }));
+    const view = sentView([line({}), line({ id: "m2", meeting: false, toNudge: [], recipients: [{ name: "bob", state: "viewed" }] })], vi.fn(), { meeting, nudge });
+    const [first, second] = [...view.querySelectorAll<HTMLElement>(".sent-line")];
+    first?.querySelector<HTMLButtonElement>("[data-testid=sent-meeting]")?.click();
+    expect(meeting).toHaveBeenCalledWith("m1");
+    const button = first?.querySelector<HTMLButtonElement>("[data-testid=sent-nudge]");
+    expect(button?.title).toBe("Reminds carol");
+    button?.click();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(nudge).toHaveBeenCalledWith("m1");
+    expect(first?.querySelector("[data-testid=sent-nudged]")?.textContent).toBe("Nudged carol.");
+    // One recipient: no grid; everyone pending already nudged for their deadline: nothing to press.
+    expect(second?.querySelector("[data-testid=sent-meeting]")).toBeNull();
+    expect(second?.querySelector<HTMLButtonElement>("[data-testid=sent-nudge]")?.disabled).toBe(true);
   });
 
   it("marks recovered drafts", () => {

@@ -279,6 +279,25 @@ pub fn meeting_of(
 }
 
 impl Library {
+    /// `meeting`'s Markdown summary with the transcripts this library has of the
+    /// message and its answers, times in `zone`.
+    pub fn meeting_markdown(&self, meeting: &Meeting, zone: chrono_tz::Tz) -> Result<String> {
+        let mut ids: Vec<&MessageId> = vec![&meeting.message.id];
+        for p in &meeting.participants {
+            ids.extend(p.cells.iter().flat_map(|c| c.entries.iter().map(|e| &e.id)));
+        }
+        let mut transcripts = std::collections::HashMap::new();
+        for id in ids {
+            if transcripts.contains_key(id) {
+                continue;
+            }
+            if let Some(t) = self.transcript_of_message(id)?.and_then(|s| s.transcript) {
+                transcripts.insert(id.clone(), t);
+            }
+        }
+        Ok(markdown(meeting, &MarkdownContext { zone, transcripts }))
+    }
+
     /// The meeting of the message `id_or_prefix` names (received, or sent from here) at
     /// `now`, as `me` sees it.
     pub fn meeting(

@@ -188,7 +188,7 @@ fn a_close_and_a_nudge_are_read_from_the_records() {
     );
     let g = meeting_of(
         &m,
-        &[nudge.clone()],
+        std::slice::from_ref(&nudge),
         &entries(),
         &[],
         due() - Duration::hours(1),
