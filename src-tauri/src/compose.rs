@@ -11,11 +11,12 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context as _};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use pigeon_library::fair_deadlines::{self, Due};
 use pigeon_library::recipient_clock::{recipient_clock, RecipientClock};
 use pigeon_library::respond_by::{ResponseByChoice, ResponseByPreset};
 use pigeon_library::{chapters, people};
 use pigeon_library::{Attachment, Delivery, NewOutgoing, ResponseBy};
-use pigeon_store::protocol::{fields, Chapter, MessageId, User};
+use pigeon_store::protocol::{fields, Chapter, MessageId, Profile, User};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager as _, State};
 use tauri_plugin_dialog::DialogExt as _;
@@ -219,16 +220,29 @@ pub async fn recipient_clocks(
     cache: State<'_, ProfileCache>,
     recipients: Vec<String>,
     at: DateTime<Utc>,
+    hours_each: Option<u32>,
 ) -> CommandResult<Vec<RecipientClockView>> {
     if recipients.is_empty() {
         return Ok(Vec::new());
     }
     let profiles = cache.profiles(&session).await;
     let now = session.now();
+    // "N working hours each": every recipient at their own deadline.
+    let at_of = |profile: &Profile| match hours_each {
+        Some(n) => fair_deadlines::fair_deadlines(
+            n,
+            std::slice::from_ref(&profile.user.name),
+            std::slice::from_ref(profile),
+            session.zone,
+            now,
+        )
+        .map(|due| due.respond_by.instant()),
+        None => Ok(at),
+    };
     Ok(recipients
         .iter()
         .filter_map(|name| profiles.iter().find(|p| p.user.name.as_str() == name))
-        .filter_map(|profile| match recipient_clock(profile, at, now) {
+        .filter_map(|profile| match at_of(profile).and_then(|at| recipient_clock(profile, at, now)) {
             Ok(clock) => Some(clock.into()),
             Err(error) => {
                 tracing::info!(user = %profile.user.name, %error, "no clock shown for a recipient");
@@ -383,6 +397,7 @@ pub struct SendView {
 pub async fn send_message(
     app: AppHandle,
     session: State<'_, Session>,
+    cache: State<'_, ProfileCache>,
     draft: String,
     recipients: Vec<String>,
     subject: String,
@@ -399,7 +414,20 @@ pub async fn send_message(
         return Err(anyhow!("give the message a subject").into());
     }
     let now = session.now();
-    let respond_by = resolve(&respond_by, now, session.zone)?;
+    let due = match &respond_by {
+        ResponseByChoice::WorkingHoursEach { .. } => {
+            // Each recipient's hours as Compose loaded them; unknown ones are assumed.
+            let profiles = cache.profiles(&session).await;
+            let due = fair_deadlines::due(&respond_by, &recipients, &profiles, session.zone, now)
+                .map_err(|e| anyhow!("{e}; pick another respond-by in Compose"))?;
+            for assumed in &due.assumed {
+                tracing::info!(%assumed, "working hours assumed for a fair deadline");
+            }
+            due
+        }
+        other => Due::one(resolve(other, now, session.zone)?),
+    };
+    let respond_by = due.respond_by;
     let text = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
     let zone = session.zone;
     // Attachments are read and the outbox written on the blocking pool.
@@ -427,8 +455,8 @@ pub async fn send_message(
                     at_ms: None,
                     chapter: None,
                     acknowledge_only: acknowledge_only.unwrap_or(false),
-                    deadlines: vec![],
-                    working_hours_each: None,
+                    deadlines: due.deadlines,
+                    working_hours_each: due.working_hours_each,
                 },
                 now,
             )?)

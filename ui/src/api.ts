@@ -747,7 +747,8 @@ export interface RespondByView {
   isDefault: boolean;
 }
 
-export type RespondByChoice = { kind: "Preset"; key: string } | { kind: "At"; local: string };
+/** A preset, a time on my clock, or N of each recipient's own working hours. */
+export type RespondByChoice = { kind: "Preset"; key: string } | { kind: "At"; local: string } | { kind: "WorkingHoursEach"; hours: number };
 
 export interface AttachmentView {
   path: string;
@@ -824,8 +825,9 @@ export function forgetProfiles(): Promise<void> {
 }
 
 /** Each recipient's clock now and at the respond-by `at`; empty when the store is away. */
-export function recipientClocks(recipients: string[], at: string): Promise<RecipientClockView[]> {
-  return invoke<RecipientClockView[]>("recipient_clocks", { recipients, at });
+/** Each recipient's clock now and at `at`, or with `hoursEach`, at their own deadline that many working hours away. */
+export function recipientClocks(recipients: string[], at: string, hoursEach: number | null = null): Promise<RecipientClockView[]> {
+  return invoke<RecipientClockView[]>("recipient_clocks", { recipients, at, hoursEach });
 }
 
 export function describeAttachments(paths: string[]): Promise<AttachmentView[]> {

@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use pigeon_store::protocol::hours::{default_working_hours, fair_deadline, WorkingHours};
 use pigeon_store::protocol::{Deadline, Profile, UserName};
 
-use crate::respond_by::ResponseBy;
+use crate::respond_by::{ResponseBy, ResponseByChoice};
 use crate::LibraryError;
 
 /// When a new message is due: one instant for everyone, or one per recipient.
@@ -38,6 +38,27 @@ impl Due {
             working_hours_each: None,
             assumed: Vec::new(),
         }
+    }
+}
+
+/// What `choice` means for `recipients` at `now`: one instant, or each recipient's
+/// own deadline by their `profiles`.
+pub fn due(
+    choice: &ResponseByChoice,
+    recipients: &[UserName],
+    profiles: &[Profile],
+    sender_zone: Tz,
+    now: DateTime<Utc>,
+) -> Result<Due, LibraryError> {
+    match choice {
+        ResponseByChoice::WorkingHoursEach { hours } => {
+            fair_deadlines(*hours, recipients, profiles, sender_zone, now)
+        }
+        other => Ok(Due::one(
+            other
+                .resolve(now, sender_zone)
+                .map_err(|e| LibraryError::Invalid(e.to_string()))?,
+        )),
     }
 }
 

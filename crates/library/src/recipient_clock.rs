@@ -4,8 +4,8 @@
 //! outside their working hours.
 //!
 //! The working state and its phrase are [`crate::availability`]'s; this module only
-//! puts them next to the respond-by. Fair deadlines (per-recipient working hours) are not
-//! here: the respond-by is one instant for everyone.
+//! puts them next to the respond-by. For "N working hours each" the face passes each
+//! recipient's own deadline ([`crate::fair_deadlines`]) as their respond-by.
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use pigeon_store::protocol::hours::{clock, WorkingHours};

@@ -124,14 +124,27 @@ impl ResponseByPreset {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all_fields = "camelCase")]
 pub enum ResponseByChoice {
-    Preset { key: String },
-    At { local: String },
+    Preset {
+        key: String,
+    },
+    At {
+        local: String,
+    },
+    /// `{"kind":"WorkingHoursEach","hours":8}`: each recipient their own deadline
+    /// ([`crate::fair_deadlines::due`]).
+    WorkingHoursEach {
+        hours: u32,
+    },
 }
 
 impl ResponseByChoice {
-    /// The instant this choice means when made at `now` by a sender in `zone`.
+    /// The instant this choice means when made at `now` by a sender in `zone`; "working
+    /// hours each" has no one instant (it needs the recipients' hours).
     pub fn resolve(&self, now: DateTime<Utc>, zone: Tz) -> Result<ResponseBy, ResponseByError> {
         let preset = match self {
+            Self::WorkingHoursEach { hours } => {
+                return Err(ResponseByError::UnknownChoice(format!("{hours}wh")))
+            }
             Self::Preset { key } => ResponseByPreset::from_key(key)
                 .ok_or_else(|| ResponseByError::UnknownChoice(key.clone()))?,
             Self::At { local } => match parse_typed(local.trim()) {

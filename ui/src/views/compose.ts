@@ -87,6 +87,15 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
   let choice: RespondByChoice | null = null;
   const respondBox = h("div", { class: "respond-by", role: "radiogroup", "aria-label": "Respond by", "data-testid": "respond-by" });
   const custom = h("input", { id: "respond-at", type: "datetime-local", "data-testid": "respond-by-at" });
+  const workingHours = h("input", {
+    type: "number",
+    min: "1",
+    max: "200",
+    value: "8",
+    class: "hours-each",
+    "aria-label": "Working hours each",
+    "data-testid": "respond-by-hours-each",
+  });
   const whenLine = h("p", { class: "muted", "data-testid": "respond-by-summary" });
   const sendButton = button("Send", "send-button", () => void send(), true);
   const acknowledgeOnly = h("input", { id: "acknowledge-only", type: "checkbox", "aria-describedby": "acknowledge-only-hint", "data-testid": "acknowledge-only" });
@@ -279,11 +288,11 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
       c.outsideHours ? h("span", { class: "flag", "aria-hidden": "true" }, "⚠ ") : "",
       h("span", { class: c.outsideHours ? "flag" : "", "data-testid": "clock-respond-by" }, `respond by ${c.respondByPhrase}`),
     );
-  async function showClocks(at: string): Promise<void> {
+  async function showClocks(at: string, hoursEach: number | null = null): Promise<void> {
     const request = ++clockRequest;
     const names = [...recipients];
     // A store that is away shows nothing extra: Compose works without the clocks.
-    const clocks = names.length ? await recipientClocks(names, at).catch(() => []) : [];
+    const clocks = names.length ? await recipientClocks(names, at, hoursEach).catch(() => []) : [];
     if (request !== clockRequest) return;
     mount(clockList, ...clocks.map(clockItem));
     // Whom the list is for, so one can tell "no clocks" from "not answered yet".
@@ -306,7 +315,7 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
       const preferred = choices.find((c) => c.isDefault) ?? choices[0];
       if (preferred) choice = { kind: "Preset", key: preferred.key };
     }
-    const current = !choice ? "" : choice.kind === "Preset" ? choice.key : "at";
+    const current = !choice ? "" : choice.kind === "Preset" ? choice.key : choice.kind === "At" ? "at" : "working-hours";
     mount(
       respondBox,
       ...choices.map((c) =>
@@ -342,12 +351,36 @@ export function composeView(draftId: string, replyTo: string | null, actions: Co
         h("span", {}, "On a date"),
         custom,
       ),
+      h(
+        "label",
+        { class: "choice" },
+        h("input", {
+          type: "radio",
+          name: "respond-by",
+          value: "working-hours",
+          checked: current === "working-hours",
+          "data-testid": "respond-by-working-hours",
+          onchange: () => pickWorkingHours(),
+        }),
+        workingHours,
+        h("span", {}, "working hours each, by their own hours"),
+      ),
     );
     if (choice?.kind === "Preset") {
       const key = choice.key;
       describeChoice(choices.find((c) => c.key === key));
-    } else void pickCustom();
+    } else if (choice?.kind === "WorkingHoursEach") pickWorkingHours();
+    else void pickCustom();
   }
+  function pickWorkingHours(): void {
+    const radio = respondBox.querySelector<HTMLInputElement>("[data-testid=respond-by-working-hours]");
+    if (radio) radio.checked = true;
+    const hours = Number(workingHours.value);
+    choice = { kind: "WorkingHoursEach", hours };
+    whenLine.textContent = `Each recipient gets ${hours} hours of their own working time, counted from when it reaches their working day.`;
+    void showClocks(new Date().toISOString(), hours);
+  }
+  workingHours.addEventListener("change", () => pickWorkingHours());
   async function pickCustom(): Promise<void> {
     if (!custom.value) custom.value = toLocalInput(new Date(Date.now() + 24 * 3600 * 1000));
     const radio = respondBox.querySelector<HTMLInputElement>("[data-testid=respond-by-custom]");
