@@ -68,6 +68,7 @@ pub mod more_time;
 pub mod outbox;
 pub mod people;
 pub mod profile;
+pub mod quiet;
 pub mod received_files;
 pub mod recipient_clock;
 pub mod recording;

@@ -34,6 +34,9 @@ pub struct Settings {
     /// Transcripts made on this machine: on by default, with the default model.
     #[serde(default)]
     pub transcription: TranscriptionSettings,
+    /// Quiet hours: my working hours and "do not disturb until".
+    #[serde(default)]
+    pub quiet: crate::quiet::QuietSettings,
 }
 
 /// When the clips and attachments of received messages are downloaded.
@@ -328,6 +331,7 @@ impl Settings {
             downloads: DownloadPolicy::default(),
             desktop: DesktopSettings::default(),
             transcription: TranscriptionSettings::default(),
+            quiet: crate::quiet::QuietSettings::default(),
         }
     }
 
@@ -423,6 +427,18 @@ mod tests {
                 model: "small".into(),
                 model_path: Some("/opt/models/ggml-small.bin".into()),
                 language: Some("de".into()),
+            },
+            quiet: crate::quiet::QuietSettings {
+                working_hours: Some(pigeon_store::protocol::hours::WorkingHours::new(
+                    "Asia/Tokyo",
+                    pigeon_store::protocol::hours::Day::parse_set("mon,tue,thu").unwrap(),
+                    pigeon_store::protocol::hours::DailySpan::parse_list("10:00-12:00,13:00-18:00")
+                        .unwrap(),
+                    vec![chrono::NaiveDate::from_ymd_opt(2026, 12, 24).unwrap()],
+                )),
+                do_not_disturb_until: Some(
+                    chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(20_000),
+                ),
             },
         };
         settings.save(&home).unwrap();
