@@ -1,8 +1,9 @@
 //! The background sync: delivers the outbox, pulls new messages (a long-poll on a
 //! hub, a periodic scan of a folder store), refreshes receipts, tells what arrived
 //! (messages, replies, comments at a moment, reactions: the library's
-//! announcements) and gives reminders as desktop notifications, and keeps the
-//! tray's recent items current.
+//! announcements) and gives reminders as desktop notifications — held outside my
+//! working hours and while "do not disturb" is on, then summed up in one — and keeps
+//! the tray's recent items and quiet state current.
 //!
 //! It never blocks a command: it runs on the async runtime under a supervisor
 //! (restarted if it panics) and does its SQLite work on the blocking pool. A wake
@@ -16,9 +17,11 @@
 //! tells every window `transcript-changed`; a finished transcript of a sent message
 //! is shared with its recipients at once, and after every delivery round.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use pigeon_library::announce::Announcement;
+use pigeon_library::quiet::held_summary;
 use pigeon_library::reminders::{give_reminders, ReminderEvent};
 use pigeon_library::transcription::{Transcriber, TranscriptionEvent};
 use pigeon_library::transcripts::{TranscriptOwner, TranscriptState};
@@ -84,7 +87,7 @@ async fn sync_loop(app: AppHandle) {
         // Whatever the round did, also when it failed part-way: what it stored is
         // announced once, here, from what the library has not announced yet.
         let notifying = session.notifying.lock().await;
-        announce_new(&app, &session).await;
+        tell(&app, &session).await;
         drop(notifying);
         match outcome {
             Ok(incremental) => {
@@ -115,19 +118,18 @@ async fn sync_loop(app: AppHandle) {
             }
         }
         let notifying = session.notifying.lock().await;
-        give_due_reminders(&app, &session).await;
+        tell(&app, &session).await;
         drop(notifying);
     }
 }
 
-/// The clock moved (a test): what it now decides is notified at once, without
-/// waiting for the long-poll in flight to end.
-pub fn clock_moved(app: AppHandle) {
+/// Tells now what waits (the clock moved in a test, quiet hours were switched):
+/// without waiting for the long-poll in flight to end.
+pub fn tell_now(app: AppHandle) {
     tauri::async_runtime::spawn(async move {
         let session = app.state::<Session>();
         let _one_at_a_time = session.notifying.lock().await;
-        announce_new(&app, &session).await;
-        give_due_reminders(&app, &session).await;
+        tell(&app, &session).await;
         crate::tray::show_recent(&app).await;
     });
 }
@@ -177,6 +179,17 @@ async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
             queued,
         },
     );
+    // My working hours as my profile gives them, once per run: quiet hours hold by them.
+    if !session.hours_read.swap(true, Ordering::SeqCst) {
+        let read = match crate::profile::my_current_profile(session).await {
+            Ok(profile) => crate::quiet::remember_my_hours(session, &profile).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = read {
+            session.hours_read.store(false, Ordering::SeqCst);
+            tracing::info!(error = %format!("{error:#}"), "my working hours not read yet");
+        }
+    }
     let found = if incremental {
         // A wake delivers at once while the long-poll stays in flight: cancelling a
         // sync part-way would lose the notifications of what it had already stored.
@@ -211,33 +224,66 @@ async fn round(app: &AppHandle, session: &Session) -> anyhow::Result<bool> {
     Ok(incremental)
 }
 
-/// Notifies what the library has not announced yet (new messages, replies,
-/// comments, reactions by others), each exactly once, in the library's words.
-async fn announce_new(app: &AppHandle, session: &Session) {
-    let me = match session.settings().await.map(|s| UserName::parse(s.user)) {
-        Ok(Ok(me)) => me,
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "nothing announced: the user name in the settings is not valid");
-            return;
-        }
+/// Tells what waits to be told — the library's announcements (new messages, replies,
+/// comments, reactions by others) and the reminders due — each exactly once, unless
+/// quiet hours hold them: outside my working hours or while "do not disturb" is on,
+/// nothing is taken (it stays untold in the library) and the tray says so; when the
+/// quiet ends, everything held is given as one summary.
+async fn tell(app: &AppHandle, session: &Session) {
+    let settings = match session.settings().await {
+        Ok(settings) => settings,
         Err(error) => {
-            tracing::warn!(error = %format!("{error:#}"), "nothing announced: the settings cannot be read");
+            tracing::warn!(error = %format!("{error:#}"), "nothing told: the settings cannot be read");
             return;
         }
     };
-    let announcements = match session
-        .library_call(move |library| library.take_announcements(&me))
-        .await
-    {
-        Ok(announcements) => announcements,
+    let me = match UserName::parse(settings.user.clone()) {
+        Ok(me) => me,
         Err(error) => {
-            // They stay unannounced: the next round tells them.
-            tracing::warn!(error = %format!("{error:#}"), "new arrivals could not be read for their notification");
+            tracing::warn!(%error, "nothing told: the user name in the settings is not valid");
             return;
         }
     };
-    for announcement in &announcements {
-        notify(app, &announcement.title, &body(announcement, session.zone));
+    let now = session.now();
+    let quiet = settings.quiet.at(now);
+    crate::tray::show_quiet(app, quiet, session.zone);
+    if quiet.holds() {
+        if !session.held.swap(true, Ordering::SeqCst) {
+            tracing::info!(state = ?quiet, "notifications held");
+        }
+        return;
+    }
+    let policy = settings.reminders;
+    let zone = session.zone;
+    let told = session
+        .library_call(move |library| {
+            let announcements = library.take_announcements(&me)?;
+            let reminders = give_reminders(library, now, policy)?;
+            let due_today = library.due_today(now, zone)?;
+            anyhow::Ok((announcements, reminders, due_today))
+        })
+        .await;
+    let (announcements, reminders, due_today) = match told {
+        Ok(told) => told,
+        Err(error) => {
+            // They stay untold: the next round tells them.
+            tracing::warn!(error = %format!("{error:#}"), "what arrived could not be read for its notification");
+            return;
+        }
+    };
+    if session.held.swap(false, Ordering::SeqCst) {
+        tracing::info!("quiet hours ended");
+        if let Some((title, body)) = held_summary(&announcements, &reminders, due_today) {
+            notify(app, &title, &body);
+        }
+    } else {
+        for announcement in &announcements {
+            notify(app, &announcement.title, &body(announcement, session.zone));
+        }
+        for event in &reminders {
+            let (title, body) = reminder_text(event, session.zone);
+            notify(app, &title, &body);
+        }
     }
     // A reaction arrives without a new message: the open Player shows it now.
     if !announcements.is_empty() {
@@ -258,67 +304,43 @@ fn body(announcement: &Announcement, zone: chrono_tz::Tz) -> String {
     }
 }
 
-async fn give_due_reminders(app: &AppHandle, session: &Session) {
-    let policy = match session.settings().await {
-        Ok(settings) => settings.reminders,
-        Err(error) => {
-            tracing::warn!(error = %format!("{error:#}"), "no reminders: the settings cannot be read");
-            return;
-        }
-    };
-    let now = session.now();
-    let events = match session
-        .library_call(move |library| give_reminders(library, now, policy))
-        .await
-    {
-        Ok(events) => events,
-        Err(error) => {
-            tracing::warn!(%error, "could not work out reminders");
-            return;
-        }
-    };
-    for event in events {
-        let (title, body) = match &event {
-            ReminderEvent::DueSoon {
-                subject,
-                respond_by,
-                ..
-            } => (
-                "Due soon".to_owned(),
-                format!(
-                    "{subject} — respond by {}",
-                    ResponseBy::from_instant(*respond_by).display_in(session.zone)
-                ),
+/// A reminder's notification: (title, body).
+fn reminder_text(event: &ReminderEvent, zone: chrono_tz::Tz) -> (String, String) {
+    match event {
+        ReminderEvent::DueSoon {
+            subject,
+            respond_by,
+            ..
+        } => (
+            "Due soon".to_owned(),
+            format!(
+                "{subject} — respond by {}",
+                ResponseBy::from_instant(*respond_by).display_in(zone)
             ),
-            ReminderEvent::Overdue {
-                subject,
-                respond_by,
-                ..
-            } => (
-                "Overdue".to_owned(),
-                format!(
-                    "{subject} — the respond-by was {}",
-                    ResponseBy::from_instant(*respond_by).display_in(session.zone)
-                ),
+        ),
+        ReminderEvent::Overdue {
+            subject,
+            respond_by,
+            ..
+        } => (
+            "Overdue".to_owned(),
+            format!(
+                "{subject} — the respond-by was {}",
+                ResponseBy::from_instant(*respond_by).display_in(zone)
             ),
-            ReminderEvent::DeadlinePassed {
-                subject,
-                answered,
-                unanswered,
-                ..
-            } => (
-                "Deadline passed".to_owned(),
-                format!(
-                    "{subject}: {answered} answered, waiting for {}",
-                    unanswered
-                        .iter()
-                        .map(|u| u.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+        ),
+        ReminderEvent::DeadlinePassed {
+            subject,
+            answered,
+            unanswered,
+            ..
+        } => (
+            "Deadline passed".to_owned(),
+            format!(
+                "{subject}: {answered} answered, waiting for {}",
+                pigeon_library::people::joined(unanswered)
             ),
-        };
-        notify(app, &title, &body);
+        ),
     }
 }
 

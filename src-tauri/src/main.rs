@@ -20,6 +20,7 @@ mod messages;
 mod models;
 mod more_time;
 mod profile;
+mod quiet;
 mod recording;
 mod screen;
 mod search;
@@ -127,6 +128,8 @@ fn main() -> anyhow::Result<()> {
             profile::forget_profiles,
             profile::my_working_hours,
             profile::set_my_working_hours,
+            quiet::quiet_state,
+            quiet::set_do_not_disturb,
             transcripts::message_transcript,
             transcripts::transcribe_message,
             transcripts::skip_ranges,

@@ -97,7 +97,7 @@ fn hours_view(profile: &Profile, session: &Session) -> anyhow::Result<WorkingHou
     })
 }
 
-async fn my_current_profile(session: &Session) -> anyhow::Result<Profile> {
+pub(crate) async fn my_current_profile(session: &Session) -> anyhow::Result<Profile> {
     let (store, _) = session.store().await?;
     let me = people::user_name(&session.settings().await?.user)?;
     unless_refused(
@@ -110,6 +110,7 @@ async fn my_current_profile(session: &Session) -> anyhow::Result<Profile> {
 #[tauri::command]
 pub async fn my_working_hours(session: State<'_, Session>) -> CommandResult<WorkingHoursView> {
     let profile = my_current_profile(&session).await?;
+    crate::quiet::remember_my_hours(&session, &profile).await?;
     Ok(hours_view(&profile, &session)?)
 }
 
@@ -153,6 +154,7 @@ pub async fn set_my_working_hours(
     )?;
     tracing::info!(user = %stored.user.name, "working hours saved");
     cache.forget().await;
+    crate::quiet::remember_my_hours(&session, &stored).await?;
     Ok(hours_view(&stored, &session)?)
 }
 

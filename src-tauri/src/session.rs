@@ -35,6 +35,10 @@ pub struct Session {
     /// Wakes the background transcriber (a recording stopped, "Make transcript", a
     /// model arrived, the transcription settings changed).
     pub transcribe: Arc<Notify>,
+    /// Quiet hours held notifications: the next round that may tell sums them up.
+    pub held: std::sync::atomic::AtomicBool,
+    /// My working hours were read from my profile in this run.
+    pub hours_read: std::sync::atomic::AtomicBool,
 }
 
 impl Session {
@@ -63,6 +67,8 @@ impl Session {
             delivering: Mutex::new(()),
             notifying: Mutex::new(()),
             transcribe: Arc::new(Notify::new()),
+            held: std::sync::atomic::AtomicBool::new(false),
+            hours_read: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

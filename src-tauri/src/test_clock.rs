@@ -26,6 +26,6 @@ pub fn test_set_clock(
     clock.set(at);
     tracing::info!(now = %at.to_rfc3339(), "test clock moved");
     session.wake.notify_one();
-    crate::background::clock_moved(app);
+    crate::background::tell_now(app);
     Ok(())
 }

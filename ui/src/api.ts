@@ -1145,6 +1145,27 @@ export function setMyWorkingHours(form: WorkingHoursForm): Promise<WorkingHoursV
   return invoke<WorkingHoursView>("set_my_working_hours", { form });
 }
 
+// ---- Quiet hours (src-tauri/src/quiet.rs) ----
+
+/** Mirrors `QuietView`: whether notifications wait now. */
+export interface QuietView {
+  holds: boolean;
+  /** "Do not disturb until Tue 12:00", "Outside working hours: notifications wait until Wed 09:00". */
+  text: string | null;
+  doNotDisturb: boolean;
+  /** My working hours are known: outside them notifications wait. */
+  knowsMyHours: boolean;
+}
+
+export function quietState(): Promise<QuietView> {
+  return invoke<QuietView>("quiet_state");
+}
+
+/** Turns "do not disturb" on for `minutes`, or off with null. */
+export function setDoNotDisturb(minutes: number | null): Promise<QuietView> {
+  return invoke<QuietView>("set_do_not_disturb", { minutes });
+}
+
 /**
  * Moves the app's clock to `instant` (RFC 3339). Only for an app started with
  * PIGEON_TEST_CLOCK (end-to-end tests); otherwise it rejects with one sentence.

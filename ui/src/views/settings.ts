@@ -23,6 +23,7 @@ import { formatBytes } from "../format";
 import { acceleratorFromKeyPress } from "../shortcut";
 import { devicePicker } from "./devices";
 import { problem } from "./screen";
+import { quietSection } from "./quiet";
 import { workingHoursSection } from "./working_hours";
 
 export interface SettingsActions {
@@ -39,6 +40,7 @@ export function settingsView(initial: SettingsView, actions: SettingsActions): H
       h("header", { class: "screen-header" }, h("h1", { id: "settings-title" }, "Settings")),
       profileSection(view),
       workingHoursSection(),
+      quietSection(),
       storeSection(view, render),
       devicesSection(),
       transcriptionSection(),
