@@ -307,6 +307,17 @@ fn body(announcement: &Announcement, zone: chrono_tz::Tz) -> String {
 /// A reminder's notification: (title, body).
 fn reminder_text(event: &ReminderEvent, zone: chrono_tz::Tz) -> (String, String) {
     match event {
+        ReminderEvent::Halfway {
+            subject,
+            respond_by,
+            ..
+        } => (
+            "Halfway to the respond-by".to_owned(),
+            format!(
+                "{subject} — respond by {}",
+                ResponseBy::from_instant(*respond_by).display_in(zone)
+            ),
+        ),
         ReminderEvent::DueSoon {
             subject,
             respond_by,
@@ -347,7 +358,10 @@ fn reminder_text(event: &ReminderEvent, zone: chrono_tz::Tz) -> (String, String)
 /// Shows a desktop notification; without a notification service it is only logged
 /// (the desktop tests read that line).
 fn notify(app: &AppHandle, title: &str, body: &str) {
-    tracing::info!(title, body, "notification");
+    // With the user's local time: quiet hours are checked by it.
+    let session = app.state::<Session>();
+    let local = session.now().with_timezone(&session.zone).to_rfc3339();
+    tracing::info!(title, body, local, "notification");
     if let Err(error) = app.notification().builder().title(title).body(body).show() {
         tracing::info!(%error, "no notification service");
     }

@@ -99,6 +99,8 @@ describe("quiet hours hold notifications until the working day starts", { timeou
     const told = notifications();
     assert.equal(told.length, 1, told.join("\n"));
     assert.match(told[0], /title="While you were off" body="1 new message"/);
+    // Given at the start of her working day, on her clock.
+    assert.match(told[0], new RegExp(`local="${wednesday}T09:05:00\\+0[12]:00"`), told[0]);
     assert.doesNotMatch(told.join("\n"), /Late question/, "the message itself is not told again");
   });
 

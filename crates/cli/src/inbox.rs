@@ -306,6 +306,15 @@ impl App {
 
 fn reminder_text(r: &ReminderEvent, zone: chrono_tz::Tz) -> String {
     match r {
+        ReminderEvent::Halfway {
+            message,
+            subject,
+            respond_by,
+        } => format!(
+            "reminder: half the time for {subject:?} ({}) has passed; respond by {}",
+            short(message.as_str()),
+            ResponseBy::from_instant(*respond_by).display_in(zone)
+        ),
         ReminderEvent::DueSoon {
             message,
             subject,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::inbox_order::InboxSection;
 use crate::respond_by::ResponseBy;
 use crate::sent::RecipientState;
+use pigeon_store::protocol::last_deadline;
 
 /// How early a "due soon" reminder comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +30,9 @@ impl Default for ReminderPolicy {
 /// Which reminders a received message has already produced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reminded {
+    /// Half the time between its arrival and its respond-by has passed.
+    #[serde(default)]
+    pub halfway: bool,
     pub due_soon: bool,
     pub overdue: bool,
 }
@@ -37,6 +41,8 @@ pub struct Reminded {
 #[derive(Debug, Clone)]
 pub struct Received<Id> {
     pub id: Id,
+    /// When it was sent: the reader's window runs from here to `respond_by`.
+    pub sent_at: DateTime<Utc>,
     pub respond_by: ResponseBy,
     pub responded: bool,
     pub reminded: Reminded,
@@ -44,6 +50,8 @@ pub struct Received<Id> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reminder<Id> {
+    /// Half the reader's window passed without an answer (and it is not due soon yet).
+    Halfway { id: Id, respond_by: ResponseBy },
     /// The respond-by is within the policy's window and nothing was answered yet.
     DueSoon { id: Id, respond_by: ResponseBy },
     /// The respond-by passed without an answer.
@@ -51,7 +59,8 @@ pub enum Reminder<Id> {
 }
 
 /// The reminders to give now. An item that became overdue without a due-soon
-/// reminder (the app was closed) gets only the overdue one.
+/// reminder (the app was closed) gets only the overdue one; one due soon gets no
+/// halfway reminder after it.
 pub fn reminders_due<Id: Clone>(
     items: &[Received<Id>],
     now: DateTime<Utc>,
@@ -68,7 +77,12 @@ pub fn reminders_due<Id: Clone>(
                 Urgency::Soon => {
                     (!item.reminded.due_soon).then_some(Reminder::DueSoon { id, respond_by })
                 }
-                Urgency::Answered | Urgency::Later => None,
+                Urgency::Later => {
+                    let half = item.sent_at + (item.respond_by.instant() - item.sent_at) / 2;
+                    (!item.reminded.halfway && now >= half)
+                        .then_some(Reminder::Halfway { id, respond_by })
+                }
+                Urgency::Answered => None,
             }
         })
         .collect()
@@ -180,9 +194,11 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
     }
 
+    /// Sent at its respond-by: a window of nothing, so no halfway reminder.
     fn item(id: u32, due_in_hours: i64) -> Received<u32> {
         Received {
             id,
+            sent_at: start() + Duration::hours(due_in_hours),
             respond_by: ResponseBy::from_instant(start() + Duration::hours(due_in_hours)),
             responded: false,
             reminded: Reminded::default(),
@@ -192,15 +208,53 @@ mod tests {
     /// Applies what was reminded, as the library would persist it.
     fn remember(items: &mut [Received<u32>], given: &[Reminder<u32>]) {
         for reminder in given {
-            let (Reminder::DueSoon { id, .. } | Reminder::Overdue { id, .. }) = reminder;
+            let (Reminder::DueSoon { id, .. }
+            | Reminder::Overdue { id, .. }
+            | Reminder::Halfway { id, .. }) = reminder;
             let Some(item) = items.iter_mut().find(|i| i.id == *id) else {
                 continue;
             };
             match reminder {
                 Reminder::DueSoon { .. } => item.reminded.due_soon = true,
                 Reminder::Overdue { .. } => item.reminded.overdue = true,
+                Reminder::Halfway { .. } => item.reminded.halfway = true,
             }
         }
+    }
+
+    #[test]
+    fn halfway_through_the_window_once_and_not_after_due_soon() {
+        let policy = ReminderPolicy::default();
+        // Sent at the start, due in 24 h: halfway at 12 h.
+        let mut items = vec![Received {
+            sent_at: start(),
+            ..item(1, 24)
+        }];
+        assert!(reminders_due(&items, start() + Duration::hours(11), policy).is_empty());
+        let at_half = start() + Duration::hours(12);
+        let given = reminders_due(&items, at_half, policy);
+        assert_eq!(
+            given,
+            vec![Reminder::Halfway {
+                id: 1,
+                respond_by: items[0].respond_by
+            }]
+        );
+        remember(&mut items, &given);
+        assert!(
+            reminders_due(&items, at_half, policy).is_empty(),
+            "given once"
+        );
+        // A short window is due soon before it is halfway: only the due-soon one.
+        let short = vec![Received {
+            sent_at: start(),
+            ..item(2, 3)
+        }];
+        let given = reminders_due(&short, start() + Duration::hours(2), policy);
+        assert!(
+            matches!(given.as_slice(), [Reminder::DueSoon { id: 2, .. }]),
+            "{given:?}"
+        );
     }
 
     #[test]
@@ -288,6 +342,7 @@ mod tests {
             let reminded = !reminders_due(
                 &[Received {
                     id: 1,
+                    sent_at: due.instant(),
                     respond_by: due,
                     responded: false,
                     reminded: Reminded::default(),
@@ -367,6 +422,12 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReminderEvent {
+    /// Half the time to answer a received message has passed.
+    Halfway {
+        message: pigeon_store::protocol::MessageId,
+        subject: String,
+        respond_by: DateTime<Utc>,
+    },
     /// A received message is due within the policy's window.
     DueSoon {
         message: pigeon_store::protocol::MessageId,
@@ -395,6 +456,7 @@ pub fn give_reminders(
     now: DateTime<Utc>,
     policy: ReminderPolicy,
 ) -> Result<Vec<ReminderEvent>, crate::error::LibraryError> {
+    const HALFWAY: &str = "halfway";
     const DUE_SOON: &str = "due_soon";
     const OVERDUE: &str = "overdue";
     const SUMMARY: &str = "deadline_summary";
@@ -403,9 +465,11 @@ pub fn give_reminders(
     for r in &received {
         items.push(Received {
             id: r.message.id.clone(),
+            sent_at: r.message.sent_at,
             respond_by: ResponseBy::from_instant(r.respond_by),
             responded: r.responded_at.is_some(),
             reminded: Reminded {
+                halfway: library.reminder_given(&r.message.id, HALFWAY)?,
                 due_soon: library.reminder_given(&r.message.id, DUE_SOON)?,
                 overdue: library.reminder_given(&r.message.id, OVERDUE)?,
             },
@@ -423,21 +487,26 @@ pub fn give_reminders(
         let (id, respond_by, kind) = match reminder {
             Reminder::DueSoon { id, respond_by } => (id, respond_by, DUE_SOON),
             Reminder::Overdue { id, respond_by } => (id, respond_by, OVERDUE),
+            Reminder::Halfway { id, respond_by } => (id, respond_by, HALFWAY),
         };
         library.remember_reminder(&id, kind, now)?;
         let (subject, respond_by) = (subject_of(&id), respond_by.instant());
-        events.push(if kind == DUE_SOON {
-            ReminderEvent::DueSoon {
+        events.push(match kind {
+            DUE_SOON => ReminderEvent::DueSoon {
                 message: id,
                 subject,
                 respond_by,
-            }
-        } else {
-            ReminderEvent::Overdue {
+            },
+            HALFWAY => ReminderEvent::Halfway {
                 message: id,
                 subject,
                 respond_by,
-            }
+            },
+            _ => ReminderEvent::Overdue {
+                message: id,
+                subject,
+                respond_by,
+            },
         });
     }
     let mut sent = Vec::new();
@@ -446,7 +515,11 @@ pub fn give_reminders(
             sent.push((
                 Sent {
                     id: id.clone(),
-                    respond_by: ResponseBy::from_instant(s.message.respond_by),
+                    // The last deadline: every recipient's own, moved by any grant.
+                    respond_by: ResponseBy::from_instant(last_deadline(
+                        &s.message,
+                        &library.deadline_records(&id)?,
+                    )),
                     recipients: s
                         .receipts
                         .iter()
@@ -490,7 +563,7 @@ mod library_tests {
     use pigeon_store::protocol::{Receipt, Response, UserName};
 
     #[test]
-    fn due_soon_then_overdue_each_once_with_a_manual_clock() {
+    fn halfway_due_soon_then_overdue_each_once_with_a_manual_clock() {
         let dir = tempfile::tempdir().unwrap();
         let library = Library::open(&PigeonHome::at(dir.path())).unwrap();
         let start = Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap();
@@ -512,7 +585,14 @@ mod library_tests {
         assert!(give_reminders(&library, clock.now(), policy)
             .unwrap()
             .is_empty());
-        clock.advance(Duration::hours(21) + Duration::minutes(59));
+        // Sent a day before its respond-by: halfway after 12 h, once.
+        clock.advance(Duration::hours(12));
+        let events = give_reminders(&library, clock.now(), policy).unwrap();
+        assert!(
+            matches!(events.as_slice(), [ReminderEvent::Halfway { .. }]),
+            "{events:?}"
+        );
+        clock.advance(Duration::hours(9) + Duration::minutes(59));
         assert!(give_reminders(&library, clock.now(), policy)
             .unwrap()
             .is_empty());
