@@ -177,29 +177,7 @@ fn queued_as_records(conn: &Connection, message: &MessageId, me: &UserName) -> R
     Ok(rows
         .into_iter()
         .filter_map(|(id, body, at)| {
-            let body = match body {
-                NewRecordBody::ExtensionRequest { proposed, note } => {
-                    RecordBody::ExtensionRequest { proposed, note }
-                }
-                NewRecordBody::ExtensionAnswer {
-                    request,
-                    granted,
-                    note,
-                } => RecordBody::ExtensionAnswer {
-                    request,
-                    granted,
-                    note,
-                },
-                NewRecordBody::Nudge {
-                    recipient,
-                    deadline,
-                } => RecordBody::Nudge {
-                    recipient,
-                    deadline,
-                },
-                NewRecordBody::Close => RecordBody::Close,
-                _ => return None,
-            };
+            let body = as_committed(body)?;
             Some(Record {
                 id,
                 message: message.clone(),
@@ -209,6 +187,33 @@ fn queued_as_records(conn: &Connection, message: &MessageId, me: &UserName) -> R
             })
         })
         .collect())
+}
+
+/// A deadline record I queued as the store commits it; `None` for other kinds.
+pub(crate) fn as_committed(body: NewRecordBody) -> Option<RecordBody> {
+    Some(match body {
+        NewRecordBody::ExtensionRequest { proposed, note } => {
+            RecordBody::ExtensionRequest { proposed, note }
+        }
+        NewRecordBody::ExtensionAnswer {
+            request,
+            granted,
+            note,
+        } => RecordBody::ExtensionAnswer {
+            request,
+            granted,
+            note,
+        },
+        NewRecordBody::Nudge {
+            recipient,
+            deadline,
+        } => RecordBody::Nudge {
+            recipient,
+            deadline,
+        },
+        NewRecordBody::Close => RecordBody::Close,
+        _ => return None,
+    })
 }
 
 /// The message `id` this library received or sent.

@@ -32,6 +32,8 @@ use pigeon_store::protocol::MessageId;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+#[cfg(test)]
+pub(crate) use deadlines::as_committed;
 pub use deadlines::{DeadlineState, PendingDeadlineRecord};
 pub use drafts::{Draft, DraftState};
 // The migrations' tests replay older schemas.

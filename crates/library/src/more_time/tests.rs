@@ -1,7 +1,8 @@
 use chrono::{Duration, TimeZone as _};
-use pigeon_store::protocol::{Deadline, Message, Receipt, Record, RecordBody};
+use pigeon_store::protocol::{Deadline, Message, Receipt, Record};
 
 use super::*;
+use crate::db::as_committed;
 use crate::db::tests::library;
 use crate::db::NewOutgoing;
 use crate::test_support::text_message;
@@ -56,29 +57,7 @@ fn shared(lib: &Library, m: &Message, author: &str, at: DateTime<Utc>) -> Vec<Re
         .unwrap()
         .into_iter()
         .map(|p| {
-            let body = match p.body {
-                NewRecordBody::ExtensionRequest { proposed, note } => {
-                    RecordBody::ExtensionRequest { proposed, note }
-                }
-                NewRecordBody::ExtensionAnswer {
-                    request,
-                    granted,
-                    note,
-                } => RecordBody::ExtensionAnswer {
-                    request,
-                    granted,
-                    note,
-                },
-                NewRecordBody::Nudge {
-                    recipient,
-                    deadline,
-                } => RecordBody::Nudge {
-                    recipient,
-                    deadline,
-                },
-                NewRecordBody::Close => RecordBody::Close,
-                other => panic!("not a deadline record: {other:?}"),
-            };
+            let body = as_committed(p.body).expect("a deadline record");
             let record = Record {
                 id: p.id,
                 message: m.id.clone(),
