@@ -232,6 +232,40 @@ mod tests {
     }
 
     #[test]
+    fn a_daylight_saving_switch_between_send_and_deadline_moves_no_deadline_by_an_hour() {
+        // Friday 12 March 2027, 15:00 UTC: New York switches on Sunday 14 March, Berlin
+        // not before the 28th.
+        let now = Utc.with_ymd_and_hms(2027, 3, 12, 15, 0, 0).unwrap();
+        let profiles = [
+            profile("bob", "America/New_York", Some(("mon-fri", "09:00-17:00"))),
+            profile("alice", "Europe/Berlin", Some(("mon-fri", "09:00-17:00"))),
+        ];
+        let due = fair_deadlines(
+            16,
+            &[name("bob"), name("alice")],
+            &profiles,
+            chrono_tz::UTC,
+            now,
+        )
+        .unwrap();
+        let local = |n: &str, zone: Tz| {
+            due.deadlines
+                .iter()
+                .find(|d| d.recipient == name(n))
+                .unwrap()
+                .respond_by
+                .with_timezone(&zone)
+                .format("%a %d %b %H:%M %Z")
+                .to_string()
+        };
+        // Bob: 7 h on Friday (from 10:00 EST), 8 on Monday, 1 on Tuesday: 10:00 on his
+        // clock, now EDT (14:00 UTC, not 15:00).
+        assert_eq!(local("bob", chrono_tz::America::New_York), "Tue 16 Mar 10:00 EDT");
+        // Alice: 1 h on Friday (from 16:00), 8 on Monday, 7 on Tuesday.
+        assert_eq!(local("alice", chrono_tz::Europe::Berlin), "Tue 16 Mar 16:00 CET");
+    }
+
+    #[test]
     fn too_many_hours_are_refused_in_a_sentence() {
         let now = Utc.with_ymd_and_hms(2026, 12, 8, 15, 0, 0).unwrap();
         let refused = fair_deadlines(500, &[name("bob")], &[], chrono_tz::UTC, now).unwrap_err();
