@@ -6,7 +6,8 @@ use pigeon_store::protocol::{fields, Message, MessageId, Record, RecordBody, Use
 use serde::Serialize;
 
 use crate::db::{
-    stored_message, take_unannounced_in, take_unannounced_reactions_in, Library, ReceivedMessage,
+    stored_message, take_unannounced_deadline_records_in, take_unannounced_in,
+    take_unannounced_reactions_in, Library, ReceivedMessage,
 };
 use crate::error::Result;
 
@@ -55,6 +56,10 @@ impl Library {
         for record in &reactions {
             let message = stored_message(&tx, &record.message)?;
             announcements.extend(reaction_announcement(record, message.as_ref()));
+        }
+        for (record, all) in take_unannounced_deadline_records_in(&tx, me)? {
+            let message = stored_message(&tx, &record.message)?;
+            announcements.extend(deadline_announcement(&record, &all, message.as_ref(), me));
         }
         tx.commit()?;
         Ok(announcements)
@@ -106,6 +111,56 @@ pub fn reaction_announcement(record: &Record, message: Option<&Message>) -> Opti
         thread: message.map_or_else(|| record.message.clone(), |m| m.thread.clone()),
         title,
         body: message.map(gist).unwrap_or_default(),
+        respond_by: None,
+    })
+}
+
+/// The words for a record about deadlines that concerns `me`: a request for more time
+/// (to the sender), the answer to my request, a nudge of me; `None` for the rest (a
+/// close, an answer to someone else's request). `all` are the message's records.
+pub fn deadline_announcement(
+    record: &Record,
+    all: &[Record],
+    message: Option<&Message>,
+    me: &UserName,
+) -> Option<Announcement> {
+    let about = message.map_or("a message", |m| topic(&m.subject));
+    let (title, note) = match &record.body {
+        RecordBody::ExtensionRequest { note, .. } => (
+            format!("{} asks for more time on {about}", record.author),
+            note.clone(),
+        ),
+        RecordBody::ExtensionAnswer {
+            request,
+            granted,
+            note,
+        } => {
+            let mine = all.iter().any(|r| &r.id == request && &r.author == me);
+            if !mine {
+                return None;
+            }
+            let title = if *granted {
+                format!("{} gave you more time on {about}", record.author)
+            } else {
+                format!("{} declined more time on {about}", record.author)
+            };
+            (title, note.clone())
+        }
+        RecordBody::Nudge { recipient, .. } if recipient == me => (
+            format!("{} nudged you about {about}", record.author),
+            String::new(),
+        ),
+        _ => return None,
+    };
+    Some(Announcement {
+        message: record.message.clone(),
+        thread: message.map_or_else(|| record.message.clone(), |m| m.thread.clone()),
+        title,
+        body: if note.is_empty() {
+            message.map(gist).unwrap_or_default()
+        } else {
+            shortened(&note)
+        },
         respond_by: None,
     })
 }

@@ -260,9 +260,15 @@ mod tests {
         };
         // Bob: 7 h on Friday (from 10:00 EST), 8 on Monday, 1 on Tuesday: 10:00 on his
         // clock, now EDT (14:00 UTC, not 15:00).
-        assert_eq!(local("bob", chrono_tz::America::New_York), "Tue 16 Mar 10:00 EDT");
+        assert_eq!(
+            local("bob", chrono_tz::America::New_York),
+            "Tue 16 Mar 10:00 EDT"
+        );
         // Alice: 1 h on Friday (from 16:00), 8 on Monday, 7 on Tuesday.
-        assert_eq!(local("alice", chrono_tz::Europe::Berlin), "Tue 16 Mar 16:00 CET");
+        assert_eq!(
+            local("alice", chrono_tz::Europe::Berlin),
+            "Tue 16 Mar 16:00 CET"
+        );
     }
 
     #[test]

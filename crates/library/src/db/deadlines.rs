@@ -189,6 +189,36 @@ fn queued_as_records(conn: &Connection, message: &MessageId, me: &UserName) -> R
         .collect())
 }
 
+/// The deadline records not announced yet, oldest first, each with the records of its
+/// message (to tell whose request an answer is); marks them all announced. Mine are
+/// left out: nobody is told what they did.
+pub(crate) fn take_unannounced_deadline_records_in(
+    conn: &Connection,
+    me: &UserName,
+) -> Result<Vec<(Record, Vec<Record>)>> {
+    let mut stmt = conn.prepare(
+        "SELECT record FROM deadline_records WHERE announced = 0 ORDER BY created_at, record_id",
+    )?;
+    let fresh = stmt
+        .query_map([], |r| from_json::<Record>(&r.get::<_, String>(0)?))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if fresh.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.execute(
+        "UPDATE deadline_records SET announced = 1 WHERE announced = 0",
+        [],
+    )?;
+    fresh
+        .into_iter()
+        .filter(|r| &r.author != me)
+        .map(|r| {
+            let all = deadline_records_in(conn, &r.message)?;
+            Ok((r, all))
+        })
+        .collect()
+}
+
 /// A deadline record I queued as the store commits it; `None` for other kinds.
 pub(crate) fn as_committed(body: NewRecordBody) -> Option<RecordBody> {
     Some(match body {

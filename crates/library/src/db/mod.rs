@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(test)]
 pub(crate) use deadlines::as_committed;
+pub(crate) use deadlines::take_unannounced_deadline_records_in;
 pub use deadlines::{DeadlineState, PendingDeadlineRecord};
 pub use drafts::{Draft, DraftState};
 // The migrations' tests replay older schemas.

@@ -95,6 +95,21 @@ fn bob_asks_alice_grants_and_both_see_it_and_his_deadline_moves() {
     // Alice sees the request once it reached her; she grants the only open one.
     let request = shared(&bob, &m, "bob", now() + Duration::minutes(1));
     alice.store_inbox_page(&[], &request, None, now()).unwrap();
+    let told = |lib: &Library, me: &str| -> Vec<(String, String)> {
+        lib.take_announcements(&name(me))
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.title, a.body))
+            .collect()
+    };
+    assert_eq!(
+        told(&alice, "alice"),
+        [(
+            "bob asks for more time on Plan".to_owned(),
+            "travelling".to_owned()
+        )]
+    );
+    assert!(told(&alice, "alice").is_empty(), "told once");
     let seen = alice.more_time(m.id.as_str(), &name("alice")).unwrap();
     assert!(seen.mine);
     assert_eq!(seen.extensions.len(), 1);
@@ -114,6 +129,14 @@ fn bob_asks_alice_grants_and_both_see_it_and_his_deadline_moves() {
     );
 
     bob.store_inbox_page(&[], &grant, None, now()).unwrap();
+    let bob_told = told(&bob, "bob");
+    assert!(
+        bob_told.contains(&(
+            "alice gave you more time on Plan".to_owned(),
+            "ok".to_owned()
+        )),
+        "{bob_told:?}"
+    );
     assert_eq!(bob.received(m.id.as_str()).unwrap().respond_by, proposed);
     let decided = bob.more_time(m.id.as_str(), &name("bob")).unwrap();
     assert_eq!(
@@ -219,4 +242,20 @@ fn a_nudge_reaches_each_pending_recipient_once_per_deadline() {
         .unwrap();
     assert!(again.is_empty(), "{again:?}");
     assert_eq!(alice.pending_deadline_records(&m.id).unwrap().len(), 2);
+    // Bob hears of his nudge, once; yuki's is not his news.
+    let (_b, bob) = library();
+    bob.store_received(&m, &Receipt::new(name("bob")), now())
+        .unwrap();
+    let nudges = shared(&alice, &m, "alice", now() + Duration::minutes(1));
+    bob.store_inbox_page(&[], &nudges, None, now()).unwrap();
+    let titles: Vec<String> = bob
+        .take_announcements(&name("bob"))
+        .unwrap()
+        .into_iter()
+        .map(|a| a.title)
+        .collect();
+    assert_eq!(
+        titles,
+        ["New message from alice", "alice nudged you about Plan"]
+    );
 }
