@@ -18,22 +18,30 @@ export function ui(driver) {
   return {
     find,
     async click(testid, timeout = WAIT) {
-      const el = await find(testid, timeout);
-      await driver.wait(until.elementIsEnabled(el), timeout);
-      // A click lands where the element was measured: wait until it stops moving
-      // (a late render above it shifts it), so the click cannot miss.
-      await driver.wait(
-        () =>
-          driver.executeAsyncScript((target, done) => {
-            const at = () => JSON.stringify(target.getBoundingClientRect());
-            const before = at();
-            setTimeout(() => done(at() === before), 100);
-          }, el),
-        timeout,
-        `${testid} to stop moving`,
-      );
-      await el.click();
-      return el;
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        try {
+          const el = await find(testid, Math.max(deadline - Date.now(), 1));
+          await driver.wait(until.elementIsEnabled(el), Math.max(deadline - Date.now(), 1));
+          // A click lands where the element was measured: wait until it stops moving
+          // (a late render above it shifts it), so the click cannot miss.
+          await driver.wait(
+            () =>
+              driver.executeAsyncScript((target, done) => {
+                const at = () => JSON.stringify(target.getBoundingClientRect());
+                const before = at();
+                setTimeout(() => done(at() === before), 100);
+              }, el),
+            Math.max(deadline - Date.now(), 1),
+            `${testid} to stop moving`,
+          );
+          await el.click();
+          return el;
+        } catch (error) {
+          // The screen drew itself again (a sync changed the library): find it anew.
+          if (error?.name !== "StaleElementReferenceError" || Date.now() > deadline) throw error;
+        }
+      }
     },
     async type(testid, text) {
       const el = await find(testid);
