@@ -26,9 +26,18 @@
 //!   a time on a low-priority thread, with the model the settings name;
 //! - [`respond_by`]: a respond-by is one instant for everyone, picked from presets
 //!   or typed by the sender, shown in each reader's own time zone and relative to now;
-//! - [`reminders`]: when a received message is due soon or overdue, and when a
-//!   sender should hear that a deadline passed with recipients who did not answer;
-//!   the [`Urgency`] a screen shows, by the same due-soon window;
+//! - [`fair_deadlines`]: "N working hours each", every recipient's own deadline by
+//!   their working hours, fixed when the message is queued;
+//! - [`reminders`]: when a received message is halfway, due soon or overdue, and when a
+//!   sender should hear that the last deadline passed with recipients who did not
+//!   answer; the [`Urgency`] a screen shows, by the same due-soon window;
+//! - [`quiet`]: quiet hours (outside my working hours, do not disturb) that hold
+//!   notifications, and the one line that sums up what waited;
+//! - [`meeting`]: the grid of a message sent to several people, participants by agenda
+//!   item, and its Markdown summary;
+//! - [`more_time`]: asking for more time, granting or declining, nudging, closing;
+//! - [`availability`], [`recipient_clock`], [`profile`]: someone's clock and working
+//!   state, a recipient's clock at the respond-by, a change of my working hours;
 //! - [`inbox_order`]: open items by respond-by, then overdue, then answered; the
 //!   inbox as every face lists it and its most urgent head (the tray);
 //! - [`sent`]: the sent list, each recipient's [`RecipientState`] and each message's
