@@ -8,7 +8,7 @@
 //! each such guess is named so the face can say it. The arithmetic is the protocol's
 //! ([`pigeon_store::protocol::hours::fair_deadline`]); the stores check the result.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike as _, Utc};
 use chrono_tz::Tz;
 use pigeon_store::protocol::hours::{default_working_hours, fair_deadline, WorkingHours};
 use pigeon_store::protocol::{Deadline, Profile, UserName};
@@ -108,7 +108,7 @@ pub fn fair_deadlines(
         };
         deadlines.push(Deadline {
             recipient: recipient.clone(),
-            respond_by: deadline(&hours, now, n, recipient)?,
+            respond_by: to_whole_minute(deadline(&hours, now, n, recipient)?),
         });
     }
     let latest = deadlines
@@ -124,6 +124,20 @@ pub fn fair_deadlines(
         working_hours_each: Some(n),
         assumed,
     })
+}
+
+/// `at` moved up to the next whole minute: a deadline reads as a time of day, and an
+/// instant without a fraction keeps its value through every store and column.
+fn to_whole_minute(at: DateTime<Utc>) -> DateTime<Utc> {
+    let whole = at
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(at);
+    if whole < at {
+        whole + chrono::Duration::minutes(1)
+    } else {
+        whole
+    }
 }
 
 fn deadline(
@@ -269,6 +283,24 @@ mod tests {
             local("alice", chrono_tz::Europe::Berlin),
             "Tue 16 Mar 16:00 CET"
         );
+    }
+
+    #[test]
+    fn deadlines_fall_on_whole_minutes_never_earlier() {
+        // Sent at 10:00:17.743 in New York: 8 h on his clock ends mid-minute.
+        let now = Utc.with_ymd_and_hms(2026, 12, 8, 15, 0, 17).unwrap()
+            + chrono::Duration::microseconds(743_131);
+        let profiles = [profile(
+            "bob",
+            "America/New_York",
+            Some(("mon-fri", "09:00-17:00")),
+        )];
+        let due = fair_deadlines(8, &[name("bob")], &profiles, chrono_tz::UTC, now).unwrap();
+        assert_eq!(
+            due.deadlines[0].respond_by,
+            Utc.with_ymd_and_hms(2026, 12, 9, 15, 1, 0).unwrap()
+        );
+        assert_eq!(due.respond_by.instant(), due.deadlines[0].respond_by);
     }
 
     #[test]
