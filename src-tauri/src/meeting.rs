@@ -5,6 +5,7 @@
 
 use anyhow::Context as _;
 use pigeon_library::availability::their_clock;
+use pigeon_library::conversation::EntryKind;
 use pigeon_library::meeting::{CellState, Closed, Item, Meeting, Participant};
 use pigeon_library::people;
 use pigeon_store::protocol::{fields, MessageId, Profile, UserName};
@@ -110,6 +111,7 @@ fn item_view(item: &Item) -> MeetingItemView {
 
 fn participant_view(
     context: &ViewContext,
+    message: &MessageId,
     p: &Participant,
     profiles: &[Profile],
 ) -> MeetingParticipantView {
@@ -129,9 +131,16 @@ fn participant_view(
             .map(|c| MeetingCellView {
                 state: c.state,
                 label: c.state.label(),
-                open: c.entries.first().map(|e| OpenView {
-                    id: e.id.clone(),
-                    at_ms: None,
+                // A comment opens the clip it is about at its moment; an answer itself.
+                open: c.entries.first().map(|e| match e.kind {
+                    EntryKind::Comment => OpenView {
+                        id: message.clone(),
+                        at_ms: e.at_ms,
+                    },
+                    _ => OpenView {
+                        id: e.id.clone(),
+                        at_ms: None,
+                    },
                 }),
                 entries: c
                     .entries
@@ -148,24 +157,6 @@ fn participant_view(
     }
 }
 
-/// A comment opens the clip it is about at its moment; an answer opens itself.
-fn open_comments_at_their_moment(
-    view: &mut MeetingParticipantView,
-    meeting: &Meeting,
-    p: &Participant,
-) {
-    for (cell, source) in view.cells.iter_mut().zip(&p.cells) {
-        if let (Some(open), Some(first)) = (cell.open.as_mut(), source.entries.first()) {
-            if first.kind == pigeon_library::conversation::EntryKind::Comment {
-                *open = OpenView {
-                    id: meeting.message.id.clone(),
-                    at_ms: first.at_ms,
-                };
-            }
-        }
-    }
-}
-
 fn meeting_view(context: &ViewContext, meeting: &Meeting, profiles: &[Profile]) -> MeetingView {
     let m = &meeting.message;
     MeetingView {
@@ -177,11 +168,7 @@ fn meeting_view(context: &ViewContext, meeting: &Meeting, profiles: &[Profile]) 
         participants: meeting
             .participants
             .iter()
-            .map(|p| {
-                let mut view = participant_view(context, p, profiles);
-                open_comments_at_their_moment(&mut view, meeting, p);
-                view
-            })
+            .map(|p| participant_view(context, &m.id, p, profiles))
             .collect(),
         closed: meeting.closed.map(|reason| MeetingClosedView {
             reason,

@@ -89,11 +89,10 @@ fn extension_view(context: &ViewContext, view: &MoreTime, e: &Extension) -> Exte
 }
 
 fn view(context: &ViewContext, view: &MoreTime) -> MoreTimeView {
-    let answered = false;
     MoreTimeView {
         message: view.state.message.id.clone(),
         mine: view.mine,
-        my_deadline: view.my_deadline.map(|d| due_view(context, d, answered)),
+        my_deadline: view.my_deadline.map(|d| due_view(context, d, false)),
         cannot_ask: view.cannot_ask.clone(),
         suggested: view.my_deadline.map(|d| {
             (d + Duration::days(1))

@@ -201,13 +201,9 @@ impl App {
             Ok(outbox) => outbox.share_records().await.err().map(|e| e.to_string()),
             Err(e) => Some(format!("{e:#}")),
         };
-        let state = match &error {
-            None => "shared".to_owned(),
-            Some(e) => format!("queued: not shared yet ({e}); `pigeon sync` tries again"),
-        };
         self.out.say(
             json!({"nudged": nudged, "state": if error.is_none() { "shared" } else { "queued" }, "error": error}),
-            format!("nudged {}, {state}", people::joined(&nudged)),
+            format!("nudged {}, {}", people::joined(&nudged), share_state(&error)),
         );
         Ok(())
     }
@@ -222,14 +218,18 @@ impl App {
     }
 
     fn report_record(&self, record: &RecordId, done: &str, error: Option<String>) {
-        let state = match &error {
-            None => "shared".to_owned(),
-            Some(e) => format!("queued: not shared yet ({e}); `pigeon sync` tries again"),
-        };
         self.out.say(
             json!({"record": record, "state": if error.is_none() { "shared" } else { "queued" }, "error": error}),
-            format!("{done}, {state}"),
+            format!("{done}, {}", share_state(&error)),
         );
+    }
+}
+
+/// "shared", or why it waits and what shares it later.
+fn share_state(error: &Option<String>) -> String {
+    match error {
+        None => "shared".to_owned(),
+        Some(e) => format!("queued: not shared yet ({e}); `pigeon sync` tries again"),
     }
 }
 
