@@ -36,6 +36,11 @@ pub enum BlobStorageConfig {
 pub struct HubConfig {
     /// Data directory: the SQLite database and (by default) the blobs.
     pub data: PathBuf,
+    /// Where the metadata lives: `postgres://user:password@host/db` (several hubs may
+    /// share it) or `sqlite:///path/hub.sqlite3`; by default `DATA/hub.sqlite3`.
+    pub database: Option<String>,
+    /// Connections the hub keeps to PostgreSQL at most.
+    pub database_max_connections: u32,
     pub listen: SocketAddr,
     pub limits: Limits,
     pub blobs: BlobStorageConfig,
@@ -64,6 +69,8 @@ impl Default for HubConfig {
     fn default() -> Self {
         Self {
             data: PathBuf::from("pigeon-hub-data"),
+            database: None,
+            database_max_connections: 16,
             listen: SocketAddr::from(([127, 0, 0, 1], 7700)),
             limits: Limits::default(),
             blobs: BlobStorageConfig::default(),
@@ -89,9 +96,18 @@ impl HubConfig {
         })
     }
 
-    /// The SQLite database file.
+    /// The SQLite database file of the default configuration.
     pub fn database_path(&self) -> PathBuf {
         self.data.join("hub.sqlite3")
+    }
+
+    /// The URL of the metadata database: the configured one, or the SQLite file in
+    /// the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Some(url) => url.clone(),
+            None => crate::db::sqlite_url(&self.database_path()),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ pub enum HubError {
     #[error(transparent)]
     Api(#[from] ApiError),
     #[error("database: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] sqlx::Error),
     #[error("blob storage: {0}")]
     Storage(#[from] object_store::Error),
     #[error("i/o: {0}")]

@@ -151,13 +151,14 @@ fn new_token() -> String {
 
 impl Hub {
     /// Opens the database and blob storage of `config`.
-    pub fn open(config: HubConfig) -> Result<Arc<Self>, HubError> {
+    pub async fn open(config: HubConfig) -> Result<Arc<Self>, HubError> {
         std::fs::create_dir_all(&config.data)?;
-        let db = Db::open(&config.database_path())?;
+        let db = open_db(&config).await?;
         let storage = BlobStorage::open(&config)?;
-        let latest = db.call_sync(|c| db::latest_seq(c))?;
-        let (new_messages, _) = watch::channel(latest);
-        let (new_records, _) = watch::channel(db.call_sync(|c| db::latest_record_seq(c))?);
+        let mut c = db.conn().await?;
+        let (new_messages, _) = watch::channel(db::latest_seq(&mut c).await?);
+        let (new_records, _) = watch::channel(db::latest_record_seq(&mut c).await?);
+        drop(c);
         Ok(Arc::new(Self {
             hashers: Hashers::new(Duration::from_secs(config.upload_hash_idle_secs)),
             config,
@@ -242,27 +243,39 @@ fn notify(latest: &watch::Sender<i64>, seq: i64) {
     });
 }
 
+/// The metadata database of `config`, migrated.
+async fn open_db(config: &HubConfig) -> Result<Db, HubError> {
+    if config.database.is_none() {
+        std::fs::create_dir_all(&config.data)?;
+    }
+    Db::open(&config.database_url(), config.database_max_connections).await
+}
+
 /// Adds a user and returns their token (shown once; only its hash is stored).
-pub fn add_user(config: &HubConfig, user: &User) -> Result<String, HubError> {
+pub async fn add_user(config: &HubConfig, user: &User) -> Result<String, HubError> {
     pigeon_protocol::check_user(user)?;
-    std::fs::create_dir_all(&config.data)?;
-    let db = Db::open(&config.database_path())?;
+    let db = open_db(config).await?;
     let token = new_token();
     let hash = token_hash(&token);
-    db.call_sync(|c| db::add_user(c, user, &hash))?;
+    db::add_user(&mut *db.conn().await?, user, &hash).await?;
+    db.close().await;
     Ok(token)
 }
 
 /// Every user, revoked ones included.
-pub fn list_users(config: &HubConfig) -> Result<Vec<db::UserRow>, HubError> {
-    let db = Db::open(&config.database_path())?;
-    db.call_sync(|c| db::list_users(c, true))
+pub async fn list_users(config: &HubConfig) -> Result<Vec<db::UserRow>, HubError> {
+    let db = open_db(config).await?;
+    let users = db::list_users(&mut *db.conn().await?, true).await?;
+    db.close().await;
+    Ok(users)
 }
 
 /// Revokes a user's token; false when no active user has that name.
-pub fn revoke_user(config: &HubConfig, name: &UserName) -> Result<bool, HubError> {
-    let db = Db::open(&config.database_path())?;
-    db.call_sync(|c| db::revoke_user(c, name))
+pub async fn revoke_user(config: &HubConfig, name: &UserName) -> Result<bool, HubError> {
+    let db = open_db(config).await?;
+    let revoked = db::revoke_user(&mut *db.conn().await?, name).await?;
+    db.close().await;
+    Ok(revoked)
 }
 
 #[cfg(test)]

@@ -20,6 +20,10 @@ struct Cli {
     /// Data directory (SQLite database and local blobs).
     #[arg(long, global = true, env = "PIGEON_HUB_DATA")]
     data: Option<PathBuf>,
+    /// Metadata database: postgres://user:password@host/db, or a sqlite:// file
+    /// (default: hub.sqlite3 in the data directory).
+    #[arg(long, global = true, env = "PIGEON_HUB_DATABASE")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -78,16 +82,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(data) = cli.data {
         config.data = data;
     }
-    match cli.command {
-        Command::Serve { listen, log_json } => {
-            if let Some(listen) = listen {
-                config.listen = listen;
-            }
-            init_logs(log_json);
-            serve(config)
-        }
-        Command::User { command } => users(&config, command),
+    if let Some(database) = cli.database {
+        config.database = Some(database);
     }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { listen, log_json } => {
+                if let Some(listen) = listen {
+                    config.listen = listen;
+                }
+                init_logs(log_json);
+                serve(config).await
+            }
+            Command::User { command } => users(&config, command).await,
+        }
+    })
 }
 
 fn init_logs(json: bool) {
@@ -103,21 +113,19 @@ fn init_logs(json: bool) {
     }
 }
 
-fn serve(config: HubConfig) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let hub = Hub::open(config.clone())
-            .with_context(|| format!("cannot open the hub data in {}", config.data.display()))?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let addr = listener.local_addr()?;
-        tracing::info!(%addr, data = %config.data.display(), "pigeon-hub listening");
-        // Tests and scripts read the actual address from this line.
-        println!("pigeon-hub listening on http://{addr}");
-        hub.serve(listener, shutdown_signal()).await?;
-        Ok(())
-    })
+async fn serve(config: HubConfig) -> anyhow::Result<()> {
+    let hub = Hub::open(config.clone())
+        .await
+        .with_context(|| format!("cannot open the hub data in {}", config.data.display()))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data = %config.data.display(), "pigeon-hub listening");
+    // Tests and scripts read the actual address from this line.
+    println!("pigeon-hub listening on http://{addr}");
+    hub.serve(listener, shutdown_signal()).await?;
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -143,7 +151,7 @@ async fn shutdown_signal() {
     }
 }
 
-fn users(config: &HubConfig, command: UserCommand) -> anyhow::Result<()> {
+async fn users(config: &HubConfig, command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Add {
             name,
@@ -156,7 +164,7 @@ fn users(config: &HubConfig, command: UserCommand) -> anyhow::Result<()> {
                 name,
                 time_zone: tz,
             };
-            let token = pigeon_hub::add_user(config, &user)?;
+            let token = pigeon_hub::add_user(config, &user).await?;
             eprintln!(
                 "added {}; their token (shown only now, give it to them):",
                 user.name
@@ -164,7 +172,7 @@ fn users(config: &HubConfig, command: UserCommand) -> anyhow::Result<()> {
             println!("{token}");
         }
         UserCommand::List => {
-            for row in pigeon_hub::list_users(config)? {
+            for row in pigeon_hub::list_users(config).await? {
                 let state = match row.revoked {
                     Some(t) => format!("revoked {}", t.to_rfc3339()),
                     None => "active".to_string(),
@@ -177,7 +185,7 @@ fn users(config: &HubConfig, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Revoke { name } => {
             let name = UserName::parse(name)?;
-            if !pigeon_hub::revoke_user(config, &name)? {
+            if !pigeon_hub::revoke_user(config, &name).await? {
                 bail!("no active user named {name}: `pigeon-hub user list` shows them");
             }
             eprintln!("revoked {name}");

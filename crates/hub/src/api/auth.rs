@@ -38,9 +38,7 @@ pub(super) async fn authenticate(
         .filter(|t| !t.is_empty())
         .ok_or_else(unauthorized)?;
     let hash = crate::token_hash(token);
-    let user = hub
-        .db
-        .call(move |c| db::user_by_token(c, &hash))
+    let user = db::user_by_token(&mut *hub.db.conn().await?, &hash)
         .await?
         .ok_or_else(unauthorized)?;
     req.extensions_mut().insert(AuthUser(user));

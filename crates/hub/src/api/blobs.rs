@@ -26,10 +26,14 @@ pub(super) async fn create_blob(
 ) -> Result<(StatusCode, Json<BlobStatus>), HubError> {
     check_new_blob(&req)?;
     let id = crate::new_blob_id();
-    let (id2, ct) = (id.clone(), req.content_type.clone());
-    hub.db
-        .call(move |c| db::create_blob(c, &id2, &user.name, req.kind, &ct))
-        .await?;
+    db::create_blob(
+        &mut *hub.db.conn().await?,
+        &id,
+        &user.name,
+        req.kind,
+        &req.content_type,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(BlobStatus {
@@ -48,8 +52,7 @@ pub(super) async fn owned_blob(
     id: &BlobId,
     user: &User,
 ) -> Result<db::BlobRow, HubError> {
-    let id = id.clone();
-    let row = hub.db.call(move |c| db::blob(c, &id)).await?;
+    let row = db::blob(&mut *hub.db.conn().await?, id).await?;
     match row {
         Some(row) if row.owner == user.name.as_str() => Ok(row),
         _ => Err(HubError::not_found("blob")),
@@ -170,8 +173,10 @@ pub(super) async fn put_chunk(
         length: received,
         object_key: key.clone(),
     };
-    let id2 = id.clone();
-    let recorded = hub.db.call(move |c| db::add_part(c, &id2, &part)).await;
+    let recorded = match hub.db.conn().await {
+        Ok(mut c) => db::add_part(&mut c, &id, &part).await,
+        Err(e) => Err(e),
+    };
     match recorded {
         Ok(ack) => {
             if let Some(h) = hasher {
@@ -214,8 +219,7 @@ pub(super) async fn seal(
 ) -> Result<Json<pigeon_protocol::BlobRef>, HubError> {
     let id = parse_blob_id(&id)?;
     let row = owned_blob(&hub, &id, &user).await?;
-    let id2 = id.clone();
-    let parts = hub.db.call(move |c| db::parts(c, &id2)).await?;
+    let parts = db::parts(&mut *hub.db.conn().await?, &id).await?;
     let mut check = Seal::begin(
         &id,
         row.kind,
@@ -255,10 +259,7 @@ pub(super) async fn seal(
             SealStep::Seal(_) => break,
         }
     }
-    let (id2, sha) = (id.clone(), req.sha256.clone());
-    hub.db
-        .call(move |c| db::seal_blob(c, &id2, req.size, &sha))
-        .await?;
+    db::seal_blob(&mut *hub.db.conn().await?, &id, req.size, &req.sha256).await?;
     tracing::info!(blob = %id, size = req.size, "blob sealed");
     let row = owned_blob(&hub, &id, &user).await?;
     row.sealed_ref()

@@ -43,11 +43,7 @@ pub(super) async fn download(
     headers: HeaderMap,
 ) -> Result<Response, HubError> {
     let id = parse_blob_id(&id)?;
-    let (id2, name) = (id.clone(), user.name.clone());
-    let found = hub
-        .db
-        .call(move |c| db::readable_blob(c, &id2, &name))
-        .await?;
+    let found = db::readable_blob(&mut *hub.db.conn().await?, &id, &user.name).await?;
     let Some((row, attachment_name)) = found else {
         return Err(HubError::not_found("blob"));
     };
@@ -110,8 +106,7 @@ pub(super) async fn download(
                 .map_err(|e| HubError::Internal(e.to_string()));
         }
     };
-    let id2 = id.clone();
-    let parts = hub.db.call(move |c| db::parts(c, &id2)).await?;
+    let parts = db::parts(&mut *hub.db.conn().await?, &id).await?;
     let stream = hub.storage.read(parts, start, end);
     builder
         .status(status)

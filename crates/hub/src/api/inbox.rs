@@ -90,66 +90,64 @@ pub(super) async fn inbox_page(
     }
     let (pos, records_after) = position(order, after.as_deref())?;
     let limit = hub.config.limits.page_size(limit);
-    let user = user.clone();
-    hub.db
-        .call(move |c| {
-            let mut rows = db::inbox(c, &user, pos, limit + 1)?;
-            let mut more = rows.len() as u64 > limit;
-            rows.truncate(limit as usize);
-            let undelivered: Vec<i64> = rows
-                .iter()
-                .filter(|r| r.entry.receipt.delivered_at.is_none())
-                .map(|r| r.seq)
-                .collect();
-            if !undelivered.is_empty() {
-                db::mark_delivered(c, &undelivered, &user)?;
-                let now = Some(Utc::now());
-                for r in rows
-                    .iter_mut()
-                    .filter(|r| r.entry.receipt.delivered_at.is_none())
-                {
-                    r.entry.receipt.delivered_at = now;
-                }
+    let mut c = hub.db.conn().await?;
+    let c = &mut *c;
+    let mut rows = db::inbox(c, user, pos, limit + 1).await?;
+    let mut more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let undelivered: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.entry.receipt.delivered_at.is_none())
+        .map(|r| r.seq)
+        .collect();
+    if !undelivered.is_empty() {
+        db::mark_delivered(c, &undelivered, user).await?;
+        let now = Some(Utc::now());
+        for r in rows
+            .iter_mut()
+            .filter(|r| r.entry.receipt.delivered_at.is_none())
+        {
+            r.entry.receipt.delivered_at = now;
+        }
+    }
+    let mut records = Vec::new();
+    let mut records_end = records_after;
+    if let InboxPosition::ArrivalAfter(messages_after) = pos {
+        // Records in commit order, up to the first about a received message
+        // this page does not reach yet: none comes before its message, none is
+        // skipped. A sent message's records need not wait: its sender has it.
+        let messages_end = rows.last().map_or(messages_after, |r| r.seq);
+        for (i, r) in db::inbox_records(c, user, records_after, limit + 1)
+            .await?
+            .into_iter()
+            .enumerate()
+        {
+            if i as u64 == limit || (r.received && r.message_seq > messages_end) {
+                more = true;
+                break;
             }
-            let mut records = Vec::new();
-            let mut records_end = records_after;
-            if let InboxPosition::ArrivalAfter(messages_after) = pos {
-                // Records in commit order, up to the first about a received message
-                // this page does not reach yet: none comes before its message, none is
-                // skipped. A sent message's records need not wait: its sender has it.
-                let messages_end = rows.last().map_or(messages_after, |r| r.seq);
-                for (i, r) in db::inbox_records(c, &user, records_after, limit + 1)?
-                    .into_iter()
-                    .enumerate()
-                {
-                    if i as u64 == limit || (r.received && r.message_seq > messages_end) {
-                        more = true;
-                        break;
-                    }
-                    records_end = r.seq;
-                    records.push(r.record);
-                }
-            }
-            let next = match rows.last() {
-                Some(last) => Some(cursor_for(order, last, records_end)),
-                None if records_end != records_after => {
-                    let InboxPosition::ArrivalAfter(m) = pos else {
-                        return Err(HubError::Internal(
-                            "records on a page that is not in arrival order".into(),
-                        ));
-                    };
-                    Some(InboxCursor(arrival_cursor(m, records_end)))
-                }
-                None => after.map(InboxCursor),
+            records_end = r.seq;
+            records.push(r.record);
+        }
+    }
+    let next = match rows.last() {
+        Some(last) => Some(cursor_for(order, last, records_end)),
+        None if records_end != records_after => {
+            let InboxPosition::ArrivalAfter(m) = pos else {
+                return Err(HubError::Internal(
+                    "records on a page that is not in arrival order".into(),
+                ));
             };
-            Ok(InboxPage {
-                records,
-                entries: rows.into_iter().map(|r| r.entry).collect(),
-                next,
-                more,
-            })
-        })
-        .await
+            Some(InboxCursor(arrival_cursor(m, records_end)))
+        }
+        None => after.map(InboxCursor),
+    };
+    Ok(InboxPage {
+        records,
+        entries: rows.into_iter().map(|r| r.entry).collect(),
+        next,
+        more,
+    })
 }
 
 pub(super) async fn inbox(

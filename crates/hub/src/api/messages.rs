@@ -21,10 +21,7 @@ pub(super) async fn commit(
     ApiJson(req): ApiJson<NewMessage>,
 ) -> Result<(StatusCode, Json<Message>), HubError> {
     let limits = hub.config.limits.clone();
-    let outcome = hub
-        .db
-        .call(move |c| commit_blocking(c, &user, &req, &limits))
-        .await?;
+    let outcome = commit_in_db(&hub.db, &user, &req, &limits).await?;
     match outcome {
         Committed::New(seq, message) => {
             hub.notify_new_message(seq);
@@ -40,16 +37,18 @@ pub(super) enum Committed {
     Existing(Message),
 }
 
-/// Drives the protocol's commit inside one SQLite transaction.
-pub(super) fn commit_blocking(
-    c: &mut rusqlite::Connection,
+/// Drives the protocol's commit inside one commit transaction (see
+/// [`db::Db::begin_commit`]): a retry that lands on another hub at the same moment waits
+/// and finds this one's message.
+pub(super) async fn commit_in_db(
+    db: &db::Db,
     user: &User,
     req: &NewMessage,
     limits: &pigeon_protocol::Limits,
 ) -> Result<Committed, HubError> {
     let commit = Commit::new(req, &user.name)?;
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    if let Some(existing) = db::message_by_id(&tx, &req.id)? {
+    let mut tx = db.begin_commit().await?;
+    if let Some(existing) = db::message_by_id(&mut tx, &req.id).await? {
         commit.retry_of(&existing.sender, &existing.fingerprint)?;
         return Ok(Committed::Existing(existing.message));
     }
@@ -57,16 +56,16 @@ pub(super) fn commit_blocking(
     commit.check(limits, now)?;
     let mut unknown_recipients = Vec::new();
     for r in commit.recipients() {
-        if !db::active_user_exists(&tx, r)? {
+        if !db::active_user_exists(&mut tx, r).await? {
             unknown_recipients.push(r.clone());
         }
     }
     let mut blobs = Vec::new();
     for id in commit.blobs() {
-        blobs.push(stored_blob(&tx, id)?);
+        blobs.push(stored_blob(&mut tx, id).await?);
     }
     let parent = match commit.parent() {
-        Some(parent) => db::message_by_id(&tx, parent)?.map(|p| p.message),
+        Some(parent) => db::message_by_id(&mut tx, parent).await?.map(|p| p.message),
         None => None,
     };
     let message = commit.resolve(
@@ -77,17 +76,17 @@ pub(super) fn commit_blocking(
         },
         now,
     )?;
-    let seq = db::insert_message(&tx, &message, commit.fingerprint())?;
-    tx.commit()?;
+    let seq = db::insert_message(&mut tx, &message, commit.fingerprint()).await?;
+    tx.commit().await?;
     Ok(Committed::New(seq, message))
 }
 
 /// A blob as the protocol's commit rules need to know it.
-pub(super) fn stored_blob(
-    conn: &rusqlite::Connection,
+pub(super) async fn stored_blob(
+    c: &mut db::Conn,
     id: &BlobId,
 ) -> Result<Option<StoredBlob>, HubError> {
-    match db::blob(conn, id)? {
+    match db::blob(c, id).await? {
         Some(row) => Ok(Some(StoredBlob {
             owner: UserName::parse(row.owner.as_str()).map_err(|e| HubError::Internal(e.0))?,
             kind: row.kind,
@@ -103,18 +102,17 @@ pub(super) async fn visible_message(
     id: MessageId,
     user: UserName,
 ) -> Result<db::StoredMessage, HubError> {
-    hub.db
-        .call(move |c| {
-            let m = db::message_by_id(c, &id)?.ok_or_else(|| HubError::not_found("message"))?;
-            if !access::may_read(&m.message, &user) {
-                return Err(HubError::not_found("message"));
-            }
-            if access::may_mark(&m.message, &user) {
-                db::mark_delivered(c, &[m.seq], &user)?;
-            }
-            Ok(m)
-        })
-        .await
+    let mut c = hub.db.conn().await?;
+    let m = db::message_by_id(&mut c, &id)
+        .await?
+        .ok_or_else(|| HubError::not_found("message"))?;
+    if !access::may_read(&m.message, &user) {
+        return Err(HubError::not_found("message"));
+    }
+    if access::may_mark(&m.message, &user) {
+        db::mark_delivered(&mut c, &[m.seq], &user).await?;
+    }
+    Ok(m)
 }
 
 pub(super) async fn message(
@@ -132,20 +130,17 @@ pub(super) async fn message_status(
     Path(id): Path<String>,
 ) -> Result<Json<MessageStatus>, HubError> {
     let id = parse_message_id(&id)?;
-    let status = hub
-        .db
-        .call(move |c| {
-            let m = db::message_by_id(c, &id)?.ok_or_else(|| HubError::not_found("message"))?;
-            if !access::may_see_status(&m.message, &user.name) {
-                return Err(HubError::not_found("message"));
-            }
-            Ok(MessageStatus {
-                message: id,
-                receipts: db::receipts(c, m.seq)?,
-            })
-        })
-        .await?;
-    Ok(Json(status))
+    let mut c = hub.db.conn().await?;
+    let m = db::message_by_id(&mut c, &id)
+        .await?
+        .ok_or_else(|| HubError::not_found("message"))?;
+    if !access::may_see_status(&m.message, &user.name) {
+        return Err(HubError::not_found("message"));
+    }
+    Ok(Json(MessageStatus {
+        message: id,
+        receipts: db::receipts(&mut c, m.seq).await?,
+    }))
 }
 
 pub(super) async fn mark(
@@ -155,10 +150,7 @@ pub(super) async fn mark(
     action: ReceiptAction,
 ) -> Result<StatusCode, HubError> {
     let id = parse_message_id(id)?;
-    let found = hub
-        .db
-        .call(move |c| db::mark(c, &id, &user, action))
-        .await?;
+    let found = db::mark(&mut *hub.db.conn().await?, &id, &user, action).await?;
     if found {
         Ok(StatusCode::NO_CONTENT)
     } else {

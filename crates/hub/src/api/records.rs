@@ -33,10 +33,7 @@ pub(super) async fn put_record(
         ))
         .into());
     }
-    let outcome = hub
-        .db
-        .call(move |c| commit_record_blocking(c, &user.name, &req))
-        .await?;
+    let outcome = commit_record_in_db(&hub.db, &user.name, &req).await?;
     match outcome {
         CommittedRecord::New(seq, record) => {
             hub.notify_new_record(seq);
@@ -52,25 +49,26 @@ enum CommittedRecord {
     Existing(Record),
 }
 
-/// Drives the protocol's record rules inside one SQLite transaction.
-fn commit_record_blocking(
-    c: &mut rusqlite::Connection,
+/// Drives the protocol's record rules inside one commit transaction (see
+/// [`db::Db::begin_commit`]).
+async fn commit_record_in_db(
+    db: &db::Db,
     author: &UserName,
     req: &NewRecord,
 ) -> Result<CommittedRecord, HubError> {
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let message = db::message_by_id(&tx, &req.message)?;
+    let mut tx = db.begin_commit().await?;
+    let message = db::message_by_id(&mut tx, &req.message).await?;
     let message_seq = message.as_ref().map(|m| m.seq);
     let message = message.map(|m| m.message);
     let facts = RecordFacts {
-        existing: db::record_by_id(&tx, &req.id)?,
+        existing: db::record_by_id(&mut tx, &req.id).await?,
         message: message.clone(),
         blob: match req.body.blob() {
-            Some(id) => stored_blob(&tx, id)?,
+            Some(id) => stored_blob(&mut tx, id).await?,
             None => None,
         },
         records: match message_seq {
-            Some(seq) if req.body.needs_records() => db::records_of(&tx, seq)?,
+            Some(seq) if req.body.needs_records() => db::records_of(&mut tx, seq).await?,
             _ => vec![],
         },
     };
@@ -84,27 +82,28 @@ fn commit_record_blocking(
                 fingerprint: record_fingerprint(req)?,
                 record,
             };
-            let seq = db::insert_record(&tx, message_seq, &stored)?;
+            let seq = db::insert_record(&mut tx, message_seq, &stored).await?;
             // In the same transaction, so the ✅ and the response are stored together.
             if message
                 .as_ref()
                 .is_some_and(|m| acknowledges(m, &stored.record))
             {
                 db::mark_acknowledged(
-                    &tx,
+                    &mut tx,
                     message_seq,
                     &stored.record.author,
                     stored.record.created_at,
-                )?;
+                )
+                .await?;
             }
             // A granted extension moves the asker's place in their respond-by order.
             if let Some((recipient, respond_by)) = message
                 .as_ref()
                 .and_then(|m| deadline_moved(m, &earlier, &stored.record))
             {
-                db::move_deadline(&tx, message_seq, &recipient, respond_by)?;
+                db::move_deadline(&mut tx, message_seq, &recipient, respond_by).await?;
             }
-            tx.commit()?;
+            tx.commit().await?;
             Ok(CommittedRecord::New(seq, stored.record))
         }
     }
@@ -116,15 +115,12 @@ pub(super) async fn message_records(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Record>>, HubError> {
     let id = parse_message_id(&id)?;
-    let records = hub
-        .db
-        .call(move |c| {
-            let m = db::message_by_id(c, &id)?.ok_or_else(|| HubError::not_found("message"))?;
-            if !access::may_read(&m.message, &user.name) {
-                return Err(HubError::not_found("message"));
-            }
-            db::records_of(c, m.seq)
-        })
-        .await?;
-    Ok(Json(records))
+    let mut c = hub.db.conn().await?;
+    let m = db::message_by_id(&mut c, &id)
+        .await?
+        .ok_or_else(|| HubError::not_found("message"))?;
+    if !access::may_read(&m.message, &user.name) {
+        return Err(HubError::not_found("message"));
+    }
+    Ok(Json(db::records_of(&mut c, m.seq).await?))
 }

@@ -11,7 +11,7 @@ use crate::db::{self};
 use crate::{Hub, HubError};
 
 pub(super) async fn healthz(State(hub): State<Arc<Hub>>) -> Result<&'static str, HubError> {
-    hub.db.call(|c| db::latest_seq(c)).await?;
+    db::latest_seq(&mut *hub.db.conn().await?).await?;
     Ok("ok\n")
 }
 
@@ -19,8 +19,7 @@ pub(super) async fn me(
     State(hub): State<Arc<Hub>>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<Profile>, HubError> {
-    let name = user.name.clone();
-    let profile = hub.db.call(move |c| db::profile(c, &name)).await?;
+    let profile = db::profile(&mut *hub.db.conn().await?, &user.name).await?;
     // The layer found the user a moment ago; revoked since, they get what it found.
     Ok(Json(profile.unwrap_or_else(|| Profile::of(user))))
 }
@@ -33,10 +32,7 @@ pub(super) async fn set_me(
     ApiJson(update): ApiJson<ProfileUpdate>,
 ) -> Result<Json<Profile>, HubError> {
     check_profile_update(&update)?;
-    let profile = hub
-        .db
-        .call(move |c| db::set_profile(c, &user.name, &update))
-        .await?;
+    let profile = db::set_profile(&mut *hub.db.conn().await?, &user.name, &update).await?;
     Ok(Json(profile))
 }
 
@@ -45,7 +41,7 @@ pub(super) async fn users(
     State(hub): State<Arc<Hub>>,
     _user: AuthUser,
 ) -> Result<Json<Vec<Profile>>, HubError> {
-    Ok(Json(hub.db.call(|c| db::list_profiles(c)).await?))
+    Ok(Json(db::list_profiles(&mut *hub.db.conn().await?).await?))
 }
 
 pub(super) async fn limits(

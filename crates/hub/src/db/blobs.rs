@@ -2,11 +2,11 @@
 
 use chrono::Utc;
 use pigeon_protocol::{BlobId, BlobKind, BlobRef, UserName};
-use rusqlite::{params, Connection, OptionalExtension};
+use sqlx::Row;
 
 use crate::HubError;
 
-use super::ms;
+use super::{int, ms, Conn};
 
 /// A blob's metadata row.
 #[derive(Debug, Clone)]
@@ -40,130 +40,140 @@ pub struct Part {
     pub object_key: String,
 }
 
-pub fn create_blob(
-    conn: &Connection,
+pub async fn create_blob(
+    c: &mut Conn,
     id: &BlobId,
     owner: &UserName,
     kind: BlobKind,
     content_type: &str,
 ) -> Result<(), HubError> {
-    conn.execute(
-        "INSERT INTO blobs (id, owner, kind, content_type, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            id.as_str(),
-            owner.as_str(),
-            kind.as_str(),
-            content_type,
-            ms(Utc::now())
-        ],
-    )?;
+    sqlx::query(
+        "INSERT INTO blobs (id, owner, kind, content_type, created_ms) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.as_str())
+    .bind(owner.as_str())
+    .bind(kind.as_str())
+    .bind(content_type)
+    .bind(ms(Utc::now()))
+    .execute(&mut *c)
+    .await?;
     Ok(())
 }
 
-pub fn blob(conn: &Connection, id: &BlobId) -> Result<Option<BlobRow>, HubError> {
-    let row = conn
-        .query_row(
-            "SELECT owner, kind, content_type, acknowledged, sealed_size, sealed_sha256 FROM blobs WHERE id = ?1",
-            [id.as_str()],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((owner, kind, content_type, ack, size, sha)) = row else {
+pub async fn blob(c: &mut Conn, id: &BlobId) -> Result<Option<BlobRow>, HubError> {
+    let Some(r) = sqlx::query(
+        "SELECT owner, kind, content_type, acknowledged, sealed_size, sealed_sha256 FROM blobs WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .fetch_optional(&mut *c)
+    .await?
+    else {
         return Ok(None);
     };
+    let kind: String = r.try_get(1)?;
     let kind = BlobKind::parse(&kind)
         .ok_or_else(|| HubError::Internal(format!("blob {id} has unknown kind {kind}")))?;
+    let size: Option<i64> = r.try_get(4)?;
+    let sha: Option<String> = r.try_get(5)?;
     Ok(Some(BlobRow {
         id: id.clone(),
-        owner,
+        owner: r.try_get(0)?,
         kind,
-        content_type,
-        acknowledged: ack as u64,
+        content_type: r.try_get(2)?,
+        acknowledged: int(&r, 3)? as u64,
         sealed: size.zip(sha).map(|(s, h)| (s as u64, h)),
     }))
 }
 
 /// Records a part written at `start`; fails with
-/// [`pigeon_protocol::ErrorCode::OffsetMismatch`] when another write got there first.
+/// [`pigeon_protocol::ErrorCode::OffsetMismatch`] when another write got there first
+/// (on this hub or another: the offset moves only if it still is `start`).
 /// Returns the new acknowledged offset.
-pub fn add_part(conn: &mut Connection, id: &BlobId, part: &Part) -> Result<u64, HubError> {
-    let tx = conn.transaction()?;
-    let (ack, sealed): (i64, Option<i64>) = tx.query_row(
-        "SELECT acknowledged, sealed_size FROM blobs WHERE id = ?1",
-        [id.as_str()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    // Checked again inside the transaction: another request may have moved on.
-    pigeon_protocol::append::check_start(sealed.is_some(), ack as u64, part.start)?;
-    tx.execute(
-        "INSERT INTO blob_parts (blob_id, start, length, object_key) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            id.as_str(),
-            part.start as i64,
-            part.length as i64,
-            part.object_key
-        ],
-    )?;
+pub async fn add_part(c: &mut Conn, id: &BlobId, part: &Part) -> Result<u64, HubError> {
     let new_ack = part.start + part.length;
-    tx.execute(
-        "UPDATE blobs SET acknowledged = ?2 WHERE id = ?1",
-        params![id.as_str(), new_ack as i64],
-    )?;
-    tx.commit()?;
+    let mut tx = sqlx::Connection::begin(&mut *c).await?;
+    let moved = sqlx::query(
+        "UPDATE blobs SET acknowledged = $2 WHERE id = $1 AND acknowledged = $3 AND sealed_size IS NULL",
+    )
+    .bind(id.as_str())
+    .bind(new_ack as i64)
+    .bind(part.start as i64)
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        drop(tx);
+        let row = blob(c, id)
+            .await?
+            .ok_or_else(|| HubError::not_found("blob"))?;
+        pigeon_protocol::append::check_start(row.sealed.is_some(), row.acknowledged, part.start)?;
+        // It moved on and back between the two reads: the client asks again.
+        return Err(pigeon_protocol::append::offset_mismatch(row.acknowledged, part.start).into());
+    }
+    sqlx::query(
+        "INSERT INTO blob_parts (blob_id, start, length, object_key) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id.as_str())
+    .bind(part.start as i64)
+    .bind(part.length as i64)
+    .bind(part.object_key.as_str())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(new_ack)
 }
 
-pub fn parts(conn: &Connection, id: &BlobId) -> Result<Vec<Part>, HubError> {
-    let mut stmt = conn.prepare(
-        "SELECT start, length, object_key FROM blob_parts WHERE blob_id = ?1 ORDER BY start",
-    )?;
-    let rows = stmt.query_map([id.as_str()], |r| {
+pub async fn parts(c: &mut Conn, id: &BlobId) -> Result<Vec<Part>, HubError> {
+    sqlx::query(
+        "SELECT start, length, object_key FROM blob_parts WHERE blob_id = $1 ORDER BY start",
+    )
+    .bind(id.as_str())
+    .fetch_all(&mut *c)
+    .await?
+    .iter()
+    .map(|r| {
         Ok(Part {
-            start: r.get::<_, i64>(0)? as u64,
-            length: r.get::<_, i64>(1)? as u64,
-            object_key: r.get(2)?,
+            start: int(r, 0)? as u64,
+            length: int(r, 1)? as u64,
+            object_key: r.try_get(2)?,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })
+    .collect()
 }
 
-pub fn seal_blob(conn: &Connection, id: &BlobId, size: u64, sha256: &str) -> Result<(), HubError> {
-    conn.execute(
-        "UPDATE blobs SET sealed_size = ?2, sealed_sha256 = ?3 WHERE id = ?1 AND sealed_size IS NULL",
-        params![id.as_str(), size as i64, sha256],
-    )?;
+pub async fn seal_blob(c: &mut Conn, id: &BlobId, size: u64, sha256: &str) -> Result<(), HubError> {
+    sqlx::query(
+        "UPDATE blobs SET sealed_size = $2, sealed_sha256 = $3 WHERE id = $1 AND sealed_size IS NULL",
+    )
+    .bind(id.as_str())
+    .bind(size as i64)
+    .bind(sha256)
+    .execute(&mut *c)
+    .await?;
     Ok(())
 }
 
 /// The blob if `user` may read it (its uploader, or a participant of a message that
 /// references it), with the attachment name to offer for download.
-pub fn readable_blob(
-    conn: &Connection,
+pub async fn readable_blob(
+    c: &mut Conn,
     id: &BlobId,
     user: &UserName,
 ) -> Result<Option<(BlobRow, Option<String>)>, HubError> {
-    let Some(row) = blob(conn, id)? else {
+    let Some(row) = blob(c, id).await? else {
         return Ok(None);
     };
-    let via_message: Option<Option<String>> = conn
-        .query_row(
-            "SELECT mb.attachment_name FROM message_blobs mb JOIN messages m ON m.seq = mb.message_seq
-             WHERE mb.blob_id = ?1 AND (m.sender = ?2 OR EXISTS (
-                 SELECT 1 FROM receipts r WHERE r.message_seq = m.seq AND r.recipient = ?2))
-             LIMIT 1",
-            params![id.as_str(), user.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let via_message: Option<Option<String>> = sqlx::query(
+        "SELECT mb.attachment_name FROM message_blobs mb JOIN messages m ON m.seq = mb.message_seq
+         WHERE mb.blob_id = $1 AND (m.sender = $2 OR EXISTS (
+             SELECT 1 FROM receipts r WHERE r.message_seq = m.seq AND r.recipient = $2))
+         LIMIT 1",
+    )
+    .bind(id.as_str())
+    .bind(user.as_str())
+    .fetch_optional(&mut *c)
+    .await?
+    .map(|r| r.try_get(0))
+    .transpose()?;
     let owner = UserName::parse(row.owner.as_str()).map_err(|e| HubError::Internal(e.0))?;
     if !pigeon_protocol::access::may_read_blob(&owner, user, via_message.is_some()) {
         return Ok(None);

@@ -1,11 +1,12 @@
 //! Inbox pages.
 
 use pigeon_protocol::{InboxEntry, UserName};
-use rusqlite::{params, Connection};
+use sqlx::Row;
 
 use crate::HubError;
 
-use super::messages::{build_receipt, parse_body, receipt_from_row, RECEIPT_COLUMNS};
+use super::messages::{parse_body, receipt_from_row, RECEIPT_COLUMNS};
+use super::{int, Conn};
 
 /// Where an inbox page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,56 +27,56 @@ pub struct InboxRow {
 }
 
 /// Up to `limit` entries of `user`'s inbox from `position`.
-pub fn inbox(
-    conn: &Connection,
+pub async fn inbox(
+    c: &mut Conn,
     user: &UserName,
     position: InboxPosition,
     limit: u64,
 ) -> Result<Vec<InboxRow>, HubError> {
     let (filter, order, a, b) = match position {
-        InboxPosition::ArrivalAfter(seq) => ("r.message_seq > ?2", "r.message_seq ASC", seq, 0),
-        InboxPosition::NewestBefore(seq) => ("r.message_seq < ?2", "r.message_seq DESC", seq, 0),
+        InboxPosition::ArrivalAfter(seq) => ("r.message_seq > $2", "r.message_seq ASC", seq, None),
+        InboxPosition::NewestBefore(seq) => ("r.message_seq < $2", "r.message_seq DESC", seq, None),
         InboxPosition::RespondByAfter(t, seq) => (
-            "(r.respond_by_ms, r.message_seq) > (?2, ?3)",
+            "(r.respond_by_ms, r.message_seq) > ($2, $3)",
             "r.respond_by_ms ASC, r.message_seq ASC",
             t,
-            seq,
+            Some(seq),
         ),
     };
+    // Only the respond-by order has a third parameter: PostgreSQL refuses a parameter
+    // whose type nothing in the query tells.
+    let limit_param = if b.is_some() { "$4" } else { "$3" };
     let sql = format!(
         "SELECT r.message_seq, r.respond_by_ms, m.body, {RECEIPT_COLUMNS}
          FROM receipts r JOIN messages m ON m.seq = r.message_seq
-         WHERE r.recipient = ?1 AND {filter} AND ?3 = ?3
-         ORDER BY {order} LIMIT ?4"
+         WHERE r.recipient = $1 AND {filter}
+         ORDER BY {order} LIMIT {limit_param}"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![user.as_str(), a, b, limit as i64], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            receipt_from_row(r, 3)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (seq, respond_by_ms, body, receipt) = row?;
-        out.push(InboxRow {
-            seq,
-            respond_by_ms,
-            entry: InboxEntry {
-                message: parse_body(&body)?,
-                receipt: build_receipt(receipt)?,
-            },
-        });
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user.as_str())
+        .bind(a);
+    if let Some(b) = b {
+        query = query.bind(b);
     }
-    Ok(out)
+    let rows = query.bind(limit as i64).fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| {
+            let body: String = r.try_get(2)?;
+            Ok(InboxRow {
+                seq: int(r, 0)?,
+                respond_by_ms: int(r, 1)?,
+                entry: InboxEntry {
+                    message: parse_body(&body)?,
+                    receipt: receipt_from_row(r, 3)?,
+                },
+            })
+        })
+        .collect()
 }
 
-pub fn latest_seq(conn: &Connection) -> Result<i64, HubError> {
-    Ok(
-        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM messages", [], |r| {
-            r.get(0)
-        })?,
-    )
+pub async fn latest_seq(c: &mut Conn) -> Result<i64, HubError> {
+    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM messages")
+        .fetch_one(&mut *c)
+        .await?;
+    int(&row, 0)
 }

@@ -2,11 +2,12 @@
 
 use chrono::Utc;
 use pigeon_protocol::{Message, MessageId, Receipt, UserName};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::HubError;
 
-use super::{from_ms, ms};
+use super::{from_ms, int, ms, Conn};
 
 /// A stored message with what idempotency needs.
 pub struct StoredMessage {
@@ -21,105 +22,110 @@ pub(super) fn parse_body(body: &str) -> Result<Message, HubError> {
         .map_err(|e| HubError::Internal(format!("stored message is unreadable: {e}")))
 }
 
-pub fn message_by_id(conn: &Connection, id: &MessageId) -> Result<Option<StoredMessage>, HubError> {
-    let row = conn
-        .query_row(
-            "SELECT seq, sender, fingerprint, body FROM messages WHERE id = ?1",
-            [id.as_str()],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            },
-        )
-        .optional()?;
-    row.map(|(seq, sender, fingerprint, body)| {
-        Ok(StoredMessage {
-            seq,
-            sender,
-            fingerprint,
-            message: parse_body(&body)?,
+pub async fn message_by_id(
+    c: &mut Conn,
+    id: &MessageId,
+) -> Result<Option<StoredMessage>, HubError> {
+    sqlx::query("SELECT seq, sender, fingerprint, body FROM messages WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(&mut *c)
+        .await?
+        .map(|r| {
+            let body: String = r.try_get(3)?;
+            Ok(StoredMessage {
+                seq: int(&r, 0)?,
+                sender: r.try_get(1)?,
+                fingerprint: r.try_get(2)?,
+                message: parse_body(&body)?,
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 /// Inserts a validated message with its receipts; marks the parent responded when this
-/// is a reply from one of its recipients. Returns the new sequence number.
-pub fn insert_message(
-    tx: &Transaction<'_>,
+/// is a reply from one of its recipients. Returns the new sequence number. Runs inside
+/// [`super::Db::begin_commit`].
+pub async fn insert_message(
+    c: &mut Conn,
     message: &Message,
     fingerprint: &str,
 ) -> Result<i64, HubError> {
     let body = serde_json::to_string(message)
         .map_err(|e| HubError::Internal(format!("cannot encode message: {e}")))?;
-    tx.execute(
-        "INSERT INTO messages (id, sender, fingerprint, thread, body, sent_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            message.id.as_str(),
-            message.sender.as_str(),
-            fingerprint,
-            message.thread.as_str(),
-            body,
-            ms(message.sent_at)
-        ],
-    )?;
-    let seq = tx.last_insert_rowid();
+    let row = sqlx::query(
+        "INSERT INTO messages (id, sender, fingerprint, thread, body, sent_ms) VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING seq",
+    )
+    .bind(message.id.as_str())
+    .bind(message.sender.as_str())
+    .bind(fingerprint)
+    .bind(message.thread.as_str())
+    .bind(body)
+    .bind(ms(message.sent_at))
+    .fetch_one(&mut *c)
+    .await?;
+    let seq = int(&row, 0)?;
     // The clip and the poster are readable by the participants under no attachment name.
-    for blob in message.clip.iter().chain(&message.poster) {
-        tx.execute(
-            "INSERT INTO message_blobs (message_seq, blob_id, attachment_name) VALUES (?1, ?2, NULL)",
-            params![seq, blob.id.as_str()],
-        )?;
-    }
-    for a in &message.attachments {
-        tx.execute(
-            "INSERT INTO message_blobs (message_seq, blob_id, attachment_name) VALUES (?1, ?2, ?3)",
-            params![seq, a.blob.id.as_str(), a.name],
-        )?;
+    let named = message
+        .clip
+        .iter()
+        .chain(&message.poster)
+        .map(|b| (b, None))
+        .chain(
+            message
+                .attachments
+                .iter()
+                .map(|a| (&a.blob, Some(a.name.as_str()))),
+        );
+    for (blob, name) in named {
+        sqlx::query(
+            "INSERT INTO message_blobs (message_seq, blob_id, attachment_name) VALUES ($1, $2, $3)",
+        )
+        .bind(seq)
+        .bind(blob.id.as_str())
+        .bind(name)
+        .execute(&mut *c)
+        .await?;
     }
     for r in &message.recipients {
-        tx.execute(
-            "INSERT INTO receipts (message_seq, recipient, respond_by_ms) VALUES (?1, ?2, ?3)",
-            params![
-                seq,
-                r.as_str(),
-                ms(message.deadline_of(r).unwrap_or(message.respond_by))
-            ],
-        )?;
+        sqlx::query(
+            "INSERT INTO receipts (message_seq, recipient, respond_by_ms) VALUES ($1, $2, $3)",
+        )
+        .bind(seq)
+        .bind(r.as_str())
+        .bind(ms(message.deadline_of(r).unwrap_or(message.respond_by)))
+        .execute(&mut *c)
+        .await?;
     }
     // An answer (not a comment at a moment) responds to the message it replies to.
     if let Some(parent) = message.answers() {
-        tx.execute(
-            "UPDATE receipts SET responded_ms = ?3, reply_id = ?4
-             WHERE message_seq = (SELECT seq FROM messages WHERE id = ?1) AND recipient = ?2 AND responded_ms IS NULL",
-            params![parent.as_str(), message.sender.as_str(), ms(message.sent_at), message.id.as_str()],
-        )?;
+        sqlx::query(
+            "UPDATE receipts SET responded_ms = $3, reply_id = $4
+             WHERE message_seq = (SELECT seq FROM messages WHERE id = $1) AND recipient = $2 AND responded_ms IS NULL",
+        )
+        .bind(parent.as_str())
+        .bind(message.sender.as_str())
+        .bind(ms(message.sent_at))
+        .bind(message.id.as_str())
+        .execute(&mut *c)
+        .await?;
     }
     Ok(seq)
 }
 
+/// The receipt columns of `receipts r`, in the order [`receipt_from_row`] reads them.
 pub(super) const RECEIPT_COLUMNS: &str =
     "r.recipient, r.delivered_ms, r.viewed_ms, r.responded_ms, r.reply_id";
 
-pub(super) fn receipt_from_row(
-    r: &rusqlite::Row<'_>,
-    first: usize,
-) -> rusqlite::Result<(String, [Option<i64>; 3], Option<String>)> {
-    Ok((
-        r.get(first)?,
-        [r.get(first + 1)?, r.get(first + 2)?, r.get(first + 3)?],
-        r.get(first + 4)?,
-    ))
-}
-
-pub(super) fn build_receipt(
-    raw: (String, [Option<i64>; 3], Option<String>),
-) -> Result<Receipt, HubError> {
-    let (name, [delivered, viewed, responded], reply) = raw;
+/// The receipt whose [`RECEIPT_COLUMNS`] start at column `first` of `r`.
+pub(super) fn receipt_from_row(r: &AnyRow, first: usize) -> Result<Receipt, HubError> {
+    let name: String = r.try_get(first)?;
+    let [delivered, viewed, responded]: [Option<i64>; 3] = [
+        r.try_get(first + 1)?,
+        r.try_get(first + 2)?,
+        r.try_get(first + 3)?,
+    ];
+    let reply: Option<String> = r.try_get(first + 4)?;
     let recipient = UserName::parse(name).map_err(|e| HubError::Internal(e.0))?;
     // The hub keeps only the first response: a reply id, or none for "done".
     let (done, first_reply) = match (from_ms(responded), reply) {
@@ -142,13 +148,17 @@ pub(super) fn build_receipt(
 }
 
 /// Marks the recipient's copies delivered (first fetch).
-pub fn mark_delivered(conn: &Connection, seqs: &[i64], user: &UserName) -> Result<(), HubError> {
+pub async fn mark_delivered(c: &mut Conn, seqs: &[i64], user: &UserName) -> Result<(), HubError> {
     let now = ms(Utc::now());
-    let mut stmt = conn.prepare_cached(
-        "UPDATE receipts SET delivered_ms = ?3 WHERE message_seq = ?1 AND recipient = ?2 AND delivered_ms IS NULL",
-    )?;
     for seq in seqs {
-        stmt.execute(params![seq, user.as_str(), now])?;
+        sqlx::query(
+            "UPDATE receipts SET delivered_ms = $3 WHERE message_seq = $1 AND recipient = $2 AND delivered_ms IS NULL",
+        )
+        .bind(seq)
+        .bind(user.as_str())
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
     }
     Ok(())
 }
@@ -161,46 +171,39 @@ pub enum ReceiptAction {
 }
 
 /// Applies a recipient action; false when `user` is not a recipient.
-pub fn mark(
-    conn: &Connection,
+pub async fn mark(
+    c: &mut Conn,
     id: &MessageId,
     user: &UserName,
     action: ReceiptAction,
 ) -> Result<bool, HubError> {
-    let now = ms(Utc::now());
-    let seq: Option<i64> = conn
-        .query_row(
-            "SELECT r.message_seq FROM receipts r JOIN messages m ON m.seq = r.message_seq
-             WHERE m.id = ?1 AND r.recipient = ?2",
-            params![id.as_str(), user.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(seq) = seq else {
-        return Ok(false);
-    };
     let sql = match action {
         ReceiptAction::Viewed => {
-            "UPDATE receipts SET viewed_ms = COALESCE(viewed_ms, ?3), delivered_ms = COALESCE(delivered_ms, ?3)
-             WHERE message_seq = ?1 AND recipient = ?2"
+            "UPDATE receipts SET viewed_ms = COALESCE(viewed_ms, $3), delivered_ms = COALESCE(delivered_ms, $3)
+             WHERE message_seq = (SELECT seq FROM messages WHERE id = $1) AND recipient = $2"
         }
         ReceiptAction::Done => {
-            "UPDATE receipts SET responded_ms = COALESCE(responded_ms, ?3), delivered_ms = COALESCE(delivered_ms, ?3)
-             WHERE message_seq = ?1 AND recipient = ?2"
+            "UPDATE receipts SET responded_ms = COALESCE(responded_ms, $3), delivered_ms = COALESCE(delivered_ms, $3)
+             WHERE message_seq = (SELECT seq FROM messages WHERE id = $1) AND recipient = $2"
         }
     };
-    conn.execute(sql, params![seq, user.as_str(), now])?;
-    Ok(true)
+    let done = sqlx::query(sql)
+        .bind(id.as_str())
+        .bind(user.as_str())
+        .bind(ms(Utc::now()))
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
-pub fn receipts(conn: &Connection, seq: i64) -> Result<Vec<Receipt>, HubError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {RECEIPT_COLUMNS} FROM receipts r WHERE r.message_seq = ?1 ORDER BY r.recipient"
-    ))?;
-    let rows = stmt.query_map([seq], |r| receipt_from_row(r, 0))?;
-    let mut out = Vec::new();
-    for row in rows {
-        out.push(build_receipt(row?)?);
-    }
-    Ok(out)
+pub async fn receipts(c: &mut Conn, seq: i64) -> Result<Vec<Receipt>, HubError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {RECEIPT_COLUMNS} FROM receipts r WHERE r.message_seq = $1 ORDER BY r.recipient"
+    )))
+    .bind(seq)
+    .fetch_all(&mut *c)
+    .await?
+    .iter()
+    .map(|r| receipt_from_row(r, 0))
+    .collect()
 }
