@@ -17,8 +17,10 @@ pub enum BlobStorageConfig {
     Local,
     /// A local directory elsewhere.
     LocalPath { path: PathBuf },
-    /// An S3-compatible bucket (AWS S3, Garage, MinIO, R2). Credentials come from the
-    /// usual `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment variables.
+    /// An S3-compatible bucket (AWS S3, Garage, MinIO, R2). Credentials come from here
+    /// or from the usual `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment
+    /// variables; objects go under `prefix` when one is given (hubs of different teams
+    /// may share a bucket).
     S3 {
         bucket: String,
         #[serde(default)]
@@ -27,6 +29,12 @@ pub enum BlobStorageConfig {
         region: Option<String>,
         #[serde(default)]
         allow_http: bool,
+        #[serde(default)]
+        prefix: Option<String>,
+        #[serde(default)]
+        access_key_id: Option<String>,
+        #[serde(default)]
+        secret_access_key: Option<String>,
     },
 }
 

@@ -9,6 +9,7 @@ use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
 use pigeon_protocol::BlobId;
 
@@ -36,6 +37,9 @@ impl BlobStorage {
                 endpoint,
                 region,
                 allow_http,
+                prefix,
+                access_key_id,
+                secret_access_key,
             } => {
                 let mut b = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
@@ -46,7 +50,17 @@ impl BlobStorage {
                 if let Some(r) = region {
                     b = b.with_region(r);
                 }
-                Arc::new(b.build()?)
+                if let Some(k) = access_key_id {
+                    b = b.with_access_key_id(k);
+                }
+                if let Some(s) = secret_access_key {
+                    b = b.with_secret_access_key(s);
+                }
+                let s3 = b.build()?;
+                match prefix {
+                    Some(p) => Arc::new(PrefixStore::new(s3, p.as_str())),
+                    None => Arc::new(s3),
+                }
             }
         };
         Ok(Self { store })

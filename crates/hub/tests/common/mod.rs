@@ -38,6 +38,107 @@ fn limits_toml(l: &Limits) -> String {
     )
 }
 
+/// The engines a test hub runs on, from `PIGEON_TEST_HUB_ENGINE`: `sqlite` (the
+/// default: SQLite and a local folder in the data directory) or `postgres`
+/// (PostgreSQL and the Garage bucket that scripts/test-env started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+pub fn engine() -> Engine {
+    match std::env::var("PIGEON_TEST_HUB_ENGINE").as_deref() {
+        Ok("postgres") => Engine::Postgres,
+        Ok("sqlite") | Err(_) => Engine::Sqlite,
+        Ok(other) => panic!("PIGEON_TEST_HUB_ENGINE={other}: say sqlite or postgres"),
+    }
+}
+
+fn test_server(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the hub's tests on PostgreSQL and Garage inside scripts/test-env")
+    })
+}
+
+/// The name a hub on `data` has in the shared servers (its database, its prefix in the
+/// bucket): the same for the same folder, so a restarted hub finds its data again.
+pub fn server_name(data: &Path) -> String {
+    let digest = Sha256::digest(data.to_string_lossy().as_bytes());
+    format!("hub_{}", &hex_of(&digest)[..20])
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The PostgreSQL database of the hub on `data`, created when missing.
+pub fn postgres_url(data: &Path) -> String {
+    let server = test_server("PIGEON_TEST_POSTGRES");
+    let name = server_name(data);
+    let out = Command::new("psql")
+        .arg(format!("{server}/postgres"))
+        .args(["-v", "ON_ERROR_STOP=1", "-qc"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("run psql");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() || err.contains("already exists"),
+        "creating the database {name} failed: {err}"
+    );
+    format!("{server}/{name}")
+}
+
+/// The configuration that puts the hub on `data` on the selected engines: top-level
+/// keys, and the `[blobs]` table that goes last.
+fn engine_toml(data: &Path) -> (String, String) {
+    match engine() {
+        Engine::Sqlite => (String::new(), String::new()),
+        Engine::Postgres => (
+            format!("database = \"{}\"\n", postgres_url(data)),
+            format!(
+                "[blobs]\nkind = \"s3\"\nbucket = \"{}\"\nendpoint = \"{}\"\nregion = \"{}\"\nallow_http = true\nprefix = \"{}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+                test_server("PIGEON_TEST_S3_BUCKET"),
+                test_server("PIGEON_TEST_S3_ENDPOINT"),
+                test_server("PIGEON_TEST_S3_REGION"),
+                server_name(data),
+                test_server("PIGEON_TEST_S3_KEY_ID"),
+                test_server("PIGEON_TEST_S3_SECRET"),
+            ),
+        ),
+    }
+}
+
+/// rclone's remote `pigeon:` for the test bucket, as environment variables.
+pub fn rclone_env() -> Vec<(String, String)> {
+    [
+        ("TYPE", "s3".to_string()),
+        ("PROVIDER", "Other".to_string()),
+        ("ENDPOINT", test_server("PIGEON_TEST_S3_ENDPOINT")),
+        ("REGION", test_server("PIGEON_TEST_S3_REGION")),
+        ("ACCESS_KEY_ID", test_server("PIGEON_TEST_S3_KEY_ID")),
+        ("SECRET_ACCESS_KEY", test_server("PIGEON_TEST_S3_SECRET")),
+        ("FORCE_PATH_STYLE", "true".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("RCLONE_CONFIG_PIGEON_{k}"), v))
+    .collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// A `pigeon-hub serve` child process.
 pub struct HubProcess {
     child: Option<Child>,
@@ -56,7 +157,15 @@ impl HubProcess {
     pub fn start_with(data: &Path, port: u16, limits: &Limits, extra_toml: &str) -> Self {
         std::fs::create_dir_all(data).unwrap();
         let config = data.join("hub.toml");
-        std::fs::write(&config, format!("{extra_toml}\n{}", limits_toml(limits))).unwrap();
+        let (engine_top, engine_blobs) = engine_toml(data);
+        std::fs::write(
+            &config,
+            format!(
+                "{engine_top}{extra_toml}\n{}{engine_blobs}",
+                limits_toml(limits)
+            ),
+        )
+        .unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -124,6 +233,70 @@ impl HubProcess {
         self.child.take().expect("hub running").wait().unwrap()
     }
 
+    /// Everything the metadata database holds, as bytes: the SQLite file, or what
+    /// `pg_dump` writes of the hub's PostgreSQL database.
+    pub fn stored_metadata(&self) -> Vec<u8> {
+        match engine() {
+            Engine::Sqlite => {
+                let mut bytes = std::fs::read(self.data.join("hub.sqlite3")).unwrap();
+                if let Ok(wal) = std::fs::read(self.data.join("hub.sqlite3-wal")) {
+                    bytes.extend(wal);
+                }
+                bytes
+            }
+            Engine::Postgres => {
+                let out = Command::new("pg_dump")
+                    .arg(postgres_url(&self.data))
+                    .output()
+                    .expect("run pg_dump");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                out.stdout
+            }
+        }
+    }
+
+    /// The keys of every stored blob object, relative to the hub's blob root: files
+    /// under `DATA/blobs`, or objects under the hub's prefix in the bucket (listed by
+    /// rclone, a client that is not ours).
+    pub fn object_keys(&self) -> Vec<String> {
+        match engine() {
+            Engine::Sqlite => {
+                let root = self.data.join("blobs");
+                walk(&root)
+                    .into_iter()
+                    .map(|p| p.strip_prefix(&root).unwrap().to_string_lossy().to_string())
+                    .collect()
+            }
+            Engine::Postgres => {
+                let out = Command::new("rclone")
+                    .args(["lsf", "-R", "--files-only"])
+                    .arg(format!(
+                        "pigeon:{}/{}",
+                        test_server("PIGEON_TEST_S3_BUCKET"),
+                        server_name(&self.data)
+                    ))
+                    .envs(rclone_env())
+                    .env_remove("AWS_CA_BUNDLE")
+                    .output()
+                    .expect("run rclone");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                String::from_utf8(out.stdout)
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect()
+            }
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
     }
@@ -181,10 +354,20 @@ impl Drop for HubProcess {
     }
 }
 
+/// The `pigeon-hub` command for the hub on `data`, with its configuration when it has
+/// been started (so it finds the same engines).
+pub fn hub_command(data: &Path) -> Command {
+    let mut command = Command::new(HUB_BIN);
+    let config = data.join("hub.toml");
+    if config.exists() {
+        command.arg("--config").arg(config);
+    }
+    command.arg("--data").arg(data);
+    command
+}
+
 pub fn add_hub_user(data: &Path, name: &str) -> String {
-    let out = Command::new(HUB_BIN)
-        .arg("--data")
-        .arg(data)
+    let out = hub_command(data)
         .args(["user", "add", name, "--tz", "Europe/Berlin"])
         .output()
         .unwrap();

@@ -107,9 +107,7 @@ pub(crate) async fn users_are_validated_alike_on_both_stores() {
         .await
         .unwrap_err();
         assert_eq!(code(folder), ErrorCode::Invalid, "{tz} {display:?}");
-        let out = std::process::Command::new(HUB_BIN)
-            .arg("--data")
-            .arg(&hub_data)
+        let out = hub_command(&hub_data)
             .args(["user", "add", "dave", "--tz", tz, "--display-name", display])
             .output()
             .unwrap();
