@@ -13,9 +13,8 @@
 //! never builds a file or object path from anything a client sent: object keys come from
 //! server-generated ids, attachment names are display text only.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pigeon_protocol::{BlobId, User, UserName};
@@ -28,12 +27,14 @@ mod api;
 pub mod config;
 pub mod db;
 mod error;
+mod running_hash;
 pub mod storage;
 
 pub use config::{BlobStorageConfig, HubConfig};
 pub use error::HubError;
 
 use db::Db;
+use running_hash::Hashers;
 use storage::BlobStorage;
 
 /// A running hub's shared state.
@@ -50,82 +51,6 @@ pub struct Hub {
     hashers: Hashers,
     /// Cancelled when shutdown starts, so long-polls return at once.
     shutdown: CancellationToken,
-}
-
-/// The running sha256 of each upload in progress: bytes `0..hashed` of the blob, and
-/// when a chunk last touched it. An upload that saw no chunk for `idle` loses its state
-/// (abandoned uploads must not hold memory forever); it resumes by hashing what is
-/// stored, at seal.
-struct Hashers {
-    idle: Duration,
-    map: Mutex<HashMap<BlobId, RunningHash>>,
-}
-
-struct RunningHash {
-    hashed: u64,
-    hasher: Sha256,
-    touched: Instant,
-}
-
-impl Hashers {
-    fn new(idle: Duration) -> Self {
-        Self {
-            idle,
-            map: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The state that continues at `offset` (a fresh one at 0), taken out while a chunk
-    /// is hashed; `None` when it is gone or elsewhere.
-    fn take(&self, blob: &BlobId, offset: u64, now: Instant) -> Option<Sha256> {
-        let mut map = self.map.lock().ok()?;
-        Self::evict(&mut map, self.idle, now);
-        match map.remove(blob) {
-            Some(r) if r.hashed == offset => Some(r.hasher),
-            Some(other) => {
-                map.insert(blob.clone(), other);
-                None
-            }
-            None if offset == 0 => Some(Sha256::new()),
-            None => None,
-        }
-    }
-
-    fn put(&self, blob: &BlobId, hashed: u64, hasher: Sha256, now: Instant) {
-        if let Ok(mut map) = self.map.lock() {
-            Self::evict(&mut map, self.idle, now);
-            map.insert(
-                blob.clone(),
-                RunningHash {
-                    hashed,
-                    hasher,
-                    touched: now,
-                },
-            );
-        }
-    }
-
-    /// Drops the state of uploads idle for longer than `idle`.
-    fn evict_idle(&self, now: Instant) {
-        if let Ok(mut map) = self.map.lock() {
-            Self::evict(&mut map, self.idle, now);
-        }
-    }
-
-    fn evict(map: &mut HashMap<BlobId, RunningHash>, idle: Duration, now: Instant) {
-        map.retain(|blob, r| {
-            let keep = now.saturating_duration_since(r.touched) < idle;
-            if !keep {
-                tracing::debug!(%blob, hashed = r.hashed, "upload idle: its running hash is dropped");
-            }
-            keep
-        });
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
-    }
 }
 
 /// sha256 hex of a token: tokens are random, so a fast hash is enough and the database
@@ -276,45 +201,4 @@ pub async fn revoke_user(config: &HubConfig, name: &UserName) -> Result<bool, Hu
     let revoked = db::revoke_user(&mut *db.conn().await?, name).await?;
     db.close().await;
     Ok(revoked)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn blob(n: u8) -> BlobId {
-        BlobId::parse(format!("{n:016}")).unwrap()
-    }
-
-    #[test]
-    fn an_idle_upload_loses_its_running_hash_and_resumes_without_it() {
-        let hashers = Hashers::new(Duration::from_secs(600));
-        let t0 = Instant::now();
-        let (a, b) = (blob(1), blob(2));
-        let mut h = hashers.take(&a, 0, t0).unwrap();
-        h.update(b"first chunk");
-        hashers.put(&a, 11, h, t0);
-        hashers.put(&b, 5, Sha256::new(), t0 + Duration::from_secs(500));
-        // Within the idle time the next chunk continues the hash.
-        let h = hashers.take(&a, 11, t0 + Duration::from_secs(599)).unwrap();
-        hashers.put(&a, 11, h, t0 + Duration::from_secs(599));
-        assert_eq!(hashers.len(), 2);
-        // Past it, the state is gone: a late chunk gets none (seal re-reads the bytes).
-        hashers.evict_idle(t0 + Duration::from_secs(1200));
-        assert_eq!(hashers.len(), 0);
-        assert!(hashers
-            .take(&a, 11, t0 + Duration::from_secs(1200))
-            .is_none());
-        // A new upload still starts hashing at 0.
-        assert!(hashers.take(&blob(3), 0, t0).is_some());
-    }
-
-    #[test]
-    fn any_chunk_sweeps_the_abandoned_ones() {
-        let hashers = Hashers::new(Duration::from_secs(10));
-        let t0 = Instant::now();
-        hashers.put(&blob(1), 3, Sha256::new(), t0);
-        hashers.put(&blob(2), 3, Sha256::new(), t0 + Duration::from_secs(20));
-        assert_eq!(hashers.len(), 1);
-    }
 }

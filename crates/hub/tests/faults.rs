@@ -446,12 +446,14 @@ async fn the_request_timeout_spares_long_polls_and_live_uploads_but_not_stalled_
     assert_eq!(status.acknowledged, 5000);
 }
 
-/// With the running hash of every upload dropped as soon as it is idle, uploads still
-/// seal: the seal hashes the stored bytes, and still refuses a wrong sha256.
+/// With the running hash of every upload dropped from memory as soon as it is idle,
+/// uploads still seal: each chunk continues the state stored with the blob. A blob with
+/// no stored state (begun before hubs stored it) is hashed from its stored bytes at
+/// seal, and a wrong sha256 is refused either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_whose_running_hash_was_dropped_seals_from_the_stored_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let (_hub, _, store) = alice_on_hub(dir.path(), &big_limits(), "upload_hash_idle_secs = 0\n");
+    let (hub, _, store) = alice_on_hub(dir.path(), &big_limits(), "upload_hash_idle_secs = 0\n");
     let bytes = pseudo_random(3 * 1024 * 1024 + 17, 5);
     let file = write_file(dir.path(), "doc.bin", &bytes);
     let mut up = BlobUpload::start(store.clone(), BlobKind::Attachment, "application/pdf")
@@ -461,19 +463,41 @@ async fn an_upload_whose_running_hash_was_dropped_seals_from_the_stored_bytes() 
     let sealed = up.seal_file(&file).await.unwrap();
     assert_eq!(sealed.sha256, sha256_hex(&bytes));
 
-    let mut up = BlobUpload::start(store, BlobKind::Attachment, "application/pdf")
-        .await
-        .unwrap()
-        .with_chunk_bytes(1024 * 1024);
-    up.send_file_until(&file, bytes.len() as u64).await.unwrap();
-    let err = up
-        .seal(bytes.len() as u64, "0".repeat(64))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.code(),
-        Some(pigeon_store::protocol::ErrorCode::ChecksumMismatch)
-    );
+    for wrong in [false, true] {
+        let mut up = BlobUpload::start(store.clone(), BlobKind::Attachment, "application/pdf")
+            .await
+            .unwrap()
+            .with_chunk_bytes(1024 * 1024);
+        up.send_file_until(&file, bytes.len() as u64).await.unwrap();
+        let stored = hub.sql_count(&format!(
+            "SELECT COUNT(*) FROM blobs WHERE id = '{}' AND hash_state IS NOT NULL",
+            up.id()
+        ));
+        assert_eq!(
+            stored, 1,
+            "each chunk stores the running hash with the blob"
+        );
+        hub.sql_execute(&format!(
+            "UPDATE blobs SET hash_state = NULL WHERE id = '{}'",
+            up.id()
+        ));
+        if !wrong {
+            let sealed = up
+                .seal(bytes.len() as u64, sha256_hex(&bytes))
+                .await
+                .unwrap();
+            assert_eq!(sealed.size, bytes.len() as u64);
+            continue;
+        }
+        let err = up
+            .seal(bytes.len() as u64, "0".repeat(64))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(pigeon_store::protocol::ErrorCode::ChecksumMismatch)
+        );
+    }
 }
 
 /// With room for one request at a time, a second request waits until the first (a

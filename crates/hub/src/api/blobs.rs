@@ -110,7 +110,18 @@ pub(super) async fn put_chunk(
 
     // Continue the running hash when this chunk extends the bytes hashed so far; hash on
     // the blocking pool so receiving and writing never wait for it.
-    let (hash_tx, hash_task) = match hub.take_hasher(&id, q.offset) {
+    // The state is this hub's when it received the previous chunk, else the one stored
+    // with the blob (another hub received it).
+    let running = hub.take_hasher(&id, q.offset).or_else(|| {
+        (row.acknowledged == q.offset)
+            .then(|| {
+                row.hash_state
+                    .as_deref()
+                    .and_then(crate::running_hash::restore)
+            })
+            .flatten()
+    });
+    let (hash_tx, hash_task) = match running {
         Some(mut h) => {
             let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
             let task = tokio::task::spawn_blocking(move || {
@@ -173,8 +184,9 @@ pub(super) async fn put_chunk(
         length: received,
         object_key: key.clone(),
     };
+    let state = hasher.as_ref().map(crate::running_hash::save);
     let recorded = match hub.db.conn().await {
-        Ok(mut c) => db::add_part(&mut c, &id, &part).await,
+        Ok(mut c) => db::add_part(&mut c, &id, &part, state.as_deref()).await,
         Err(e) => Err(e),
     };
     match recorded {

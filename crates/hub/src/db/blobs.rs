@@ -17,6 +17,8 @@ pub struct BlobRow {
     pub content_type: String,
     pub acknowledged: u64,
     pub sealed: Option<(u64, String)>,
+    /// The running sha256 of bytes `0..acknowledged`, as `running_hash::save` wrote it.
+    pub hash_state: Option<String>,
 }
 
 impl BlobRow {
@@ -62,7 +64,7 @@ pub async fn create_blob(
 
 pub async fn blob(c: &mut Conn, id: &BlobId) -> Result<Option<BlobRow>, HubError> {
     let Some(r) = sqlx::query(
-        "SELECT owner, kind, content_type, acknowledged, sealed_size, sealed_sha256 FROM blobs WHERE id = $1",
+        "SELECT owner, kind, content_type, acknowledged, sealed_size, sealed_sha256, hash_state FROM blobs WHERE id = $1",
     )
     .bind(id.as_str())
     .fetch_optional(&mut *c)
@@ -82,22 +84,31 @@ pub async fn blob(c: &mut Conn, id: &BlobId) -> Result<Option<BlobRow>, HubError
         content_type: r.try_get(2)?,
         acknowledged: int(&r, 3)? as u64,
         sealed: size.zip(sha).map(|(s, h)| (s as u64, h)),
+        hash_state: r.try_get(6)?,
     }))
 }
 
 /// Records a part written at `start`; fails with
 /// [`pigeon_protocol::ErrorCode::OffsetMismatch`] when another write got there first
 /// (on this hub or another: the offset moves only if it still is `start`).
-/// Returns the new acknowledged offset.
-pub async fn add_part(c: &mut Conn, id: &BlobId, part: &Part) -> Result<u64, HubError> {
+/// `hash_state` is the running hash of the blob's bytes up to the new offset, when the
+/// hub has it. Returns the new acknowledged offset.
+pub async fn add_part(
+    c: &mut Conn,
+    id: &BlobId,
+    part: &Part,
+    hash_state: Option<&str>,
+) -> Result<u64, HubError> {
     let new_ack = part.start + part.length;
     let mut tx = sqlx::Connection::begin(&mut *c).await?;
     let moved = sqlx::query(
-        "UPDATE blobs SET acknowledged = $2 WHERE id = $1 AND acknowledged = $3 AND sealed_size IS NULL",
+        "UPDATE blobs SET acknowledged = $2, hash_state = $4
+         WHERE id = $1 AND acknowledged = $3 AND sealed_size IS NULL",
     )
     .bind(id.as_str())
     .bind(new_ack as i64)
     .bind(part.start as i64)
+    .bind(hash_state)
     .execute(&mut *tx)
     .await?;
     if moved.rows_affected() != 1 {

@@ -40,7 +40,8 @@ pub type Conn = sqlx::AnyConnection;
 /// 1: users, blobs, messages, receipts. 2: records about messages (`body` is the
 /// [`pigeon_protocol::Record`] JSON, `fingerprint` what a retry is compared by).
 /// 3: each user's working hours ([`pigeon_protocol::hours::WorkingHours`] JSON, NULL
-/// when not set).
+/// when not set). 4: the running sha256 state of an upload (see `running_hash`), NULL
+/// when unknown.
 pub const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE users (
@@ -110,6 +111,9 @@ CREATE INDEX records_by_message ON records(message_seq, seq);
 "#,
     r#"
 ALTER TABLE users ADD COLUMN working_hours TEXT;
+"#,
+    r#"
+ALTER TABLE blobs ADD COLUMN hash_state TEXT;
 "#,
 ];
 

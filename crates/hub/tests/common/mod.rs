@@ -72,6 +72,21 @@ fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Runs `sql` with psql on the database at `url` and returns what it printed.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-v", "ON_ERROR_STOP=1", "-Atqc", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The PostgreSQL database of the hub on `data`, created when missing.
 pub fn postgres_url(data: &Path) -> String {
     let server = test_server("PIGEON_TEST_POSTGRES");
@@ -294,6 +309,33 @@ impl HubProcess {
                     .map(str::to_string)
                     .collect()
             }
+        }
+    }
+
+    /// Runs one SQL statement on the hub's database (the test's own client: rusqlite or
+    /// psql), for faults no API call can make.
+    pub fn sql_execute(&self, sql: &str) {
+        match engine() {
+            Engine::Sqlite => {
+                let c = rusqlite::Connection::open(self.data.join("hub.sqlite3")).unwrap();
+                c.busy_timeout(Duration::from_secs(10)).unwrap();
+                c.execute_batch(sql).unwrap();
+            }
+            Engine::Postgres => {
+                psql(&postgres_url(&self.data), sql);
+            }
+        }
+    }
+
+    /// The number a `SELECT COUNT(*)` statement answers on the hub's database.
+    pub fn sql_count(&self, sql: &str) -> i64 {
+        match engine() {
+            Engine::Sqlite => {
+                let c = rusqlite::Connection::open(self.data.join("hub.sqlite3")).unwrap();
+                c.busy_timeout(Duration::from_secs(10)).unwrap();
+                c.query_row(sql, [], |r| r.get(0)).unwrap()
+            }
+            Engine::Postgres => psql(&postgres_url(&self.data), sql).trim().parse().unwrap(),
         }
     }
 
