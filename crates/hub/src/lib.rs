@@ -126,6 +126,7 @@ impl Hub {
             tracing::info!("shutting down: finishing in-flight requests");
             cancel.cancel();
         });
+        let follower = tokio::spawn(self.clone().follow_other_hubs());
         // Abandoned uploads send no more chunks: sweep their hashes now and then.
         let sweeper = {
             let hub = self.clone();
@@ -152,7 +153,62 @@ impl Hub {
             }
         }
         sweeper.abort();
+        follower.abort();
+        self.db.close().await;
         tracing::info!("hub stopped");
+        Ok(())
+    }
+}
+
+impl Hub {
+    /// Wakes this hub's long-polls for what other hubs on the same database commit,
+    /// until shutdown; a lost connection is made again, and what was committed
+    /// meanwhile is read from the database.
+    async fn follow_other_hubs(self: Arc<Self>) {
+        loop {
+            let mut changes = match self.db.listen().await {
+                Ok(Some(changes)) => changes,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for other hubs' commits; trying again in 1 s");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        _ = self.shutdown.cancelled() => return,
+                    }
+                }
+            };
+            // Anything committed before the listener started.
+            let mut heard = Ok(db::Heard::Reconnected);
+            loop {
+                match heard {
+                    Ok(db::Heard::Committed(db::Change::Message, seq)) => {
+                        self.notify_new_message(seq)
+                    }
+                    Ok(db::Heard::Committed(db::Change::Record, seq)) => {
+                        self.notify_new_record(seq)
+                    }
+                    Ok(db::Heard::Reconnected) => {
+                        if let Err(e) = self.catch_up().await {
+                            tracing::warn!(error = %e, "cannot read the latest commits");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the other hubs' commits; listening again");
+                        break;
+                    }
+                }
+                heard = tokio::select! {
+                    next = changes.next() => next,
+                    _ = self.shutdown.cancelled() => return,
+                };
+            }
+        }
+    }
+
+    async fn catch_up(&self) -> Result<(), HubError> {
+        let mut c = self.db.conn().await?;
+        self.notify_new_message(db::latest_seq(&mut c).await?);
+        self.notify_new_record(db::latest_record_seq(&mut c).await?);
         Ok(())
     }
 }

@@ -77,6 +77,7 @@ pub(super) async fn commit_in_db(
         now,
     )?;
     let seq = db::insert_message(&mut tx, &message, commit.fingerprint()).await?;
+    db.announce(&mut tx, db::Change::Message, seq).await?;
     tx.commit().await?;
     Ok(Committed::New(seq, message))
 }

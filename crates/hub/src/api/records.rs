@@ -103,6 +103,7 @@ async fn commit_record_in_db(
             {
                 db::move_deadline(&mut tx, message_seq, &recipient, respond_by).await?;
             }
+            db.announce(&mut tx, db::Change::Record, seq).await?;
             tx.commit().await?;
             Ok(CommittedRecord::New(seq, stored.record))
         }

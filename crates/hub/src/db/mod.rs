@@ -19,12 +19,14 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use crate::HubError;
 
 mod blobs;
+mod changes;
 mod inbox;
 mod messages;
 mod records;
 mod users;
 
 pub use blobs::*;
+pub use changes::*;
 pub use inbox::*;
 pub use messages::*;
 pub use records::*;

@@ -17,6 +17,11 @@ use pigeon_store::protocol::{
 use pigeon_store::{upload_file, FolderStore, HubClient, RetryPolicy, Store};
 use sha2::{Digest, Sha256};
 
+mod cluster;
+mod engines;
+pub use cluster::*;
+pub use engines::*;
+
 pub const HUB_BIN: &str = env!("CARGO_BIN_EXE_pigeon-hub");
 
 /// Limits small enough for tests to hit.
@@ -38,129 +43,56 @@ fn limits_toml(l: &Limits) -> String {
     )
 }
 
-/// The engines a test hub runs on, from `PIGEON_TEST_HUB_ENGINE`: `sqlite` (the
-/// default: SQLite and a local folder in the data directory) or `postgres`
-/// (PostgreSQL and the Garage bucket that scripts/test-env started).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-pub fn engine() -> Engine {
-    match std::env::var("PIGEON_TEST_HUB_ENGINE").as_deref() {
-        Ok("postgres") => Engine::Postgres,
-        Ok("sqlite") | Err(_) => Engine::Sqlite,
-        Ok(other) => panic!("PIGEON_TEST_HUB_ENGINE={other}: say sqlite or postgres"),
-    }
-}
-
-fn test_server(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!("{var} is not set: run the hub's tests on PostgreSQL and Garage inside scripts/test-env")
-    })
-}
-
-/// The name a hub on `data` has in the shared servers (its database, its prefix in the
-/// bucket): the same for the same folder, so a restarted hub finds its data again.
-pub fn server_name(data: &Path) -> String {
-    let digest = Sha256::digest(data.to_string_lossy().as_bytes());
-    format!("hub_{}", &hex_of(&digest)[..20])
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Runs `sql` with psql on the database at `url` and returns what it printed.
-pub fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .arg(url)
-        .args(["-v", "ON_ERROR_STOP=1", "-Atqc", sql])
-        .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The PostgreSQL database of the hub on `data`, created when missing.
-pub fn postgres_url(data: &Path) -> String {
-    let server = test_server("PIGEON_TEST_POSTGRES");
-    let name = server_name(data);
-    let out = Command::new("psql")
-        .arg(format!("{server}/postgres"))
-        .args(["-v", "ON_ERROR_STOP=1", "-qc"])
-        .arg(format!("CREATE DATABASE {name}"))
-        .output()
-        .expect("run psql");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() || err.contains("already exists"),
-        "creating the database {name} failed: {err}"
-    );
-    format!("{server}/{name}")
-}
-
-/// The configuration that puts the hub on `data` on the selected engines: top-level
-/// keys, and the `[blobs]` table that goes last.
-fn engine_toml(data: &Path) -> (String, String) {
-    match engine() {
-        Engine::Sqlite => (String::new(), String::new()),
-        Engine::Postgres => (
-            format!("database = \"{}\"\n", postgres_url(data)),
-            format!(
-                "[blobs]\nkind = \"s3\"\nbucket = \"{}\"\nendpoint = \"{}\"\nregion = \"{}\"\nallow_http = true\nprefix = \"{}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
-                test_server("PIGEON_TEST_S3_BUCKET"),
-                test_server("PIGEON_TEST_S3_ENDPOINT"),
-                test_server("PIGEON_TEST_S3_REGION"),
-                server_name(data),
-                test_server("PIGEON_TEST_S3_KEY_ID"),
-                test_server("PIGEON_TEST_S3_SECRET"),
-            ),
-        ),
-    }
-}
-
-/// rclone's remote `pigeon:` for the test bucket, as environment variables.
-pub fn rclone_env() -> Vec<(String, String)> {
-    [
-        ("TYPE", "s3".to_string()),
-        ("PROVIDER", "Other".to_string()),
-        ("ENDPOINT", test_server("PIGEON_TEST_S3_ENDPOINT")),
-        ("REGION", test_server("PIGEON_TEST_S3_REGION")),
-        ("ACCESS_KEY_ID", test_server("PIGEON_TEST_S3_KEY_ID")),
-        ("SECRET_ACCESS_KEY", test_server("PIGEON_TEST_S3_SECRET")),
-        ("FORCE_PATH_STYLE", "true".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (format!("RCLONE_CONFIG_PIGEON_{k}"), v))
-    .collect()
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
+/// Starts `pigeon-hub serve` with `config` on `data` and `port` (0: a free one);
+/// returns the child and the URL it printed.
+pub fn spawn_hub(config: &Path, data: &Path, port: u16) -> (Child, String) {
+    std::fs::create_dir_all(data).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.join("hub.log"))
+        .unwrap();
+    let mut child = Command::new(HUB_BIN)
+        .args(["--config"])
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("PIGEON_HUB_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start pigeon-hub");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
         }
-    }
-    out
+        for _ in lines {}
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| {
+            panic!(
+                "hub did not start; log: {}",
+                std::fs::read_to_string(data.join("hub.log")).unwrap_or_default()
+            )
+        });
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    (child, url)
 }
 
-/// A `pigeon-hub serve` child process.
+/// A `pigeon-hub serve` child process (or, in cluster mode, several behind HAProxy).
 pub struct HubProcess {
     child: Option<Child>,
     pub url: String,
     pub port: u16,
     pub data: PathBuf,
     pub config: PathBuf,
+    /// In cluster mode: the hubs and the balancer, `url` being the balancer's.
+    pub cluster: Option<Cluster>,
 }
 
 impl HubProcess {
@@ -181,40 +113,18 @@ impl HubProcess {
             ),
         )
         .unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(data.join("hub.log"))
-            .unwrap();
-        let mut child = Command::new(HUB_BIN)
-            .args(["--config"])
-            .arg(&config)
-            .arg("--data")
-            .arg(data)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .env("PIGEON_HUB_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start pigeon-hub");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "hub did not start; log: {}",
-                    std::fs::read_to_string(data.join("hub.log")).unwrap_or_default()
-                )
-            });
-        let url = line.trim().rsplit(' ').next().unwrap().to_string();
+        if engine() == Engine::Cluster {
+            let cluster = Cluster::start(&config, data, port, CLUSTER_HUBS);
+            return HubProcess {
+                child: None,
+                url: cluster.url.clone(),
+                port: cluster.port,
+                data: data.to_path_buf(),
+                config,
+                cluster: Some(cluster),
+            };
+        }
+        let (child, url) = spawn_hub(&config, data, port);
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
         HubProcess {
             child: Some(child),
@@ -222,6 +132,7 @@ impl HubProcess {
             port,
             data: data.to_path_buf(),
             config,
+            cluster: None,
         }
     }
 
@@ -230,6 +141,9 @@ impl HubProcess {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+        if let Some(mut cluster) = self.cluster.take() {
+            cluster.kill();
         }
     }
 
@@ -259,7 +173,7 @@ impl HubProcess {
                 }
                 bytes
             }
-            Engine::Postgres => {
+            Engine::Postgres | Engine::Cluster => {
                 let out = Command::new("pg_dump")
                     .arg(postgres_url(&self.data))
                     .output()
@@ -286,7 +200,7 @@ impl HubProcess {
                     .map(|p| p.strip_prefix(&root).unwrap().to_string_lossy().to_string())
                     .collect()
             }
-            Engine::Postgres => {
+            Engine::Postgres | Engine::Cluster => {
                 let out = Command::new("rclone")
                     .args(["lsf", "-R", "--files-only"])
                     .arg(format!(
@@ -321,7 +235,7 @@ impl HubProcess {
                 c.busy_timeout(Duration::from_secs(10)).unwrap();
                 c.execute_batch(sql).unwrap();
             }
-            Engine::Postgres => {
+            Engine::Postgres | Engine::Cluster => {
                 psql(&postgres_url(&self.data), sql);
             }
         }
@@ -335,7 +249,9 @@ impl HubProcess {
                 c.busy_timeout(Duration::from_secs(10)).unwrap();
                 c.query_row(sql, [], |r| r.get(0)).unwrap()
             }
-            Engine::Postgres => psql(&postgres_url(&self.data), sql).trim().parse().unwrap(),
+            Engine::Postgres | Engine::Cluster => {
+                psql(&postgres_url(&self.data), sql).trim().parse().unwrap()
+            }
         }
     }
 
