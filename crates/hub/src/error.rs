@@ -36,26 +36,66 @@ impl From<tokio::task::JoinError> for HubError {
     }
 }
 
+impl HubError {
+    /// A failure of a server the hub depends on (the database or the blob storage), as
+    /// opposed to a fault of the hub itself: the client should wait and try again.
+    fn unavailable(&self) -> Option<&'static str> {
+        match self {
+            HubError::Storage(_) => Some(
+                "the hub cannot reach its blob storage right now: nothing was lost; retry in a moment",
+            ),
+            HubError::Db(
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed,
+            ) => Some(
+                "the hub cannot reach its database right now: nothing was lost; retry in a moment",
+            ),
+            HubError::Db(sqlx::Error::Database(e))
+                // PostgreSQL shutting down or restarting (class 57P: operator intervention).
+                if e.code().is_some_and(|c| c.starts_with("57P")) =>
+            {
+                Some("the hub's database is restarting: nothing was lost; retry in a moment")
+            }
+            _ => None,
+        }
+    }
+}
+
 impl IntoResponse for HubError {
     fn into_response(self) -> Response {
+        let mut status = None;
         let body = match self {
             HubError::Api(e) => e,
             other => {
                 tracing::error!(error = %other, "request failed inside the hub");
-                ApiError::new(
-                    ErrorCode::Internal,
-                    "the hub failed to handle this request: retry later; the hub's log has details",
-                )
+                match other.unavailable() {
+                    Some(advice) => {
+                        status = Some(StatusCode::SERVICE_UNAVAILABLE);
+                        ApiError::new(ErrorCode::Internal, advice)
+                    }
+                    None => ApiError::new(
+                        ErrorCode::Internal,
+                        "the hub failed to handle this request: retry later; the hub's log has details",
+                    ),
+                }
             }
         };
-        let status =
-            StatusCode::from_u16(body.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status.unwrap_or_else(|| {
+            StatusCode::from_u16(body.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        });
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
         response
     }

@@ -1,6 +1,7 @@
 //! The engines a test hub runs on, and the test's own view into them (psql, pg_dump,
 //! rclone): what no API call can show or do.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -33,10 +34,232 @@ pub fn engine() -> Engine {
     }
 }
 
-pub fn test_server(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!("{var} is not set: run the hub's tests on PostgreSQL and Garage inside scripts/test-env")
-    })
+/// The servers test hubs run on: the ones scripts/test-env started for the whole run
+/// ([`Servers::shared`]), or a test's own, for faults that stop one
+/// ([`Servers::private`]).
+pub struct Servers {
+    vars: HashMap<String, String>,
+    /// Folders of the private servers, stopped and deleted on drop.
+    own: Vec<PathBuf>,
+}
+
+/// Which server a test starts for itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    Postgres,
+    Garage,
+}
+
+impl Servers {
+    pub fn shared() -> Self {
+        Self {
+            vars: std::env::vars()
+                .filter(|(k, _)| k.starts_with("PIGEON_TEST_"))
+                .collect(),
+            own: vec![],
+        }
+    }
+
+    /// The shared servers, but for `own`, which this test starts (scripts/test-server)
+    /// in folders under `dir`.
+    pub fn private(dir: &Path, own: &[Server]) -> Self {
+        let mut servers = Self::shared();
+        for server in own {
+            let (name, prefix) = match server {
+                Server::Postgres => ("postgres", "PIGEON_TEST_POSTGRES"),
+                Server::Garage => ("garage", "PIGEON_TEST_S3_"),
+            };
+            // PostgreSQL runs as its own user: its folder must not be under a 0700 one.
+            let folder = std::env::temp_dir().join(format!(
+                "pigeon-{name}-{}",
+                &server_name(&dir.join(name))[4..]
+            ));
+            let out = Command::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../scripts/test-server"
+            ))
+            .arg(name)
+            .arg(&folder)
+            .output()
+            .expect("run scripts/test-server");
+            assert!(
+                out.status.success(),
+                "starting a private {name} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            servers.own.push(folder);
+            for line in String::from_utf8(out.stdout).unwrap().lines() {
+                if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
+                    assert!(
+                        k.starts_with(prefix) || k.starts_with("PIGEON_TEST_GARAGE"),
+                        "{k}"
+                    );
+                    servers.vars.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        servers
+    }
+
+    pub fn get(&self, var: &str) -> String {
+        self.vars.get(var).cloned().unwrap_or_else(|| {
+            panic!("{var} is not set: run the hub's tests on PostgreSQL and Garage inside scripts/test-env")
+        })
+    }
+
+    /// The PostgreSQL database of the hub on `data`, created when missing.
+    pub fn postgres_url(&self, data: &Path) -> String {
+        let server = self.get("PIGEON_TEST_POSTGRES");
+        let name = server_name(data);
+        let out = Command::new("psql")
+            .arg(format!("{server}/postgres"))
+            .args(["-v", "ON_ERROR_STOP=1", "-qc"])
+            .arg(format!("CREATE DATABASE {name}"))
+            .output()
+            .expect("run psql");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || err.contains("already exists"),
+            "creating the database {name} failed: {err}"
+        );
+        format!("{server}/{name}")
+    }
+
+    /// The configuration that puts the hub on `data` on these servers: top-level keys,
+    /// and the `[blobs]` table that goes last.
+    pub fn toml(&self, data: &Path) -> (String, String) {
+        (
+            format!("database = \"{}\"\n", self.postgres_url(data)),
+            format!(
+                "[blobs]\nkind = \"s3\"\nbucket = \"{}\"\nendpoint = \"{}\"\nregion = \"{}\"\nallow_http = true\nprefix = \"{}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+                self.get("PIGEON_TEST_S3_BUCKET"),
+                self.get("PIGEON_TEST_S3_ENDPOINT"),
+                self.get("PIGEON_TEST_S3_REGION"),
+                server_name(data),
+                self.get("PIGEON_TEST_S3_KEY_ID"),
+                self.get("PIGEON_TEST_S3_SECRET"),
+            ),
+        )
+    }
+
+    /// rclone's remote `pigeon:` for the test bucket, as environment variables.
+    pub fn rclone_env(&self) -> Vec<(String, String)> {
+        [
+            ("TYPE", "s3".to_string()),
+            ("PROVIDER", "Other".to_string()),
+            ("ENDPOINT", self.get("PIGEON_TEST_S3_ENDPOINT")),
+            ("REGION", self.get("PIGEON_TEST_S3_REGION")),
+            ("ACCESS_KEY_ID", self.get("PIGEON_TEST_S3_KEY_ID")),
+            ("SECRET_ACCESS_KEY", self.get("PIGEON_TEST_S3_SECRET")),
+            ("FORCE_PATH_STYLE", "true".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (format!("RCLONE_CONFIG_PIGEON_{k}"), v))
+        .collect()
+    }
+
+    /// Restarts the private PostgreSQL (`pg_ctl restart -m fast`: connections are cut).
+    pub fn restart_postgres(&self) {
+        let bin = self.get("PIGEON_TEST_POSTGRES_BIN");
+        let data = self.get("PIGEON_TEST_POSTGRES_DATA");
+        let mut cmd = as_postgres(&format!("{bin}/pg_ctl"));
+        let status = cmd
+            .args(["-D", &data, "-m", "fast", "-w", "restart"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Stops the private Garage: SIGTERM, and SIGKILL if it has not stopped within 10 s
+    /// (it waits for open requests); returns once it has let go of its ports.
+    pub fn stop_garage(&self) {
+        let config = PathBuf::from(self.get("PIGEON_TEST_GARAGE_CONFIG"));
+        let pid = std::fs::read_to_string(config.with_file_name("garage.pid")).unwrap();
+        let pid = pid.trim();
+        // Gone, or a zombie no one has reaped: either way its ports are free.
+        let stopped = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.is_empty()
+                || stat
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+        };
+        for (signal, tries) in [("-TERM", 200), ("-KILL", 100)] {
+            Command::new("kill").args([signal, pid]).status().unwrap();
+            for _ in 0..tries {
+                if stopped() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        panic!("Garage (pid {pid}) did not stop");
+    }
+
+    /// Starts the private Garage again on its configuration and waits for its S3 API.
+    pub fn start_garage(&self) {
+        let config = PathBuf::from(self.get("PIGEON_TEST_GARAGE_CONFIG"));
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(config.with_file_name("garage.log"))
+            .unwrap();
+        let child = Command::new("garage")
+            .arg("-c")
+            .arg(&config)
+            .arg("server")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        std::fs::write(config.with_file_name("garage.pid"), child.id().to_string()).unwrap();
+        // Reaped by no one while the test runs; the stop script ends it.
+        std::mem::forget(child);
+        let endpoint = self.get("PIGEON_TEST_S3_ENDPOINT");
+        let port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
+        for _ in 0..200 {
+            if super::cluster::get_status(port, "/").is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("Garage did not come back");
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for folder in &self.own {
+            let _ = Command::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../scripts/test-server"
+            ))
+            .arg("stop")
+            .arg(folder)
+            .output();
+        }
+    }
+}
+
+/// `program` run as the postgres user when we are root (PostgreSQL refuses root).
+fn as_postgres(program: &str) -> Command {
+    if running_as_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--", program]);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 /// The name a hub on `data` has in the shared servers (its database, its prefix in the
@@ -65,22 +288,9 @@ pub fn psql(url: &str, sql: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The PostgreSQL database of the hub on `data`, created when missing.
+/// The shared PostgreSQL database of the hub on `data`.
 pub fn postgres_url(data: &Path) -> String {
-    let server = test_server("PIGEON_TEST_POSTGRES");
-    let name = server_name(data);
-    let out = Command::new("psql")
-        .arg(format!("{server}/postgres"))
-        .args(["-v", "ON_ERROR_STOP=1", "-qc"])
-        .arg(format!("CREATE DATABASE {name}"))
-        .output()
-        .expect("run psql");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() || err.contains("already exists"),
-        "creating the database {name} failed: {err}"
-    );
-    format!("{server}/{name}")
+    Servers::shared().postgres_url(data)
 }
 
 /// The configuration that puts the hub on `data` on the selected engines: top-level
@@ -88,35 +298,8 @@ pub fn postgres_url(data: &Path) -> String {
 pub fn engine_toml(data: &Path) -> (String, String) {
     match engine() {
         Engine::Sqlite => (String::new(), String::new()),
-        Engine::Postgres | Engine::Cluster => (
-            format!("database = \"{}\"\n", postgres_url(data)),
-            format!(
-                "[blobs]\nkind = \"s3\"\nbucket = \"{}\"\nendpoint = \"{}\"\nregion = \"{}\"\nallow_http = true\nprefix = \"{}\"\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
-                test_server("PIGEON_TEST_S3_BUCKET"),
-                test_server("PIGEON_TEST_S3_ENDPOINT"),
-                test_server("PIGEON_TEST_S3_REGION"),
-                server_name(data),
-                test_server("PIGEON_TEST_S3_KEY_ID"),
-                test_server("PIGEON_TEST_S3_SECRET"),
-            ),
-        ),
+        Engine::Postgres | Engine::Cluster => Servers::shared().toml(data),
     }
-}
-
-/// rclone's remote `pigeon:` for the test bucket, as environment variables.
-pub fn rclone_env() -> Vec<(String, String)> {
-    [
-        ("TYPE", "s3".to_string()),
-        ("PROVIDER", "Other".to_string()),
-        ("ENDPOINT", test_server("PIGEON_TEST_S3_ENDPOINT")),
-        ("REGION", test_server("PIGEON_TEST_S3_REGION")),
-        ("ACCESS_KEY_ID", test_server("PIGEON_TEST_S3_KEY_ID")),
-        ("SECRET_ACCESS_KEY", test_server("PIGEON_TEST_S3_SECRET")),
-        ("FORCE_PATH_STYLE", "true".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (format!("RCLONE_CONFIG_PIGEON_{k}"), v))
-    .collect()
 }
 
 pub fn walk(dir: &Path) -> Vec<PathBuf> {

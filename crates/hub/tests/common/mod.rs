@@ -43,6 +43,27 @@ fn limits_toml(l: &Limits) -> String {
     )
 }
 
+/// Writes `DATA/hub.toml`: the engines' keys and `[blobs]` table (see [`engine_toml`]),
+/// `extra_toml` (top-level keys) and `limits`; returns its path.
+pub fn write_hub_config(
+    data: &Path,
+    (engine_top, engine_blobs): (String, String),
+    limits: &Limits,
+    extra_toml: &str,
+) -> PathBuf {
+    std::fs::create_dir_all(data).unwrap();
+    let config = data.join("hub.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{engine_top}{extra_toml}\n{}{engine_blobs}",
+            limits_toml(limits)
+        ),
+    )
+    .unwrap();
+    config
+}
+
 /// Starts `pigeon-hub serve` with `config` on `data` and `port` (0: a free one);
 /// returns the child and the URL it printed.
 pub fn spawn_hub(config: &Path, data: &Path, port: u16) -> (Child, String) {
@@ -102,17 +123,7 @@ impl HubProcess {
     }
 
     pub fn start_with(data: &Path, port: u16, limits: &Limits, extra_toml: &str) -> Self {
-        std::fs::create_dir_all(data).unwrap();
-        let config = data.join("hub.toml");
-        let (engine_top, engine_blobs) = engine_toml(data);
-        std::fs::write(
-            &config,
-            format!(
-                "{engine_top}{extra_toml}\n{}{engine_blobs}",
-                limits_toml(limits)
-            ),
-        )
-        .unwrap();
+        let config = write_hub_config(data, engine_toml(data), limits, extra_toml);
         if engine() == Engine::Cluster {
             let cluster = Cluster::start(&config, data, port, CLUSTER_HUBS);
             return HubProcess {
@@ -205,10 +216,10 @@ impl HubProcess {
                     .args(["lsf", "-R", "--files-only"])
                     .arg(format!(
                         "pigeon:{}/{}",
-                        test_server("PIGEON_TEST_S3_BUCKET"),
+                        Servers::shared().get("PIGEON_TEST_S3_BUCKET"),
                         server_name(&self.data)
                     ))
-                    .envs(rclone_env())
+                    .envs(Servers::shared().rclone_env())
                     .env_remove("AWS_CA_BUNDLE")
                     .output()
                     .expect("run rclone");
