@@ -38,6 +38,33 @@ pub enum BlobStorageConfig {
     },
 }
 
+/// Garbage collection: what is removed after how long. Ages are in minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GcConfig {
+    /// How often a serving hub collects; 0: only `pigeon-hub gc` does.
+    pub interval_minutes: u64,
+    /// An upload never sealed, after its last chunk.
+    pub unsealed_after_minutes: u64,
+    /// A sealed blob no message or record references (an outbox may hold one while
+    /// offline), after it was sealed.
+    pub unreferenced_after_minutes: u64,
+    /// A stored part no blob records (a hub killed while receiving it), after it was
+    /// written.
+    pub orphan_parts_after_minutes: u64,
+}
+
+impl Default for GcConfig {
+    fn default() -> Self {
+        Self {
+            interval_minutes: 60,
+            unsealed_after_minutes: 2 * 24 * 60,
+            unreferenced_after_minutes: 7 * 24 * 60,
+            orphan_parts_after_minutes: 24 * 60,
+        }
+    }
+}
+
 /// The whole configuration. Every field has a default.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -71,6 +98,7 @@ pub struct HubConfig {
     /// An upload that saw no chunk for this long loses its in-memory running hash; its
     /// seal then hashes the stored bytes.
     pub upload_hash_idle_secs: u64,
+    pub gc: GcConfig,
 }
 
 impl Default for HubConfig {
@@ -90,6 +118,7 @@ impl Default for HubConfig {
             max_concurrent_requests: 256,
             max_waiting_polls: 4096,
             upload_hash_idle_secs: 600,
+            gc: GcConfig::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ mod api;
 pub mod config;
 pub mod db;
 mod error;
+pub mod gc;
 mod running_hash;
 pub mod storage;
 
@@ -127,6 +128,7 @@ impl Hub {
             cancel.cancel();
         });
         let follower = tokio::spawn(self.clone().follow_other_hubs());
+        let collector = tokio::spawn(self.clone().collect_garbage_now_and_then());
         // Abandoned uploads send no more chunks: sweep their hashes now and then.
         let sweeper = {
             let hub = self.clone();
@@ -154,6 +156,7 @@ impl Hub {
         }
         sweeper.abort();
         follower.abort();
+        collector.abort();
         self.db.close().await;
         tracing::info!("hub stopped");
         Ok(())
@@ -205,6 +208,36 @@ impl Hub {
         }
     }
 
+    /// Collects garbage every `gc.interval_minutes` (never when 0) until shutdown.
+    async fn collect_garbage_now_and_then(self: Arc<Self>) {
+        let minutes = self.config.gc.interval_minutes;
+        if minutes == 0 {
+            return;
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(minutes * 60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = self.shutdown.cancelled() => return,
+            }
+            match gc::collect(
+                &self.db,
+                &self.storage,
+                &self.config.gc,
+                false,
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                Ok(report) => tracing::info!(%report, "garbage collected"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "garbage collection failed; trying again at the next interval")
+                }
+            }
+        }
+    }
+
     async fn catch_up(&self) -> Result<(), HubError> {
         let mut c = self.db.conn().await?;
         self.notify_new_message(db::latest_seq(&mut c).await?);
@@ -230,6 +263,15 @@ async fn open_db(config: &HubConfig) -> Result<Db, HubError> {
         std::fs::create_dir_all(&config.data)?;
     }
     Db::open(&config.database_url(), config.database_max_connections).await
+}
+
+/// Collects garbage once, as `pigeon-hub gc` does (see [`gc`]).
+pub async fn collect_garbage(config: &HubConfig, dry_run: bool) -> Result<gc::GcReport, HubError> {
+    let db = open_db(config).await?;
+    let storage = BlobStorage::open(config)?;
+    let report = gc::collect(&db, &storage, &config.gc, dry_run, chrono::Utc::now()).await;
+    db.close().await;
+    report
 }
 
 /// Adds a user and returns their token (shown once; only its hash is stored).

@@ -39,6 +39,13 @@ enum Command {
         #[arg(long, env = "PIGEON_HUB_LOG_JSON")]
         log_json: bool,
     },
+    /// Remove uploads never sealed, blobs nothing references and orphaned parts older
+    /// than the ages in the `[gc]` configuration, and say what was freed.
+    Gc {
+        /// Only say what would be freed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -96,6 +103,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 serve(config).await
             }
             Command::User { command } => users(&config, command).await,
+            Command::Gc { dry_run } => {
+                let report = pigeon_hub::collect_garbage(&config, dry_run).await?;
+                println!("{report}");
+                Ok(())
+            }
         }
     })
 }

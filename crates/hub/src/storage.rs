@@ -79,6 +79,30 @@ impl BlobStorage {
         })
     }
 
+    /// The stored parts (every object under `blobs/`): key, size and when it was
+    /// written.
+    pub async fn list_parts(&self) -> Result<Vec<StoredObject>, HubError> {
+        let mut out = Vec::new();
+        let mut listing = self.store.list(Some(&ObjectPath::from("blobs")));
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            out.push(StoredObject {
+                key: meta.location.to_string(),
+                size: meta.size,
+                written: meta.last_modified,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Deletes an object; one already gone is not an error.
+    pub async fn remove(&self, key: &str) -> Result<(), HubError> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Removes a part that was written but not recorded.
     pub async fn delete(&self, key: &str) {
         if let Err(e) = self.store.delete(&ObjectPath::from(key)).await {
@@ -133,6 +157,14 @@ impl BlobStorage {
         }
         Ok(out)
     }
+}
+
+/// An object in the blob storage.
+#[derive(Debug, Clone)]
+pub struct StoredObject {
+    pub key: String,
+    pub size: u64,
+    pub written: chrono::DateTime<chrono::Utc>,
 }
 
 fn local(dir: &std::path::Path) -> Result<LocalFileSystem, HubError> {

@@ -102,13 +102,14 @@ pub async fn add_part(
     let new_ack = part.start + part.length;
     let mut tx = sqlx::Connection::begin(&mut *c).await?;
     let moved = sqlx::query(
-        "UPDATE blobs SET acknowledged = $2, hash_state = $4
+        "UPDATE blobs SET acknowledged = $2, hash_state = $4, touched_ms = $5
          WHERE id = $1 AND acknowledged = $3 AND sealed_size IS NULL",
     )
     .bind(id.as_str())
     .bind(new_ack as i64)
     .bind(part.start as i64)
     .bind(hash_state)
+    .bind(ms(Utc::now()))
     .execute(&mut *tx)
     .await?;
     if moved.rows_affected() != 1 {

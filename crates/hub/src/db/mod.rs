@@ -20,6 +20,7 @@ use crate::HubError;
 
 mod blobs;
 mod changes;
+mod gc;
 mod inbox;
 mod messages;
 mod records;
@@ -27,6 +28,7 @@ mod users;
 
 pub use blobs::*;
 pub use changes::*;
+pub use gc::*;
 pub use inbox::*;
 pub use messages::*;
 pub use records::*;
@@ -43,7 +45,8 @@ pub type Conn = sqlx::AnyConnection;
 /// [`pigeon_protocol::Record`] JSON, `fingerprint` what a retry is compared by).
 /// 3: each user's working hours ([`pigeon_protocol::hours::WorkingHours`] JSON, NULL
 /// when not set). 4: the running sha256 state of an upload (see `running_hash`), NULL
-/// when unknown.
+/// when unknown. 5: when an upload last received a chunk (garbage collection ages idle
+/// uploads from it).
 pub const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE users (
@@ -116,6 +119,9 @@ ALTER TABLE users ADD COLUMN working_hours TEXT;
 "#,
     r#"
 ALTER TABLE blobs ADD COLUMN hash_state TEXT;
+"#,
+    r#"
+ALTER TABLE blobs ADD COLUMN touched_ms INTEGER;
 "#,
 ];
 

@@ -266,6 +266,36 @@ impl HubProcess {
         }
     }
 
+    /// Stores an object straight into the hub's blob storage, around the hub (what a
+    /// hub killed after writing a part leaves behind).
+    pub fn put_object(&self, key: &str, bytes: &[u8]) {
+        match engine() {
+            Engine::Sqlite => {
+                let path = self.data.join("blobs").join(key);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, bytes).unwrap();
+            }
+            Engine::Postgres | Engine::Cluster => {
+                let servers = Servers::shared();
+                let mut child = Command::new("rclone")
+                    .arg("rcat")
+                    .arg(format!(
+                        "pigeon:{}/{}/{key}",
+                        servers.get("PIGEON_TEST_S3_BUCKET"),
+                        server_name(&self.data)
+                    ))
+                    .envs(servers.rclone_env())
+                    .env_remove("AWS_CA_BUNDLE")
+                    .stdin(Stdio::piped())
+                    .spawn()
+                    .expect("run rclone");
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(bytes).unwrap();
+                assert!(child.wait().unwrap().success());
+            }
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
     }
