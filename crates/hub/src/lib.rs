@@ -28,6 +28,7 @@ pub mod config;
 pub mod db;
 mod error;
 pub mod gc;
+pub mod metrics;
 mod running_hash;
 pub mod storage;
 
@@ -52,6 +53,7 @@ pub struct Hub {
     hashers: Hashers,
     /// Cancelled when shutdown starts, so long-polls return at once.
     shutdown: CancellationToken,
+    metrics: metrics::Metrics,
 }
 
 /// sha256 hex of a token: tokens are random, so a fast hash is enough and the database
@@ -93,6 +95,7 @@ impl Hub {
             new_messages,
             new_records,
             shutdown: CancellationToken::new(),
+            metrics: metrics::Metrics::default(),
         }))
     }
 
@@ -230,7 +233,10 @@ impl Hub {
             )
             .await
             {
-                Ok(report) => tracing::info!(%report, "garbage collected"),
+                Ok(report) => {
+                    self.metrics.collected(&report);
+                    tracing::info!(%report, "garbage collected");
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "garbage collection failed; trying again at the next interval")
                 }

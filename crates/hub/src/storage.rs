@@ -24,6 +24,7 @@ const WRITE_CHUNK: usize = 8 * 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct BlobStorage {
     store: Arc<dyn ObjectStore>,
+    kind: &'static str,
 }
 
 impl BlobStorage {
@@ -63,7 +64,24 @@ impl BlobStorage {
                 }
             }
         };
-        Ok(Self { store })
+        let kind = match &config.blobs {
+            BlobStorageConfig::Local | BlobStorageConfig::LocalPath { .. } => "local",
+            BlobStorageConfig::S3 { .. } => "s3",
+        };
+        Ok(Self { store, kind })
+    }
+
+    /// `local` or `s3`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// Asks the store about an object that does not exist: is it there?
+    pub async fn ping(&self) -> Result<(), HubError> {
+        match self.store.head(&ObjectPath::from("healthz")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A fresh, unique key for a part of `blob` starting at `start`.

@@ -102,9 +102,18 @@ async fn a_long_poll_on_one_hub_wakes_within_a_second_for_a_commit_on_another() 
                 (page, Instant::now())
             }
         });
-        // Let the long-poll reach hub 1 and start waiting (were it late, it would find
-        // the message at once, which the bound below allows too).
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Until the long-poll waits on hub 1 (its gauge says so).
+        let port: u16 = cluster.hub_urls[1]
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let started = Instant::now();
+        while !get_body(port, "/metrics").contains("\npigeon_hub_long_polls_open 1\n") {
+            assert!(started.elapsed() < Duration::from_secs(10));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let m = message(&clip, &["bob"], &format!("round {round}"));
         alice.commit_message(&m).await.unwrap();
         let committed = Instant::now();

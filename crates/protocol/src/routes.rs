@@ -4,6 +4,13 @@
 
 /// `GET` unauthenticated liveness/readiness probe.
 pub const HEALTHZ: &str = "/healthz";
+/// `GET`: 200 while the process serves, the engines not checked: what a load balancer
+/// asks, so hubs stay in rotation when a server they all share is down (they answer
+/// with advice then) while [`HEALTHZ`] tells monitoring.
+pub const LIVEZ: &str = "/livez";
+/// `GET`: the hub's counters in Prometheus text format (no token; keep it off the
+/// public network, see docs/hub.md).
+pub const METRICS: &str = "/metrics";
 /// `GET` the calling user's [`crate::Profile`]; `PATCH` [`crate::ProfileUpdate`] ->
 /// [`crate::Profile`] changes their zone and working hours.
 pub const ME: &str = "/v1/me";
@@ -127,6 +134,14 @@ pub const TABLE: &[Route] = &[
     Route {
         method: Method::Get,
         path: HEALTHZ,
+    },
+    Route {
+        method: Method::Get,
+        path: LIVEZ,
+    },
+    Route {
+        method: Method::Get,
+        path: METRICS,
     },
     Route {
         method: Method::Get,

@@ -194,6 +194,7 @@ pub(super) async fn put_chunk(
             if let Some(h) = hasher {
                 hub.put_hasher(&id, ack, h);
             }
+            hub.metrics.uploaded(received);
             tracing::debug!(blob = %id, offset = q.offset, bytes = received, "chunk stored");
             Ok(Json(BlobStatus {
                 acknowledged: ack,

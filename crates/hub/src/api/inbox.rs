@@ -168,6 +168,7 @@ pub(super) async fn wait_inbox(
     let max = Duration::from_secs(hub.config.long_poll_max_secs);
     let timeout = Duration::from_millis(p.timeout_ms.unwrap_or(25_000)).min(max);
     let deadline = tokio::time::Instant::now() + timeout;
+    let _open = hub.metrics.poll_opened();
     let mut new_messages = hub.new_messages.subscribe();
     let mut new_records = hub.new_records.subscribe();
     loop {

@@ -25,6 +25,7 @@ pub(super) async fn commit(
     match outcome {
         Committed::New(seq, message) => {
             hub.notify_new_message(seq);
+            hub.metrics.message_committed();
             tracing::info!(message = %message.id, sender = %message.sender, recipients = message.recipients.len(), "message committed");
             Ok((StatusCode::CREATED, Json(message)))
         }

@@ -32,6 +32,7 @@ mod downloads;
 mod extract;
 mod inbox;
 mod messages;
+mod ops;
 mod records;
 mod users;
 
@@ -44,6 +45,7 @@ use downloads::*;
 use extract::*;
 use inbox::*;
 use messages::*;
+use ops::{healthz, livez, metrics};
 use records::*;
 use users::*;
 
@@ -77,6 +79,8 @@ fn endpoint(route: &routes::Route) -> MethodRouter<Arc<Hub>> {
     use routes::Method::{Get, Patch, Post, Put};
     match (route.method, route.path) {
         (Get, routes::HEALTHZ) => get(healthz),
+        (Get, routes::LIVEZ) => get(livez),
+        (Get, routes::METRICS) => get(metrics),
         (Get, routes::ME) => get(me),
         (Patch, routes::ME) => patch(set_me),
         (Get, routes::USERS) => get(users),
@@ -157,6 +161,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
     let authenticated =
         authenticated.route_layer(middleware::from_fn_with_state(hub.clone(), authenticate));
     open.merge(authenticated)
+        .route_layer(middleware::from_fn_with_state(hub.clone(), ops::count))
         .fallback(|| async { HubError::not_found("route") })
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(TraceLayer::new_for_http())

@@ -37,6 +37,7 @@ pub(super) async fn put_record(
     match outcome {
         CommittedRecord::New(seq, record) => {
             hub.notify_new_record(seq);
+            hub.metrics.record_committed();
             tracing::info!(record = %record.id, message = %record.message, author = %record.author, "record committed");
             Ok((StatusCode::CREATED, Json(record)))
         }

@@ -1,4 +1,4 @@
-//! Who is there: the health probe, the caller, the users, the limits.
+//! Who is there: the caller, the users, the limits.
 
 use std::sync::Arc;
 
@@ -9,11 +9,6 @@ use pigeon_protocol::{check_profile_update, Profile, ProfileUpdate};
 use super::{ApiJson, AuthUser};
 use crate::db::{self};
 use crate::{Hub, HubError};
-
-pub(super) async fn healthz(State(hub): State<Arc<Hub>>) -> Result<&'static str, HubError> {
-    db::latest_seq(&mut *hub.db.conn().await?).await?;
-    Ok("ok\n")
-}
 
 pub(super) async fn me(
     State(hub): State<Arc<Hub>>,

@@ -202,6 +202,7 @@ pub struct Db {
     pool: AnyPool,
     engine: Engine,
     url: String,
+    max_connections: u32,
 }
 
 pub(super) fn ms(t: DateTime<Utc>) -> i64 {
@@ -223,12 +224,13 @@ impl Db {
     pub async fn open(url: &str, max_connections: u32) -> Result<Self, HubError> {
         sqlx::any::install_default_drivers();
         let engine = Engine::of_url(url)?;
+        let max_connections = match engine {
+            Engine::Sqlite => max_connections.clamp(1, 4),
+            Engine::Postgres => max_connections.max(1),
+        };
         let options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
-            .max_connections(match engine {
-                Engine::Sqlite => max_connections.clamp(1, 4),
-                Engine::Postgres => max_connections.max(1),
-            });
+            .max_connections(max_connections);
         let options = match engine {
             Engine::Sqlite => options.after_connect(|conn, _| {
                 Box::pin(async move {
@@ -252,6 +254,7 @@ impl Db {
             pool,
             engine,
             url: url.to_string(),
+            max_connections,
         };
         db.migrate().await?;
         Ok(db)
@@ -266,9 +269,22 @@ impl Db {
         &self.url
     }
 
-    /// Connections open and idle in the pool.
-    pub fn pool_state(&self) -> (u32, usize) {
-        (self.pool.size(), self.pool.num_idle())
+    /// The pool's connections, for the metrics.
+    pub fn pool_state(&self) -> crate::metrics::PoolState {
+        crate::metrics::PoolState {
+            engine: self.engine.name(),
+            open: self.pool.size(),
+            idle: self.pool.num_idle(),
+            max: self.max_connections,
+        }
+    }
+
+    /// Asks the database something trivial: is it there?
+    pub async fn ping(&self) -> Result<(), HubError> {
+        sqlx::query("SELECT 1")
+            .fetch_one(&mut *self.conn().await?)
+            .await?;
+        Ok(())
     }
 
     /// A connection for reads and single-statement writes.

@@ -39,6 +39,24 @@ pub fn get_status(port: u16, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
+/// The body of `GET path` on a loopback port.
+pub fn get_body(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    );
+    let mut all = String::new();
+    let _ = s.read_to_string(&mut all);
+    all.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -80,7 +98,7 @@ impl Cluster {
                  defaults\n  mode http\n  timeout connect 1s\n  timeout client 120s\n  timeout server 120s\n  \
                  timeout http-keep-alive 10s\n  retries 3\n  option redispatch\n\
                  frontend hubs\n  bind 127.0.0.1:{port}\n  default_backend hubs\n\
-                 backend hubs\n  balance roundrobin\n  option httpchk GET /healthz\n  \
+                 backend hubs\n  balance roundrobin\n  option httpchk GET /livez\n  \
                  default-server inter 300ms fall 2 rise 1\n{servers}"
             ),
         )
@@ -114,7 +132,7 @@ impl Cluster {
         loop {
             // Round robin: `running` answers in a row reach every hub.
             let ok = (0..running * 2)
-                .filter(|_| get_status(self.port, "/healthz") == Some(200))
+                .filter(|_| get_status(self.port, "/livez") == Some(200))
                 .count();
             if ok == running * 2 {
                 return;
