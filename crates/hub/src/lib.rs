@@ -29,6 +29,7 @@ pub mod db;
 mod error;
 pub mod gc;
 pub mod metrics;
+pub mod migrate;
 mod running_hash;
 pub mod storage;
 

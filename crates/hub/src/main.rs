@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use pigeon_hub::{Hub, HubConfig};
+use pigeon_hub::migrate::MigrateProgress;
+use pigeon_hub::{BlobStorageConfig, Hub, HubConfig};
 use pigeon_protocol::{User, UserName};
 use tracing_subscriber::EnvFilter;
 
@@ -45,6 +46,30 @@ enum Command {
         /// Only say what would be freed.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Copy this hub's metadata into PostgreSQL (and its blobs into an S3 bucket), to
+    /// serve from there: run it while the hub serves, stop the hub, run it again, then
+    /// serve with the configuration it prints. Safe to run again at any point.
+    Migrate {
+        /// The PostgreSQL database: postgres://user:password@host/db.
+        #[arg(long)]
+        to: String,
+        /// Move the blobs as well, into `s3` (the bucket named by the --s3-* flags;
+        /// credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+        #[arg(long, value_parser = ["s3"])]
+        blobs: Option<String>,
+        #[arg(long, required_if_eq("blobs", "s3"))]
+        s3_bucket: Option<String>,
+        #[arg(long)]
+        s3_endpoint: Option<String>,
+        #[arg(long)]
+        s3_region: Option<String>,
+        /// Keep the objects under this prefix of the bucket.
+        #[arg(long)]
+        s3_prefix: Option<String>,
+        /// Allow an http:// endpoint (a bucket on the same machine or network).
+        #[arg(long)]
+        s3_allow_http: bool,
     },
     /// Manage users.
     User {
@@ -103,6 +128,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 serve(config).await
             }
             Command::User { command } => users(&config, command).await,
+            Command::Migrate {
+                to,
+                blobs,
+                s3_bucket,
+                s3_endpoint,
+                s3_region,
+                s3_prefix,
+                s3_allow_http,
+            } => {
+                let mut target = config.clone();
+                target.database = Some(to);
+                if blobs.is_some() {
+                    target.blobs = BlobStorageConfig::S3 {
+                        bucket: s3_bucket.unwrap_or_default(),
+                        endpoint: s3_endpoint,
+                        region: s3_region,
+                        allow_http: s3_allow_http,
+                        prefix: s3_prefix,
+                        access_key_id: None,
+                        secret_access_key: None,
+                    };
+                }
+                migrate(&config, &target).await
+            }
             Command::Gc { dry_run } => {
                 let report = pigeon_hub::collect_garbage(&config, dry_run).await?;
                 println!("{report}");
@@ -137,6 +186,62 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
     // Tests and scripts read the actual address from this line.
     println!("pigeon-hub listening on http://{addr}");
     hub.serve(listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn migrate(from: &HubConfig, to: &HubConfig) -> anyhow::Result<()> {
+    // One line per table and per tenth of the parts: readable in a terminal and a log.
+    let last_tenth = std::sync::atomic::AtomicU64::new(u64::MAX);
+    let report = pigeon_hub::migrate::migrate(from, to, &|p| match p {
+        MigrateProgress::Rows { table, copied } if copied % 5000 == 0 || copied < 500 => {
+            eprintln!("  {table}: {copied} rows");
+        }
+        MigrateProgress::Rows { .. } => {}
+        MigrateProgress::Parts { done, total, bytes } => {
+            let tenth = done * 10 / total.max(1);
+            if last_tenth.swap(tenth, std::sync::atomic::Ordering::Relaxed) != tenth {
+                eprintln!(
+                    "  blob parts: {done}/{total} ({:.1} MB copied)",
+                    bytes as f64 / 1e6
+                );
+            }
+        }
+        MigrateProgress::Verified { done, total } if done == total => {
+            eprintln!("  verified {done} sealed blobs by sha256");
+        }
+        MigrateProgress::Verified { .. } => {}
+    })
+    .await
+    .context("the migration stopped; what it copied stays, and running it again continues")?;
+    println!("{report}");
+    println!("Serve from there with these lines in the hub's configuration:");
+    println!(
+        "database = {:?}",
+        to.database.as_deref().unwrap_or_default()
+    );
+    if let BlobStorageConfig::S3 {
+        bucket,
+        endpoint,
+        region,
+        allow_http,
+        prefix,
+        ..
+    } = &to.blobs
+    {
+        println!("[blobs]\nkind = \"s3\"\nbucket = {bucket:?}");
+        for (key, value) in [
+            ("endpoint", endpoint),
+            ("region", region),
+            ("prefix", prefix),
+        ] {
+            if let Some(v) = value {
+                println!("{key} = {v:?}");
+            }
+        }
+        if *allow_http {
+            println!("allow_http = true");
+        }
+    }
     Ok(())
 }
 

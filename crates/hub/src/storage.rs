@@ -113,6 +113,12 @@ impl BlobStorage {
         Ok(out)
     }
 
+    /// Stores a small object with one request.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), HubError> {
+        self.store.put(&ObjectPath::from(key), bytes.into()).await?;
+        Ok(())
+    }
+
     /// Deletes an object; one already gone is not an error.
     pub async fn remove(&self, key: &str) -> Result<(), HubError> {
         match self.store.delete(&ObjectPath::from(key)).await {

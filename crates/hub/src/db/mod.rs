@@ -20,6 +20,7 @@ use crate::HubError;
 
 mod blobs;
 mod changes;
+mod copy;
 mod gc;
 mod inbox;
 mod messages;
@@ -28,6 +29,7 @@ mod users;
 
 pub use blobs::*;
 pub use changes::*;
+pub use copy::*;
 pub use gc::*;
 pub use inbox::*;
 pub use messages::*;
