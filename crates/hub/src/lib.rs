@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 mod api;
+pub mod backup;
 pub mod config;
 pub mod db;
 mod error;

@@ -71,6 +71,12 @@ enum Command {
         #[arg(long)]
         s3_allow_http: bool,
     },
+    /// Write a consistent copy of this hub (SQLite and local blobs) into a new folder
+    /// while it serves; the folder is a hub's data folder (see docs/hub.md: restore).
+    Backup {
+        /// A new or empty folder.
+        dir: PathBuf,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -151,6 +157,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                 }
                 migrate(&config, &target).await
+            }
+            Command::Backup { dir } => {
+                let last = std::sync::atomic::AtomicU64::new(u64::MAX);
+                let report = pigeon_hub::backup::backup(&config, &dir, &|done, total| {
+                    let tenth = done * 10 / total.max(1);
+                    if last.swap(tenth, std::sync::atomic::Ordering::Relaxed) != tenth {
+                        eprintln!("  blob parts: {done}/{total}");
+                    }
+                })
+                .await
+                .with_context(|| {
+                    format!(
+                        "the backup into {} failed: delete that folder and try again",
+                        dir.display()
+                    )
+                })?;
+                println!("{report}");
+                println!(
+                    "Restore: stop the hub, then serve with --data {}",
+                    dir.display()
+                );
+                Ok(())
             }
             Command::Gc { dry_run } => {
                 let report = pigeon_hub::collect_garbage(&config, dry_run).await?;

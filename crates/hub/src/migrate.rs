@@ -192,7 +192,11 @@ async fn hash(
 }
 
 /// Copies one part's object under the same key, then reads it back and compares.
-async fn copy_part(from: &BlobStorage, to: &BlobStorage, part: &db::Part) -> Result<(), HubError> {
+pub(crate) async fn copy_part(
+    from: &BlobStorage,
+    to: &BlobStorage,
+    part: &db::Part,
+) -> Result<(), HubError> {
     let end = part.start + part.length;
     if part.length <= SMALL_PART {
         // One request instead of a multipart upload's three.

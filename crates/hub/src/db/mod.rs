@@ -316,6 +316,21 @@ impl Db {
         Ok(tx)
     }
 
+    /// Writes a consistent copy of a SQLite database to `path` while it serves
+    /// (`VACUUM INTO`: one read transaction, so every row is as of one moment).
+    pub async fn snapshot_into(&self, path: &std::path::Path) -> Result<(), HubError> {
+        if self.engine != Engine::Sqlite {
+            return Err(HubError::Config(
+                "this hub keeps its metadata in PostgreSQL: back it up with pg_dump (see docs/hub.md)".into(),
+            ));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string_lossy().as_ref())
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(())
+    }
+
     /// Closes every connection (before the process exits or a file is moved).
     pub async fn close(&self) {
         self.pool.close().await;
