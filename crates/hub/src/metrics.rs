@@ -11,11 +11,14 @@ use std::sync::Mutex;
 
 use crate::gc::GcReport;
 
+/// A series of requests: method, route pattern, status class such as "2xx".
+type RequestSeries = (String, String, String);
+
 /// What the hub counts.
 #[derive(Default)]
 pub struct Metrics {
-    /// (method, route pattern, status class such as "2xx") → (answers, seconds).
-    requests: Mutex<BTreeMap<(String, String, String), (u64, f64)>>,
+    /// Each series' answers and the seconds they took.
+    requests: Mutex<BTreeMap<RequestSeries, (u64, f64)>>,
     upload_bytes: AtomicU64,
     long_polls_open: AtomicI64,
     messages_committed: AtomicU64,

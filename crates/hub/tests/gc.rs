@@ -61,7 +61,7 @@ async fn old_unused_uploads_blobs_and_parts_go_and_everything_in_use_stays() {
         .await
         .unwrap();
     // Sealed eight days ago and never sent: garbage.
-    let unsent = upload_attachment(&alice, dir.path(), &[9u8; 200_000]).await;
+    let unsent = upload_attachment(&alice, dir.path(), &vec![9u8; 200_000]).await;
     age(&hub, unsent.id.as_str(), 8);
     // Sealed as long ago but sent: kept.
     let clip = upload_clip(&alice).await;

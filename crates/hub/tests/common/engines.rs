@@ -215,8 +215,8 @@ impl Servers {
             .spawn()
             .unwrap();
         std::fs::write(config.with_file_name("garage.pid"), child.id().to_string()).unwrap();
-        // Reaped by no one while the test runs; the stop script ends it.
-        std::mem::forget(child);
+        // Dropping a Child leaves the process running; the stop script ends it.
+        drop(child);
         let endpoint = self.get("PIGEON_TEST_S3_ENDPOINT");
         let port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
         for _ in 0..200 {
