@@ -21,7 +21,7 @@ async fn a_backup_taken_while_serving_restores_to_a_hub_with_everything_in_it() 
     // Backups are of a single hub on SQLite and local blobs, whatever the suite's engine.
     let config = write_hub_config(&data, (String::new(), String::new()), &test_limits(), "");
     let (child, url) = spawn_hub(&config, &data, 0);
-    let mut hub = Guard(Some(child));
+    let mut hub = Stopping(Some(child));
     let alice: Arc<dyn Store> =
         Arc::new(HubClient::new(&url, &add_hub_user(&data, "alice")).unwrap());
     let bob_token = add_hub_user(&data, "bob");
@@ -101,7 +101,7 @@ async fn a_backup_taken_while_serving_restores_to_a_hub_with_everything_in_it() 
     );
     let config = write_hub_config(&backup, (String::new(), String::new()), &test_limits(), "");
     let (child, url) = spawn_hub(&config, &backup, 0);
-    let _restored = Guard(Some(child));
+    let _restored = Stopping(Some(child));
     let bob = HubClient::new(&url, &bob_token).unwrap();
     let mut seen = 0;
     let mut after = None;
@@ -137,24 +137,4 @@ async fn a_backup_taken_while_serving_restores_to_a_hub_with_everything_in_it() 
         .bytes()
         .await
         .unwrap();
-}
-
-/// A hub process stopped (SIGTERM, then waited for) when the test ends or fails.
-struct Guard(Option<std::process::Child>);
-
-impl Guard {
-    fn stop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }

@@ -10,8 +10,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::process::Command;
-
 use common::*;
 use futures_util::StreamExt;
 use pigeon_store::protocol::BlobRef;
@@ -88,7 +86,7 @@ async fn a_hub_of_1000_messages_moves_to_postgres_and_garage_while_clients_sync(
     // The source is always a single hub on SQLite and a local folder.
     let config = write_hub_config(&data, (String::new(), String::new()), &test_limits(), "");
     let (old, url) = spawn_hub(&config, &data, 0);
-    let mut old = KillOnDrop(old);
+    let mut old = Stopping(Some(old));
     let client = |token: &str| -> Arc<dyn Store> {
         Arc::new(pigeon_store::HubClient::new(&url, token).unwrap())
     };
@@ -154,11 +152,7 @@ async fn a_hub_of_1000_messages_moves_to_postgres_and_garage_while_clients_sync(
     let (cursor, more_sent) = sync.await.unwrap();
     assert!(more_sent > 0);
     // The move: stop the hub, run again for what changed since, serve from the new place.
-    Command::new("kill")
-        .args(["-TERM", &old.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(old.0.wait().unwrap().success());
+    assert!(old.stop().unwrap().success());
     let second = migrate(&data, &servers, &target);
     eprintln!("first run: {first}second run: {second}");
     assert!(
@@ -191,7 +185,7 @@ async fn a_hub_of_1000_messages_moves_to_postgres_and_garage_while_clients_sync(
     // Serve from there: the old tokens work, every blob is byte-equal, bob's cursor goes on.
     let new_config = write_hub_config(&target, servers.toml(&target), &test_limits(), "");
     let (new, url) = spawn_hub(&new_config, &target.join("node"), 0);
-    let _new = KillOnDrop(new);
+    let _new = Stopping(Some(new));
     let bob = Arc::new(pigeon_store::HubClient::new(&url, &bob_token).unwrap());
     for doc in &sent {
         let d = bob.download(&doc.id, None).await.unwrap();
@@ -218,15 +212,5 @@ async fn a_hub_of_1000_messages_moves_to_postgres_and_garage_while_clients_sync(
         }
         assert!(seen <= MESSAGES + more_sent + 1);
         cursor = page.next;
-    }
-}
-
-/// A hub process that a failed assertion does not leave running.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }

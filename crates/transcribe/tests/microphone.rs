@@ -27,16 +27,20 @@ const LOOP: &str = "This is Pigeon's test microphone. One, two, three, four, fiv
 /// word often cut). Why the virtual microphone's sound is harder is not known yet.
 const WER_BOUND: f64 = 0.60;
 
-/// whisper writes small numbers as digits or words: compare them as digits.
+/// whisper writes small numbers as digits or words, and a counted run of them as one
+/// number ("12345"): compare them digit by digit.
 fn as_digits(words: Vec<String>) -> Vec<String> {
     let names = [
         "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
     ];
     words
         .into_iter()
-        .map(|w| match names.iter().position(|n| *n == w) {
-            Some(digit) => digit.to_string(),
-            None => w,
+        .flat_map(|w| match names.iter().position(|n| *n == w) {
+            Some(digit) => vec![digit.to_string()],
+            None if w.len() > 1 && w.chars().all(|c| c.is_ascii_digit()) => {
+                w.chars().map(String::from).collect()
+            }
+            None => vec![w],
         })
         .collect()
 }

@@ -142,14 +142,17 @@ pub async fn parts(c: &mut Conn, id: &BlobId) -> Result<Vec<Part>, HubError> {
     .fetch_all(&mut *c)
     .await?
     .iter()
-    .map(|r| {
-        Ok(Part {
-            start: int(r, 0)? as u64,
-            length: int(r, 1)? as u64,
-            object_key: r.try_get(2)?,
-        })
-    })
+    .map(|r| part_from_row(r, 0))
     .collect()
+}
+
+/// The part whose `start, length, object_key` begin at column `first` of `r`.
+pub(super) fn part_from_row(r: &sqlx::any::AnyRow, first: usize) -> Result<Part, HubError> {
+    Ok(Part {
+        start: int(r, first)? as u64,
+        length: int(r, first + 1)? as u64,
+        object_key: r.try_get(first + 2)?,
+    })
 }
 
 pub async fn seal_blob(c: &mut Conn, id: &BlobId, size: u64, sha256: &str) -> Result<(), HubError> {

@@ -355,16 +355,7 @@ pub async fn all_parts(c: &mut Conn) -> Result<Vec<(String, super::Part)>, HubEr
         .fetch_all(&mut *c)
         .await?
         .iter()
-        .map(|r| {
-            Ok((
-                r.try_get(0)?,
-                super::Part {
-                    start: super::int(r, 1)? as u64,
-                    length: super::int(r, 2)? as u64,
-                    object_key: r.try_get(3)?,
-                },
-            ))
-        })
+        .map(|r| Ok((r.try_get(0)?, super::blobs::part_from_row(r, 1)?)))
         .collect()
 }
 

@@ -91,21 +91,9 @@ pub async fn remove_garbage(
     if int(&row, 0)? == 0 {
         return Ok(None);
     }
-    let parts = sqlx::query(
-        "SELECT start, length, object_key FROM blob_parts WHERE blob_id = $1 ORDER BY start",
-    )
-    .bind(blob.id.as_str())
-    .fetch_all(&mut *c)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(Part {
-            start: int(r, 0)? as u64,
-            length: int(r, 1)? as u64,
-            object_key: r.try_get(2)?,
-        })
-    })
-    .collect::<Result<Vec<_>, HubError>>()?;
+    let id =
+        pigeon_protocol::BlobId::parse(blob.id.as_str()).map_err(|e| HubError::Internal(e.0))?;
+    let parts = super::parts(c, &id).await?;
     sqlx::query("DELETE FROM blob_parts WHERE blob_id = $1")
         .bind(blob.id.as_str())
         .execute(&mut *c)

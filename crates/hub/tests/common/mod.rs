@@ -105,6 +105,27 @@ pub fn spawn_hub(config: &Path, data: &Path, port: u16) -> (Child, String) {
     (child, url)
 }
 
+/// A child process stopped (SIGTERM, then waited for) when the test ends or fails, so
+/// nothing is left running.
+pub struct Stopping(pub Option<Child>);
+
+impl Stopping {
+    /// Stops it now; its exit status, or `None` when it was stopped before.
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let mut c = self.0.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        c.wait().ok()
+    }
+}
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// A `pigeon-hub serve` child process (or, in cluster mode, several behind HAProxy).
 pub struct HubProcess {
     child: Option<Child>,
