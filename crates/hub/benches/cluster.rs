@@ -11,7 +11,6 @@
 // A benchmark, not a test: a failed step aborts the run with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -137,15 +136,17 @@ async fn upload_against_rclone(servers: &Servers, dir: &std::path::Path) {
         up.seal_file(&file).await.unwrap();
         ours.push(started.elapsed());
         let started = Instant::now();
-        let out = Command::new("rclone")
-            .args(["copyto", "--checksum", "--s3-upload-concurrency", "4"])
-            .arg(&file)
-            .arg(format!(
-                "pigeon:{}/rclone-bench/{round}.bin",
-                servers.get("PIGEON_TEST_S3_BUCKET")
-            ))
-            .envs(servers.rclone_env())
-            .env_remove("AWS_CA_BUNDLE")
+        let out = servers
+            .rclone(
+                &[
+                    "copyto",
+                    "--checksum",
+                    "--s3-upload-concurrency",
+                    "4",
+                    &file.to_string_lossy(),
+                ],
+                &format!("rclone-bench/{round}.bin"),
+            )
             .output()
             .unwrap();
         assert!(

@@ -142,8 +142,23 @@ impl Servers {
         )
     }
 
+    /// An rclone command (a client that is not ours) with its remote `pigeon:` set to
+    /// the test bucket; `remote` (a path in the bucket) follows `args`.
+    pub fn rclone(&self, args: &[&str], remote: &str) -> Command {
+        let mut c = Command::new("rclone");
+        c.args(args)
+            .arg(format!(
+                "pigeon:{}/{remote}",
+                self.get("PIGEON_TEST_S3_BUCKET")
+            ))
+            .envs(self.rclone_env())
+            // This machine's environment names a CA bundle rclone cannot load.
+            .env_remove("AWS_CA_BUNDLE");
+        c
+    }
+
     /// rclone's remote `pigeon:` for the test bucket, as environment variables.
-    pub fn rclone_env(&self) -> Vec<(String, String)> {
+    fn rclone_env(&self) -> Vec<(String, String)> {
         [
             ("TYPE", "s3".to_string()),
             ("PROVIDER", "Other".to_string()),

@@ -233,15 +233,8 @@ impl HubProcess {
                     .collect()
             }
             Engine::Postgres | Engine::Cluster => {
-                let out = Command::new("rclone")
-                    .args(["lsf", "-R", "--files-only"])
-                    .arg(format!(
-                        "pigeon:{}/{}",
-                        Servers::shared().get("PIGEON_TEST_S3_BUCKET"),
-                        server_name(&self.data)
-                    ))
-                    .envs(Servers::shared().rclone_env())
-                    .env_remove("AWS_CA_BUNDLE")
+                let out = Servers::shared()
+                    .rclone(&["lsf", "-R", "--files-only"], &server_name(&self.data))
                     .output()
                     .expect("run rclone");
                 assert!(
@@ -297,16 +290,8 @@ impl HubProcess {
                 std::fs::write(path, bytes).unwrap();
             }
             Engine::Postgres | Engine::Cluster => {
-                let servers = Servers::shared();
-                let mut child = Command::new("rclone")
-                    .arg("rcat")
-                    .arg(format!(
-                        "pigeon:{}/{}/{key}",
-                        servers.get("PIGEON_TEST_S3_BUCKET"),
-                        server_name(&self.data)
-                    ))
-                    .envs(servers.rclone_env())
-                    .env_remove("AWS_CA_BUNDLE")
+                let mut child = Servers::shared()
+                    .rclone(&["rcat"], &format!("{}/{key}", server_name(&self.data)))
                     .stdin(Stdio::piped())
                     .spawn()
                     .expect("run rclone");
