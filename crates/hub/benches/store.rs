@@ -5,6 +5,10 @@
 //! 2. 50 clients sending 20 MB messages at once: all delivered exactly once, p50/p99
 //!    commit latency.
 //! 3. Inbox listing of a user with 10,000 messages: p50 page latency.
+//!
+//! The hub runs on the tests' engines (`PIGEON_TEST_HUB_ENGINE`): SQLite and a local
+//! folder by default; `postgres` (inside scripts/test-env) puts it on PostgreSQL and the
+//! Garage bucket. The header line names them.
 // A benchmark, not a test: a failed step aborts the run with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -25,7 +29,7 @@ use sha2::{Digest, Sha256};
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{add_hub_user as add_user, HubProcess};
+use common::{add_hub_user as add_user, server_name, Engine, HubProcess, Servers};
 const MB: u64 = 1_000_000;
 
 fn main() {
@@ -90,10 +94,42 @@ fn hash_only_cpu_secs(path: &Path, me: &str) -> f64 {
     cpu_secs(me) - c0
 }
 
-/// Deletes an uploaded blob's stored parts before the kernel starts writing them back,
-/// so that disk writeback does not land in the next upload's timing.
-fn drop_stored(hub_data: &Path, blob: &str) {
-    let _ = std::fs::remove_dir_all(hub_data.join("blobs").join("blobs").join(blob));
+/// The engines the hub runs on, as the header line names them.
+fn engines_label() -> &'static str {
+    match common::engine() {
+        Engine::Sqlite => "sqlite + local disk",
+        Engine::Postgres => "postgres + s3 (Garage)",
+        Engine::Cluster => panic!(
+            "the store benchmark runs one hub: PIGEON_TEST_HUB_ENGINE=sqlite or postgres \
+             (several hubs: cargo bench -p pigeon-hub --bench cluster)"
+        ),
+    }
+}
+
+/// Deletes an uploaded blob's stored parts (`blobs/BLOB/...` under the hub's blob root:
+/// files under `DATA/blobs`, or objects under the hub's prefix in the test bucket,
+/// deleted with rclone) before the kernel starts writing them back, so that disk
+/// writeback does not land in the next upload's timing, and checks that none is left.
+fn drop_stored(hub: &HubProcess, blob: &str) {
+    let dir = format!("blobs/{blob}");
+    if common::engine().on_servers() {
+        let out = Servers::shared()
+            .rclone(&["purge"], &format!("{}/{dir}", server_name(&hub.data)))
+            .output()
+            .expect("run rclone");
+        assert!(
+            out.status.success(),
+            "rclone purge {dir}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        std::fs::remove_dir_all(hub.data.join("blobs").join(&dir)).unwrap();
+    }
+    let left = hub.object_keys();
+    assert!(
+        !left.iter().any(|k| k.starts_with(&format!("{dir}/"))),
+        "parts of {blob} are still stored: {left:?}"
+    );
 }
 
 /// Resets VmHWM so the next reading covers only what follows.
@@ -177,6 +213,7 @@ async fn run() {
         max_chunk_bytes: 1_000_000_000,
         ..Limits::default()
     };
+    let engines = engines_label();
     let hub = HubProcess::start_with(&dir.path().join("hub"), 0, &big, "");
     let hub_pid = hub.pid().to_string();
     let me = "self";
@@ -185,7 +222,7 @@ async fn run() {
     let alice_token = add_user(&hub.data, "alice");
     let alice: Arc<dyn Store> = Arc::new(HubClient::new(&hub.url, &alice_token).unwrap());
     println!(
-        "# Shared store benchmark\nhub {} (release), data in {}",
+        "# Shared store benchmark, engines: {engines}\nhub {} (release), data in {}",
         hub.url,
         dir.path().display()
     );
@@ -247,7 +284,7 @@ async fn run() {
                 assert_eq!(blob.sha256, sha);
                 ours_client_rss = ours_client_rss.max(peak_rss_mb(me));
                 ours_hub_rss = ours_hub_rss.max(peak_rss_mb(&hub_pid));
-                drop_stored(&hub.data, &blob.id.to_string());
+                drop_stored(&hub, blob.id.as_str());
             } else {
                 let curl_blob = hub
                     .create_attachment_blob(&alice_token, "application/octet-stream")
@@ -298,7 +335,7 @@ async fn run() {
                     )
                     .await;
                 assert_eq!(sealed["sha256"], sha.as_str());
-                drop_stored(&hub.data, &curl_blob);
+                drop_stored(&hub, &curl_blob);
             }
         }
     }
