@@ -1,11 +1,12 @@
 //! Blobs: what they are for, how an upload starts, stands and is sealed.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{ApiError, BlobId, ErrorCode, Invalid, TRANSCRIPT_CONTENT_TYPE};
 
 /// What a blob is for; decides its size limit and whether it must be video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BlobKind {
     /// The message's video clip (must be an MP4 with a video track).
@@ -43,10 +44,12 @@ impl BlobKind {
 }
 
 /// Starts a blob upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"kind": "attachment", "content_type": "application/pdf"}))]
 pub struct NewBlob {
     pub kind: BlobKind,
     /// MIME type served on download, e.g. `video/mp4`, `application/pdf`.
+    #[schema(pattern = "^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$")]
     pub content_type: String,
 }
 
@@ -115,7 +118,7 @@ pub fn validate_content_type(ct: &str) -> Result<(), Invalid> {
 
 /// Where an upload stands: how many bytes the store has durably acknowledged, and the
 /// sealed reference once sealed. Resume an upload from `acknowledged`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BlobStatus {
     pub id: BlobId,
     pub kind: BlobKind,
@@ -125,15 +128,16 @@ pub struct BlobStatus {
 }
 
 /// Seals a blob: the store verifies both before anything can reference it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SealBlob {
     pub size: u64,
     /// Lowercase hex sha256 of the whole blob.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
 }
 
 /// A sealed, verified blob.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BlobRef {
     pub id: BlobId,
     pub kind: BlobKind,

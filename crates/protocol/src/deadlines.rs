@@ -9,11 +9,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{fields, hours, ApiError, Message, NewMessage, UserName};
 
 /// One recipient's own respond-by.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Deadline {
     pub recipient: UserName,
     pub respond_by: DateTime<Utc>,

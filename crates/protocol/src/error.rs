@@ -1,9 +1,10 @@
 //! The one error body every failed call returns.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Machine-readable error kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No or bad token (401).
@@ -40,7 +41,7 @@ pub enum ErrorCode {
 }
 
 /// Which limit was exceeded and by what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LimitExceeded {
     /// The [`crate::Limits`] field name, e.g. `max_clip_bytes`.
     pub limit: String,
@@ -49,7 +50,7 @@ pub struct LimitExceeded {
 }
 
 /// The body of every failed API call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
     pub code: ErrorCode,

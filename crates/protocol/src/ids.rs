@@ -3,6 +3,25 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+
+/// The JSON Schema of a text value with a length range and a pattern, for the types
+/// whose JSON is a validated string.
+pub(crate) fn text_schema(
+    description: &str,
+    min: usize,
+    max: usize,
+    pattern: &str,
+) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .min_length(Some(min))
+        .max_length(Some(max))
+        .pattern(Some(pattern))
+        .into()
+}
 
 /// A value failed the protocol's validation rules; the text says what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,6 +73,12 @@ macro_rules! string_id {
                 f.write_str(&self.0)
             }
         }
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                text_schema($what, $min, $max, "^[A-Za-z0-9_-]+$")
+            }
+        }
+        impl utoipa::ToSchema for $name {}
     };
 }
 
@@ -115,3 +140,9 @@ impl fmt::Display for UserName {
         f.write_str(&self.0)
     }
 }
+impl utoipa::PartialSchema for UserName {
+    fn schema() -> RefOr<Schema> {
+        text_schema("a user's login name", 1, 32, "^[a-z0-9][a-z0-9._-]*$")
+    }
+}
+impl utoipa::ToSchema for UserName {}

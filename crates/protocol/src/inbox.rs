@@ -1,18 +1,19 @@
 //! Inbox listings: orders, cursors, pages.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{ApiError, Message, Receipt, Record};
 
 /// One message in a recipient's inbox with the recipient's own receipt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InboxEntry {
     pub message: Message,
     pub receipt: Receipt,
 }
 
 /// How an inbox listing is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InboxOrder {
     /// Oldest arrival first: incremental sync. The last page's cursor is where to
@@ -38,7 +39,7 @@ impl InboxOrder {
 
 /// An opaque position in an inbox listing. Only pass back what a store returned, with
 /// the same order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(transparent)]
 pub struct InboxCursor(pub String);
 
@@ -60,7 +61,7 @@ pub struct InboxQuery {
 }
 
 /// A page of an inbox listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InboxPage {
     pub entries: Vec<InboxEntry>,
     /// Position after the last entry (unchanged from the request when empty).

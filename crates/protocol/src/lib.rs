@@ -13,7 +13,9 @@
 //! This crate is NOT a client or a server: it does no I/O, holds no state and knows
 //! nothing about HTTP libraries, SQLite or files. A rule that needs stored data says
 //! what to read and decides from what the store fed it (as [`mp4::VideoProbe`] does).
-//! The HTTP routes are listed in [`routes`] so client and server cannot drift apart.
+//! The HTTP routes are listed in [`routes`] so client and server cannot drift apart, and
+//! every wire type describes its JSON as a JSON Schema (`utoipa::ToSchema`, with the
+//! patterns of the ids), from which the hub builds its OpenAPI document.
 
 pub mod access;
 pub mod append;

@@ -6,12 +6,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{BlobId, BlobRef, Deadline, MessageId, UserName};
 
 /// One item of a clip's agenda: from `start_ms` (in the clip) to the next chapter's
 /// start, or to the clip's end.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Chapter {
     pub start_ms: u64,
     pub title: String,
@@ -23,14 +24,22 @@ pub(crate) fn is_false(b: &bool) -> bool {
 
 /// An attachment in a message being committed. `name` is display text only; no store
 /// ever builds a path from it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NewAttachment {
     pub blob: BlobId,
     pub name: String,
 }
 
 /// The commit step of a post: the blobs it references must be sealed first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "5f0c3b8e-6f5a-4c53-9d0a-1c2b3d4e5f60",
+    "recipients": ["bob"],
+    "subject": "Agenda for Thursday",
+    "text": "Two points before the call: see the slides.",
+    "respond_by": "2099-01-01T09:00:00Z",
+    "respond_by_tz": "Europe/Berlin"
+}))]
 pub struct NewMessage {
     pub id: MessageId,
     pub recipients: Vec<UserName>,
@@ -87,14 +96,14 @@ pub struct NewMessage {
 }
 
 /// A committed attachment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Attachment {
     pub blob: BlobRef,
     pub name: String,
 }
 
 /// A committed message, as its sender and recipients see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
     pub id: MessageId,
     pub sender: UserName,

@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{MessageId, UserName};
 
 /// How a recipient responded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Response {
     /// A reply in the thread.
@@ -16,7 +17,7 @@ pub enum Response {
 }
 
 /// One recipient's state for one message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Receipt {
     pub recipient: UserName,
     /// When the recipient's device first fetched the message.
@@ -27,7 +28,7 @@ pub struct Receipt {
 }
 
 /// The furthest state a recipient reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecipientState {
     /// Committed, not fetched yet.
@@ -88,7 +89,7 @@ impl Receipt {
 }
 
 /// The sender's view of a message: every recipient's receipt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MessageStatus {
     pub message: MessageId,
     pub receipts: Vec<Receipt>,

@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use crate::commit::{own_sealed_blob, StoredBlob};
 use crate::{
@@ -19,7 +20,7 @@ use crate::{
 };
 
 /// A record being committed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NewRecord {
     pub id: RecordId,
     /// The message it is about.
@@ -28,7 +29,7 @@ pub struct NewRecord {
 }
 
 /// What a new record says, before the store resolved its blobs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NewRecordBody {
     /// The message's transcript: a sealed [`crate::BlobKind::Transcript`] blob of the
@@ -109,7 +110,7 @@ impl NewRecordBody {
 }
 
 /// A committed record, as everyone who can see the message reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Record {
     pub id: RecordId,
     pub message: MessageId,
@@ -120,7 +121,7 @@ pub struct Record {
 
 /// What a committed record says. Kinds a client does not know yet read as
 /// [`RecordBody::Unknown`] and are ignored, so a store can grow new kinds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RecordBody {
     Transcript {

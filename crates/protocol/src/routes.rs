@@ -11,6 +11,8 @@ pub const LIVEZ: &str = "/livez";
 /// `GET`: the hub's counters in Prometheus text format (no token; keep it off the
 /// public network, see docs/hub.md).
 pub const METRICS: &str = "/metrics";
+/// `GET` the API's OpenAPI document (no token: the contract is public).
+pub const OPENAPI: &str = "/v1/openapi.json";
 /// `GET` the calling user's [`crate::Profile`]; `PATCH` [`crate::ProfileUpdate`] ->
 /// [`crate::Profile`] changes their zone and working hours.
 pub const ME: &str = "/v1/me";
@@ -90,7 +92,7 @@ pub const MESSAGE_RECORDS: &str = "/v1/messages/{id}/records";
 /// `PUT` pattern of [`record`].
 pub const RECORD: &str = "/v1/records/{id}";
 
-/// Every route under [`PREFIX`] needs a bearer token; only [`HEALTHZ`] does not.
+/// Every route under [`PREFIX`] but [`OPENAPI`] needs a bearer token.
 pub const PREFIX: &str = "/v1";
 
 /// HTTP method of a route.
@@ -123,9 +125,10 @@ pub struct Route {
 }
 
 impl Route {
-    /// Whether the route needs a bearer token (everything under [`PREFIX`]).
+    /// Whether the route needs a bearer token (everything under [`PREFIX`] but the
+    /// API's document).
     pub fn needs_token(&self) -> bool {
-        self.path.starts_with(PREFIX)
+        self.path.starts_with(PREFIX) && self.path != OPENAPI
     }
 }
 
@@ -142,6 +145,10 @@ pub const TABLE: &[Route] = &[
     Route {
         method: Method::Get,
         path: METRICS,
+    },
+    Route {
+        method: Method::Get,
+        path: OPENAPI,
     },
     Route {
         method: Method::Get,
@@ -241,10 +248,9 @@ mod tests {
             assert_eq!(pattern.replace("{id}", "0123456789abcdef"), path);
             assert!(TABLE.iter().any(|r| r.path == pattern), "{pattern}");
         }
-        assert!(!TABLE
-            .iter()
-            .find(|r| r.path == HEALTHZ)
-            .unwrap()
-            .needs_token());
+        for open in [HEALTHZ, OPENAPI] {
+            assert!(!TABLE.iter().find(|r| r.path == open).unwrap().needs_token());
+        }
+        assert!(TABLE.iter().find(|r| r.path == ME).unwrap().needs_token());
     }
 }

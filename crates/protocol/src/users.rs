@@ -1,12 +1,13 @@
 //! Users of a store.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::hours::{check_working_hours, WorkingHours};
 use crate::{fields, ApiError, UserName};
 
 /// A member of the team.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub name: UserName,
     pub display_name: String,
@@ -23,7 +24,7 @@ pub fn check_user(user: &User) -> Result<(), ApiError> {
 /// A user as the people they work with see them: the [`User`] and, when they gave
 /// them, their working hours. The JSON is the user's own fields plus `working_hours`
 /// (left out when absent), so a client that reads a `User` from it still can.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Profile {
     #[serde(flatten)]
     pub user: User,
@@ -50,7 +51,11 @@ impl Profile {
 
 /// What a user may change of their own profile (`PATCH /v1/me`): the time zone and
 /// the working hours, both replaced; absent working hours clear them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "time_zone": "Asia/Tokyo",
+    "working_hours": {"time_zone": "Asia/Tokyo", "days": ["mon", "tue", "wed", "thu", "fri"], "spans": [{"start": "09:00", "end": "17:30"}]}
+}))]
 pub struct ProfileUpdate {
     pub time_zone: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

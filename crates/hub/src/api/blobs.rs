@@ -14,6 +14,7 @@ use pigeon_protocol::{
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
 
 use super::{parse_blob_id, ApiJson, ApiQuery, AuthUser};
 use crate::db::{self, Part};
@@ -79,8 +80,10 @@ pub(super) async fn blob_status(
     Ok(Json(status_of(&row)))
 }
 
-#[derive(Deserialize)]
+/// Where a chunk goes.
+#[derive(Deserialize, IntoParams)]
 pub(super) struct ChunkQuery {
+    /// The upload's acknowledged size: where these bytes start.
     offset: u64,
 }
 

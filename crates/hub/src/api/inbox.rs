@@ -9,17 +9,24 @@ use axum::Json;
 use chrono::Utc;
 use pigeon_protocol::{InboxCursor, InboxOrder, InboxPage, UserName};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::{ApiQuery, AuthUser};
 use crate::db::{self, InboxPosition};
 use crate::{Hub, HubError};
 
-#[derive(Deserialize)]
+/// The query of an inbox page and of the long-poll.
+#[derive(Deserialize, IntoParams)]
 pub(super) struct InboxParams {
+    /// The order of the page (the long-poll always waits in arrival order).
     #[serde(default)]
+    #[param(inline)]
     order: InboxOrder,
+    /// Continue after this cursor, as a page of the same order returned it.
     after: Option<String>,
+    /// Page size, clamped to the hub's max_inbox_page.
     limit: Option<u64>,
+    /// Long-poll only: how long to wait, clamped to the hub's maximum (default 25 s).
     timeout_ms: Option<u64>,
 }
 

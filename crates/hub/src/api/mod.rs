@@ -28,6 +28,7 @@ use crate::{Hub, HubError};
 
 mod auth;
 mod blobs;
+pub mod contract;
 mod downloads;
 mod extract;
 mod inbox;
@@ -45,7 +46,7 @@ use downloads::*;
 use extract::*;
 use inbox::*;
 use messages::*;
-use ops::{healthz, livez, metrics};
+use ops::{healthz, livez, metrics, openapi};
 use records::*;
 use users::*;
 
@@ -81,6 +82,7 @@ fn endpoint(route: &routes::Route) -> MethodRouter<Arc<Hub>> {
         (Get, routes::HEALTHZ) => get(healthz),
         (Get, routes::LIVEZ) => get(livez),
         (Get, routes::METRICS) => get(metrics),
+        (Get, routes::OPENAPI) => get(openapi),
         (Get, routes::ME) => get(me),
         (Patch, routes::ME) => patch(set_me),
         (Get, routes::USERS) => get(users),

@@ -1,7 +1,7 @@
 //! What operators and balancers ask: `/healthz` (which engines answered, and how fast)
 //! and `/metrics` (Prometheus text), and the layer that counts every answer.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -59,6 +59,22 @@ pub(super) async fn metrics(State(hub): State<Arc<Hub>>) -> Response {
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         hub.metrics.render(&hub.db.pool_state()),
+    )
+        .into_response()
+}
+
+/// The API's OpenAPI document, built once.
+pub(super) async fn openapi() -> Response {
+    static DOCUMENT: OnceLock<Vec<u8>> = OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| {
+        serde_json::to_vec(&super::contract::document_json()).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot encode the API document");
+            b"{}".to_vec()
+        })
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.as_slice(),
     )
         .into_response()
 }

@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 use chrono::{NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{fields, ApiError};
 
@@ -30,7 +31,7 @@ pub const MAX_SPANS: usize = 6;
 pub const MAX_DAYS_OFF: usize = 366;
 
 /// When a user works.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct WorkingHours {
     /// IANA zone the spans are in, e.g. `Asia/Tokyo`.
     pub time_zone: String,
@@ -44,7 +45,9 @@ pub struct WorkingHours {
 }
 
 /// A day of the week; JSON spells it `mon` … `sun`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Day {
     Mon,
@@ -222,6 +225,18 @@ impl Serialize for ClockTime {
     }
 }
 
+impl utoipa::PartialSchema for ClockTime {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::ids::text_schema(
+            "a local time of day on a 24-hour clock, 00:00 to 24:00",
+            4,
+            5,
+            "^[0-9]{1,2}:[0-9]{2}$",
+        )
+    }
+}
+impl ToSchema for ClockTime {}
+
 impl<'de> Deserialize<'de> for ClockTime {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -230,7 +245,9 @@ impl<'de> Deserialize<'de> for ClockTime {
 }
 
 /// One daily span of work in local time, from `start` up to (not including) `end`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 pub struct DailySpan {
     pub start: ClockTime,
     pub end: ClockTime,
