@@ -80,8 +80,9 @@ parameters = {{ "path.id" = "{clip}" }}
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance",
         ])
-        // A fixed seed: the same requests each run, so a failure here reproduces.
-        .args(["--seed", "1", "--max-examples", "20", "--workers", "2"])
+        // A fixed seed: the same requests each run, so a failure here reproduces. One
+        // worker: its test generator is not safe across threads (it failed inside itself).
+        .args(["--seed", "1", "--max-examples", "20", "--workers", "1"])
         .args(["--request-timeout", "30", "--wait-for-schema", "10"])
         .args(["--report", "junit", "--report-junit-path"])
         .arg(&report)

@@ -38,6 +38,11 @@ pub enum ErrorCode {
     RangeNotSatisfiable,
     /// The store failed; retrying later may help (500/503).
     Internal,
+    /// The client speaks a protocol older than the hub serves (426): update the app.
+    ClientTooOld,
+    /// A code this build does not know (from a newer store): read the message.
+    #[serde(other)]
+    Other,
 }
 
 /// Which limit was exceeded and by what.
@@ -112,7 +117,8 @@ impl ApiError {
             | ErrorCode::RespondByInPast
             | ErrorCode::UnknownRecipient => 422,
             ErrorCode::RangeNotSatisfiable => 416,
-            ErrorCode::Internal => 500,
+            ErrorCode::Internal | ErrorCode::Other => 500,
+            ErrorCode::ClientTooOld => 426,
         }
     }
 }

@@ -38,6 +38,7 @@ pub mod routes;
 pub mod seal;
 mod transcripts;
 mod users;
+mod versions;
 
 pub use blobs::*;
 pub use deadlines::*;
@@ -51,6 +52,7 @@ pub use receipts::*;
 pub use records::*;
 pub use transcripts::*;
 pub use users::*;
+pub use versions::*;
 
 /// Checks that `tz` is a real IANA zone name (`Europe/Berlin`, `UTC`); see
 /// [`fields::time_zone`].

@@ -13,6 +13,9 @@ pub const LIVEZ: &str = "/livez";
 pub const METRICS: &str = "/metrics";
 /// `GET` the API's OpenAPI document (no token: the contract is public).
 pub const OPENAPI: &str = "/v1/openapi.json";
+/// `GET` [`crate::HubVersion`]: the hub's release and the protocols it serves (no token,
+/// so a client can ask before it has one).
+pub const VERSION: &str = "/v1/version";
 /// `GET` the calling user's [`crate::Profile`]; `PATCH` [`crate::ProfileUpdate`] ->
 /// [`crate::Profile`] changes their zone and working hours.
 pub const ME: &str = "/v1/me";
@@ -92,7 +95,7 @@ pub const MESSAGE_RECORDS: &str = "/v1/messages/{id}/records";
 /// `PUT` pattern of [`record`].
 pub const RECORD: &str = "/v1/records/{id}";
 
-/// Every route under [`PREFIX`] but [`OPENAPI`] needs a bearer token.
+/// Every route under [`PREFIX`] but [`OPENAPI`] and [`VERSION`] needs a bearer token.
 pub const PREFIX: &str = "/v1";
 
 /// HTTP method of a route.
@@ -128,7 +131,7 @@ impl Route {
     /// Whether the route needs a bearer token (everything under [`PREFIX`] but the
     /// API's document).
     pub fn needs_token(&self) -> bool {
-        self.path.starts_with(PREFIX) && self.path != OPENAPI
+        self.path.starts_with(PREFIX) && self.path != OPENAPI && self.path != VERSION
     }
 }
 
@@ -149,6 +152,10 @@ pub const TABLE: &[Route] = &[
     Route {
         method: Method::Get,
         path: OPENAPI,
+    },
+    Route {
+        method: Method::Get,
+        path: VERSION,
     },
     Route {
         method: Method::Get,
@@ -248,7 +255,7 @@ mod tests {
             assert_eq!(pattern.replace("{id}", "0123456789abcdef"), path);
             assert!(TABLE.iter().any(|r| r.path == pattern), "{pattern}");
         }
-        for open in [HEALTHZ, OPENAPI] {
+        for open in [HEALTHZ, OPENAPI, VERSION] {
             assert!(!TABLE.iter().find(|r| r.path == open).unwrap().needs_token());
         }
         assert!(TABLE.iter().find(|r| r.path == ME).unwrap().needs_token());

@@ -99,6 +99,7 @@ impl HubClient {
         self.http
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.token)
+            .header(pigeon_protocol::PROTOCOL_HEADER, pigeon_protocol::PROTOCOL)
     }
 
     /// Sends the request `build` makes, retrying network errors and 5xx with backoff.

@@ -23,6 +23,17 @@ fn unauthorized() -> HubError {
     ))
 }
 
+/// The layer before it: refuses a client older than this hub serves, in one sentence
+/// naming the release to update to (426), before anything else is checked.
+pub(super) async fn speaks_our_protocol(req: Request, next: Next) -> Result<Response, HubError> {
+    let header = req
+        .headers()
+        .get(pigeon_protocol::PROTOCOL_HEADER)
+        .map(|v| v.to_str().unwrap_or("?"));
+    pigeon_protocol::check_client(header, pigeon_protocol::OLDEST_CLIENT_PROTOCOL)?;
+    Ok(next.run(req).await)
+}
+
 /// The layer: answers 401 unless the request carries the token of an active user.
 pub(super) async fn authenticate(
     State(hub): State<Arc<Hub>>,

@@ -5,8 +5,8 @@
 //! cover the same table, and CI checks the live hub's answers against this document.
 
 use pigeon_protocol::{
-    routes, ApiError, BlobRef, BlobStatus, InboxPage, Limits, Message, MessageStatus, NewBlob,
-    NewMessage, NewRecord, Profile, ProfileUpdate, Record, SealBlob,
+    routes, ApiError, BlobRef, BlobStatus, HubVersion, InboxPage, Limits, Message, MessageStatus,
+    NewBlob, NewMessage, NewRecord, Profile, ProfileUpdate, Record, SealBlob, PROTOCOL_HEADER,
 };
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{
@@ -48,6 +48,9 @@ impl Schemas {
 /// What a route answers, gathered before it becomes an [`Operation`].
 struct Op {
     builder: OperationBuilder,
+    /// The statuses described so far: a failure shared by many routes does not replace
+    /// a route's own description of the same status.
+    statuses: Vec<u16>,
 }
 
 impl Op {
@@ -56,6 +59,7 @@ impl Op {
             builder: OperationBuilder::new()
                 .operation_id(Some(id))
                 .summary(Some(summary)),
+            statuses: Vec::new(),
         }
     }
 
@@ -107,6 +111,7 @@ impl Op {
         content_type: &str,
         schema: RefOr<Schema>,
     ) -> Self {
+        self.statuses.push(status);
         self.builder = self.builder.response(
             status.to_string(),
             ResponseBuilder::new()
@@ -141,6 +146,7 @@ impl Op {
                     .build(),
             );
         }
+        self.statuses.push(status);
         self.builder = self.builder.response(status.to_string(), response);
         self
     }
@@ -151,6 +157,7 @@ impl Op {
 
     /// An answer without a body.
     fn empty(mut self, status: u16, what: &str) -> Self {
+        self.statuses.push(status);
         self.builder = self
             .builder
             .response(status.to_string(), ResponseBuilder::new().description(what));
@@ -160,7 +167,9 @@ impl Op {
     /// Failures with Pigeon's error body, each with what it means on this route.
     fn errors(mut self, error: &RefOr<Schema>, statuses: &[(u16, &str)]) -> Self {
         for (status, what) in statuses {
-            self = self.json(*status, what, error.clone());
+            if !self.statuses.contains(status) {
+                self = self.json(*status, what, error.clone());
+            }
         }
         self
     }
@@ -205,6 +214,11 @@ fn operation(route: &routes::Route, s: &mut Schemas, error: &RefOr<Schema>) -> O
             "text/plain",
             text(),
         ),
+        (Get, routes::VERSION) => Op::new(
+            "version",
+            "The hub's release and the protocols it serves",
+        )
+        .json(200, "the versions", s.of::<HubVersion>()),
         (Get, routes::OPENAPI) => Op::new("openapi", "This document").json(
             200,
             "the OpenAPI document",
@@ -457,7 +471,18 @@ pub fn document() -> OpenApi {
             op.builder = op
                 .builder
                 .security(SecurityRequirement::new(BEARER, Vec::<String>::new()));
-            op = op.errors(&error, &[(401, "no token, or one the hub does not know")]);
+            op = op.header(
+                PROTOCOL_HEADER,
+                "the protocol the client speaks (a number; none: protocol 1)",
+            );
+            op = op.errors(
+                &error,
+                &[
+                    (401, "no token, or one the hub does not know"),
+                    (422, "the pigeon-protocol header is not a protocol number"),
+                    (426, "the client is older than this hub serves: the message names the release to update to"),
+                ],
+            );
         }
         if route.path.starts_with(routes::PREFIX) {
             op = op.errors(

@@ -40,13 +40,13 @@ mod users;
 pub use auth::AuthUser;
 pub use extract::{ApiJson, ApiQuery};
 
-use auth::authenticate;
+use auth::{authenticate, speaks_our_protocol};
 use blobs::*;
 use downloads::*;
 use extract::*;
 use inbox::*;
 use messages::*;
-use ops::{healthz, livez, metrics, openapi};
+use ops::{healthz, livez, metrics, openapi, version};
 use records::*;
 use users::*;
 
@@ -83,6 +83,7 @@ fn endpoint(route: &routes::Route) -> MethodRouter<Arc<Hub>> {
         (Get, routes::LIVEZ) => get(livez),
         (Get, routes::METRICS) => get(metrics),
         (Get, routes::OPENAPI) => get(openapi),
+        (Get, routes::VERSION) => get(version),
         (Get, routes::ME) => get(me),
         (Patch, routes::ME) => patch(set_me),
         (Get, routes::USERS) => get(users),
@@ -160,8 +161,10 @@ pub fn router(hub: Arc<Hub>) -> Router {
             open = open.route(route.path, handler);
         }
     }
-    let authenticated =
-        authenticated.route_layer(middleware::from_fn_with_state(hub.clone(), authenticate));
+    // Outermost runs first: an outdated client hears that before anything about its token.
+    let authenticated = authenticated
+        .route_layer(middleware::from_fn_with_state(hub.clone(), authenticate))
+        .route_layer(middleware::from_fn(speaks_our_protocol));
     open.merge(authenticated)
         .route_layer(middleware::from_fn_with_state(hub.clone(), ops::count))
         .fallback(|| async { HubError::not_found("route") })

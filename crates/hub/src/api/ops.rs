@@ -63,6 +63,13 @@ pub(super) async fn metrics(State(hub): State<Arc<Hub>>) -> Response {
         .into_response()
 }
 
+/// The hub's release and the protocols it serves.
+pub(super) async fn version() -> axum::Json<pigeon_protocol::HubVersion> {
+    axum::Json(pigeon_protocol::HubVersion::current(env!(
+        "CARGO_PKG_VERSION"
+    )))
+}
+
 /// The API's OpenAPI document, built once.
 pub(super) async fn openapi() -> Response {
     static DOCUMENT: OnceLock<Vec<u8>> = OnceLock::new();
