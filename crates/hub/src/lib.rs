@@ -32,6 +32,7 @@ pub mod gc;
 pub mod metrics;
 pub mod migrate;
 mod running_hash;
+pub mod service;
 pub mod storage;
 
 pub use config::{BlobStorageConfig, HubConfig};

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use pigeon_hub::migrate::MigrateProgress;
-use pigeon_hub::{BlobStorageConfig, Hub, HubConfig};
+use pigeon_hub::{service, BlobStorageConfig, Hub, HubConfig};
 use pigeon_protocol::{User, UserName};
 use tracing_subscriber::EnvFilter;
 
@@ -15,7 +15,8 @@ use tracing_subscriber::EnvFilter;
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
-    /// TOML configuration file (see docs/hub.md); flags and environment override it.
+    /// TOML configuration file (see docs/hub.md; default: /etc/pigeon-hub/hub.toml when it
+    /// exists); flags and environment override it.
     #[arg(long, global = true, env = "PIGEON_HUB_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory (SQLite database and local blobs).
@@ -113,13 +114,15 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut config = match &cli.config {
-        Some(path) => HubConfig::from_file(path)?,
+    let mut config = match service::config_path(cli.config.as_deref()) {
+        Some(path) => HubConfig::from_file(&path)?,
         None => HubConfig::default(),
     };
     if let Some(data) = cli.data {
         config.data = data;
     }
+    // As root on the service's data (`sudo pigeon-hub user add`): act as the service's user.
+    service::become_data_owner(&config.data)?;
     if let Some(database) = cli.database {
         config.database = Some(database);
     }
