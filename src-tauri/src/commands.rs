@@ -216,3 +216,34 @@ pub async fn set_store(
     session.reconnect().await;
     Ok(view(settings, &session.home, shortcut.status()))
 }
+
+/// What Settings › About shows: this app's release and protocol, and with a hub, one
+/// sentence on how the two get along.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AboutView {
+    pub version: String,
+    pub protocol: u32,
+    /// None with a folder store.
+    pub hub: Option<String>,
+}
+
+#[tauri::command]
+pub async fn about(session: State<'_, Session>) -> CommandResult<AboutView> {
+    let settings = session.settings().await?;
+    let hub = match &settings.store {
+        StoreSettings::Hub { url, token } => Some(match pigeon_store::HubClient::new(url, token) {
+            Ok(client) => match client.hub_version().await {
+                Ok(version) => pigeon_library::about::hub_compatibility(version.as_ref()),
+                Err(e) => format!("The hub at {url} did not say its version: {e}"),
+            },
+            Err(e) => e.to_string(),
+        }),
+        StoreSettings::Folder { .. } => None,
+    };
+    Ok(AboutView {
+        version: pigeon_library::about::RELEASE.to_string(),
+        protocol: pigeon_store::protocol::PROTOCOL,
+        hub,
+    })
+}

@@ -70,6 +70,7 @@ fn main() -> anyhow::Result<()> {
             commands::shell_status,
             commands::ui_ready,
             commands::settings,
+            commands::about,
             commands::set_quick_record_shortcut,
             commands::set_due_soon_minutes,
             commands::set_download_policy,

@@ -277,6 +277,9 @@ describe("transcripts: search from the sidebar, made in the background, and the 
     assert.equal(sentence, saved.sentence);
     assert.ok(!sentence.includes("\n") && sentence.length < 300, sentence);
     await b.waitText("settings-user", "bob");
+    // About: this build and what the hub said about itself.
+    await b.waitText("about-version", "(protocol 1)");
+    await b.waitText("about-hub", "The hub runs Pigeon 0.1.0 (protocol 1): this app (0.1.0, protocol 1) speaks it.");
     await showTranscriptionSettings(bob.driver);
     await screenshot(bob.driver, "transcripts-6-settings-broken-model");
   });

@@ -64,6 +64,18 @@ export function settings(): Promise<SettingsView> {
   return invoke<SettingsView>("settings");
 }
 
+/** Mirrors `AboutView` in src-tauri/src/commands.rs. */
+export interface AboutView {
+  version: string;
+  protocol: number;
+  /** How the app and its hub get along, in one sentence; null with a folder store. */
+  hub: string | null;
+}
+
+export function about(): Promise<AboutView> {
+  return invoke<AboutView>("about");
+}
+
 /** Rejects (with a CommandError) when the combination is invalid or taken; the old one then stays. */
 export function setQuickRecordShortcut(accelerator: string): Promise<SettingsView> {
   return invoke<SettingsView>("set_quick_record_shortcut", { accelerator });

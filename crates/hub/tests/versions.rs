@@ -62,4 +62,6 @@ async fn the_hub_names_its_versions_and_refuses_only_clients_it_cannot_serve() {
     let client = hub.client(&token);
     use pigeon_store::Store;
     assert_eq!(client.me().await.unwrap().name.as_str(), "alice");
+    let asked = client.hub_version().await.unwrap().unwrap();
+    assert_eq!(asked, version);
 }

@@ -59,6 +59,7 @@
 //! "due in 3 h" and error messages that say what happened; each face adds what to
 //! type or click.
 
+pub mod about;
 pub mod announce;
 pub mod attachment;
 pub mod availability;

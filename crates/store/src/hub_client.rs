@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use pigeon_protocol::{
-    routes, ApiError, BlobId, BlobRef, BlobStatus, ErrorCode, InboxCursor, InboxPage, InboxQuery,
-    Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage, NewRecord, Profile,
+    routes, ApiError, BlobId, BlobRef, BlobStatus, ErrorCode, HubVersion, InboxCursor, InboxPage,
+    InboxQuery, Limits, Message, MessageId, MessageStatus, NewBlob, NewMessage, NewRecord, Profile,
     ProfileUpdate, Record, SealBlob, User,
 };
 use reqwest::{header, Method, RequestBuilder, StatusCode};
@@ -93,6 +93,24 @@ impl HubClient {
     /// The hub's address.
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// What the hub says about its release and protocols; `None` for a hub from before
+    /// versions (it has no such route: protocol 1).
+    pub async fn hub_version(&self) -> Result<Option<HubVersion>, StoreError> {
+        match self
+            .json(|| self.request(Method::GET, routes::VERSION))
+            .await
+        {
+            Ok(version) => Ok(Some(version)),
+            Err(StoreError::Rejected(api))
+                if api.code == ErrorCode::NotFound
+                    && api.message.starts_with("route not found") =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {

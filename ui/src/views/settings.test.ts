@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { ModelDownloadView, ModelView, TranscriptionChoice, TranscriptionSettingsView } from "../api";
-import { modelLabel, transcriptionSection, type TranscriptionApi } from "./settings";
+import { aboutSection, modelLabel, transcriptionSection, type TranscriptionApi } from "./settings";
 
 const MB = 1024 * 1024;
 
@@ -122,5 +122,22 @@ describe("settings › transcription", () => {
       { enabled: false, model: "base.en", modelPath: null, language: "de" },
     ]);
     section.remove();
+  });
+});
+
+describe("about", () => {
+  it("shows the release, the protocol and what the hub said", async () => {
+    const section = aboutSection(() =>
+      Promise.resolve({ version: "0.1.0", protocol: 1, hub: "The hub runs Pigeon 0.1.0 (protocol 1): this app (0.1.0, protocol 1) speaks it." }),
+    );
+    await vi.waitFor(() => expect(section.querySelector("[data-testid=about-version]")?.textContent).toBe("Pigeon 0.1.0 (protocol 1)"));
+    expect(section.querySelector("[data-testid=about-hub]")?.textContent).toContain("The hub runs Pigeon 0.1.0");
+  });
+
+  it("says there is no hub with a folder store, and the error when asking failed", async () => {
+    const folder = aboutSection(() => Promise.resolve({ version: "0.1.0", protocol: 1, hub: null }));
+    await vi.waitFor(() => expect(folder.querySelector("[data-testid=about-hub]")?.textContent).toContain("shared folder"));
+    const failed = aboutSection(() => Promise.reject(new Error("the app could not be asked")));
+    await vi.waitFor(() => expect(failed.querySelector("[data-testid=about-version]")?.textContent).toBe("unknown"));
   });
 });

@@ -1,4 +1,5 @@
 import {
+  about,
   cancelModelDownload,
   downloadModel,
   errorMessage,
@@ -10,6 +11,7 @@ import {
   setTranscriptionSettings,
   testStore,
   transcriptionSettings,
+  type AboutView,
   type ModelDownloadView,
   type ModelStatus,
   type ModelView,
@@ -47,6 +49,7 @@ export function settingsView(initial: SettingsView, actions: SettingsActions): H
       shortcutSection(view, actions, render),
       remindersSection(view, actions, render),
       downloadsSection(view, render),
+      aboutSection(about),
     );
   render(initial);
   return root;
@@ -69,6 +72,29 @@ function profileSection(view: SettingsView): HTMLElement {
       h("dd", {}, view.dataDir),
     ),
   );
+}
+
+/** Settings › About: the app's release and protocol, then what the hub says (asked once shown). */
+export function aboutSection(load: () => Promise<AboutView>): HTMLElement {
+  const version = h("dd", { "data-testid": "about-version" }, "…");
+  const hub = h("p", { class: "hint", "data-testid": "about-hub" });
+  const section = h(
+    "section",
+    { class: "card", "aria-labelledby": "about-title", "data-testid": "about" },
+    h("h2", { id: "about-title" }, "About Pigeon"),
+    h("dl", { class: "facts" }, h("dt", {}, "Version"), version),
+    hub,
+  );
+  load()
+    .then((view) => {
+      version.textContent = `Pigeon ${view.version} (protocol ${view.protocol})`;
+      hub.textContent = view.hub ?? "Messages travel through a shared folder: no hub to ask.";
+    })
+    .catch((error) => {
+      version.textContent = "unknown";
+      hub.textContent = errorMessage(error);
+    });
+  return section;
 }
 
 function feedback(testid: string): HTMLElement {
