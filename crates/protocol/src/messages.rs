@@ -37,7 +37,7 @@ pub struct NewAttachment {
     "recipients": ["bob"],
     "subject": "Agenda for Thursday",
     "text": "Two points before the call: see the slides.",
-    "respond_by": "2099-01-01T09:00:00Z",
+    "respond_by": "2035-06-01T09:00:00Z",
     "respond_by_tz": "Europe/Berlin"
 }))]
 pub struct NewMessage {
