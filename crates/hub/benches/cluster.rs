@@ -25,16 +25,10 @@ use common::*;
 const MB: f64 = 1_000_000.0;
 
 fn main() {
-    // `cargo test --all-targets` runs bench binaries without `--bench`: do nothing then.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("cluster benchmark: run with `scripts/test-env cargo bench -p pigeon-hub --bench cluster`");
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    bench_main(
+        "cluster benchmark: run with `scripts/test-env cargo bench -p pigeon-hub --bench cluster`",
+        run(),
+    );
 }
 
 fn limits() -> Limits {

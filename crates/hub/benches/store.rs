@@ -33,16 +33,10 @@ use common::{add_hub_user as add_user, server_name, Engine, HubProcess, Servers}
 const MB: u64 = 1_000_000;
 
 fn main() {
-    // `cargo test --all-targets` runs bench binaries without `--bench`: do nothing then.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("store benchmark: run with `cargo bench -p pigeon-hub --bench store`");
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    common::bench_main(
+        "store benchmark: run with `cargo bench -p pigeon-hub --bench store`",
+        run(),
+    );
 }
 
 /// Peak resident set (VmHWM) of a process, in MB.

@@ -556,3 +556,18 @@ pub fn attach(m: &mut NewMessage, blob: &BlobRef, name: &str) {
         name: name.to_string(),
     });
 }
+
+/// A benchmark binary's `main`: runs `bench` on a multi-threaded runtime when started
+/// by `cargo bench`, and only prints `usage` when `cargo test --all-targets` runs it
+/// without `--bench`.
+pub fn bench_main(usage: &str, bench: impl std::future::Future<Output = ()>) {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("{usage}");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench);
+}
